@@ -1,0 +1,2 @@
+def main() -> None:
+    raise SystemExit("classledger: CLI not wired yet")

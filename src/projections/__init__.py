@@ -1,1 +1,17 @@
-"""projections"""
+"""Read models, each fed by tracked events through ``runtime.Runner``.
+
+``build(db)`` lists every projection the system runs; add a new one here.
+"""
+
+from __future__ import annotations
+
+from classledger.projections.keys import StaffKeys
+from classledger.projections.runtime import Projection, Runner
+from classledger.store.database import Database
+
+
+def build(db: Database, *, suffix: str = "") -> list[Projection]:
+    return [StaffKeys(db, suffix=suffix)]
+
+
+__all__ = ["Projection", "Runner", "build"]

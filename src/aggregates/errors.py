@@ -1,0 +1,35 @@
+"""Refusals: every business rule that says no raises one of these, with a stable code.
+
+The HTTP layer maps the class to a status (API §3): ``Invalid`` 422, ``NotFound`` 404,
+``Forbidden`` 403, ``Conflict`` 409. Nothing is written when one is raised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Refused(Exception):
+    status = 409
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class Invalid(Refused):
+    status = 422
+
+
+class NotFound(Refused):
+    status = 404
+
+
+class Forbidden(Refused):
+    status = 403
+
+
+class Conflict(Refused):
+    status = 409

@@ -1,0 +1,305 @@
+"""The tenant: one company and its organisation (DOMAIN §1).
+
+Holds what every command of the tenant consults: the zone that defines its days, its
+currency, pricing tiers, branches (each in a city), lesson types with their single-visit
+price, custom-field declarations, settings, and the staff keys (hashed, never plain).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
+from classledger.aggregates.errors import Conflict, Invalid, NotFound
+
+Role = Literal["admin", "director", "regional_director", "accountant", "operator"]
+ROLES: tuple[str, ...] = ("admin", "director", "regional_director", "accountant", "operator")
+FieldType = Literal["text", "number", "date", "bool", "choice"]
+
+
+class Tier(Immutable):
+    name: str
+    max_active: int
+
+
+class Branch(Immutable):
+    id: UUID
+    name: str
+    city: str
+
+
+class LessonType(Immutable):
+    code: str
+    name: str
+    single_visit_price: int  # minor units of the tenant's currency
+
+
+class CustomField(Immutable):
+    key: str
+    label: str
+    type: FieldType
+    required: bool
+    choices: tuple[str, ...] = ()
+
+
+class StaffKey(Immutable):
+    staff_id: UUID
+    staff_name: str
+    role: Role
+    city: str | None
+    key_hash: str
+    revoked: bool = False
+
+
+class Settings(Immutable):
+    no_show_consumes: bool = False  # DOMAIN §7.1
+    unique_phones: bool = False  # DOMAIN §2.3
+
+
+class Tenant(Aggregate):
+    name: str
+    timezone: str
+    currency: str
+    tiers: tuple[Tier, ...]
+    settings: Settings = Settings()
+    branches: dict[UUID, Branch] = {}
+    lesson_types: dict[str, LessonType] = {}
+    custom_fields: dict[str, CustomField] = {}
+    keys: dict[str, StaffKey] = {}  # by key hash: one person may hold several keys
+    downgrades: dict[str, str] = {}  # month -> requested tier (DOMAIN §5.6)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def branch(self, branch_id: UUID) -> Branch:
+        try:
+            return self.branches[branch_id]
+        except KeyError:
+            raise NotFound("branch_not_found", f"no branch {branch_id}", branch_id=str(branch_id)) from None
+
+    def lesson_type(self, code: str) -> LessonType:
+        try:
+            return self.lesson_types[code]
+        except KeyError:
+            raise Invalid("unknown_lesson_type", f"lesson type {code!r} is not defined", lesson_type=code) from None
+
+    def cities(self) -> set[str]:
+        return {b.city for b in self.branches.values()}
+
+
+# ---- events -----------------------------------------------------------------------
+
+
+class TenantCreated(Event):
+    name: str
+    timezone: str
+    currency: str
+    tiers: tuple[Tier, ...]
+    settings: Settings = Settings()
+
+    def apply(self, state: Any) -> Tenant:
+        return Tenant(
+            id=self.originator_id,
+            version=self.originator_version,
+            tenant_id=self.tenant_id,
+            created_on=self.timestamp,
+            modified_on=self.timestamp,
+            name=self.name,
+            timezone=self.timezone,
+            currency=self.currency,
+            tiers=self.tiers,
+            settings=self.settings,
+        )
+
+
+class BranchAdded(Event):
+    branch_id: UUID
+    name: str
+    city: str
+
+    def apply(self, state: Tenant) -> Tenant:
+        b = Branch(id=self.branch_id, name=self.name, city=self.city)
+        return self.evolve(state, branches={**state.branches, b.id: b})
+
+
+class LessonTypeDefined(Event):
+    code: str
+    name: str
+    single_visit_price: int
+
+    def apply(self, state: Tenant) -> Tenant:
+        lt = LessonType(code=self.code, name=self.name, single_visit_price=self.single_visit_price)
+        return self.evolve(state, lesson_types={**state.lesson_types, lt.code: lt})
+
+
+class CustomFieldDefined(Event):
+    field: CustomField
+
+    def apply(self, state: Tenant) -> Tenant:
+        return self.evolve(state, custom_fields={**state.custom_fields, self.field.key: self.field})
+
+
+class StaffKeyIssued(Event):
+    staff: StaffKey
+
+    def apply(self, state: Tenant) -> Tenant:
+        return self.evolve(state, keys={**state.keys, self.staff.key_hash: self.staff})
+
+
+class TierDowngradeRequested(Event):
+    month: str
+    tier: str
+
+    def apply(self, state: Tenant) -> Tenant:
+        return self.evolve(state, downgrades={**state.downgrades, self.month: self.tier})
+
+
+# ---- decisions ----------------------------------------------------------------------
+
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def check_timezone(tz: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid("unknown_timezone", f"{tz!r} is not an IANA time zone", timezone=tz) from None
+    return tz
+
+
+def create_tenant(
+    tenant_id: UUID,
+    meta: Meta,
+    name: str,
+    timezone: str,
+    currency: str,
+    tiers: list[tuple[str, int]],
+    settings: Settings | None = None,
+) -> list[Event]:
+    if not name.strip():
+        raise Invalid("name_required", "a tenant needs a name")
+    check_timezone(timezone)
+    from classledger.ledger.currency import is_currency  # TEMP until ledger lands
+
+    if not is_currency(currency):
+        raise Invalid("unknown_currency", f"{currency!r} is not an ISO 4217 currency", currency=currency)
+    names = [t for t, _ in tiers]
+    if len(set(names)) != len(names):
+        raise Invalid("duplicate_tier", "tier names must be unique")
+    ordered = sorted(tiers, key=lambda t: t[1])
+    if any(m <= 0 for _, m in ordered) or len({m for _, m in ordered}) != len(ordered):
+        raise Invalid("bad_tiers", "tier limits must be positive and distinct")
+    return [
+        TenantCreated.make(
+            meta,
+            tenant_id,
+            1,
+            name=name.strip(),
+            timezone=timezone,
+            currency=currency,
+            tiers=tuple(Tier(name=n, max_active=m) for n, m in ordered),
+            settings=settings or Settings(),
+        )
+    ]
+
+
+def add_branch(t: Tenant, meta: Meta, branch_id: UUID, name: str, city: str) -> list[Event]:
+    if branch_id in t.branches:
+        b = t.branches[branch_id]
+        if (b.name, b.city) == (name.strip(), city.strip()):
+            return []
+        raise Conflict("duplicate_id", f"branch {branch_id} exists with other details")
+    if not name.strip() or not city.strip():
+        raise Invalid("name_required", "a branch needs a name and a city")
+    return [BranchAdded.next(t, meta, branch_id=branch_id, name=name.strip(), city=city.strip())]
+
+
+def define_lesson_type(t: Tenant, meta: Meta, code: str, name: str, single_visit_price: int) -> list[Event]:
+    if not _CODE.match(code):
+        raise Invalid("bad_code", "a lesson type code is lowercase letters, digits and _", code=code)
+    if single_visit_price < 0:
+        raise Invalid("negative_price", "a single-visit price cannot be negative")
+    existing = t.lesson_types.get(code)
+    if existing and (existing.name, existing.single_visit_price) == (name, single_visit_price):
+        return []
+    return [LessonTypeDefined.next(t, meta, code=code, name=name, single_visit_price=single_visit_price)]
+
+
+def define_custom_field(t: Tenant, meta: Meta, field: CustomField) -> list[Event]:
+    if not _CODE.match(field.key):
+        raise Invalid("bad_key", "a custom field key is lowercase letters, digits and _", key=field.key)
+    if field.type == "choice" and not field.choices:
+        raise Invalid("choices_required", "a choice field needs its choices", key=field.key)
+    if field.type != "choice" and field.choices:
+        raise Invalid("choices_not_allowed", "only choice fields have choices", key=field.key)
+    if t.custom_fields.get(field.key) == field:
+        return []
+    return [CustomFieldDefined.next(t, meta, field=field)]
+
+
+def issue_staff_key(t: Tenant, meta: Meta, key: StaffKey) -> list[Event]:
+    if key.role not in ROLES:
+        raise Invalid("unknown_role", f"unknown role {key.role!r}", role=key.role)
+    if key.city is not None and key.city not in t.cities():
+        raise Invalid("unknown_city", f"the tenant has no branch in {key.city!r}", city=key.city)
+    return [StaffKeyIssued.next(t, meta, staff=key)]
+
+
+def request_tier_downgrade(t: Tenant, meta: Meta, month: str, tier: str) -> list[Event]:
+    # DOMAIN §5.6: the request must arrive by the end of the month it applies to.
+    try:
+        y, m = (int(p) for p in month.split("-"))
+        first = date(y, m, 1)
+    except ValueError:
+        raise Invalid("bad_month", "month is YYYY-MM", month=month) from None
+    if tier not in {x.name for x in t.tiers}:
+        raise Invalid("unknown_tier", f"no tier {tier!r}", tier=tier)
+    today = meta.at.astimezone(t.zone).date()
+    if (today.year, today.month) > (first.year, first.month):
+        raise Conflict("too_late", f"a downgrade for {month} had to be requested by its last day")
+    return [TierDowngradeRequested.next(t, meta, month=month, tier=tier)]
+
+
+def validate_custom_values(t: Tenant, values: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Check a client's custom-field values against the tenant's declarations (DOMAIN §2.1)."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        decl = t.custom_fields.get(key)
+        if decl is None:
+            raise Invalid("unknown_custom_field", f"custom field {key!r} is not declared", field=key)
+        if value is None:
+            if decl.required:
+                raise Invalid("custom_field_required", f"{decl.label} is required", field=key)
+            continue
+        ok = {
+            "text": isinstance(value, str),
+            "number": isinstance(value, int | float) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
+            "choice": isinstance(value, str) and value in decl.choices,
+            "date": isinstance(value, str) and _is_date(value),
+        }[decl.type]
+        if not ok:
+            raise Invalid(
+                "bad_custom_field",
+                f"{decl.label}: expected {decl.type}" + (f" one of {list(decl.choices)}" if decl.choices else ""),
+                field=key,
+            )
+        out[key] = value
+    if not partial:
+        for key, decl in t.custom_fields.items():
+            if decl.required and key not in out:
+                raise Invalid("custom_field_required", f"{decl.label} is required", field=key)
+    return out
+
+
+def _is_date(v: str) -> bool:
+    try:
+        date.fromisoformat(v)
+    except ValueError:
+        return False
+    return len(v) == 10

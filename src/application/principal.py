@@ -1,0 +1,38 @@
+"""Who is acting: the staff member behind a key, and what their role allows (DOMAIN §1.4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID
+
+from classledger.aggregates.errors import Forbidden
+
+# Writers form a ladder: each role may do everything the one below may.
+WRITE_RANK = {"admin": 1, "director": 2, "regional_director": 3, "system": 100}
+# "system" is what the CLI acts as for tenant set-up; no staff key carries it.
+Need = Literal["admin", "director", "regional_director", "read", "system"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: UUID
+    staff_id: UUID
+    staff_name: str
+    role: str
+    city: str | None = None
+
+    def require(self, need: Need) -> None:
+        if need == "read":
+            return
+        rank = WRITE_RANK.get(self.role, 0)
+        if rank < WRITE_RANK[need]:
+            if self.role in ("accountant", "operator"):
+                why = f"the {self.role} role reads but does not write business data"
+            else:
+                why = f"this needs the {need} role or above; you are {self.role}"
+            raise Forbidden("forbidden_role", why, role=self.role, needs=need)
+
+    def may_act_in_city(self, city: str) -> bool:
+        """Staff bound to a city act only there (DOMAIN §6.6); unbound staff act anywhere."""
+        return self.city is None or self.city == city

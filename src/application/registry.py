@@ -1,0 +1,125 @@
+"""The command registry and the context a handler decides in.
+
+A command is ``(name, args model, handler, role)``. The handler receives a ``Ctx``: it
+loads aggregates (tenant-checked), decides through the pure aggregate functions, hands
+the resulting events to ``ctx.emit`` and returns the fields of its answer. The pipeline
+(service.py) saves everything emitted in one atomic write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from pydantic import BaseModel, ConfigDict
+
+from classledger.aggregates.base import Aggregate, Event, Meta
+from classledger.aggregates.errors import NotFound
+from classledger.aggregates.tenant import Tenant
+from classledger.application.principal import Need, Principal
+
+if TYPE_CHECKING:
+    from classledger.application.service import ClassLedger
+
+A = TypeVar("A", bound=Aggregate)
+_ID_NAMESPACE = UUID("6f1c2b1e-8f3a-4b9e-9a51-0c1a55ed6e12")
+
+
+class Args(BaseModel):
+    """Base of every command's arguments: unknown fields are an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+Handler = Callable[["Ctx", Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    args: type[Args]
+    handler: Handler
+    need: Need
+    summary: str
+
+
+COMMANDS: dict[str, CommandSpec] = {}
+
+
+def command(name: str, args: type[Args], *, need: Need = "admin") -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        if name in COMMANDS:
+            raise RuntimeError(f"command {name} registered twice")
+        COMMANDS[name] = CommandSpec(name, args, fn, need, (fn.__doc__ or "").strip().split("\n")[0])
+        return fn
+
+    return register
+
+
+@dataclass
+class Ctx:
+    app: ClassLedger
+    principal: Principal
+    meta: Meta
+    request_key: str
+    _loaded: dict[UUID, Aggregate] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    _ids: int = 0
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.get(Tenant, self.principal.tenant_id)
+
+    def new_id(self, given: UUID | None = None) -> UUID:
+        """A caller-given id, or one derived from the request: the same on every retry."""
+        if given is not None:
+            return given
+        self._ids += 1
+        return uuid.uuid5(_ID_NAMESPACE, f"{self.principal.tenant_id}:{self.request_key}:{self._ids}")
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        agg = self._loaded.get(aggregate_id)
+        if agg is None:
+            try:
+                agg = self.app.get(aggregate_id)
+            except AggregateNotFoundError:
+                return None
+            self._loaded[aggregate_id] = agg
+        if not isinstance(agg, cls) or agg.tenant_id != self.principal.tenant_id:
+            return None  # another tenant's id is simply not found here (DOMAIN §1.1)
+        return agg
+
+    def get(self, cls: type[A], aggregate_id: UUID) -> A:
+        agg = self.find(cls, aggregate_id)
+        if agg is None:
+            kind = cls.__name__.lower()
+            raise NotFound(f"{kind}_not_found", f"no {kind} {aggregate_id}", id=str(aggregate_id))
+        return agg
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        if aggregate_id in self._loaded:
+            return True
+        try:
+            self.app.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def emit(self, events: Iterable[Event]) -> list[Event]:
+        """Record decided events and fold them in, so later steps see the new state."""
+        out = list(events)
+        for e in out:
+            self._loaded[e.originator_id] = e.apply(self._loaded.get(e.originator_id))
+            self.events.append(e)
+        return out
+
+    def state(self, aggregate_id: UUID) -> Aggregate:
+        return self._loaded[aggregate_id]
+
+    def touched(self) -> list[Aggregate]:
+        ids = dict.fromkeys(e.originator_id for e in self.events)
+        return [self._loaded[i] for i in ids]

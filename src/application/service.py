@@ -1,0 +1,200 @@
+"""The command side: one eventsourcing Application and the pipeline every write takes.
+
+``execute``: validate the args at the edge → check the role → answer a known retry from
+the command log → decide (handlers load aggregates and emit events) → save all events
+of all touched aggregates, and the command's answer, in one atomic write. Optimistic
+concurrency conflicts are retried with fresh state a bounded number of times, then
+refused with 409. Ids the server makes are derived from the request's key, so a retry
+(and a save that failed over after it had in fact committed) finds its own work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+import orjson
+from eventsourcing.application import Application
+from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, RecordConflictError
+from pydantic import ValidationError
+
+from classledger.aggregates.base import Event, Meta, Snapshot, project
+from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused
+from classledger.application.principal import Principal
+from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
+from classledger.store.codec import to_micros
+from classledger.store.database import Store
+from classledger.store.recorders import CommandRecord, EventRecorder
+
+MAX_ATTEMPTS = 12
+SNAPSHOT_EVERY = 100
+
+
+def validation_details(e: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]), "problem": err["msg"], "type": err["type"]}
+        for err in e.errors(include_url=False, include_input=False)
+    ]
+
+
+def parse_args(spec: CommandSpec, raw: Any) -> Args:
+    if not isinstance(raw, Mapping):
+        raise Invalid("args_not_object", f"{spec.name}: args must be a JSON object")
+    try:
+        return spec.args.model_validate(dict(raw))
+    except ValidationError as e:
+        raise Invalid("invalid_args", f"{spec.name}: the arguments are not valid", errors=validation_details(e)) from None
+
+
+def request_hash(command: str, args: Args) -> str:
+    canonical = orjson.dumps(
+        {"command": command, "args": args.model_dump(mode="json")}, option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+class ClassLedger(Application[UUID]):
+    """The one application; every tenant's aggregates live in it, tenant-stamped."""
+
+    name = "classledger"
+    env: ClassVar[dict[str, str]] = {
+        "IS_SNAPSHOTTING_ENABLED": "y",
+        "AGGREGATE_CACHE_MAXSIZE": "20000",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",  # aggregates are immutable
+    }
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        super().__init__(env=store.env)
+
+    # The store already opened the factory and the recorder: share them, one pool.
+    def construct_factory(self, env: Any) -> InfrastructureFactory[Any]:
+        return self.store.factory
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        recorder = self.store.recorder
+        assert isinstance(recorder, ApplicationRecorder)
+        return recorder
+
+    @property
+    def event_recorder(self) -> EventRecorder:
+        return self.store.recorder
+
+    def close(self) -> None:
+        # The store owns the pool; whoever opened the store closes it.
+        pass
+
+    # ---- the pipeline -----------------------------------------------------------
+
+    def execute(
+        self,
+        principal: Principal,
+        command: str,
+        raw_args: Any,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+        monotonic_clock: bool = False,
+    ) -> dict[str, Any]:
+        spec = COMMANDS.get(command)
+        if spec is None:
+            raise NotFound("unknown_command", f"no command {command!r}", known=sorted(COMMANDS))
+        args = parse_args(spec, raw_args)
+        principal.require(spec.need)
+        meta = Meta(
+            tenant_id=principal.tenant_id,
+            at=at,
+            actor=principal.staff_name,
+            reason=reason if reason is not None else getattr(args, "reason", None),
+            idempotency_key=idempotency_key,
+        )
+        if monotonic_clock:
+            latest = self.event_recorder.latest_at(principal.tenant_id)
+            if latest is not None and to_micros(meta.at) < latest:
+                raise Conflict(
+                    "clock_behind",
+                    "this command's time is earlier than the tenant's latest recorded event",
+                    at=meta.at.isoformat(),
+                )
+        digest = request_hash(command, args)
+        given_id = getattr(args, "id", None)
+        if idempotency_key:
+            key, durable = f"key:{idempotency_key}", True
+        elif given_id is not None:
+            key, durable = f"id:{given_id}", True
+        else:
+            key, durable = f"req:{uuid.uuid4()}", False
+        if durable:
+            known = self._answer_from_log(principal.tenant_id, key, digest)
+            if known is not None:
+                return known
+
+        for attempt in range(MAX_ATTEMPTS):
+            ctx = Ctx(self, principal, meta, key)
+            answer = spec.handler(ctx, args)
+            result = {"ok": True, **answer}
+            response = orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS)
+            if not ctx.events and not durable:
+                return orjson.loads(response)  # type: ignore[no-any-return]
+            record = CommandRecord(principal.tenant_id, key, digest, response, to_micros(meta.at))
+            try:
+                self.save(*ctx.events, command_record=record)
+            except RecordConflictError:
+                known = self._answer_from_log(principal.tenant_id, key, digest)
+                if known is not None:
+                    return known
+                # Someone else wrote first: decide again on fresh state.
+                time.sleep(min(0.002 * (2**attempt), 0.2) * (0.5 + uuid.uuid4().int % 100 / 100))
+                continue
+            self._snapshot(ctx)
+            return orjson.loads(response)  # type: ignore[no-any-return]
+        raise Conflict(
+            "concurrency_conflict",
+            "the records changed under this command too many times; try again",
+            attempts=MAX_ATTEMPTS,
+        )
+
+    def _answer_from_log(self, tenant_id: UUID, key: str, digest: str) -> dict[str, Any] | None:
+        record = self.event_recorder.get_command_record(tenant_id, key)
+        if record is None:
+            return None
+        if record.request_hash != digest:
+            if key.startswith("id:"):
+                raise Conflict("duplicate_id", "this id was already used with other arguments", key=key[3:])
+            raise Conflict(
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different request",
+                key=key[4:],
+            )
+        return orjson.loads(record.response)  # type: ignore[no-any-return]
+
+    def _snapshot(self, ctx: Ctx) -> None:
+        if self.snapshots is None:
+            return
+        for agg in ctx.touched():
+            before = agg.version - sum(1 for e in ctx.events if e.originator_id == agg.id)
+            if agg.version // SNAPSHOT_EVERY > before // SNAPSHOT_EVERY:
+                try:
+                    self.snapshots.put([Snapshot.take(agg)])
+                except RecordConflictError:
+                    pass  # another writer took the same snapshot
+
+    # ---- direct entry points (CLI) ---------------------------------------------------
+
+    def get(self, aggregate_id: UUID) -> Any:
+        """An aggregate's current state (cached, fast-forwarded from the store)."""
+        return self.repository.get(aggregate_id, projector_func=project)
+
+    def history(self, aggregate_id: UUID) -> list[Event]:
+        return [e for e in self.events.get(aggregate_id) if isinstance(e, Event)]
+
+
+def refuse(e: Exception) -> Refused | None:
+    return e if isinstance(e, Refused) else None

@@ -1,0 +1,244 @@
+"""Opening the configured database: ``CLASSLEDGER_DATABASE_URL`` (API §1).
+
+``Store`` owns one eventsourcing infrastructure factory (one connection pool), the
+event recorder and the mapper; the application, the projections and the read side all
+share it, so an SQLite file or a PostgreSQL pool is opened once per process.
+
+``Database`` is the small SQL surface projections use for their own tables: one DDL and
+one query text for both engines (``?`` placeholders, translated for psycopg), tuples
+out, explicit write transactions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Protocol
+from urllib.parse import unquote, urlsplit
+
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Mapper
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.sqlite import SQLiteFactory
+from eventsourcing.utils import get_topic
+from psycopg.rows import tuple_row
+
+from classledger.store.codec import OrjsonTranscoder, PydanticMapper
+from classledger.store.recorders import EventRecorder, PostgresEventRecorder, SQLiteEventRecorder
+
+DEFAULT_URL = "sqlite:///./classledger.db"
+Dialect = Literal["sqlite", "postgresql"]
+
+
+class DatabaseURLError(ValueError):
+    pass
+
+
+def database_url() -> str:
+    return os.environ.get("CLASSLEDGER_DATABASE_URL") or DEFAULT_URL
+
+
+def env_for_url(url: str) -> dict[str, str]:
+    """The eventsourcing environment for a classledger database URL."""
+    common = {
+        "TRANSCODER_TOPIC": get_topic(OrjsonTranscoder),
+        "MAPPER_TOPIC": get_topic(PydanticMapper),
+        "CREATE_TABLE": "y",
+    }
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        if not path:
+            raise DatabaseURLError("sqlite URL needs a path: sqlite:///./classledger.db")
+        if path != ":memory:" and not path.startswith("file:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            **common,
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    parts = urlsplit(url)
+    if parts.scheme in ("postgresql", "postgres"):
+        if not parts.hostname or not parts.path.strip("/"):
+            raise DatabaseURLError(
+                "PostgreSQL URL must look like postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
+            )
+        return {
+            **common,
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(parts.path.strip("/")),
+            "POSTGRES_HOST": parts.hostname,
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or ""),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_POOL_SIZE": os.environ.get("CLASSLEDGER_PG_POOL_SIZE", "4"),
+            "POSTGRES_MAX_OVERFLOW": os.environ.get("CLASSLEDGER_PG_MAX_OVERFLOW", "16"),
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+            # Off on purpose: see store/recorders.py.
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        }
+    raise DatabaseURLError(
+        f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
+    )
+
+
+class Tx(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None: ...
+
+
+@lru_cache(maxsize=2048)
+def _pg_sql(sql: str) -> str:
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _SQLiteTx:
+    def __init__(self, cur: sqlite3.Cursor) -> None:
+        self.cur = cur
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.cur.execute(sql, params)
+        return self.cur.fetchall()
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.cur.executemany(sql, rows)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        self.cur.execute(sql, params)
+        row: tuple[Any, ...] | None = self.cur.fetchone()
+        return row
+
+
+class _PgTx:
+    def __init__(self, cur: Any) -> None:
+        self.cur = cur
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.cur.execute(_pg_sql(sql), params)
+        return list(self.cur.fetchall()) if self.cur.description else []
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.cur.executemany(_pg_sql(sql), rows)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        self.cur.execute(_pg_sql(sql), params)
+        row: tuple[Any, ...] | None = self.cur.fetchone()
+        return row
+
+
+_SQLITE_ERRORS: dict[type[BaseException], str] = {sqlite3.IntegrityError: "integrity"}
+
+
+class Database:
+    """Transactions on the event store's own database, for projection tables and reads."""
+
+    def __init__(self, factory: InfrastructureFactory[Any], dialect: Dialect) -> None:
+        self.factory = factory
+        self.dialect = dialect
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """One atomic write; on SQLite the write lock is taken up front."""
+        if self.dialect == "sqlite":
+            ds = self.factory.datastore  # type: ignore[attr-defined]
+            with ds.get_connection(commit=True) as conn:
+                raw: sqlite3.Connection = conn._sqlite_conn
+                cur = raw.cursor()
+                cur.row_factory = None
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _SQLiteTx(cur)
+                except BaseException:
+                    raw.rollback()
+                    raise
+                try:
+                    raw.commit()
+                except sqlite3.IntegrityError as e:
+                    raise IntegrityError(e) from e
+        else:
+            ds = self.factory.datastore  # type: ignore[attr-defined]
+            with ds.get_connection() as conn, conn.transaction():
+                yield _PgTx(conn.cursor(row_factory=tuple_row))
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A consistent read (one snapshot of the database)."""
+        if self.dialect == "sqlite":
+            ds = self.factory.datastore  # type: ignore[attr-defined]
+            with ds.get_connection(commit=False) as conn:
+                raw = conn._sqlite_conn
+                cur = raw.cursor()
+                cur.row_factory = None
+                cur.execute("BEGIN")
+                try:
+                    yield _SQLiteTx(cur)
+                finally:
+                    raw.rollback()
+        else:
+            ds = self.factory.datastore  # type: ignore[attr-defined]
+            with ds.get_connection() as conn, conn.transaction(force_rollback=True):
+                cur = conn.cursor(row_factory=tuple_row)
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield _PgTx(cur)
+
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def check_identifier(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return name
+
+
+@dataclass
+class Store:
+    """The event store and its database, opened once per process."""
+
+    url: str
+    env: dict[str, str]
+    factory: InfrastructureFactory[Any]
+    recorder: EventRecorder
+    mapper: PydanticMapper
+    db: Database
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Store:
+        url = url or database_url()
+        env = env_for_url(url)
+        factory: InfrastructureFactory[Any]
+        recorder: EventRecorder
+        if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+            factory = SQLiteFactory(env)
+            sqlite_recorder = SQLiteEventRecorder(factory.datastore)
+            sqlite_recorder.create_table()
+            recorder = sqlite_recorder
+            dialect: Dialect = "sqlite"
+        else:
+            factory = PostgresFactory(env)
+            pg_recorder = PostgresEventRecorder(factory.datastore)
+            pg_recorder.create_table()
+            recorder = pg_recorder
+            dialect = "postgresql"
+        mapper = factory.mapper(transcoder=OrjsonTranscoder())
+        if not isinstance(mapper, PydanticMapper):
+            raise TypeError("the store needs classledger's PydanticMapper")
+        return cls(url, env, factory, recorder, mapper, Database(factory, dialect))
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.db.dialect
+
+    def close(self) -> None:
+        self.factory.close()
+
+
+def mapper_type() -> type[Mapper[Any]]:
+    return PydanticMapper

@@ -1,0 +1,473 @@
+"""Event recorders for SQLite and PostgreSQL with the tenant dimension.
+
+They extend the eventsourcing library's application recorders; the differences:
+
+* columns ``tenant_id`` and ``at_us`` (the business instant, microseconds UTC) with
+  indexes ``(tenant_id, notification_id)`` and ``(tenant_id, at_us)``: reading one
+  tenant's history, or one tenant's month, never touches another tenant's rows;
+* a per-tenant hash chain column (DOMAIN §9.3), computed inside the writing transaction;
+* ``command_log``: the answer to every command, written in the same transaction as its
+  events, keyed by (tenant, idempotency key). A retry, or a save that failed over after
+  it had in fact committed, is answered from what is stored.
+
+PostgreSQL keeps the library's default insert path (table lock, no DB functions): with
+``POSTGRES_ENABLE_DB_FUNCTIONS`` on, subscribers were seen to skip concurrent events.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, InterfaceError, Notification, OperationalError
+from eventsourcing.persistence import StoredEvent as LibStoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore, SQLiteTransaction
+from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Composed, Identifier
+
+from classledger.store import hashchain
+from classledger.store.codec import TenantStoredEvent
+
+EVENTS_TABLE = "events"
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """What a command answered, keyed for idempotent retries."""
+
+    tenant_id: UUID
+    key: str
+    request_hash: str
+    response: bytes
+    at_us: int
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """A raw stored event as projections and replay read it: no decoding yet."""
+
+    notification_id: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+    tenant_id: UUID
+    at_us: int
+
+
+class EventRecorder:
+    """The extra reads both engines offer on top of the library's recorder API."""
+
+    def read_rows(
+        self,
+        after: int,
+        limit: int,
+        *,
+        tenant_id: UUID | None = None,
+        at_from_us: int | None = None,
+        at_to_us: int | None = None,
+        upto: int | None = None,
+    ) -> list[EventRow]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def latest_at(self, tenant_id: UUID) -> int | None:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def get_command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def chain_rows(
+        self, tenant_id: UUID
+    ) -> Iterator[tuple[int, UUID, int, str, int, bytes, bytes]]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def max_notification_id(self) -> int | None:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+
+def _tenant_of(s: LibStoredEvent) -> tuple[UUID, int]:
+    if not isinstance(s, TenantStoredEvent):
+        raise TypeError("events must be mapped by classledger's PydanticMapper")
+    return s.tenant_id, s.at_us
+
+
+def _uuid(v: Any) -> UUID:
+    return v if isinstance(v, UUID) else UUID(v)
+
+
+class _ImmediateTransaction(SQLiteTransaction):
+    # A deferred BEGIN lets two processes read the chain head and then fail to upgrade
+    # to a write lock; IMMEDIATE takes the write lock first and waits for it instead.
+    def __enter__(self) -> Any:
+        cursor = self.connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        return cursor
+
+
+class SQLiteEventRecorder(SQLiteApplicationRecorder, EventRecorder):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = EVENTS_TABLE):
+        super().__init__(datastore, events_table_name)
+        t = self.events_table_name
+        self.insert_events_statement = (
+            f"INSERT INTO {t} (originator_id, originator_version, topic, state, tenant_id, "
+            "at_us, chain) VALUES (?,?,?,?,?,?,?)"
+        )
+        self.select_events_statement = (
+            f"SELECT originator_id, originator_version, topic, state FROM {t} "
+            "WHERE originator_id=? "
+        )
+        self.select_max_notification_id_statement = f"SELECT MAX(notification_id) FROM {t}"
+
+    def construct_create_table_statements(self) -> list[str]:
+        t = self.events_table_name
+        return [
+            f"CREATE TABLE IF NOT EXISTS {t} ("
+            "notification_id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, "
+            "topic TEXT NOT NULL, state BLOB NOT NULL, tenant_id TEXT NOT NULL, "
+            "at_us INTEGER NOT NULL, chain BLOB NOT NULL, "
+            "UNIQUE (originator_id, originator_version))",
+            f"CREATE INDEX IF NOT EXISTS {t}_tenant_idx ON {t} (tenant_id, notification_id)",
+            f"CREATE INDEX IF NOT EXISTS {t}_tenant_at_idx ON {t} (tenant_id, at_us)",
+            "CREATE TABLE IF NOT EXISTS command_log (tenant_id TEXT NOT NULL, "
+            "key TEXT NOT NULL, request_hash TEXT NOT NULL, response BLOB NOT NULL, "
+            "at_us INTEGER NOT NULL, PRIMARY KEY (tenant_id, key))",
+        ]
+
+    def insert_events(self, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        with (
+            self.datastore.get_connection(commit=True) as conn,
+            _ImmediateTransaction(conn, commit=True) as c,
+        ):
+            return self._insert_events(c, stored_events, **kwargs)
+
+    def _insert_events(self, c: Any, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        heads: dict[UUID, bytes] = {}
+        ids: list[int] = []
+        for s in stored_events:
+            tenant_id, at_us = _tenant_of(s)
+            if tenant_id not in heads:
+                c.execute(
+                    f"SELECT chain FROM {self.events_table_name} WHERE tenant_id=? "
+                    "ORDER BY notification_id DESC LIMIT 1",
+                    (str(tenant_id),),
+                )
+                row = c.fetchone()
+                heads[tenant_id] = bytes(row[0]) if row else hashchain.GENESIS
+            oid = _uuid(s.originator_id)
+            chain = hashchain.link(
+                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state
+            )
+            heads[tenant_id] = chain
+            c.execute(
+                self.insert_events_statement,
+                (oid.hex, s.originator_version, s.topic, s.state, str(tenant_id), at_us, chain),
+            )
+            ids.append(c.lastrowid)
+        record: CommandRecord | None = kwargs.get("command_record")
+        if record is not None:
+            c.execute(
+                "INSERT INTO command_log VALUES (?,?,?,?,?)",
+                (str(record.tenant_id), record.key, record.request_hash, record.response, record.at_us),
+            )
+        return ids
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        after = 0 if start is None else (start - 1 if inclusive_of_start else start)
+        rows = self.read_rows(after, limit, upto=stop)
+        return [
+            Notification(
+                id=r.notification_id,
+                originator_id=r.originator_id,
+                originator_version=r.originator_version,
+                topic=r.topic,
+                state=r.state,
+            )
+            for r in rows
+            if not topics or r.topic in topics
+        ]
+
+    def read_rows(
+        self,
+        after: int,
+        limit: int,
+        *,
+        tenant_id: UUID | None = None,
+        at_from_us: int | None = None,
+        at_to_us: int | None = None,
+        upto: int | None = None,
+    ) -> list[EventRow]:
+        sql = (
+            "SELECT notification_id, originator_id, originator_version, topic, state, "
+            f"tenant_id, at_us FROM {self.events_table_name} WHERE notification_id > ?"
+        )
+        params: list[Any] = [after]
+        if tenant_id is not None:
+            sql += " AND tenant_id = ?"
+            params.append(str(tenant_id))
+        if at_from_us is not None:
+            sql += " AND at_us >= ?"
+            params.append(at_from_us)
+        if at_to_us is not None:
+            sql += " AND at_us < ?"
+            params.append(at_to_us)
+        if upto is not None:
+            sql += " AND notification_id <= ?"
+            params.append(upto)
+        sql += " ORDER BY notification_id LIMIT ?"
+        params.append(limit)
+        with self.datastore.get_connection(commit=False) as conn:
+            cur = conn._sqlite_conn.cursor()  # plain tuples: this is the replay hot path
+            cur.row_factory = None
+            cur.execute(sql, params)
+            return [
+                EventRow(r[0], UUID(r[1]), r[2], r[3], r[4], UUID(r[5]), r[6])
+                for r in cur.fetchall()
+            ]
+
+    def max_notification_id(self) -> int | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self.select_max_notification_id_statement)
+            row = c.fetchone()
+            return cast(int | None, row[0])
+
+    def latest_at(self, tenant_id: UUID) -> int | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT MAX(at_us) FROM {self.events_table_name} WHERE tenant_id=?",
+                (str(tenant_id),),
+            )
+            return cast(int | None, c.fetchone()[0])
+
+    def get_command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT request_hash, response, at_us FROM command_log "
+                "WHERE tenant_id=? AND key=?",
+                (str(tenant_id), key),
+            )
+            row = c.fetchone()
+        if row is None:
+            return None
+        return CommandRecord(tenant_id, key, row[0], bytes(row[1]), row[2])
+
+    def chain_rows(
+        self, tenant_id: UUID
+    ) -> Iterator[tuple[int, UUID, int, str, int, bytes, bytes]]:
+        after = 0
+        while True:
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    "SELECT notification_id, originator_id, originator_version, topic, at_us, "
+                    f"state, chain FROM {self.events_table_name} "
+                    "WHERE tenant_id=? AND notification_id>? ORDER BY notification_id LIMIT 5000",
+                    (str(tenant_id), after),
+                )
+                rows = c.fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield (r[0], UUID(r[1]), r[2], r[3], r[4], bytes(r[5]), bytes(r[6]))
+            after = rows[-1][0]
+
+
+class PostgresEventRecorder(PostgresApplicationRecorder, EventRecorder):
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = EVENTS_TABLE):
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = Identifier(self.datastore.schema)
+        table = Identifier(self.events_table_name)
+        self.t = Composed([schema, SQL("."), table])
+        self.sql_create_statements = [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {t} ("
+                "notification_id bigserial PRIMARY KEY, "
+                "originator_id uuid NOT NULL, originator_version bigint NOT NULL, "
+                "topic text NOT NULL, state bytea NOT NULL, tenant_id uuid NOT NULL, "
+                "at_us bigint NOT NULL, chain bytea NOT NULL, "
+                "UNIQUE (originator_id, originator_version))"
+            ).format(t=self.t),
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (tenant_id, notification_id)").format(
+                i=Identifier(f"{self.events_table_name}_tenant_idx"), t=self.t
+            ),
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (tenant_id, at_us)").format(
+                i=Identifier(f"{self.events_table_name}_tenant_at_idx"), t=self.t
+            ),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {s}.command_log (tenant_id uuid NOT NULL, "
+                "key text NOT NULL, request_hash text NOT NULL, response bytea NOT NULL, "
+                "at_us bigint NOT NULL, PRIMARY KEY (tenant_id, key))"
+            ).format(s=schema),
+        ]
+        self.insert_rows_statement = SQL(
+            "INSERT INTO {t} (originator_id, originator_version, topic, state, tenant_id, "
+            "at_us, chain) SELECT o, v, tp, st, tn, a, ch FROM unnest("
+            "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[], %s::bigint[], "
+            "%s::bytea[]) WITH ORDINALITY AS u(o, v, tp, st, tn, a, ch, n) ORDER BY n "
+            "RETURNING notification_id"
+        ).format(t=self.t)
+        self.select_events_statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {t} "
+            "WHERE originator_id = %s"
+        ).format(t=self.t)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        with self.datastore.get_connection() as conn, conn.transaction():
+            curs = conn.cursor(row_factory=tuple_row)
+            self._lock_table(cast(Any, curs))
+            self._notify_channel(cast(Any, curs))
+            heads: dict[UUID, bytes] = {}
+            cols: list[list[Any]] = [[] for _ in range(7)]
+            for s in stored_events:
+                tenant_id, at_us = _tenant_of(s)
+                if tenant_id not in heads:
+                    curs.execute(
+                        SQL(
+                            "SELECT chain FROM {t} WHERE tenant_id=%s "
+                            "ORDER BY notification_id DESC LIMIT 1"
+                        ).format(t=self.t),
+                        (tenant_id,),
+                    )
+                    row = curs.fetchone()
+                    heads[tenant_id] = bytes(row[0]) if row else hashchain.GENESIS
+                oid = _uuid(s.originator_id)
+                chain = hashchain.link(
+                    heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state
+                )
+                heads[tenant_id] = chain
+                for col, value in zip(
+                    cols,
+                    (oid, s.originator_version, s.topic, s.state, tenant_id, at_us, chain),
+                    strict=True,
+                ):
+                    col.append(value)
+            ids: list[int] = []
+            if stored_events:
+                curs.execute(self.insert_rows_statement, cols)
+                ids = [r[0] for r in curs.fetchall()]
+            record: CommandRecord | None = kwargs.get("command_record")
+            if record is not None:
+                curs.execute(
+                    SQL("INSERT INTO {s}.command_log VALUES (%s,%s,%s,%s,%s)").format(
+                        s=Identifier(self.datastore.schema)
+                    ),
+                    (record.tenant_id, record.key, record.request_hash, record.response, record.at_us),
+                )
+            return ids
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def read_rows(
+        self,
+        after: int,
+        limit: int,
+        *,
+        tenant_id: UUID | None = None,
+        at_from_us: int | None = None,
+        at_to_us: int | None = None,
+        upto: int | None = None,
+    ) -> list[EventRow]:
+        sql = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state, "
+            "tenant_id, at_us FROM {t} WHERE notification_id > %s"
+        ).format(t=self.t)
+        params: list[Any] = [after]
+        if tenant_id is not None:
+            sql += SQL(" AND tenant_id = %s")
+            params.append(tenant_id)
+        if at_from_us is not None:
+            sql += SQL(" AND at_us >= %s")
+            params.append(at_from_us)
+        if at_to_us is not None:
+            sql += SQL(" AND at_us < %s")
+            params.append(at_to_us)
+        if upto is not None:
+            sql += SQL(" AND notification_id <= %s")
+            params.append(upto)
+        sql += SQL(" ORDER BY notification_id LIMIT %s")
+        params.append(limit)
+        with self.datastore.get_connection() as conn:
+            curs = conn.cursor(row_factory=tuple_row)
+            curs.execute(sql, params, prepare=True)
+            return [EventRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6]) for r in curs.fetchall()]
+
+    def _one(self, sql: Composed, params: Sequence[Any]) -> Any:
+        with self.datastore.get_connection() as conn:
+            curs = conn.cursor(row_factory=tuple_row)
+            curs.execute(sql, params)
+            return curs.fetchone()
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        after = 0 if start is None else (start - 1 if inclusive_of_start else start)
+        return [
+            Notification(
+                id=r.notification_id,
+                originator_id=r.originator_id,
+                originator_version=r.originator_version,
+                topic=r.topic,
+                state=r.state,
+            )
+            for r in self.read_rows(after, limit, upto=stop)
+            if not topics or r.topic in topics
+        ]
+
+    def max_notification_id(self) -> int | None:
+        return cast(int | None, self._one(SQL("SELECT MAX(notification_id) FROM {t}").format(t=self.t), ())[0])
+
+    def latest_at(self, tenant_id: UUID) -> int | None:
+        sql = SQL("SELECT MAX(at_us) FROM {t} WHERE tenant_id = %s").format(t=self.t)
+        return cast(int | None, self._one(sql, (tenant_id,))[0])
+
+    def get_command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
+        sql = SQL(
+            "SELECT request_hash, response, at_us FROM {s}.command_log "
+            "WHERE tenant_id = %s AND key = %s"
+        ).format(s=Identifier(self.datastore.schema))
+        row = self._one(sql, (tenant_id, key))
+        if row is None:
+            return None
+        return CommandRecord(tenant_id, key, row[0], bytes(row[1]), row[2])
+
+    def chain_rows(
+        self, tenant_id: UUID
+    ) -> Iterator[tuple[int, UUID, int, str, int, bytes, bytes]]:
+        after = 0
+        sql = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, at_us, state, "
+            "chain FROM {t} WHERE tenant_id=%s AND notification_id>%s "
+            "ORDER BY notification_id LIMIT 5000"
+        ).format(t=self.t)
+        while True:
+            with self.datastore.get_connection() as conn:
+                curs = conn.cursor(row_factory=tuple_row)
+                curs.execute(sql, (tenant_id, after))
+                rows = curs.fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield (r[0], r[1], r[2], r[3], r[4], bytes(r[5]), bytes(r[6]))
+            after = rows[-1][0]
+
+
+def is_integrity_error(exc: BaseException) -> bool:
+    return isinstance(exc, IntegrityError | sqlite3.IntegrityError)

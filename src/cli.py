@@ -1,2 +1,195 @@
-def main() -> None:
-    raise SystemExit("classledger: CLI not wired yet")
+"""The ``classledger`` command (API §1).
+
+Every command that prints data prints JSON with ``--json`` (and a readable form
+without); errors go to stderr as the API's error body, with a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from classledger.aggregates.errors import Refused
+from classledger.application.importer import Importer, read_lines
+from classledger.application.tenants import system_principal
+from classledger.store import hashchain
+from classledger.store.database import DatabaseURLError, database_url
+from classledger.system import System, now
+
+ROLES = ("admin", "director", "regional_director", "accountant", "operator")
+
+
+class CLIError(Exception):
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.body = {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def emit(data: Any, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
+    else:
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
+
+
+def parse_tier(text: str) -> tuple[str, int]:
+    name, sep, limit = text.rpartition(":")
+    if not sep or not name or not limit.isdigit():
+        raise argparse.ArgumentTypeError(f"a tier is NAME:MAX, e.g. Basic:100 (got {text!r})")
+    return name, int(limit)
+
+
+def parse_uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a UUID: {text!r}") from None
+
+
+def cmd_tenant_create(system: System, a: argparse.Namespace) -> None:
+    tenant_id = a.id or uuid.uuid4()
+    args = {"id": str(tenant_id), "name": a.name, "timezone": a.timezone, "currency": a.currency, "tiers": a.tier}
+    ans = system.execute(system_principal(tenant_id), "create_tenant", args, at=now())
+    emit({"tenant_id": ans["tenant_id"]}, a.json)
+
+
+def cmd_key_create(system: System, a: argparse.Namespace) -> None:
+    args = {"role": a.role, "staff": a.staff, "city": a.city}
+    ans = system.execute(system_principal(a.tenant), "issue_key", args, at=now())
+    emit({"key": ans["key"], "staff_id": ans["staff_id"]}, a.json)
+
+
+def cmd_import(system: System, a: argparse.Namespace) -> None:
+    importer = Importer(system.app, a.tenant, unknown_actor_role=a.actor_role)
+    progress_bar: Any = None
+    progress: Callable[[int], None] | None = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        with open(a.file, "rb") as f:
+            total = sum(1 for _ in f)
+        progress_bar = tqdm(total=total, unit="line", file=sys.stderr, dynamic_ncols=True)
+        progress = progress_bar.update
+    try:
+        summary = importer.run(read_lines(a.file), stop_on_error=a.stop_on_error, progress=progress)
+    finally:
+        if progress_bar is not None:
+            progress_bar.close()
+    system.runner.catch_up()
+    emit(summary.as_json(), True)
+    if summary.rejected:
+        sys.exit(1)
+
+
+def cmd_serve(system: System, a: argparse.Namespace) -> None:
+    from classledger.http.serve import serve
+
+    serve(system, a.host, a.port)
+
+
+def cmd_demo(system: System, a: argparse.Namespace) -> None:
+    from classledger.demo import run_demo
+
+    run_demo(system, clients=a.clients, seed=a.seed, host=a.host, port=a.port, serve_api=not a.no_serve)
+
+
+def cmd_audit_verify(system: System, a: argparse.Namespace) -> None:
+    report = hashchain.verify(a.tenant, system.store.recorder.chain_rows(a.tenant))
+    emit(
+        {
+            "ok": report.ok,
+            "events_checked": report.events_checked,
+            "first_bad_notification_id": report.first_bad_notification_id,
+            "detail": report.detail,
+        },
+        a.json,
+    )
+    if not report.ok:
+        sys.exit(1)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="classledger",
+        description=f"classledger — database: CLASSLEDGER_DATABASE_URL (now {database_url()})",
+    )
+    sub = p.add_subparsers(dest="group", required=True)
+
+    tenant = sub.add_parser("tenant", help="tenants").add_subparsers(dest="action", required=True)
+    tc = tenant.add_parser("create", help="create a tenant")
+    tc.add_argument("--name", required=True)
+    tc.add_argument("--timezone", required=True, help="IANA zone, e.g. Europe/Bratislava")
+    tc.add_argument("--currency", required=True, help="ISO 4217 code, e.g. EUR")
+    tc.add_argument("--tier", action="append", type=parse_tier, default=[], help="NAME:MAX, repeatable")
+    tc.add_argument("--id", type=parse_uuid)
+    tc.add_argument("--json", action="store_true")
+    tc.set_defaults(run=cmd_tenant_create)
+
+    key = sub.add_parser("key", help="staff keys").add_subparsers(dest="action", required=True)
+    kc = key.add_parser("create", help="issue a staff key (shown once)")
+    kc.add_argument("--tenant", required=True, type=parse_uuid)
+    kc.add_argument("--role", required=True, choices=ROLES)
+    kc.add_argument("--staff", required=True, help="the staff member's name (recorded as actor)")
+    kc.add_argument("--city", help="restrict the staff member to one city (DOMAIN §6.6)")
+    kc.add_argument("--json", action="store_true")
+    kc.set_defaults(run=cmd_key_create)
+
+    im = sub.add_parser("import", help="run a JSONL command file")
+    im.add_argument("--tenant", required=True, type=parse_uuid)
+    im.add_argument("file")
+    im.add_argument("--stop-on-error", action="store_true")
+    im.add_argument("--actor-role", choices=ROLES[:3], help="role for actors with no staff key")
+    im.add_argument("--json", action="store_true", help="(the summary is always JSON)")
+    im.set_defaults(run=cmd_import)
+
+    sv = sub.add_parser("serve", help="serve the HTTP API")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.set_defaults(run=cmd_serve)
+
+    dm = sub.add_parser("demo", help="create a demo tenant with generated data and serve it")
+    dm.add_argument("--clients", type=int, default=300)
+    dm.add_argument("--seed", type=int, default=7)
+    dm.add_argument("--host", default="127.0.0.1")
+    dm.add_argument("--port", type=int, default=8000)
+    dm.add_argument("--no-serve", action="store_true", help="generate and print, do not serve")
+    dm.set_defaults(run=cmd_demo)
+
+    au = sub.add_parser("audit", help="audit tools").add_subparsers(dest="action", required=True)
+    av = au.add_parser("verify", help="verify a tenant's event hash chain (DOMAIN §9.3)")
+    av.add_argument("--tenant", required=True, type=parse_uuid)
+    av.add_argument("--json", action="store_true")
+    av.set_defaults(run=cmd_audit_verify)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        system = System.open()
+    except DatabaseURLError as e:
+        sys.stderr.write(orjson.dumps({"error": {"code": "bad_database_url", "message": str(e), "details": {}}}).decode() + "\n")
+        sys.exit(2)
+    try:
+        args.run(system, args)
+    except Refused as e:
+        body = {"error": {"code": e.code, "message": e.message, "details": e.details}}
+        sys.stderr.write(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
+        sys.exit(2)
+    except CLIError as e:
+        sys.stderr.write(orjson.dumps(e.body).decode() + "\n")
+        sys.exit(2)
+    except FileNotFoundError as e:
+        sys.stderr.write(orjson.dumps({"error": {"code": "file_not_found", "message": str(e), "details": {}}}).decode() + "\n")
+        sys.exit(2)
+    finally:
+        system.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

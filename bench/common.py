@@ -1,0 +1,76 @@
+"""What every benchmark measures against: this machine's own limits, in the same run.
+
+* ``raw_insert_rate``: single-row inserts, one transaction each, through the same
+  connection pool and settings as the event store (so SQLite's WAL and fsync, and
+  PostgreSQL's commit, cost the same as ours);
+* ``raw_read_rate``: read every stored event row in order and orjson-decode it, nothing
+  else.
+
+Benchmarks print medians of several runs: the machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import psycopg
+
+from classledger.store.database import Store
+
+PAYLOAD = orjson.dumps({"name": "Ľubica Šťastná", "phones": ["+421905123456"], "tags": ["trial"], "branch_id": str(uuid.uuid4())})
+
+
+def engines(tmp: Path) -> dict[str, str]:
+    """Fresh databases to measure on: SQLite always, PostgreSQL when configured."""
+    out = {"sqlite": f"sqlite:///{tmp}/bench-{uuid.uuid4().hex[:8]}.db"}
+    pg = os.environ.get("CLASSLEDGER_BENCH_POSTGRES_URL") or os.environ.get("CLASSLEDGER_TEST_POSTGRES_URL")
+    if pg:
+        name = f"cl_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(pg, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        out["postgres"] = pg.rsplit("/", 1)[0] + "/" + name
+    return out
+
+
+def drop(url: str) -> None:
+    if url.startswith("postgresql"):
+        admin = os.environ.get("CLASSLEDGER_BENCH_POSTGRES_URL") or os.environ.get("CLASSLEDGER_TEST_POSTGRES_URL") or ""
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def raw_insert_rate(store: Store, n: int = 2000) -> float:
+    with store.db.write() as tx:
+        tx.execute("CREATE TABLE IF NOT EXISTS bench_raw (id BIGINT PRIMARY KEY, payload BYTEA)" if store.dialect == "postgresql" else "CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, payload BLOB)")
+        tx.execute("DELETE FROM bench_raw")
+    t0 = time.perf_counter()
+    for i in range(n):
+        with store.db.write() as tx:
+            tx.execute("INSERT INTO bench_raw (id, payload) VALUES (?, ?)", (i, PAYLOAD))
+    return n / (time.perf_counter() - t0)
+
+
+def raw_read_rate(store: Store, page: int = 10_000) -> tuple[float, int]:
+    """Events/s reading every stored event in order and decoding it with orjson."""
+    t0 = time.perf_counter()
+    after, count = 0, 0
+    while True:
+        rows = store.recorder.read_rows(after, page)
+        if not rows:
+            break
+        for r in rows:
+            orjson.loads(r.state)
+        count += len(rows)
+        after = rows[-1].notification_id
+    elapsed = time.perf_counter() - t0
+    return (count / elapsed if elapsed else 0.0), count
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(runs))

@@ -1,0 +1,132 @@
+"""Import of command files (API §1–2): JSONL, one command per line, each applied atomically.
+
+Each line: ``{"at": ISO-8601 with offset, "actor": STAFF_NAME, "command": NAME,
+"args": {...}, "idempotency_key"?: str, "reason"?: str}``. ``at`` is the business clock
+of that line and may not be earlier than the tenant's latest recorded event. The actor
+acts with the role of the tenant's staff member of that name; an unknown actor is
+refused unless the operator says which role unknown actors act with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from classledger.aggregates.errors import Invalid, NotFound, Refused
+from classledger.aggregates.tenant import Tenant
+from classledger.application.principal import Principal
+from classledger.application.service import ClassLedger
+from classledger.application.tenants import staff_id_for
+
+LINE_FIELDS = {"at", "actor", "command", "args", "idempotency_key", "reason"}
+
+
+@dataclass
+class ImportSummary:
+    applied: int = 0
+    rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"applied": self.applied, "rejected": self.rejected, "errors": self.errors}
+
+
+def _error(e: Refused) -> dict[str, Any]:
+    return {"code": e.code, "message": e.message, "details": e.details}
+
+
+def parse_line(raw: bytes) -> dict[str, Any]:
+    try:
+        line = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise Invalid("malformed_json", f"not valid JSON: {e}") from None
+    if not isinstance(line, dict):
+        raise Invalid("invalid_line", "a line must be a JSON object")
+    unknown = set(line) - LINE_FIELDS
+    if unknown:
+        raise Invalid("invalid_line", f"unknown fields: {sorted(unknown)}")
+    for name in ("at", "actor", "command"):
+        if not isinstance(line.get(name), str) or not line[name]:
+            raise Invalid("invalid_line", f"{name!r} is required and must be a string")
+    if not isinstance(line.get("args", {}), dict):
+        raise Invalid("invalid_line", "'args' must be an object")
+    try:
+        at = datetime.fromisoformat(line["at"])
+    except ValueError:
+        raise Invalid("invalid_line", f"'at' is not ISO-8601: {line['at']!r}") from None
+    if at.tzinfo is None:
+        raise Invalid("invalid_line", "'at' must carry a UTC offset")
+    line["at"] = at
+    return line
+
+
+class Importer:
+    def __init__(self, app: ClassLedger, tenant_id: UUID, *, unknown_actor_role: str | None = None) -> None:
+        self.app = app
+        self.tenant_id = tenant_id
+        self.unknown_actor_role = unknown_actor_role
+        try:
+            tenant = app.get(tenant_id)
+        except Exception:
+            tenant = None
+        if not isinstance(tenant, Tenant):
+            raise NotFound("tenant_not_found", f"no tenant {tenant_id}")
+
+    def principal(self, actor: str) -> Principal:
+        tenant: Tenant = self.app.get(self.tenant_id)
+        roles = [k.role for k in tenant.keys.values() if k.staff_name.casefold() == actor.strip().casefold() and not k.revoked]
+        ranked = sorted(roles, key=lambda r: {"regional_director": 3, "director": 2, "admin": 1}.get(r, 0), reverse=True)
+        cities = {k.city for k in tenant.keys.values() if k.staff_name.casefold() == actor.strip().casefold()}
+        if ranked:
+            city = next(iter(cities)) if len(cities) == 1 else None
+            return Principal(self.tenant_id, staff_id_for(self.tenant_id, actor), actor.strip(), ranked[0], city)
+        if self.unknown_actor_role:
+            return Principal(self.tenant_id, staff_id_for(self.tenant_id, actor), actor.strip(), self.unknown_actor_role)
+        raise Invalid("unknown_actor", f"no staff member named {actor!r} in this tenant", actor=actor)
+
+    def run(
+        self,
+        lines: Iterable[bytes],
+        *,
+        stop_on_error: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportSummary:
+        summary = ImportSummary()
+        principals: dict[str, Principal] = {}
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            try:
+                line = parse_line(raw)
+                actor = line["actor"]
+                if actor not in principals:
+                    principals[actor] = self.principal(actor)
+                self.app.execute(
+                    principals[actor],
+                    line["command"],
+                    line.get("args", {}),
+                    at=line["at"],
+                    reason=line.get("reason"),
+                    idempotency_key=line.get("idempotency_key"),
+                    monotonic_clock=True,
+                )
+                summary.applied += 1
+            except Refused as e:
+                summary.rejected += 1
+                summary.errors.append({"line": number, "error": _error(e)})
+                if stop_on_error:
+                    break
+            finally:
+                if progress:
+                    progress(1)
+        return summary
+
+
+def read_lines(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        yield from f

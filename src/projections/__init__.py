@@ -5,13 +5,17 @@
 
 from __future__ import annotations
 
+from classledger.projections.activity import ActivityTimeline
 from classledger.projections.keys import StaffKeys
 from classledger.projections.runtime import Projection, Runner
 from classledger.store.database import Database
 
 
 def build(db: Database, *, suffix: str = "") -> list[Projection]:
-    return [StaffKeys(db, suffix=suffix)]
+    return [
+        StaffKeys(db, suffix=suffix),
+        ActivityTimeline(db, suffix=suffix),
+    ]
 
 
 __all__ = ["Projection", "Runner", "build"]

@@ -81,6 +81,9 @@ class EventRecorder:
     def get_command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
         raise NotImplementedError  # pragma: no cover - abstract
 
+    def count_events(self, tenant_id: UUID) -> int:
+        raise NotImplementedError  # pragma: no cover - abstract
+
     def chain_rows(
         self, tenant_id: UUID
     ) -> Iterator[tuple[int, UUID, int, str, int, bytes, bytes]]:
@@ -251,6 +254,11 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder, EventRecorder):
                 (str(tenant_id),),
             )
             return cast(int | None, c.fetchone()[0])
+
+    def count_events(self, tenant_id: UUID) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT COUNT(*) FROM {self.events_table_name} WHERE tenant_id=?", (str(tenant_id),))
+            return int(c.fetchone()[0])
 
     def get_command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
         with self.datastore.transaction(commit=False) as c:
@@ -437,6 +445,10 @@ class PostgresEventRecorder(PostgresApplicationRecorder, EventRecorder):
     def latest_at(self, tenant_id: UUID) -> int | None:
         sql = SQL("SELECT MAX(at_us) FROM {t} WHERE tenant_id = %s").format(t=self.t)
         return cast(int | None, self._one(sql, (tenant_id,))[0])
+
+    def count_events(self, tenant_id: UUID) -> int:
+        sql = SQL("SELECT COUNT(*) FROM {t} WHERE tenant_id = %s").format(t=self.t)
+        return int(self._one(sql, (tenant_id,))[0])
 
     def get_command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
         sql = SQL(

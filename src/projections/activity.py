@@ -1,0 +1,577 @@
+"""The activity timeline: active clients as of any instant, and the monthly peak (DOMAIN §5).
+
+One set of rules (``Rules``) applies events to a state of groups, registrations, credits
+and per-client eligibility (``activity_model.ClientActivity``). The live projection keeps
+that state in tables (cached over a page, flushed at its end) and derives each client's
+active intervals into ``intervals``. The month replay (§5.7) keeps it in dicts, starting
+from the snapshot the projection took at the month's start, and reads only that tenant's
+events of that month. Both produce the report through ``activity_model.month_report``.
+
+Snapshots: when the first event of a later month reaches the projection, every month
+since the last snapshot has ended, so the state as of each month's start is written to
+``month_state`` (with the previous month's tier, which §5.6 needs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from classledger.projections.activity_model import (
+    ClientActivity,
+    Interval,
+    Tier,
+    end_of_day,
+    month_bounds,
+    month_of,
+    month_report,
+    next_month,
+)
+from classledger.projections.runtime import EventRecord, Projection, decode, handles
+from classledger.store.database import Store, Tx
+
+ARCHIVE_EVENTS = {"ClientArchived": "archived", "ClientDeleted": "deleted"}
+RESTORE_EVENTS = {"ClientRestored"}
+
+
+@dataclass
+class TenantInfo:
+    zone: ZoneInfo
+    tiers: list[Tier]
+    last_month: str | None = None
+    downgrades: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Reg:
+    client_id: str
+    group_id: str
+    state: str
+
+
+class State:
+    """What the rules read and change; the projection and the replay store it differently."""
+
+    def tenant(self, tenant_id: str) -> TenantInfo | None: raise NotImplementedError
+    def put_tenant(self, tenant_id: str, info: TenantInfo) -> None: raise NotImplementedError
+    def group_end(self, tenant_id: str, group_id: str) -> str | None: raise NotImplementedError
+    def put_group(self, tenant_id: str, group_id: str, ends_on: str) -> None: raise NotImplementedError
+    def reg(self, tenant_id: str, reg_id: str) -> Reg | None: raise NotImplementedError
+    def put_reg(self, tenant_id: str, reg_id: str, reg: Reg | None) -> None: raise NotImplementedError
+    def credit(self, tenant_id: str, credit_id: str) -> str | None: raise NotImplementedError
+    def put_credit(self, tenant_id: str, credit_id: str, client_id: str | None) -> None: raise NotImplementedError
+    def client(self, tenant_id: str, client_id: str) -> tuple[ClientActivity, set[str]]: raise NotImplementedError
+    def touch_client(self, tenant_id: str, client_id: str) -> None: raise NotImplementedError
+    def month_started(self, tenant_id: str, month: str) -> None:
+        """Called before the first event of ``month`` for every month that began."""
+
+
+class Rules:
+    """How each event changes eligibility (DOMAIN §5.1–5.3, §2.5)."""
+
+    def apply(self, st: State, ev: EventRecord) -> None:
+        t = str(ev.tenant_id)
+        d = ev.data
+        if ev.type == "TenantCreated":
+            tiers = [Tier(x["name"], int(x["max_active"])) for x in d.get("tiers", [])]
+            info = TenantInfo(ZoneInfo(d["timezone"]), tiers, month_of(ev.at_us, ZoneInfo(d["timezone"])))
+            st.put_tenant(t, info)
+            return
+        info = st.tenant(t)
+        if info is None:
+            return
+        month = month_of(ev.at_us, info.zone)
+        if info.last_month is None or month > info.last_month:
+            m = next_month(info.last_month) if info.last_month else month
+            while m <= month:
+                st.month_started(t, m)
+                info.last_month = m
+                m = next_month(m)
+            st.put_tenant(t, info)
+        at = ev.at_us
+        rid = str(ev.aggregate_id)
+        match ev.type:
+            case "TierDowngradeRequested":
+                info.downgrades[d["month"]] = d["tier"]
+                st.put_tenant(t, info)
+            case "ClientRegistered":
+                st.client(t, rid)
+                st.touch_client(t, rid)
+            case "GroupCreated":
+                st.put_group(t, rid, d["ends_on"])
+            case "RegistrationCreated":
+                reg = Reg(str(d["client_id"]), str(d["group_id"]), d["state"])
+                st.put_reg(t, rid, reg)
+                if reg.state == "registered":
+                    self._open_reg(st, t, info, rid, reg, at)
+            case "RegistrationConfirmed" | "RegistrationPromoted":
+                reg = st.reg(t, rid)
+                if reg is not None and reg.state != "registered":
+                    reg.state = "registered"
+                    st.put_reg(t, rid, reg)
+                    self._open_reg(st, t, info, rid, reg, at)
+            case "RegistrationCancelled":
+                reg = st.reg(t, rid)
+                if reg is not None:
+                    self._close(st, t, reg.client_id, f"r:{rid}", at)
+                    st.put_reg(t, rid, None)
+            case "RegistrationTransferred":
+                reg = st.reg(t, rid)
+                if reg is not None:
+                    self._close(st, t, reg.client_id, f"r:{rid}", at)
+                    reg.group_id = str(d["to_group_id"])
+                    reg.state = d["state"]
+                    st.put_reg(t, rid, reg)
+                    if reg.state == "registered":
+                        self._open_reg(st, t, info, rid, reg, at)
+            case "CreditGranted":
+                client_id = str(d["client_id"])
+                st.put_credit(t, rid, client_id)
+                ends = end_of_day(date.fromisoformat(d["expires_on"]), info.zone)
+                act, _ = st.client(t, client_id)
+                act.open(f"c:{rid}", at, ends)
+                st.touch_client(t, client_id)
+            case "CreditUsed" | "CreditVoided":
+                client_id_or_none = st.credit(t, rid)
+                if client_id_or_none is not None:
+                    self._close(st, t, client_id_or_none, f"c:{rid}", at)
+                    st.put_credit(t, rid, None)
+            case kind if kind in ARCHIVE_EVENTS:
+                act, flags = st.client(t, rid)
+                flags.add(ARCHIVE_EVENTS[kind])
+                act.block(at)
+                st.touch_client(t, rid)
+            case kind if kind in RESTORE_EVENTS:
+                act, flags = st.client(t, rid)
+                flags.clear()
+                act.unblock(at)
+                st.touch_client(t, rid)
+            case _:
+                pass
+
+    def _open_reg(self, st: State, t: str, info: TenantInfo, rid: str, reg: Reg, at: int) -> None:
+        ends_on = st.group_end(t, reg.group_id)
+        end = end_of_day(date.fromisoformat(ends_on), info.zone) if ends_on else None
+        act, _ = st.client(t, reg.client_id)
+        act.open(f"r:{rid}", at, end)
+        st.touch_client(t, reg.client_id)
+
+    def _close(self, st: State, t: str, client_id: str, source: str, at: int) -> None:
+        act, _ = st.client(t, client_id)
+        act.close(source, at)
+        st.touch_client(t, client_id)
+
+
+RULES = Rules()
+HANDLED = (
+    "TenantCreated", "TierDowngradeRequested", "ClientRegistered", "GroupCreated",
+    "RegistrationCreated", "RegistrationConfirmed", "RegistrationPromoted", "RegistrationCancelled",
+    "RegistrationTransferred", "CreditGranted", "CreditUsed", "CreditVoided",
+    *ARCHIVE_EVENTS, *RESTORE_EVENTS,
+)
+
+
+class ActivityTimeline(Projection):
+    name = "activity"
+    version = 1
+    tables = {
+        "tenants": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, info TEXT NOT NULL)",
+        "groups": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, group_id TEXT NOT NULL, ends_on TEXT NOT NULL, PRIMARY KEY (tenant_id, group_id))",
+        "regs": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, reg_id TEXT NOT NULL, client_id TEXT NOT NULL, group_id TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (tenant_id, reg_id))",
+        "credits": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, credit_id TEXT NOT NULL, client_id TEXT NOT NULL, PRIMARY KEY (tenant_id, credit_id))",
+        "clients": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, client_id TEXT NOT NULL, model TEXT NOT NULL, flags TEXT NOT NULL, PRIMARY KEY (tenant_id, client_id))",
+        "intervals": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, client_id TEXT NOT NULL, start_us BIGINT NOT NULL, end_us BIGINT)",
+        "month_state": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, month TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (tenant_id, month))",
+    }
+    indexes = [
+        "CREATE INDEX IF NOT EXISTS {t_intervals}_by_client ON {t_intervals} (tenant_id, client_id)",
+        "CREATE INDEX IF NOT EXISTS {t_intervals}_by_start ON {t_intervals} (tenant_id, start_us)",
+    ]
+
+    def apply(self, tx: Tx, ev: EventRecord) -> None:
+        if ev.type in HANDLED:
+            self._page(tx).apply_event(ev)
+
+    def finish_page(self, tx: Tx) -> None:
+        page = getattr(self, "_current", None)
+        if page is not None:
+            page.flush()
+            self._current = None
+
+    def _page(self, tx: Tx) -> _TableState:
+        page: _TableState | None = getattr(self, "_current", None)
+        if page is None or page.tx is not tx:
+            page = _TableState(self, tx)
+            self._current = page
+        return page
+
+    # ---- reads -------------------------------------------------------------------
+
+    def tenant_info(self, tx: Tx, tenant_id: UUID) -> TenantInfo | None:
+        row = tx.one(f"SELECT info FROM {self.t('tenants')} WHERE tenant_id = ?", (str(tenant_id),))
+        return _info_from_json(row[0]) if row else None
+
+    def intervals(self, tx: Tx, tenant_id: UUID, lo: int, hi: int) -> list[Interval]:
+        rows = tx.execute(
+            f"SELECT start_us, end_us FROM {self.t('intervals')} WHERE tenant_id = ? AND start_us < ? "
+            "AND (end_us IS NULL OR end_us > ?)",
+            (str(tenant_id), hi, lo),
+        )
+        return [(int(r[0]), None if r[1] is None else int(r[1])) for r in rows]
+
+    def active_counts(self, tenant_id: UUID, at: int) -> dict[str, int]:
+        """``GET /v1/reports/active-clients``: active, and inactive = known, not deleted, not active."""
+        with self.db.read() as tx:
+            (active,) = tx.one(
+                f"SELECT COUNT(DISTINCT client_id) FROM {self.t('intervals')} WHERE tenant_id = ? AND start_us <= ? "
+                "AND (end_us IS NULL OR end_us > ?)",
+                (str(tenant_id), at, at),
+            ) or (0,)
+            (known,) = tx.one(
+                f"SELECT COUNT(*) FROM {self.t('clients')} WHERE tenant_id = ? AND flags NOT LIKE ?",
+                (str(tenant_id), '%deleted%'),
+            ) or (0,)
+        return {"active": int(active), "inactive": max(0, int(known) - int(active))}
+
+    def is_active(self, tenant_id: UUID, client_id: UUID, at: int) -> bool:
+        with self.db.read() as tx:
+            row = tx.one(
+                f"SELECT 1 FROM {self.t('intervals')} WHERE tenant_id = ? AND client_id = ? AND start_us <= ? "
+                "AND (end_us IS NULL OR end_us > ?)",
+                (str(tenant_id), str(client_id), at, at),
+            )
+        return row is not None
+
+    def active_subquery(self, tenant_id: UUID, at: int) -> tuple[str, tuple[Any, ...]]:
+        """SQL selecting the ids of clients active at ``at`` (for the client list filter)."""
+        return (
+            f"SELECT client_id FROM {self.t('intervals')} WHERE tenant_id = ? AND start_us <= ? "
+            "AND (end_us IS NULL OR end_us > ?)",
+            (str(tenant_id), at, at),
+        )
+
+    def report(self, tenant_id: UUID, month: str, *, as_of: int) -> dict[str, Any] | None:
+        """The live monthly report (§5.5–5.6) from the projection's intervals."""
+        with self.db.read() as tx:
+            info = self.tenant_info(tx, tenant_id)
+            if info is None:
+                return None
+            _, _, lo, hi = month_bounds(month, info.zone)
+            ivs = self.intervals(tx, tenant_id, lo, hi)
+            previous = self._previous_tier(tx, tenant_id, info, month, as_of)
+        return month_report(
+            month, ivs, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=previous,
+            requested_downgrade=info.downgrades.get(month),
+        )
+
+    def _previous_tier(self, tx: Tx, tenant_id: UUID, info: TenantInfo, month: str, as_of: int) -> str | None:
+        row = tx.one(
+            f"SELECT state FROM {self.t('month_state')} WHERE tenant_id = ? AND month = ?", (str(tenant_id), month)
+        )
+        if row is not None:
+            prev: str | None = orjson.loads(row[0]).get("prev_tier")
+            return prev
+        # A month no event has reached yet: its previous month's tier, computed the same way.
+        last = info.last_month
+        if last is None or month <= last:
+            return None
+        prev_month = _prev_month(month)
+        _, _, lo, hi = month_bounds(prev_month, info.zone)
+        ivs = self.intervals(tx, tenant_id, lo, hi)
+        before = self._previous_tier(tx, tenant_id, info, prev_month, as_of)
+        rep = month_report(prev_month, ivs, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=before,
+                           requested_downgrade=info.downgrades.get(prev_month))
+        tier: str | None = rep["tier"]
+        return tier
+
+
+def _prev_month(month: str) -> str:
+    y, m = (int(p) for p in month.split("-"))
+    return f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
+
+
+def _info_to_json(info: TenantInfo) -> str:
+    return orjson.dumps(
+        {"zone": info.zone.key, "tiers": [[t.name, t.max_active] for t in info.tiers], "last_month": info.last_month,
+         "downgrades": info.downgrades}
+    ).decode()
+
+
+def _info_from_json(text: str) -> TenantInfo:
+    d = orjson.loads(text)
+    return TenantInfo(ZoneInfo(d["zone"]), [Tier(n, m) for n, m in d["tiers"]], d["last_month"], d["downgrades"])
+
+
+class _TableState(State):
+    """The projection's state in its tables, cached for one page and flushed at its end."""
+
+    def __init__(self, p: ActivityTimeline, tx: Tx) -> None:
+        self.p = p
+        self.tx = tx
+        self.tenants: dict[str, TenantInfo | None] = {}
+        self.groups: dict[tuple[str, str], str | None] = {}
+        self.regs: dict[tuple[str, str], Reg | None] = {}
+        self.credits: dict[tuple[str, str], str | None] = {}
+        self.clients: dict[tuple[str, str], tuple[ClientActivity, set[str]]] = {}
+        self.dirty: set[tuple[str, str, str]] = set()
+
+    def apply_event(self, ev: EventRecord) -> None:
+        RULES.apply(self, ev)
+
+    def tenant(self, tenant_id: str) -> TenantInfo | None:
+        if tenant_id not in self.tenants:
+            row = self.tx.one(f"SELECT info FROM {self.p.t('tenants')} WHERE tenant_id = ?", (tenant_id,))
+            self.tenants[tenant_id] = _info_from_json(row[0]) if row else None
+        return self.tenants[tenant_id]
+
+    def put_tenant(self, tenant_id: str, info: TenantInfo) -> None:
+        self.tenants[tenant_id] = info
+        self.dirty.add(("tenant", tenant_id, ""))
+
+    def group_end(self, tenant_id: str, group_id: str) -> str | None:
+        k = (tenant_id, group_id)
+        if k not in self.groups:
+            row = self.tx.one(f"SELECT ends_on FROM {self.p.t('groups')} WHERE tenant_id = ? AND group_id = ?", k)
+            self.groups[k] = row[0] if row else None
+        return self.groups[k]
+
+    def put_group(self, tenant_id: str, group_id: str, ends_on: str) -> None:
+        self.groups[(tenant_id, group_id)] = ends_on
+        self.dirty.add(("group", tenant_id, group_id))
+
+    def reg(self, tenant_id: str, reg_id: str) -> Reg | None:
+        k = (tenant_id, reg_id)
+        if k not in self.regs:
+            row = self.tx.one(f"SELECT client_id, group_id, state FROM {self.p.t('regs')} WHERE tenant_id = ? AND reg_id = ?", k)
+            self.regs[k] = Reg(row[0], row[1], row[2]) if row else None
+        return self.regs[k]
+
+    def put_reg(self, tenant_id: str, reg_id: str, reg: Reg | None) -> None:
+        self.regs[(tenant_id, reg_id)] = reg
+        self.dirty.add(("reg", tenant_id, reg_id))
+
+    def credit(self, tenant_id: str, credit_id: str) -> str | None:
+        k = (tenant_id, credit_id)
+        if k not in self.credits:
+            row = self.tx.one(f"SELECT client_id FROM {self.p.t('credits')} WHERE tenant_id = ? AND credit_id = ?", k)
+            self.credits[k] = row[0] if row else None
+        return self.credits[k]
+
+    def put_credit(self, tenant_id: str, credit_id: str, client_id: str | None) -> None:
+        self.credits[(tenant_id, credit_id)] = client_id
+        self.dirty.add(("credit", tenant_id, credit_id))
+
+    def client(self, tenant_id: str, client_id: str) -> tuple[ClientActivity, set[str]]:
+        k = (tenant_id, client_id)
+        if k not in self.clients:
+            row = self.tx.one(f"SELECT model, flags FROM {self.p.t('clients')} WHERE tenant_id = ? AND client_id = ?", k)
+            if row:
+                self.clients[k] = (ClientActivity.from_json(orjson.loads(row[0])), set(orjson.loads(row[1])))
+            else:
+                self.clients[k] = (ClientActivity(), set())
+        return self.clients[k]
+
+    def touch_client(self, tenant_id: str, client_id: str) -> None:
+        self.dirty.add(("client", tenant_id, client_id))
+
+    def month_started(self, tenant_id: str, month: str) -> None:
+        self.flush()
+        info = self.tenant(tenant_id)
+        assert info is not None
+        _, _, start, _ = month_bounds(month, info.zone)
+        prev = self.p._previous_tier(self.tx, UUID(tenant_id), info, month, start) if month > (info.last_month or month) else None
+        state = dump_state(self.tx, self.p, tenant_id, start, prev)
+        self.tx.execute(
+            f"INSERT INTO {self.p.t('month_state')} (tenant_id, month, state) VALUES (?, ?, ?) "
+            "ON CONFLICT (tenant_id, month) DO NOTHING",
+            (tenant_id, month, orjson.dumps(state).decode()),
+        )
+
+    def flush(self) -> None:
+        p, tx = self.p, self.tx
+        for kind, t, key in sorted(self.dirty):
+            if kind == "tenant":
+                info = self.tenants[t]
+                assert info is not None
+                tx.execute(
+                    f"INSERT INTO {p.t('tenants')} (tenant_id, info) VALUES (?, ?) "
+                    "ON CONFLICT (tenant_id) DO UPDATE SET info = excluded.info",
+                    (t, _info_to_json(info)),
+                )
+            elif kind == "group":
+                tx.execute(
+                    f"INSERT INTO {p.t('groups')} (tenant_id, group_id, ends_on) VALUES (?, ?, ?) "
+                    "ON CONFLICT (tenant_id, group_id) DO UPDATE SET ends_on = excluded.ends_on",
+                    (t, key, self.groups[(t, key)]),
+                )
+            elif kind == "reg":
+                reg = self.regs[(t, key)]
+                if reg is None:
+                    tx.execute(f"DELETE FROM {p.t('regs')} WHERE tenant_id = ? AND reg_id = ?", (t, key))
+                else:
+                    tx.execute(
+                        f"INSERT INTO {p.t('regs')} (tenant_id, reg_id, client_id, group_id, state) VALUES (?, ?, ?, ?, ?) "
+                        "ON CONFLICT (tenant_id, reg_id) DO UPDATE SET client_id = excluded.client_id, "
+                        "group_id = excluded.group_id, state = excluded.state",
+                        (t, key, reg.client_id, reg.group_id, reg.state),
+                    )
+            elif kind == "credit":
+                client = self.credits[(t, key)]
+                if client is None:
+                    tx.execute(f"DELETE FROM {p.t('credits')} WHERE tenant_id = ? AND credit_id = ?", (t, key))
+                else:
+                    tx.execute(
+                        f"INSERT INTO {p.t('credits')} (tenant_id, credit_id, client_id) VALUES (?, ?, ?) "
+                        "ON CONFLICT (tenant_id, credit_id) DO NOTHING",
+                        (t, key, client),
+                    )
+            else:
+                act, flags = self.clients[(t, key)]
+                info = self.tenant(t)
+                assert info is not None
+                tx.execute(
+                    f"INSERT INTO {p.t('clients')} (tenant_id, client_id, model, flags) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (tenant_id, client_id) DO UPDATE SET model = excluded.model, flags = excluded.flags",
+                    (t, key, orjson.dumps(act.to_json()).decode(), orjson.dumps(sorted(flags)).decode()),
+                )
+                tx.execute(f"DELETE FROM {p.t('intervals')} WHERE tenant_id = ? AND client_id = ?", (t, key))
+                tx.executemany(
+                    f"INSERT INTO {p.t('intervals')} (tenant_id, client_id, start_us, end_us) VALUES (?, ?, ?, ?)",
+                    [(t, key, s, e) for s, e in act.active_intervals(info.zone)],
+                )
+        self.dirty.clear()
+
+
+def dump_state(tx: Tx, p: ActivityTimeline, tenant_id: str, start: int, prev_tier: str | None) -> dict[str, Any]:
+    """The state the rules need from ``start`` (a month's first instant) on."""
+    t = (tenant_id,)
+    clients = {}
+    for cid, model, flags in tx.execute(f"SELECT client_id, model, flags FROM {p.t('clients')} WHERE tenant_id = ?", t):
+        act = ClientActivity.from_json(orjson.loads(model))
+        act.prune(start)
+        flag_list = orjson.loads(flags)
+        if not act.is_empty() or flag_list:
+            clients[cid] = [act.to_json(), flag_list]
+    info_row = tx.one(f"SELECT info FROM {p.t('tenants')} WHERE tenant_id = ?", t)
+    return {
+        "prev_tier": prev_tier,
+        "downgrades": _info_from_json(info_row[0]).downgrades if info_row else {},
+        "groups": dict(tx.execute(f"SELECT group_id, ends_on FROM {p.t('groups')} WHERE tenant_id = ?", t)),
+        "regs": {r[0]: [r[1], r[2], r[3]] for r in tx.execute(f"SELECT reg_id, client_id, group_id, state FROM {p.t('regs')} WHERE tenant_id = ?", t)},
+        "credits": dict(tx.execute(f"SELECT credit_id, client_id FROM {p.t('credits')} WHERE tenant_id = ?", t)),
+        "clients": clients,
+    }
+
+
+class _DictState(State):
+    """The state in memory: the month replay."""
+
+    def __init__(self, tenant_id: str, info: TenantInfo, snapshot: dict[str, Any]) -> None:
+        self.info = {tenant_id: info}
+        self.groups: dict[str, str] = dict(snapshot.get("groups", {}))
+        self.regs: dict[str, Reg] = {k: Reg(*v) for k, v in snapshot.get("regs", {}).items()}
+        self.credits: dict[str, str] = dict(snapshot.get("credits", {}))
+        self.clients: dict[str, tuple[ClientActivity, set[str]]] = {
+            k: (ClientActivity.from_json(v[0]), set(v[1])) for k, v in snapshot.get("clients", {}).items()
+        }
+
+    def tenant(self, tenant_id: str) -> TenantInfo | None:
+        return self.info.get(tenant_id)
+
+    def put_tenant(self, tenant_id: str, info: TenantInfo) -> None:
+        self.info[tenant_id] = info
+
+    def group_end(self, tenant_id: str, group_id: str) -> str | None:
+        return self.groups.get(group_id)
+
+    def put_group(self, tenant_id: str, group_id: str, ends_on: str) -> None:
+        self.groups[group_id] = ends_on
+
+    def reg(self, tenant_id: str, reg_id: str) -> Reg | None:
+        return self.regs.get(reg_id)
+
+    def put_reg(self, tenant_id: str, reg_id: str, reg: Reg | None) -> None:
+        if reg is None:
+            self.regs.pop(reg_id, None)
+        else:
+            self.regs[reg_id] = reg
+
+    def credit(self, tenant_id: str, credit_id: str) -> str | None:
+        return self.credits.get(credit_id)
+
+    def put_credit(self, tenant_id: str, credit_id: str, client_id: str | None) -> None:
+        if client_id is None:
+            self.credits.pop(credit_id, None)
+        else:
+            self.credits[credit_id] = client_id
+
+    def client(self, tenant_id: str, client_id: str) -> tuple[ClientActivity, set[str]]:
+        return self.clients.setdefault(client_id, (ClientActivity(), set()))
+
+    def touch_client(self, tenant_id: str, client_id: str) -> None:
+        pass
+
+
+@dataclass
+class ReplayResult:
+    report: dict[str, Any]
+    events_read: int
+    tenant_events: int
+    snapshot: str  # where the state at the month's start came from
+
+
+def replay_month(store: Store, view: ActivityTimeline, tenant_id: UUID, month: str, *, as_of: int) -> ReplayResult | None:
+    """DOMAIN §5.7: the month's report from the state at its start plus that month's events only."""
+    with view.db.read() as tx:
+        info = view.tenant_info(tx, tenant_id)
+        if info is None:
+            return None
+        _, _, lo, hi = month_bounds(month, info.zone)
+        row = tx.one(
+            f"SELECT state FROM {view.t('month_state')} WHERE tenant_id = ? AND month = ?", (str(tenant_id), month)
+        )
+        if row is not None:
+            snapshot, source = orjson.loads(row[0]), "month_state"
+        elif info.last_month is not None and month > info.last_month:
+            # Nothing has happened since this month began: the current state is its start.
+            prev = view._previous_tier(tx, tenant_id, info, month, as_of)
+            snapshot, source = dump_state(tx, view, str(tenant_id), lo, prev), "current"
+        else:
+            snapshot, source = {"prev_tier": None, "downgrades": {}}, "empty"
+    total = store.recorder.count_events(tenant_id)
+    tid = str(tenant_id)
+    # Requests recorded before the month began are part of its start; later ones are replayed.
+    replay_info = TenantInfo(info.zone, info.tiers, month, dict(snapshot.get("downgrades", {})))
+    state = _DictState(tid, replay_info, snapshot)
+    read = 0
+    after = 0
+    while True:
+        rows = store.recorder.read_rows(after, 5000, tenant_id=tenant_id, at_from_us=lo, at_to_us=min(hi, as_of + 1))
+        if not rows:
+            break
+        for r in rows:
+            RULES.apply(state, decode(r))
+        read += len(rows)
+        after = rows[-1].notification_id
+    intervals: list[Interval] = []
+    for act, _flags in state.clients.values():
+        intervals.extend(act.active_intervals(info.zone))
+    final = state.info[tid]
+    report = month_report(
+        month, intervals, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=snapshot.get("prev_tier"),
+        requested_downgrade=final.downgrades.get(month),
+    )
+    return ReplayResult(report, read, int(total), source)
+
+
+def iter_months(first: str, last: str) -> Iterable[str]:
+    m = first
+    while m <= last:
+        yield m
+        m = next_month(m)

@@ -44,6 +44,13 @@ def parse_tier(text: str) -> tuple[str, int]:
     return name, int(limit)
 
 
+def parse_month(text: str) -> str:
+    y, sep, m = text.partition("-")
+    if not (sep and len(y) == 4 and y.isdigit() and len(m) == 2 and m.isdigit() and 1 <= int(m) <= 12):
+        raise argparse.ArgumentTypeError(f"a month is YYYY-MM (got {text!r})")
+    return text
+
+
 def parse_uuid(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
@@ -96,6 +103,17 @@ def cmd_demo(system: System, a: argparse.Namespace) -> None:
     from classledger.demo import run_demo
 
     run_demo(system, clients=a.clients, seed=a.seed, host=a.host, port=a.port, serve_api=not a.no_serve)
+
+
+def cmd_report_activity(system: System, a: argparse.Namespace) -> None:
+    from classledger.projections.activity import ActivityTimeline
+    from classledger.projections.activity_model import us
+
+    system.runner.catch_up()
+    report = system.view(ActivityTimeline).report(a.tenant, a.month, as_of=us(now()))
+    if report is None:
+        raise CLIError("tenant_not_found", f"no tenant {a.tenant}")
+    emit(report, a.json)
 
 
 def cmd_audit_verify(system: System, a: argparse.Namespace) -> None:
@@ -159,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--port", type=int, default=8000)
     dm.add_argument("--no-serve", action="store_true", help="generate and print, do not serve")
     dm.set_defaults(run=cmd_demo)
+
+    rp = sub.add_parser("report", help="reports").add_subparsers(dest="action", required=True)
+    ra = rp.add_parser("activity", help="the month's active-client peak and tier (DOMAIN §5)")
+    ra.add_argument("--tenant", required=True, type=parse_uuid)
+    ra.add_argument("--month", required=True, type=parse_month, help="YYYY-MM")
+    ra.add_argument("--json", action="store_true")
+    ra.set_defaults(run=cmd_report_activity)
 
     au = sub.add_parser("audit", help="audit tools").add_subparsers(dest="action", required=True)
     av = au.add_parser("verify", help="verify a tenant's event hash chain (DOMAIN §9.3)")

@@ -194,9 +194,9 @@ class ActivityTimeline(Projection):
         "CREATE INDEX IF NOT EXISTS {t_intervals}_by_start ON {t_intervals} (tenant_id, start_us)",
     ]
 
-    def apply(self, tx: Tx, ev: EventRecord) -> None:
-        if ev.type in HANDLED:
-            self._page(tx).apply_event(ev)
+    @handles(*HANDLED)
+    def _on_event(self, tx: Tx, ev: EventRecord) -> None:
+        self._page(tx).apply_event(ev)
 
     def finish_page(self, tx: Tx) -> None:
         page = getattr(self, "_current", None)

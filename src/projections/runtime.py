@@ -115,11 +115,6 @@ class Projection:
         for k in self.tables:
             tx.execute(f"DROP TABLE IF EXISTS {self.t(k)}")
 
-    def apply(self, tx: Tx, ev: EventRecord) -> None:
-        handler = self.handlers.get(ev.type)
-        if handler is not None:
-            handler(self, tx, ev)
-
     def finish_page(self, tx: Tx) -> None:
         """Flush anything a projection batched over the page (optional)."""
 

@@ -167,26 +167,47 @@ class Runner:
             sql += " FOR UPDATE"
         return {r[0]: int(r[1]) for r in tx.execute(sql, keys)}
 
-    def catch_up(self, *, page: int = PAGE, tenant_id: UUID | None = None, progress: Callable[[int], None] | None = None) -> int:
-        """Apply everything recorded so far; returns the number of events read."""
+    def catch_up(
+        self,
+        *,
+        page: int = PAGE,
+        upto: int | None = None,
+        tenant_id: UUID | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Apply everything recorded so far (or up to ``upto``); returns the events read.
+
+        With ``tenant_id`` only that tenant's events are read: a scratch rebuild of one
+        tenant. Each page commits with its position, so an interrupted run resumes.
+        """
         total = 0
         with self._lock:
-            head = self.store.recorder.max_notification_id() or 0
-            if head and head <= self._known_head:
+            head = upto if upto is not None else (self.store.recorder.max_notification_id() or 0)
+            if upto is None and tenant_id is None and head and head <= self._known_head:
                 return 0
-            while True:
-                start = min(self.positions().get(p.key, 0) for p in self.projections) if self.projections else head
+            while self.projections:
+                start = min(self.positions().get(p.key, 0) for p in self.projections)
                 if start >= head:
                     break
-                rows = self.store.recorder.read_rows(start, page, upto=head)
+                rows = self.store.recorder.read_rows(start, page, upto=head, tenant_id=tenant_id)
                 if not rows:
+                    self._advance(head)  # the filtered tenant has nothing more up to head
                     break
                 self.apply_page(rows)
                 total += len(rows)
                 if progress:
                     progress(len(rows))
-            self._known_head = head
+            if upto is None and tenant_id is None:
+                self._known_head = head
         return total
+
+    def _advance(self, position: int) -> None:
+        with self.db.write() as tx:
+            for p in self.projections:
+                tx.execute(
+                    "UPDATE projection_positions SET position = ? WHERE name = ? AND position < ?",
+                    (position, p.key, position),
+                )
 
     def apply_page(self, rows: Sequence[EventRow]) -> None:
         records = [decode(r) for r in rows]

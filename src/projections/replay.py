@@ -1,0 +1,264 @@
+"""Rebuild, verify and resume projections from the event store (API §5).
+
+A rebuild never touches the live tables until the end. It builds the projection's
+tables again under a scratch suffix, fed by the same runtime (each page commits with its
+position, so a killed rebuild resumes where it stopped), and then, in one transaction,
+replaces the live rows with the scratch rows and sets the live position to the
+scratch's. Events recorded after that position are applied by the live runner as usual.
+``--tenant`` limits all of this to one tenant's rows and events.
+
+Verification builds the scratch tables up to the live position and compares the two,
+row by row in a canonical order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from classledger import projections as registry
+from classledger.projections.runtime import PAGE, Projection, Runner
+from classledger.store.database import Store, Tx
+
+SCRATCH = "_scratch"
+
+
+@dataclass
+class RebuildSummary:
+    projections: list[str]
+    events: int
+    seconds: float
+    resumed_from: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "projections": self.projections,
+            "events": self.events,
+            "seconds": round(self.seconds, 3),
+            "events_per_second": round(self.events_per_second, 1),
+            "resumed_from": self.resumed_from,
+        }
+
+
+@dataclass
+class Difference:
+    projection: str
+    table: str
+    only_live: int
+    only_rebuilt: int
+    examples: list[str]
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    differences: list[Difference]
+    events: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "differences": [d.__dict__ for d in self.differences],
+        }
+
+
+def select(store: Store, names: Sequence[str], *, suffix: str = "") -> list[Projection]:
+    every = registry.build(store.db, suffix=suffix)
+    if list(names) == ["all"]:
+        return every
+    known = {p.name: p for p in every}
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise KeyError(f"unknown projection(s) {missing}; known: {sorted(known)}")
+    return [known[n] for n in names]
+
+
+def _where(tenant_id: UUID | None) -> tuple[str, tuple[Any, ...]]:
+    return ("WHERE tenant_id = ?", (str(tenant_id),)) if tenant_id else ("", ())
+
+
+def dump(tx: Tx, p: Projection, table: str, tenant_id: UUID | None = None) -> list[tuple[Any, ...]]:
+    """A table's rows in a canonical order: the unit of comparison."""
+    where, params = _where(tenant_id)
+    rows = tx.execute(f"SELECT * FROM {p.t(table)} {where}", params)
+    return sorted((tuple(_canon(v) for v in r) for r in rows), key=repr)
+
+
+def _canon(v: Any) -> Any:
+    if isinstance(v, memoryview | bytearray):
+        return bytes(v)
+    if isinstance(v, bool):
+        return int(v)
+    return v
+
+
+def _reset_scratch(store: Store, scratch: Sequence[Projection]) -> None:
+    with store.db.write() as tx:
+        for p in scratch:
+            p.drop(tx)
+            tx.execute("DELETE FROM projection_positions WHERE name = ?", (p.key,))
+
+
+def build_scratch(
+    store: Store,
+    names: Sequence[str],
+    *,
+    tenant_id: UUID | None = None,
+    upto: int | None = None,
+    fresh: bool = False,
+    page: int = PAGE,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[Projection], int, dict[str, int]]:
+    """Build (or resume building) the scratch copies; returns them, events read, resume points."""
+    scratch = select(store, names, suffix=SCRATCH)
+    if fresh:
+        _reset_scratch(store, scratch)
+    runner = Runner(store, scratch)
+    resumed = {p.name: pos for p in scratch if (pos := runner.positions().get(p.key, 0))}
+    read = runner.catch_up(upto=upto, tenant_id=tenant_id, page=page, progress=progress)
+    return scratch, read, resumed
+
+
+def rebuild(
+    store: Store,
+    names: Sequence[str],
+    *,
+    tenant_id: UUID | None = None,
+    page: int = PAGE,
+    progress: Callable[[int], None] | None = None,
+) -> RebuildSummary:
+    t0 = time.perf_counter()
+    scratch, read, resumed = build_scratch(store, names, tenant_id=tenant_id, page=page, progress=progress)
+    live = select(store, names)
+    Runner(store, live)  # the live tables exist and have a position row
+    # Catch up whatever arrived during the build, then switch in one transaction.
+    read += Runner(store, scratch).catch_up(tenant_id=tenant_id, progress=progress)
+    with store.db.write() as tx:
+        for s, lv in zip(scratch, live, strict=True):
+            row = tx.one("SELECT position FROM projection_positions WHERE name = ?", (s.key,))
+            position = int(row[0]) if row else 0
+            where, params = _where(tenant_id)
+            for table in lv.tables:
+                tx.execute(f"DELETE FROM {lv.t(table)} {where}", params)
+                tx.execute(f"INSERT INTO {lv.t(table)} SELECT * FROM {s.t(table)} {where}", params)
+            if tenant_id is None:
+                tx.execute("UPDATE projection_positions SET position = ? WHERE name = ?", (position, lv.key))
+            s.drop(tx)
+            tx.execute("DELETE FROM projection_positions WHERE name = ?", (s.key,))
+    return RebuildSummary([p.name for p in live], read, time.perf_counter() - t0, resumed)
+
+
+def verify(
+    store: Store,
+    names: Sequence[str],
+    *,
+    tenant_id: UUID | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyResult:
+    live = select(store, names)
+    live_runner = Runner(store, live)
+    live_runner.catch_up()
+    positions = live_runner.positions()
+    target = min(positions.get(p.key, 0) for p in live)
+    scratch, read, _ = build_scratch(store, names, tenant_id=tenant_id, upto=target, fresh=True, progress=progress)
+    differences: list[Difference] = []
+    with store.db.read() as tx:
+        for s, lv in zip(scratch, live, strict=True):
+            for table in lv.tables:
+                a = dump(tx, lv, table, tenant_id)
+                b = dump(tx, s, table, tenant_id)
+                if a != b:
+                    sa, sb = set(a), set(b)
+                    only_live = sorted(sa - sb, key=repr)
+                    only_new = sorted(sb - sa, key=repr)
+                    differences.append(
+                        Difference(lv.name, table, len(only_live), len(only_new),
+                                   [f"live: {r!r}" for r in only_live[:3]] + [f"rebuilt: {r!r}" for r in only_new[:3]])
+                    )
+    _reset_scratch(store, scratch)
+    return VerifyResult(not differences, differences, read)
+
+
+# ---- the operator's command: scripts/replay.py ------------------------------------------
+
+
+def _progress(total: int) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
+    import sys
+
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="ev", unit_scale=True, file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+    return bar.update, bar.close
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+    import sys
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from classledger.projections.activity import ActivityTimeline, replay_month
+    from classledger.projections.activity_model import us
+
+    ap = argparse.ArgumentParser(
+        prog="replay.py",
+        description="Rebuild projections from the event store (API §5). The database is CLASSLEDGER_DATABASE_URL.",
+    )
+    ap.add_argument("--projection", default="all", help="a projection name, or all (default)")
+    ap.add_argument("--tenant", type=UUID, help="only this tenant's rows and events")
+    ap.add_argument("--verify", action="store_true", help="rebuild into scratch tables and compare with the live ones")
+    ap.add_argument("--month", help="YYYY-MM: the activity report by replaying only that month (needs --tenant)")
+    a = ap.parse_args(argv)
+    store = Store.open()
+    try:
+        names = [a.projection]
+        if a.month:
+            if a.tenant is None:
+                ap.error("--month needs --tenant")
+            view = select(store, ["activity"])[0]
+            assert isinstance(view, ActivityTimeline)
+            Runner(store, [view]).catch_up()
+            result = replay_month(store, view, a.tenant, a.month, as_of=us(datetime.now(UTC)))
+            if result is None:
+                sys.stderr.write(f"no tenant {a.tenant}\n")
+                return 2
+            out = {**result.report, "replay": {"events_read": result.events_read, "tenant_events": result.tenant_events, "state_from": result.snapshot}}
+            sys.stdout.write(orjson.dumps(out).decode() + "\n")
+            return 0
+        try:
+            select(store, names)
+        except KeyError as e:
+            sys.stderr.write(f"{e.args[0]}\n")
+            return 2
+        total = store.recorder.count_events(a.tenant) if a.tenant else (store.recorder.max_notification_id() or 0)
+        update, close = _progress(total)
+        try:
+            if a.verify:
+                v = verify(store, names, tenant_id=a.tenant, progress=update)
+            else:
+                r = rebuild(store, names, tenant_id=a.tenant, progress=update)
+        finally:
+            close()
+        if a.verify:
+            sys.stdout.write(orjson.dumps(v.as_json()).decode() + "\n")
+            if not v.ok:
+                for d in v.differences:
+                    sys.stderr.write(f"{d.projection}.{d.table}: {d.only_live} rows only live, {d.only_rebuilt} only rebuilt\n")
+                    for ex in d.examples:
+                        sys.stderr.write(f"    {ex}\n")
+            return 0 if v.ok else 1
+        sys.stdout.write(orjson.dumps(r.as_json()).decode() + "\n")
+        return 0
+    finally:
+        store.close()

@@ -19,6 +19,7 @@ from classledger.projections.runtime import Projection, Runner
 from classledger.store.database import Store
 
 P = TypeVar("P", bound=Projection)
+LAG = 1000  # events behind the head beyond which a projection is built apart
 
 
 def now() -> datetime:
@@ -34,13 +35,41 @@ class System:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
+    _building: list[Projection] = field(default_factory=list)
+
     @classmethod
-    def open(cls, url: str | None = None) -> System:
+    def open(cls, url: str | None = None, *, lag: int = LAG) -> System:
         store = Store.open(url)
         app = ClassLedger(store)
         views = projections.build(store.db)
         runner = Runner(store, views)
-        return cls(store, app, runner, {type(v): v for v in views})
+        head = store.recorder.max_notification_id() or 0
+        positions = runner.positions()
+        behind = [v for v in views if head - positions.get(v.key, 0) > lag]
+        system = cls(store, app, Runner(store, [v for v in views if v not in behind]), {type(v): v for v in views})
+        if behind:
+            # A new or changed projection is built from the first event on its own thread;
+            # the others keep serving and commands do not wait for it.
+            system._building = behind
+            threading.Thread(target=system._build, args=(behind,), daemon=True, name="projection-build").start()
+        return system
+
+    def _build(self, behind: list[Projection]) -> None:
+        builder = Runner(self.store, behind)
+        while not self._stop.is_set():
+            builder.catch_up()
+            with self.runner._lock:
+                # Join the live runner only once nothing is left between us and the head.
+                head = self.store.recorder.max_notification_id() or 0
+                if min(builder.positions().get(v.key, 0) for v in behind) >= head:
+                    self.runner.projections.extend(behind)
+                    self.runner._known_head = 0
+                    self._building = []
+                    return
+
+    def building(self) -> list[str]:
+        """Projections still being built from the first event (their reads are incomplete)."""
+        return [v.name for v in self._building]
 
     def view(self, kind: type[P]) -> P:
         v = self.views[kind]

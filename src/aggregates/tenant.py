@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
 from classledger.aggregates.errors import Conflict, Invalid, NotFound
+from classledger.ledger.currency import is_currency
 
 Role = Literal["admin", "director", "regional_director", "accountant", "operator"]
 ROLES: tuple[str, ...] = ("admin", "director", "regional_director", "accountant", "operator")
@@ -184,8 +185,6 @@ def create_tenant(
     if not name.strip():
         raise Invalid("name_required", "a tenant needs a name")
     check_timezone(timezone)
-    from classledger.ledger.currency import is_currency  # TEMP until ledger lands
-
     if not is_currency(currency):
         raise Invalid("unknown_currency", f"{currency!r} is not an ISO 4217 currency", currency=currency)
     names = [t for t, _ in tiers]

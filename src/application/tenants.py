@@ -14,6 +14,7 @@ from classledger.aggregates import tenant as t
 from classledger.aggregates.errors import Invalid
 from classledger.application.principal import Principal
 from classledger.application.registry import Args, Ctx, command
+from classledger.ledger.money import Money, MoneyFormatError
 
 
 SYSTEM_STAFF = UUID(int=0)
@@ -33,8 +34,6 @@ def staff_id_for(tenant_id: UUID, staff_name: str) -> UUID:
 
 
 def money(ctx: Ctx, text: str, field: str) -> int:
-    from classledger.ledger.money import Money, MoneyFormatError  # TEMP until ledger lands
-
     try:
         return Money.parse(text, ctx.tenant.currency).minor
     except MoneyFormatError as e:

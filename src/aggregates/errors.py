@@ -12,7 +12,8 @@ from typing import Any
 class Refused(Exception):
     status = 409
 
-    def __init__(self, code: str, message: str, **details: Any) -> None:
+    # Positional-only, so a detail may be called "code" or "message" too.
+    def __init__(self, code: str, message: str, /, **details: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

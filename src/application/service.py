@@ -10,6 +10,7 @@ refused with 409. Ids the server makes are derived from the request's key, so a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 import uuid
@@ -20,7 +21,11 @@ from uuid import UUID
 
 import orjson
 from eventsourcing.application import Application
-from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, RecordConflictError
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    RecordConflictError,
+)
 from pydantic import ValidationError
 
 from classledger.aggregates.base import Event, Meta, Snapshot, project
@@ -181,10 +186,8 @@ class ClassLedger(Application[UUID]):
         for agg in ctx.touched():
             before = agg.version - sum(1 for e in ctx.events if e.originator_id == agg.id)
             if agg.version // SNAPSHOT_EVERY > before // SNAPSHOT_EVERY:
-                try:
+                with contextlib.suppress(RecordConflictError):  # another writer took it
                     self.snapshots.put([Snapshot.take(agg)])
-                except RecordConflictError:
-                    pass  # another writer took the same snapshot
 
     # ---- direct entry points (CLI) ---------------------------------------------------
 

@@ -16,7 +16,6 @@ from classledger.application.principal import Principal
 from classledger.application.registry import Args, Ctx, command
 from classledger.ledger.money import Money, MoneyFormatError
 
-
 SYSTEM_STAFF = UUID(int=0)
 
 

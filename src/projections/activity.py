@@ -34,7 +34,7 @@ from classledger.projections.activity_model import (
     next_month,
 )
 from classledger.projections.runtime import EventRecord, Projection, decode, handles
-from classledger.store.database import Store, Tx
+from classledger.store.database import Database, Store, Tx
 
 ARCHIVE_EVENTS = {"ClientArchived": "archived", "ClientDeleted": "deleted"}
 RESTORE_EVENTS = {"ClientRestored"}
@@ -80,12 +80,13 @@ class Rules:
         d = ev.data
         if ev.type == "TenantCreated":
             tiers = [Tier(x["name"], int(x["max_active"])) for x in d.get("tiers", [])]
-            info = TenantInfo(ZoneInfo(d["timezone"]), tiers, month_of(ev.at_us, ZoneInfo(d["timezone"])))
-            st.put_tenant(t, info)
+            zone = ZoneInfo(d["timezone"])
+            st.put_tenant(t, TenantInfo(zone, tiers, month_of(ev.at_us, zone)))
             return
-        info = st.tenant(t)
-        if info is None:
+        known = st.tenant(t)
+        if known is None:
             return
+        info = known
         month = month_of(ev.at_us, info.zone)
         if info.last_month is None or month > info.last_month:
             m = next_month(info.last_month) if info.last_month else month
@@ -106,10 +107,10 @@ class Rules:
             case "GroupCreated":
                 st.put_group(t, rid, d["ends_on"])
             case "RegistrationCreated":
-                reg = Reg(str(d["client_id"]), str(d["group_id"]), d["state"])
-                st.put_reg(t, rid, reg)
-                if reg.state == "registered":
-                    self._open_reg(st, t, info, rid, reg, at)
+                new = Reg(str(d["client_id"]), str(d["group_id"]), d["state"])
+                st.put_reg(t, rid, new)
+                if new.state == "registered":
+                    self._open_reg(st, t, info, rid, new, at)
             case "RegistrationConfirmed" | "RegistrationPromoted":
                 reg = st.reg(t, rid)
                 if reg is not None and reg.state != "registered":
@@ -194,18 +195,22 @@ class ActivityTimeline(Projection):
         "CREATE INDEX IF NOT EXISTS {t_intervals}_by_start ON {t_intervals} (tenant_id, start_us)",
     ]
 
+    def __init__(self, db: Database, *, suffix: str = "") -> None:
+        super().__init__(db, suffix=suffix)
+        self._current: _TableState | None = None
+
     @handles(*HANDLED)
     def _on_event(self, tx: Tx, ev: EventRecord) -> None:
         self._page(tx).apply_event(ev)
 
     def finish_page(self, tx: Tx) -> None:
-        page = getattr(self, "_current", None)
+        page = self._current
         if page is not None:
             page.flush()
             self._current = None
 
     def _page(self, tx: Tx) -> _TableState:
-        page: _TableState | None = getattr(self, "_current", None)
+        page = self._current
         if page is None or page.tx is not tx:
             page = _TableState(self, tx)
             self._current = page

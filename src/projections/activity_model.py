@@ -114,7 +114,7 @@ def union(intervals: Iterable[Interval]) -> list[Interval]:
     out: list[list[int | None]] = []
     for s, e in items:
         if out:
-            ps, pe = out[-1]
+            pe = out[-1][1]
             if pe is None or s <= pe:
                 if pe is not None and (e is None or e > pe):
                     out[-1][1] = e
@@ -209,10 +209,7 @@ def daily_counts(intervals: Iterable[Interval], first: date, last: date, zone: Z
         if s >= hi or (e is not None and e <= lo):
             continue
         a = 0 if s < lo else (local_day(s, zone) - first).days
-        if e is None or e >= hi:
-            b = n - 1
-        else:
-            b = (local_day(e - 1, zone) - first).days
+        b = n - 1 if e is None or e >= hi else (local_day(e - 1, zone) - first).days
         if b >= a:
             diff[a] += 1
             diff[b + 1] -= 1

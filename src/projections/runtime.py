@@ -102,8 +102,7 @@ class Projection:
         return f"{self.name}{self.suffix}"
 
     def _names(self) -> dict[str, str]:
-        names = {"t_" + k: self.t(k) for k in self.tables}
-        return names
+        return {"t_" + k: self.t(k) for k in self.tables}
 
     def ddl(self) -> list[str]:
         names = self._names()

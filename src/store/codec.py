@@ -102,7 +102,7 @@ class PydanticMapper(Mapper[UUID]):
             topic=topic,
             state=data,
             tenant_id=cast(UUID, model.tenant_id),  # type: ignore[attr-defined]
-            at_us=to_micros(domain_event.timestamp),
+            at_us=to_micros(model.timestamp),  # type: ignore[attr-defined]
         )
 
     def decode_state(self, stored: StoredEvent) -> dict[str, Any]:

@@ -227,7 +227,7 @@ class Store:
             pg_recorder.create_table()
             recorder = pg_recorder
             dialect = "postgresql"
-        mapper = factory.mapper(transcoder=OrjsonTranscoder())
+        mapper: Mapper[Any] = factory.mapper(transcoder=OrjsonTranscoder())
         if not isinstance(mapper, PydanticMapper):
             raise TypeError("the store needs classledger's PydanticMapper")
         return cls(url, env, factory, recorder, mapper, Database(factory, dialect))

@@ -241,7 +241,8 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder, EventRecorder):
                 for r in cur.fetchall()
             ]
 
-    def max_notification_id(self) -> int | None:
+    # None on an empty store, where the library's annotation says int.
+    def max_notification_id(self) -> int | None:  # type: ignore[override]
         with self.datastore.transaction(commit=False) as c:
             c.execute(self.select_max_notification_id_statement)
             row = c.fetchone()

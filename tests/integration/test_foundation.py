@@ -46,7 +46,7 @@ def make_tenant(system: System, name: str = "Detské centrum Slniečko") -> tupl
 
 def test_events_carry_their_tenant_and_are_read_per_tenant(system: System) -> None:
     a, pa = make_tenant(system, "A")
-    b, pb = make_tenant(system, "B")
+    b, _ = make_tenant(system, "B")
     system.execute(pa, "add_branch", {"name": "Centrum", "city": "Bratislava"}, at=T0)
     rows_a = system.store.recorder.read_rows(0, 1000, tenant_id=a)
     rows_b = system.store.recorder.read_rows(0, 1000, tenant_id=b)
@@ -104,7 +104,7 @@ def test_idempotency_key_returns_first_answer_and_writes_nothing(system: System)
 
 
 def test_bad_args_are_refused_and_change_nothing(system: System) -> None:
-    a, p = make_tenant(system)
+    _, p = make_tenant(system)
     before = system.store.recorder.max_notification_id()
     with pytest.raises(Invalid) as e:
         system.execute(p, "add_branch", {"name": "X", "city": "Riga", "extra": 1}, at=T0)

@@ -20,8 +20,8 @@ from classledger.projections.activity import RULES, TenantInfo, _DictState
 from classledger.projections.activity_model import (
     ClientActivity,
     Tier,
-    day_start,
     daily_counts,
+    day_start,
     end_of_day,
     from_us,
     local_day,

@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from classledger.ledger.currency import is_currency, minor_units
-from classledger.ledger.money import CurrencyMismatchError, Money, MoneyFormatError, format_minor, round_half_up
+from classledger.ledger.money import (
+    CurrencyMismatchError,
+    Money,
+    MoneyFormatError,
+    format_minor,
+    round_half_up,
+)
 
 
 @pytest.mark.parametrize(("code", "units"), [("EUR", 2), ("JPY", 0), ("KWD", 3), ("CLF", 4), ("CZK", 2)])

@@ -1,3 +1,6 @@
 """Imports every module that registers commands, so the registry is complete."""
 
-from classledger.application import tenants  # noqa: F401
+from classledger.application import (
+    clients,  # noqa: F401
+    tenants,  # noqa: F401
+)

@@ -88,7 +88,7 @@ def register_client(ctx: Ctx, a: RegisterClient) -> dict[str, Any]:
         raise Conflict("duplicate_id", f"client {client_id} exists")
     fields = a.model_dump(exclude={"id", "parent_id"})
     fields["custom_fields"] = validate_custom_values(tenant, a.custom_fields)
-    (created,) = ctx.emit(c.register(client_id, ctx.meta, **fields))
+    ctx.emit(c.register(client_id, ctx.meta, **fields))
     client = ctx.get(Client, client_id)
     family = {client_id}
     if a.parent_id is not None:

@@ -56,7 +56,7 @@ class UpdateClient(Args):
     preferences: dict[str, Any] | None = None
 
 
-def claim_phones(ctx: Ctx, client: Client, before: tuple[str, ...], family: set[c.UUID]) -> None:
+def claim_phones(ctx: Ctx, client: Client, before: tuple[str, ...], family: set[UUID]) -> None:
     """Keep the tenant's phone index in step when phones must be unique (DOMAIN §2.3)."""
     if not ctx.tenant.settings.unique_phones:
         return

@@ -253,6 +253,15 @@ class ActivityTimeline(Projection):
             )
         return row is not None
 
+    def registrations_of(self, tenant_id: UUID, client_id: UUID) -> list[dict[str, str]]:
+        """The client's open registrations for the card (API §3)."""
+        with self.db.read() as tx:
+            rows = tx.execute(
+                f"SELECT reg_id, group_id, state FROM {self.t('regs')} WHERE tenant_id = ? AND client_id = ? ORDER BY reg_id",
+                (str(tenant_id), str(client_id)),
+            )
+        return [{"id": r[0], "group_id": r[1], "state": r[2]} for r in rows]
+
     def active_subquery(self, tenant_id: UUID, at: int) -> tuple[str, tuple[Any, ...]]:
         """SQL selecting the ids of clients active at ``at`` (for the client list filter)."""
         return (

@@ -103,7 +103,7 @@ class Event(Immutable):
     def apply(self, state: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.apply")
 
-    def evolve(self, state: A, **changes: Any) -> A:
+    def evolve(self, state: A, /, **changes: Any) -> A:  # positional: a field may be called "state"
         """The common step of ``apply``: a new state one version on, modified now."""
         return state.model_copy(
             update={"version": self.originator_version, "modified_on": self.timestamp, **changes}

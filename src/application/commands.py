@@ -2,5 +2,6 @@
 
 from classledger.application import (
     clients,  # noqa: F401
+    registrations,  # noqa: F401
     tenants,  # noqa: F401
 )

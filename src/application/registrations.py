@@ -1,0 +1,249 @@
+"""Courses, groups, registrations and credits (DOMAIN §3), with archive's effect (§2.5)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from classledger.aggregates import course as co
+from classledger.aggregates import registration as rg
+from classledger.aggregates.client import Client, writable
+from classledger.aggregates.course import Course, Group, Slot
+from classledger.aggregates.errors import Conflict, Invalid
+from classledger.aggregates.registration import ClientRegistrations, Credit, Registration
+from classledger.application import clients
+from classledger.application.registry import Args, Ctx, command
+from classledger.application.tenants import money
+
+
+def today(ctx: Ctx) -> date:
+    """The command's day in the tenant's calendar (DOMAIN §1.2)."""
+    return ctx.meta.at.astimezone(ctx.tenant.zone).date()
+
+
+def index_id(client_id: UUID) -> UUID:
+    return uuid.uuid5(client_id, "registrations")
+
+
+def _opened(ctx: Ctx, client_id: UUID, reg_id: UUID) -> None:
+    idx = ctx.find(ClientRegistrations, index_id(client_id))
+    version = (idx.version if idx else 0) + 1
+    ctx.emit([rg.ClientRegistrationOpened.make(ctx.meta, index_id(client_id), version, registration_id=reg_id)])
+
+
+def _closed(ctx: Ctx, client_id: UUID, reg_id: UUID) -> None:
+    idx = ctx.get(ClientRegistrations, index_id(client_id))
+    ctx.emit([rg.ClientRegistrationClosed.next(idx, ctx.meta, registration_id=reg_id)])
+
+
+class CreateCourse(Args):
+    id: UUID | None = None
+    name: str = Field(min_length=1, max_length=200)
+    lesson_type: str
+
+
+@command("create_course", CreateCourse)
+def create_course(ctx: Ctx, a: CreateCourse) -> dict[str, Any]:
+    """Create a course of a lesson type (DOMAIN §3.1)."""
+    ctx.tenant.lesson_type(a.lesson_type)
+    course_id = ctx.new_id(a.id)
+    if ctx.exists(course_id):
+        raise Conflict("duplicate_id", f"{course_id} exists")
+    ctx.emit(co.create_course(course_id, ctx.meta, a.name, a.lesson_type))
+    return {"id": course_id, "version": 1}
+
+
+class CreateGroup(Args):
+    id: UUID | None = None
+    course_id: UUID
+    branch_id: UUID
+    name: str = Field(min_length=1, max_length=200)
+    capacity: int = Field(ge=1, le=10_000)
+    starts_on: date
+    ends_on: date
+    schedule: list[Slot] = Field(default_factory=list, max_length=50)
+
+
+@command("create_group", CreateGroup)
+def create_group(ctx: Ctx, a: CreateGroup) -> dict[str, Any]:
+    """Create a group of a course in a branch, with capacity, term and weekly schedule (§3.1)."""
+    ctx.get(Course, a.course_id)
+    ctx.tenant.branch(a.branch_id)
+    group_id = ctx.new_id(a.id)
+    if ctx.exists(group_id):
+        raise Conflict("duplicate_id", f"{group_id} exists")
+    ctx.emit(co.create_group(group_id, ctx.meta, course_id=a.course_id, branch_id=a.branch_id, name=a.name,
+                             capacity=a.capacity, starts_on=a.starts_on, ends_on=a.ends_on, schedule=tuple(a.schedule)))
+    return {"id": group_id, "version": 1}
+
+
+class Register(Args):
+    id: UUID | None = None
+    client_id: UUID
+    group_id: UUID
+    late: bool = False
+
+
+@command("register", Register)
+def register(ctx: Ctx, a: Register) -> dict[str, Any]:
+    """Register a client into a group: a seat, or the waitlist when full (DOMAIN §3.2)."""
+    client = ctx.get(Client, a.client_id)
+    writable(client)
+    group = ctx.get(Group, a.group_id)
+    if group.phase(today(ctx)) == "ended":
+        raise Conflict("group_ended", f"this group ended on {group.ends_on}")
+    if group.holds(a.client_id):
+        raise Conflict("already_registered", "this client already holds a place in this group")
+    if a.late and group.phase(today(ctx)) != "running":
+        raise Invalid("not_running", "a late registration is into a group that is already running")
+    reg_id = ctx.new_id(a.id)
+    if ctx.exists(reg_id):
+        raise Conflict("duplicate_id", f"{reg_id} exists")
+    (placed,) = ctx.emit([co.admit(group, ctx.meta, reg_id, a.client_id)])
+    state: rg.State = "waitlist" if isinstance(placed, co.GroupWaitlistJoined) else ("late" if a.late else "registered")
+    ctx.emit([rg.open_registration(reg_id, ctx.meta, client_id=a.client_id, group_id=a.group_id,
+                                   course_id=group.course_id, state=state)])
+    _opened(ctx, a.client_id, reg_id)
+    return {"id": reg_id, "state": state, "version": 1}
+
+
+class RegistrationArgs(Args):
+    registration_id: UUID
+
+
+@command("confirm_registration", RegistrationArgs)
+def confirm_registration(ctx: Ctx, a: RegistrationArgs) -> dict[str, Any]:
+    """Confirm a late registration (DOMAIN §3.2)."""
+    reg = ctx.get(Registration, a.registration_id)
+    ctx.emit(rg.confirm(reg, ctx.meta))
+    return {"id": reg.id, "state": "registered", "version": reg.version + 1}
+
+
+def _leave_group(ctx: Ctx, reg: Registration) -> None:
+    """Give up the registration's place; a freed seat goes to the oldest waitlisted (§3.2)."""
+    group = ctx.get(Group, reg.group_id)
+    had_seat = group.seated(reg.id)
+    ctx.emit([co.release(group, ctx.meta, reg.id)])
+    group = ctx.get(Group, reg.group_id)
+    if had_seat and group.queue and not group.full:
+        first = group.queue[0]
+        ctx.emit([co.GroupWaitlistLeft.next(group, ctx.meta, registration_id=first.registration_id)])
+        ctx.emit([co.GroupSeatTaken.next(ctx.get(Group, reg.group_id), ctx.meta, registration_id=first.registration_id,
+                                         client_id=first.client_id)])
+        promoted = ctx.get(Registration, first.registration_id)
+        ctx.emit([rg.RegistrationPromoted.next(promoted, ctx.meta)])
+
+
+def cancel(ctx: Ctx, registration_id: UUID) -> Registration:
+    reg = ctx.get(Registration, registration_id)
+    rg.check_open(reg)
+    _leave_group(ctx, reg)
+    ctx.emit([rg.RegistrationCancelled.next(ctx.get(Registration, registration_id), ctx.meta)])
+    _closed(ctx, reg.client_id, reg.id)
+    return ctx.get(Registration, registration_id)
+
+
+class CancelRegistration(Args):
+    registration_id: UUID
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@command("cancel_registration", CancelRegistration)
+def cancel_registration(ctx: Ctx, a: CancelRegistration) -> dict[str, Any]:
+    """Cancel a registration with a reason; a full group promotes its oldest waitlisted (§3.2)."""
+    reg = cancel(ctx, a.registration_id)
+    return {"id": reg.id, "state": reg.state, "version": reg.version}
+
+
+class TransferRegistration(Args):
+    registration_id: UUID
+    group_id: UUID
+
+
+@command("transfer_registration", TransferRegistration)
+def transfer_registration(ctx: Ctx, a: TransferRegistration) -> dict[str, Any]:
+    """Move a registration to another group of the same course; history keeps both (§3.2)."""
+    reg = ctx.get(Registration, a.registration_id)
+    rg.check_open(reg)
+    target = ctx.get(Group, a.group_id)
+    if target.id == reg.group_id:
+        raise Conflict("same_group", "the registration is already in that group")
+    if target.course_id != reg.course_id:
+        raise Conflict("different_course", "a registration moves only between groups of the same course")
+    if target.phase(today(ctx)) == "ended":
+        raise Conflict("group_ended", f"that group ended on {target.ends_on}")
+    if target.holds(reg.client_id):
+        raise Conflict("already_registered", "the client already holds a place in that group")
+    source = reg.group_id
+    _leave_group(ctx, reg)
+    (placed,) = ctx.emit([co.admit(ctx.get(Group, a.group_id), ctx.meta, reg.id, reg.client_id)])
+    state: rg.State = "waitlist" if isinstance(placed, co.GroupWaitlistJoined) else ("late" if reg.state == "late" else "registered")
+    ctx.emit([rg.RegistrationTransferred.next(ctx.get(Registration, reg.id), ctx.meta, from_group_id=source,
+                                              to_group_id=a.group_id, state=state)])
+    return {"id": reg.id, "state": state, "version": ctx.get(Registration, reg.id).version}
+
+
+class GrantCredit(Args):
+    id: UUID | None = None
+    registration_id: UUID
+    kind: Literal["makeup", "coupon", "other"]
+    expires_on: date
+    value: str | None = None
+
+
+@command("grant_credit", GrantCredit)
+def grant_credit(ctx: Ctx, a: GrantCredit) -> dict[str, Any]:
+    """Grant a make-up lesson, a coupon or another credit on a registration (DOMAIN §3.3)."""
+    reg = ctx.get(Registration, a.registration_id)
+    rg.check_open(reg)
+    if a.expires_on < today(ctx):
+        raise Conflict("credit_expired", "a credit cannot be granted already expired")
+    if a.value is not None:
+        money(ctx, a.value, "value")
+    credit_id = ctx.new_id(a.id)
+    if ctx.exists(credit_id):
+        raise Conflict("duplicate_id", f"{credit_id} exists")
+    ctx.emit([rg.CreditGranted.make(ctx.meta, credit_id, 1, registration_id=reg.id, client_id=reg.client_id,
+                                    kind=a.kind, expires_on=a.expires_on, value=a.value)])
+    return {"id": credit_id, "version": 1}
+
+
+class CreditArgs(Args):
+    credit_id: UUID
+
+
+@command("use_credit", CreditArgs)
+def use_credit(ctx: Ctx, a: CreditArgs) -> dict[str, Any]:
+    """Use a valid credit (DOMAIN §3.3)."""
+    credit = ctx.get(Credit, a.credit_id)
+    ctx.emit(rg.use_credit(credit, ctx.meta, today(ctx)))
+    return {"id": credit.id, "version": credit.version + 1}
+
+
+@command("void_credit", CreditArgs)
+def void_credit(ctx: Ctx, a: CreditArgs) -> dict[str, Any]:
+    """Void a valid credit (DOMAIN §3.3)."""
+    credit = ctx.get(Credit, a.credit_id)
+    ctx.emit(rg.void_credit(credit, ctx.meta, today(ctx)))
+    return {"id": credit.id, "version": credit.version + 1}
+
+
+def cancel_open_registrations(ctx: Ctx, client_id: UUID) -> None:
+    """DOMAIN §2.5: archiving removes the client from all groups, reason ``archived``."""
+    idx = ctx.find(ClientRegistrations, index_id(client_id))
+    if idx is None:
+        return
+    outer = ctx.meta
+    ctx.meta = outer.model_copy(update={"reason": "archived"})
+    try:
+        for reg_id in idx.open:
+            cancel(ctx, reg_id)
+    finally:
+        ctx.meta = outer
+
+
+clients.ARCHIVE_HOOKS.append(cancel_open_registrations)

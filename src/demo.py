@@ -8,12 +8,14 @@ Estonian names, families and tags. Re-running reuses the tenant and prints fresh
 
 from __future__ import annotations
 
+import heapq
 import random
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 import orjson
@@ -46,55 +48,162 @@ def _line(at: datetime, command: str, args: dict[str, Any], actor: str = DIRECTO
     return orjson.dumps({"at": at.isoformat(), "actor": actor, "command": command, "args": args})
 
 
+COURSES = [("Balet", "group"), ("Plávanie", "group"), ("Angličtina", "group"), ("Robotika", "group"), ("Klavír", "individual")]
+
+
+def terms(start: date, end: date) -> list[tuple[date, date]]:
+    """School terms overlapping [start, end]: autumn, spring and a summer camp each year."""
+    out = []
+    for year in range(start.year - 1, end.year + 1):
+        for a, b in ((date(year, 9, 1), date(year + 1, 1, 31)), (date(year + 1, 2, 1), date(year + 1, 6, 30)),
+                     (date(year + 1, 7, 1), date(year + 1, 8, 31))):
+            if b >= start and a <= end:
+                out.append((a, b))
+    return sorted(set(out))
+
+
 def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) -> Iterator[bytes]:
-    """The demo's history as a command stream, with a monotonic business clock."""
+    """The demo's history as a command stream with a monotonic business clock.
+
+    Future actions (re-enrolment for the next term, cancellations, make-up credits,
+    archiving) are scheduled on a heap and emitted in time order; at emission the
+    generator checks the state of that moment, so every line is one the system accepts.
+    """
     rnd = random.Random(seed)
     fakers = {loc: Faker(loc) for loc in ("sk_SK", "ru_RU", "et_EE")}
     for i, f in enumerate(fakers.values()):
         f.seed_instance(seed + i)
-    clock = start
+    end = start + timedelta(days=366)
+    heap: list[tuple[datetime, int, str, dict[str, Any]]] = []
+    seq = iter(range(10**9))
 
-    def tick(minutes: float) -> datetime:
-        nonlocal clock
-        clock += timedelta(minutes=minutes)
-        return clock
+    def at(when: datetime, command: str, args: dict[str, Any]) -> None:
+        heapq.heappush(heap, (when, next(seq), command, args))
 
-    branch_ids = {name: uuid.uuid5(tenant_id, f"branch:{name}") for name, _ in BRANCHES}
+    def uid(kind: str, n: int) -> str:
+        return str(uuid.uuid5(tenant_id, f"{kind}:{n}"))
+
+    branch_ids = {name: uid("branch", i) for i, (name, _) in enumerate(BRANCHES)}
+    setup = start
     for name, city in BRANCHES:
-        yield _line(tick(5), "add_branch", {"id": str(branch_ids[name]), "name": name, "city": city})
-    yield _line(tick(5), "define_lesson_type", {"code": "group", "name": "Skupinová lekcia", "single_visit_price": "12.00"})
-    yield _line(tick(5), "define_lesson_type", {"code": "individual", "name": "Individuálna lekcia", "single_visit_price": "25.00"})
-    yield _line(tick(5), "define_custom_field", {"key": "school", "label": "School", "type": "text"})
-    yield _line(tick(5), "define_custom_field", {"key": "tshirt_size", "label": "T-shirt size", "type": "choice", "choices": ["XS", "S", "M", "L"]})
-    yield _line(tick(5), "define_custom_field", {"key": "allergies", "label": "Allergies", "type": "text"})
+        at(setup, "add_branch", {"id": branch_ids[name], "name": name, "city": city})
+    at(setup, "define_lesson_type", {"code": "group", "name": "Skupinová lekcia", "single_visit_price": "12.00"})
+    at(setup, "define_lesson_type", {"code": "individual", "name": "Individuálna lekcia", "single_visit_price": "25.00"})
+    at(setup, "define_custom_field", {"key": "school", "label": "School", "type": "text"})
+    at(setup, "define_custom_field", {"key": "tshirt_size", "label": "T-shirt size", "type": "choice", "choices": ["XS", "S", "M", "L"]})
+    at(setup, "define_custom_field", {"key": "allergies", "label": "Allergies", "type": "text"})
+    course_ids = [uid("course", i) for i in range(len(COURSES))]
+    for cid, (name, lesson_type) in zip(course_ids, COURSES, strict=True):
+        at(setup, "create_course", {"id": cid, "name": name, "lesson_type": lesson_type})
+    # groups: per branch, course and term; capacity scaled so that most fit and some wait
+    groups: list[tuple[str, str, date, date]] = []  # id, branch, starts, ends
+    capacity = max(6, clients // 60)
+    for bname, _ in BRANCHES:
+        for ci, cid in enumerate(course_ids):
+            for ti, (a, b) in enumerate(terms(start.date(), end.date())):
+                gid = uid("group", len(groups))
+                groups.append((gid, branch_ids[bname], a, b))
+                at(setup, "create_group", {"id": gid, "course_id": cid, "branch_id": branch_ids[bname],
+                                           "name": f"{COURSES[ci][0]} {a:%Y/%m}", "capacity": capacity if ci < 4 else 4,
+                                           "starts_on": a.isoformat(), "ends_on": b.isoformat(),
+                                           "schedule": [{"weekday": rnd.randrange(5), "starts_at": f"{rnd.randint(14, 18)}:00", "minutes": 45}]})
 
-    # Spread registrations over the year: minutes between commands.
-    step = max(1.0, 365 * 24 * 60 * 0.9 / max(clients, 1))
-    made = 0
-    n = 0
+    def open_groups(branch: str, when: date) -> list[tuple[str, str, date, date]]:
+        current = [g for g in groups if g[1] == branch and g[3] >= when and g[2] <= when + timedelta(days=60)]
+        return current or [g for g in groups if g[1] == branch and g[3] >= when]
+
+    step = 365 * 24 * 60 * 0.9 / max(clients, 1)
+    clock = start + timedelta(hours=1)
+    made = n = reg_n = credit_n = 0
     while made < clients:
         name, city = rnd.choice(BRANCHES)
-        locale = rnd.choice(LOCALE_BY_CITY[city])
-        fk = fakers[locale]
-        branch = str(branch_ids[name])
-        family_size = rnd.choice([0, 0, 1, 1, 2, 3])  # children of one parent client
-        parent_id = None
+        fk = fakers[rnd.choice(LOCALE_BY_CITY[city])]
+        branch = branch_ids[name]
+        family_size = rnd.choice([0, 0, 1, 1, 2, 3])
+        parent = None
         if family_size:
-            parent_id = uuid.uuid5(tenant_id, f"client:{n}")
+            clock += timedelta(minutes=step * rnd.random())
+            parent = uid("client", n)
             n += 1
-            yield _line(tick(step * rnd.random()), "register_client", _client_args(fk, rnd, parent_id, branch, adult=True, today=clock.date()))
+            at(clock, "register_client", _client_args(fk, rnd, uuid.UUID(parent), branch, adult=True, today=clock.date()))
             made += 1
         for _ in range(max(family_size, 1)):
             if made >= clients:
                 break
-            child_id = uuid.uuid5(tenant_id, f"client:{n}")
+            clock += timedelta(minutes=step * rnd.random())
+            child = uid("client", n)
             n += 1
-            yield _line(tick(step * rnd.random()), "register_client", _client_args(fk, rnd, child_id, branch, adult=False, today=clock.date()))
+            args = _client_args(fk, rnd, uuid.UUID(child), branch, adult=False, today=clock.date())
+            if parent:
+                args["parent_id"] = parent
+            at(clock, "register_client", args)
             made += 1
-            if parent_id is not None:
-                yield _line(tick(1), "link_family", {"parent_id": str(parent_id), "member_id": str(child_id)})
             if rnd.random() < 0.3:
-                yield _line(tick(2), "tag_client", {"client_id": str(child_id), "tag": rnd.choice(TAGS)})
+                at(clock + timedelta(minutes=2), "tag_client", {"client_id": child, "tag": rnd.choice(TAGS)})
+            if rnd.random() < 0.05:
+                at(clock + timedelta(minutes=3), "join_waitlist", {"client_id": child, "comment": "wants Saturday mornings"})
+            # enrolment: this term or the next; later terms follow with probability
+            when = clock + timedelta(hours=rnd.randint(1, 72))
+            options = open_groups(branch, when.date())
+            if not options:
+                continue
+            g = rnd.choice(options)
+            while g is not None and when < end:
+                rid = uid("reg", reg_n)
+                reg_n += 1
+                at(when, "register", {"id": rid, "client_id": child, "group_id": g[0]})
+                r = rnd.random()
+                if r < 0.12:
+                    at(when + timedelta(days=rnd.randint(7, 60)), "cancel_registration", {"registration_id": rid, "reason": rnd.choice(["illness", "moved", "schedule clash"])})
+                    break
+                if r < 0.2:
+                    credit = uid("credit", credit_n)
+                    credit_n += 1
+                    grant = when + timedelta(days=rnd.randint(10, 40))
+                    at(grant, "grant_credit", {"id": credit, "registration_id": rid, "kind": "makeup",
+                                               "expires_on": (grant.date() + timedelta(days=rnd.randint(14, 45))).isoformat()})
+                if rnd.random() < 0.03:
+                    at(when + timedelta(days=rnd.randint(20, 120)), "archive_client", {"client_id": child, "reason": "left the school"})
+                    break
+                if rnd.random() > 0.7:
+                    break
+                following = [x for x in groups if x[1] == branch and x[2] > g[3]]
+                if not following:
+                    break
+                g = min(following, key=lambda x: x[2])
+                planned = datetime.combine(g[2] - timedelta(days=rnd.randint(3, 20)), clock_time(10), tzinfo=start.tzinfo)
+                when = max(planned + timedelta(minutes=rnd.randint(0, 400)), when + timedelta(days=1))
+
+    # Emit in time order, dropping what the state of that moment would refuse.
+    archived: set[str] = set()
+    cancelled: set[str] = set()
+    reg_client: dict[str, str] = {}
+    group_end = {g[0]: g[3] for g in groups}
+    holds: set[tuple[str, str]] = set()
+    known: set[str] = set()
+    while heap:
+        when, _, command, args = heapq.heappop(heap)
+        if when > end:
+            continue
+        if command == "register_client":
+            known.add(args["id"])
+        client = args.get("client_id") or reg_client.get(args.get("registration_id", ""))
+        if client is not None and (client in archived or client not in known):
+            continue
+        if command == "register":
+            if group_end[args["group_id"]] < when.date() or (client, args["group_id"]) in holds:
+                continue
+            reg_client[args["id"]] = args["client_id"]
+            holds.add((args["client_id"], args["group_id"]))
+        elif command in ("cancel_registration", "grant_credit"):
+            rid = args["registration_id"]
+            if rid not in reg_client or rid in cancelled:
+                continue
+            if command == "cancel_registration":
+                cancelled.add(rid)
+        elif command == "archive_client":
+            archived.add(args["client_id"])
+        yield _line(when, command, args)
 
 
 def _client_args(fk: Faker, rnd: random.Random, client_id: uuid.UUID, branch: str, *, adult: bool, today: date) -> dict[str, Any]:

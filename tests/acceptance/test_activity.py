@@ -5,7 +5,7 @@ report equals the report replayed from the month's own events (§5.7)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -100,7 +100,7 @@ def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) 
     capacity = max(6, clients // 60)
     for bname, _ in BRANCHES:
         for ci, cid in enumerate(course_ids):
-            for ti, (a, b) in enumerate(terms(start.date(), end.date())):
+            for a, b in terms(start.date(), end.date()):
                 gid = uid("group", len(groups))
                 groups.append((gid, branch_ids[bname], a, b))
                 at(setup, "create_group", {"id": gid, "course_id": cid, "branch_id": branch_ids[bname],

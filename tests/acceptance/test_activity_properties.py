@@ -98,7 +98,8 @@ def test_live_equals_replay_equals_reference(system: System, plan: list[tuple[st
     for month in MONTHS:
         live = view.report(tid, month, as_of=as_of)
         replayed = replay_month(system.store, view, tid, month, as_of=as_of)
-        assert live is not None and replayed is not None
+        assert live is not None
+        assert replayed is not None
         assert live == replayed.report
         assert replayed.events_read == sum(1 for r in rows if month_of(r.at_us) == month)
         days = [d["peak"] for d in live["days"]]

@@ -8,14 +8,16 @@ deleted client refuses writes.
 
 from __future__ import annotations
 
+import itertools
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classledger.aggregates import client as c
-from classledger.aggregates.base import Meta, project
+from classledger.aggregates.base import Event, Meta, project
 from classledger.aggregates.errors import Refused
 
 TENANT = uuid.UUID(int=7)
@@ -32,6 +34,33 @@ actions = st.lists(
     ),
     max_size=40,
 )
+
+
+def decide(action: str, x: c.Client, y: c.Client, tag: str, days: int, meta: Callable[..., Meta]) -> list[Event]:
+    start = date(2026, 1, 1) + timedelta(days=days)
+    if action == "tag":
+        return c.tag(x, meta(), tag)
+    if action == "untag":
+        return c.untag(x, meta(), tag)
+    if action == "update":
+        return c.update(x, meta(), {"notes": f"n{days}"}, None)
+    if action == "freeze":
+        return c.freeze(x, meta(), start, start + timedelta(days=5))
+    if action == "archive":
+        return c.archive(x, meta("moved"))
+    if action == "restore":
+        return c.restore(x, meta())
+    if action == "delete":
+        return c.delete(x, meta("duplicate"))
+    if action == "link":
+        return c.link_family(x, y, meta())
+    if action == "unlink":
+        return c.unlink_family(x, y, meta())
+    if action == "waitlist":
+        return c.join_waitlist(x, meta(), "Mari", "mornings")
+    if action == "leave":
+        return c.leave_waitlist(x, meta())
+    return c.schedule_call(x, meta(), date(2026, 2, 1) + timedelta(days=days))
 
 
 @settings(max_examples=300, deadline=None)
@@ -55,21 +84,7 @@ def test_decisions_fold_to_the_same_state_and_keep_the_invariants(steps: list[tu
         x, y = state[IDS[a]], state[IDS[b]]
         was_locked = x.archived or x.deleted
         try:
-            match action:
-                case "tag": evs = c.tag(x, meta(), tag)
-                case "untag": evs = c.untag(x, meta(), tag)
-                case "update": evs = c.update(x, meta(), {"notes": f"n{days}"}, None)
-                case "freeze":
-                    start = date(2026, 1, 1) + timedelta(days=days)
-                    evs = c.freeze(x, meta(), start, start + timedelta(days=5))
-                case "archive": evs = c.archive(x, meta("moved"))
-                case "restore": evs = c.restore(x, meta())
-                case "delete": evs = c.delete(x, meta("duplicate"))
-                case "link": evs = c.link_family(x, y, meta())
-                case "unlink": evs = c.unlink_family(x, y, meta())
-                case "waitlist": evs = c.join_waitlist(x, meta(), "Mari", "mornings")
-                case "leave": evs = c.leave_waitlist(x, meta())
-                case _: evs = c.schedule_call(x, meta(), date(2026, 2, 1) + timedelta(days=days))
+            evs = decide(action, x, y, tag, days, meta)
         except Refused:
             continue
         if was_locked and action not in ("restore", "delete", "unlink"):
@@ -95,4 +110,4 @@ def test_decisions_fold_to_the_same_state_and_keep_the_invariants(steps: list[tu
         members_everywhere = [m for j in IDS for m in state[j].member_ids]
         assert len(members_everywhere) == len(set(members_everywhere))  # one family per member
         spans = sorted((f.start, f.end) for f in folded.freezes)
-        assert all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False))  # freezes never overlap
+        assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))  # freezes never overlap

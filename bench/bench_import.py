@@ -20,11 +20,11 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import drop, engines, raw_insert_rate  # noqa: E402
-from classledger.application.importer import Importer  # noqa: E402
-from classledger.application.principal import Principal  # noqa: E402
-from classledger.application.tenants import system_principal  # noqa: E402
-from classledger.system import System  # noqa: E402
+from bench.common import drop, engines, raw_insert_rate
+from classledger.application.importer import Importer
+from classledger.application.principal import Principal
+from classledger.application.tenants import system_principal
+from classledger.system import System
 
 N = 2000
 RUNS = 3

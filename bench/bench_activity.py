@@ -13,7 +13,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -47,8 +46,11 @@ def main() -> None:
                 as_of = us(now())
                 latencies = []
                 month = None
+                first = now().replace(day=1)
                 for m in range(12):
-                    month = (now().replace(day=1) - timedelta(days=31 * (11 - m))).strftime("%Y-%m")
+                    back = 11 - m
+                    y, mo = divmod(first.year * 12 + first.month - 1 - back, 12)
+                    month = f"{y:04d}-{mo + 1:02d}"
                     times = []
                     for _ in range(5):
                         t1 = time.perf_counter()

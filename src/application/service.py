@@ -193,7 +193,14 @@ class ClassLedger(Application[UUID]):
 
     def get(self, aggregate_id: UUID) -> Any:
         """An aggregate's current state (cached, fast-forwarded from the store)."""
-        return self.repository.get(aggregate_id, projector_func=project)
+        aggregate = self.repository.get(aggregate_id, projector_func=project)
+        cache = self.repository.cache
+        # The library fast-forwards a cached aggregate by applying the newer events, which
+        # updates a mutable aggregate in place; ours are immutable, so the result has to go
+        # back into the cache, or every load re-reads all events since the first one.
+        if cache is not None:
+            cache.put(aggregate_id, aggregate)
+        return aggregate
 
     def history(self, aggregate_id: UUID) -> list[Event]:
         return [e for e in self.events.get(aggregate_id) if isinstance(e, Event)]

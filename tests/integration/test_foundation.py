@@ -172,3 +172,33 @@ def test_projection_runner_applies_each_event_once(system: System, database_url:
         assert count == 1
     finally:
         other.close()
+
+
+def test_a_save_that_committed_but_reported_a_conflict_is_answered_from_what_is_stored(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a failover a save can raise a uniqueness error for events that were in fact
+    stored. The pipeline must answer from the stored record, not report a failure, and
+    must not record the command twice."""
+    from eventsourcing.persistence import IntegrityError
+
+    a, p = make_tenant(system)
+    recorder = system.store.recorder
+    real_insert = recorder.insert_events
+    calls = {"n": 0}
+
+    def commit_then_fail(stored_events, **kwargs):
+        calls["n"] += 1
+        result = real_insert(stored_events, **kwargs)
+        if calls["n"] == 1:
+            raise IntegrityError("duplicate key value violates unique constraint (after failover)")
+        return result
+
+    monkeypatch.setattr(recorder, "insert_events", commit_then_fail)
+    before = len(recorder.read_rows(0, 1000, tenant_id=a))
+    answer = system.app.execute(p, "add_branch", {"name": "Po výpadku", "city": "Nitra"}, at=T0)
+    assert answer["ok"] is True
+    assert calls["n"] == 1  # answered from the log, not decided and written again
+    rows = recorder.read_rows(0, 1000, tenant_id=a)
+    assert len(rows) == before + 1
+    assert [b.name for b in system.app.get(a).branches.values()] == ["Po výpadku"]

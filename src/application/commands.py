@@ -1,6 +1,7 @@
 """Imports every module that registers commands, so the registry is complete."""
 
 from classledger.application import (
+    books,  # noqa: F401
     clients,  # noqa: F401
     registrations,  # noqa: F401
     tenants,  # noqa: F401

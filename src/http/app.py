@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date as date_type
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -30,7 +31,8 @@ from classledger.http.errors import HANDLERS, ApiError, json_response
 from classledger.http.openapi import DOCS_HTML, openapi
 from classledger.http.routes import WRITES, WriteRoute
 from classledger.projections.activity import ActivityTimeline
-from classledger.projections.activity_model import us
+from classledger.projections.activity_model import day_start, us
+from classledger.projections.books import Books
 from classledger.projections.clients import ClientDirectory, CursorError
 from classledger.projections.keys import StaffKeys
 from classledger.store import hashchain
@@ -115,6 +117,7 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
     keys = system.view(StaffKeys)
     directory = system.view(ClientDirectory)
     activity = system.view(ActivityTimeline)
+    books = system.view(Books)
 
     def authenticate(request: Request) -> Principal:
         header = request.headers.get("authorization", "")
@@ -216,6 +219,7 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
             if card is not None:
                 card["active"] = activity.is_active(principal.tenant_id, client_id, us(at))
                 card["registrations"] = activity.registrations_of(principal.tenant_id, client_id)
+                card["balance"] = books.balance(principal.tenant_id, client_id, as_of=us(at))
             return card
 
         card = await run_in_threadpool(read)
@@ -249,6 +253,62 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
             raise ApiError(404, "tenant_not_found", "this tenant has no activity records yet")
         return json_response(report)
 
+    def instant_or_day(request: Request, name: str, tenant_id: UUID, *, end: bool = False) -> int | None:
+        """An ISO instant, or a YYYY-MM-DD day in the tenant's calendar (its start; with
+        ``end``, the start of the next day)."""
+        raw = request.query_params.get(name)
+        if not raw:
+            return None
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            try:
+                day = date_type.fromisoformat(raw)
+            except ValueError:
+                raise ApiError(422, "invalid_query", f"{name} is not a date", parameter=name) from None
+            zone = ZoneInfo(directory.timezone(tenant_id) or "UTC")
+            return day_start(day + timedelta(days=1) if end else day, zone)
+        return us(query_instant(request, name))
+
+    async def client_balance(request: Request) -> Response:
+        principal = authenticate(request)
+        client_id = path_uuid(request)
+        at = query_instant(request, "as_of")
+        await catch_up()
+        if await run_in_threadpool(directory.card, principal.tenant_id, client_id) is None:
+            raise ApiError(404, "client_not_found", f"no client {client_id}")
+        bal = await run_in_threadpool(lambda: books.balance(principal.tenant_id, client_id, as_of=us(at)))
+        return json_response({"as_of": at.isoformat(), **bal})
+
+    async def journal(request: Request) -> Response:
+        principal = authenticate(request)
+        qp = request.query_params
+        fmt = qp.get("format", "json")
+        if fmt not in ("json", "csv", "xlsx", "beancount"):
+            raise ApiError(422, "invalid_query", "format is json, csv, xlsx or beancount", parameter="format")
+        if fmt != "json":
+            raise ApiError(501, "not_implemented", f"the {fmt} export is not built yet", format=fmt)
+        status = qp.get("status")
+        if status not in (None, "posted", "cancelled"):
+            raise ApiError(422, "invalid_query", "status is posted or cancelled", parameter="status")
+        client = qp.get("client_id")
+        try:
+            client_id = UUID(client) if client else None
+        except ValueError:
+            raise ApiError(422, "invalid_query", "client_id must be a UUID", parameter="client_id") from None
+        lo = instant_or_day(request, "from", principal.tenant_id)
+        hi = instant_or_day(request, "to", principal.tenant_id, end=True)
+        await catch_up()
+        items = await run_in_threadpool(lambda: books.journal(
+            principal.tenant_id, from_us=lo, to_us=hi, kind=qp.get("kind") or None, client_id=client_id, status=status,
+            limit=query_int(request, "limit", 1000, 1, 100_000)))
+        return json_response({"items": items})
+
+    async def trial_balance(request: Request) -> Response:
+        principal = authenticate(request)
+        at = query_instant(request, "as_of")
+        await catch_up()
+        tb = await run_in_threadpool(lambda: books.trial_balance(principal.tenant_id, as_of=us(at)))
+        return json_response({"as_of": at.isoformat(), **tb})
+
     async def audit_verify(request: Request) -> Response:
         principal = authenticate(request)
         report = await run_in_threadpool(
@@ -281,6 +341,9 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
         Route("/v1/reports/active-clients", active_clients, methods=["GET"]),
         Route("/v1/reports/activity", activity_report, methods=["GET"]),
         Route("/v1/audit/verify", audit_verify, methods=["GET"]),
+        Route("/v1/clients/{id}/balance", client_balance, methods=["GET"]),
+        Route("/v1/ledger/journal", journal, methods=["GET"]),
+        Route("/v1/ledger/trial-balance", trial_balance, methods=["GET"]),
     ]
     # Several write routes share a path with a read or with each other (GET and PATCH
     # /v1/clients/{id}); starlette matches the first route whose path fits, so one Route

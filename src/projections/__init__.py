@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from classledger.projections.activity import ActivityTimeline
+from classledger.projections.books import Books
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.keys import StaffKeys
 from classledger.projections.runtime import Projection, Runner
@@ -17,6 +18,7 @@ def build(db: Database, *, suffix: str = "") -> list[Projection]:
         StaffKeys(db, suffix=suffix),
         ActivityTimeline(db, suffix=suffix),
         ClientDirectory(db, suffix=suffix),
+        Books(db, suffix=suffix),
     ]
 
 

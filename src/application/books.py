@@ -1,0 +1,177 @@
+"""Money commands (DOMAIN §6): payments, cancellation, compensation, write-off, discounts."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from classledger.aggregates import books as b
+from classledger.aggregates.books import ClientAccount, Transaction
+from classledger.aggregates.client import Client
+from classledger.aggregates.errors import Conflict, Forbidden, Invalid
+from classledger.application.registry import Args, Ctx, command
+from classledger.application.tenants import money
+from classledger.ledger import posting
+from classledger.ledger.accounts import as_receivable, city_key
+from classledger.ledger.journal import JournalTransaction, reversal_of
+
+
+def in_city(ctx: Ctx, city: str) -> None:
+    """DOMAIN §6.6: posting, settling and writing off a city's debt is for that city's staff."""
+    p = ctx.principal
+    if p.city is not None and city_key(p.city) != city_key(city):
+        raise Forbidden("other_city", f"staff of {p.city} cannot handle money of {city}", city=city)
+
+
+def record(ctx: Ctx, *txs: JournalTransaction) -> None:
+    for tx in txs:
+        account = ctx.find(ClientAccount, b.account_id(tx.client_id)) if tx.client_id else None
+        ctx.emit(b.post(tx, ctx.meta, account))
+
+
+def positive(ctx: Ctx, text: str, field: str) -> int:
+    minor = money(ctx, text, field)
+    if minor <= 0:
+        raise Invalid("amount_not_positive", f"{field} must be more than zero", field=field)
+    return minor
+
+
+class ReceivePayment(Args):
+    id: UUID | None = None
+    client_id: UUID
+    amount: str
+    method: Literal["cash", "card", "bank"]
+    branch_id: UUID
+    pass_id: UUID | None = None
+    note: str | None = Field(default=None, max_length=1000)
+
+
+@command("receive_payment", ReceivePayment)
+def receive_payment(ctx: Ctx, a: ReceivePayment) -> dict[str, Any]:
+    """Take a payment from a client into a branch's cash or bank (DOMAIN §6.3)."""
+    ctx.get(Client, a.client_id)
+    branch = ctx.tenant.branch(a.branch_id)
+    in_city(ctx, branch.city)
+    tx_id = ctx.new_id(a.id)
+    if ctx.exists(tx_id):
+        raise Conflict("duplicate_id", f"{tx_id} exists")
+    tx = posting.payment(tx_id, ctx.meta.at, ctx.tenant.currency, client_id=a.client_id, city=branch.city,
+                         branch_id=a.branch_id, method=a.method, amount=positive(ctx, a.amount, "amount"),
+                         related=(a.pass_id,) if a.pass_id else ())
+    record(ctx, tx.model_copy(update={"memo": a.note}))
+    return {"id": tx_id, "transaction_id": tx_id, "version": 1}
+
+
+class CancelTransaction(Args):
+    transaction_id: UUID
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@command("cancel_transaction", CancelTransaction, need="director")
+def cancel_transaction(ctx: Ctx, a: CancelTransaction) -> dict[str, Any]:
+    """Cancel a payment or charge entered in error by a reversing transaction (DOMAIN §6.4)."""
+    original = ctx.get(Transaction, a.transaction_id)
+    b.check_cancellable(original)
+    for p in original.transaction.postings:
+        r = as_receivable(p.account)
+        if r is not None:
+            in_city(ctx, r.city)
+    reversal = reversal_of(original.transaction, ctx.new_id(), ctx.meta.at, memo=a.reason)
+    record(ctx, reversal)
+    ctx.emit([b.TransactionCancelled.next(original, ctx.meta, reversal_id=reversal.id)])
+    return {"id": reversal.id, "transaction_id": reversal.id, "reverses": original.id, "version": 1}
+
+
+class PostCorrection(Args):
+    id: UUID | None = None
+    client_id: UUID
+    branch_id: UUID
+    amount: str  # signed: + means the client owes more
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@command("post_correction", PostCorrection, need="director")
+def post_correction(ctx: Ctx, a: PostCorrection) -> dict[str, Any]:
+    """Compensate a wrong amount with a further transaction, never an edit (DOMAIN §6.4)."""
+    ctx.get(Client, a.client_id)
+    branch = ctx.tenant.branch(a.branch_id)
+    in_city(ctx, branch.city)
+    amount = money(ctx, a.amount, "amount")
+    if amount == 0:
+        raise Invalid("amount_zero", "a correction of zero corrects nothing")
+    tx_id = ctx.new_id(a.id)
+    record(ctx, posting.correction(tx_id, ctx.meta.at, ctx.tenant.currency, client_id=a.client_id, city=branch.city,
+                                   amount=amount).model_copy(update={"memo": a.reason}))
+    return {"id": tx_id, "transaction_id": tx_id, "version": 1}
+
+
+class WriteOffDebt(Args):
+    client_id: UUID
+    city: str = Field(min_length=1, max_length=120)
+    amount: str | None = None
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@command("write_off_debt", WriteOffDebt, need="director")
+def write_off_debt(ctx: Ctx, a: WriteOffDebt) -> dict[str, Any]:
+    """Write off a client's debt in one city as bad debt (DOMAIN §6.3, §6.6)."""
+    ctx.get(Client, a.client_id)
+    if city_key(a.city) not in {city_key(c) for c in ctx.tenant.cities()}:
+        raise Invalid("unknown_city", f"the tenant has no branch in {a.city!r}", city=a.city)
+    in_city(ctx, a.city)
+    account = ctx.find(ClientAccount, b.account_id(a.client_id))
+    debt = account.by_city.get(city_key(a.city), 0) if account else 0
+    if debt <= 0:
+        raise Conflict("no_debt", f"the client owes nothing in {a.city}", city=a.city)
+    amount = debt if a.amount is None else positive(ctx, a.amount, "amount")
+    if amount > debt:
+        raise Conflict("more_than_debt", "a write-off cannot exceed the debt", debt=debt)
+    tx_id = ctx.new_id()
+    record(ctx, posting.write_off(tx_id, ctx.meta.at, ctx.tenant.currency, client_id=a.client_id, city=a.city,
+                                  amount=amount).model_copy(update={"memo": a.reason}))
+    return {"id": tx_id, "transaction_id": tx_id, "version": 1}
+
+
+class GiveDiscount(Args):
+    client_id: UUID
+    kind: Literal["absolute", "percent"]
+    value: str
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@command("give_discount", GiveDiscount, need="director")
+def give_discount(ctx: Ctx, a: GiveDiscount) -> dict[str, Any]:
+    """A standing discount for a client, applied at each sale (DOMAIN §6.3)."""
+    ctx.get(Client, a.client_id)
+    if a.kind == "absolute":
+        value = positive(ctx, a.value, "value")
+    else:
+        try:
+            pct = Decimal(a.value)
+        except InvalidOperation:
+            raise Invalid("invalid_percent", "a percent is a decimal string like \"10\" or \"12.5\"") from None
+        if not pct.is_finite() or not 0 < pct <= 100 or pct.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise Invalid("invalid_percent", "a percent is more than 0 and at most 100, to 2 decimals")
+        value = int(pct * 100)
+    account = ctx.find(ClientAccount, b.account_id(a.client_id))
+    version = (account.version if account else 0) + 1
+    ctx.emit([b.ClientDiscountGiven.make(ctx.meta, b.account_id(a.client_id), version, client_id=a.client_id,
+                                         discount=b.Discount(kind=a.kind, value=value))])
+    return {"id": a.client_id, "version": version}
+
+
+class RemoveDiscount(Args):
+    client_id: UUID
+
+
+@command("remove_discount", RemoveDiscount, need="director")
+def remove_discount(ctx: Ctx, a: RemoveDiscount) -> dict[str, Any]:
+    """Remove a client's standing discount."""
+    account = ctx.find(ClientAccount, b.account_id(a.client_id))
+    if account is None or account.discount is None:
+        raise Conflict("no_discount", "this client has no discount")
+    ctx.emit([b.ClientDiscountRemoved.next(account, ctx.meta)])
+    return {"id": a.client_id, "version": account.version + 1}

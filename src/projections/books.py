@@ -1,0 +1,141 @@
+"""The books: the journal, client balances as of any instant, the trial balance (DOMAIN §6).
+
+Every posting is a row with its instant. A client's balance as of t is one indexed sum
+over ``(tenant_id, client_id, at_us)``, so it stays fast however many transactions the
+client has. Cities: receivable accounts carry a stable key of the city's name; the
+branches give the names back for display.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from classledger.ledger.accounts import as_receivable, city_key
+from classledger.ledger.money import format_minor
+from classledger.projections.runtime import EventRecord, Projection, handles
+from classledger.store.database import Tx
+
+
+class Books(Projection):
+    name = "books"
+    version = 1
+    tables = {
+        "tenants": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, currency TEXT NOT NULL)",
+        "cities": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, city_key TEXT NOT NULL, city TEXT NOT NULL, PRIMARY KEY (tenant_id, city_key))",
+        "transactions": (
+            "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, tx_id TEXT NOT NULL, at_us BIGINT NOT NULL, "
+            "kind TEXT NOT NULL, status TEXT NOT NULL, reverses TEXT, cancelled_by TEXT, client_id TEXT, actor TEXT NOT NULL, "
+            "reason TEXT, memo TEXT, related TEXT NOT NULL, postings TEXT NOT NULL, seq BIGINT NOT NULL, "
+            "PRIMARY KEY (tenant_id, tx_id))"
+        ),
+        "postings": (
+            "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, tx_id TEXT NOT NULL, n INTEGER NOT NULL, "
+            "account TEXT NOT NULL, amount BIGINT NOT NULL, client_id TEXT, city_key TEXT, at_us BIGINT NOT NULL, "
+            "PRIMARY KEY (tenant_id, tx_id, n))"
+        ),
+    }
+    indexes = [
+        "CREATE INDEX IF NOT EXISTS {t_postings}_by_client ON {t_postings} (tenant_id, client_id, at_us)",
+        "CREATE INDEX IF NOT EXISTS {t_postings}_by_time ON {t_postings} (tenant_id, at_us)",
+        "CREATE INDEX IF NOT EXISTS {t_transactions}_by_time ON {t_transactions} (tenant_id, at_us, seq)",
+    ]
+
+    @handles("TenantCreated")
+    def _tenant(self, tx: Tx, ev: EventRecord) -> None:
+        tx.execute(f"INSERT INTO {self.t('tenants')} (tenant_id, currency) VALUES (?, ?) ON CONFLICT (tenant_id) DO NOTHING",
+                   (str(ev.tenant_id), ev.data["currency"]))
+
+    @handles("BranchAdded")
+    def _branch(self, tx: Tx, ev: EventRecord) -> None:
+        city = ev.data["city"]
+        tx.execute(f"INSERT INTO {self.t('cities')} (tenant_id, city_key, city) VALUES (?, ?, ?) ON CONFLICT (tenant_id, city_key) DO NOTHING",
+                   (str(ev.tenant_id), city_key(city), city))
+
+    @handles("TransactionPosted")
+    def _posted(self, tx: Tx, ev: EventRecord) -> None:
+        t = ev.data["transaction"]
+        at_us = _us(t["at"])
+        tx.execute(
+            f"INSERT INTO {self.t('transactions')} (tenant_id, tx_id, at_us, kind, status, reverses, cancelled_by, client_id, "
+            "actor, reason, memo, related, postings, seq) VALUES (?, ?, ?, ?, 'posted', ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
+            (str(ev.tenant_id), t["id"], at_us, t["kind"], t.get("reverses"), t.get("client_id"), ev.data["actor"],
+             ev.data.get("reason"), t.get("memo"), orjson.dumps(t.get("related", [])).decode(),
+             orjson.dumps(t["postings"]).decode(), ev.id),
+        )
+        rows = []
+        for n, p in enumerate(t["postings"]):
+            r = as_receivable(p["account"])
+            rows.append((str(ev.tenant_id), t["id"], n, p["account"], p["amount"], str(r.client_id) if r else None,
+                         r.city if r else None, at_us))
+        tx.executemany(
+            f"INSERT INTO {self.t('postings')} (tenant_id, tx_id, n, account, amount, client_id, city_key, at_us) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    @handles("TransactionCancelled")
+    def _cancelled(self, tx: Tx, ev: EventRecord) -> None:
+        tx.execute(f"UPDATE {self.t('transactions')} SET status = 'cancelled', cancelled_by = ? WHERE tenant_id = ? AND tx_id = ?",
+                   (ev.data["reversal_id"], str(ev.tenant_id), str(ev.aggregate_id)))
+
+    # ---- queries ----------------------------------------------------------------------
+
+    def currency(self, tx: Tx, tenant_id: UUID) -> str:
+        row = tx.one(f"SELECT currency FROM {self.t('tenants')} WHERE tenant_id = ?", (str(tenant_id),))
+        return row[0] if row else "EUR"
+
+    def balance(self, tenant_id: UUID, client_id: UUID, *, as_of: int) -> dict[str, Any]:
+        """DOMAIN §6.5: positive = the client owes; per city and in total, as of any instant."""
+        with self.db.read() as tx:
+            rows = tx.execute(
+                f"SELECT p.city_key, COALESCE(c.city, p.city_key), SUM(p.amount) FROM {self.t('postings')} p "
+                f"LEFT JOIN {self.t('cities')} c ON c.tenant_id = p.tenant_id AND c.city_key = p.city_key "
+                "WHERE p.tenant_id = ? AND p.client_id = ? AND p.at_us <= ? GROUP BY p.city_key, c.city ORDER BY p.city_key",
+                (str(tenant_id), str(client_id), as_of),
+            )
+            cur = self.currency(tx, tenant_id)
+        by_city = {name: int(total) for _, name, total in rows if int(total) != 0}
+        return {"total": format_minor(sum(by_city.values()), cur), "by_city": {k: format_minor(v, cur) for k, v in by_city.items()}}
+
+    def journal(self, tenant_id: UUID, *, from_us: int | None = None, to_us: int | None = None, kind: str | None = None,
+                client_id: UUID | None = None, status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        where: list[str] = ["tenant_id = ?"]
+        params: list[Any] = [str(tenant_id)]
+        for cond, value in (("at_us >= ?", from_us), ("at_us < ?", to_us), ("kind = ?", kind),
+                            ("client_id = ?", str(client_id) if client_id else None), ("status = ?", status)):
+            if value is not None:
+                where.append(cond)
+                params.append(value)
+        with self.db.read() as tx:
+            rows = tx.execute(
+                f"SELECT tx_id, at_us, kind, status, reverses, postings, actor, reason, memo, related, client_id, cancelled_by "
+                f"FROM {self.t('transactions')} WHERE {' AND '.join(where)} ORDER BY at_us, seq LIMIT ?", [*params, limit])
+            cur = self.currency(tx, tenant_id)
+        return [
+            {"id": r[0], "at": _iso(r[1]), "kind": r[2], "status": r[3], "reverses": r[4],
+             "postings": [{"account": p["account"], "amount": format_minor(p["amount"], cur)} for p in orjson.loads(r[5])],
+             "actor": r[6], "reason": r[7], "memo": r[8], "related": orjson.loads(r[9]), "client_id": r[10],
+             "cancelled_by": r[11]}
+            for r in rows
+        ]
+
+    def trial_balance(self, tenant_id: UUID, *, as_of: int) -> dict[str, Any]:
+        """Every account's balance as of an instant; the total is always zero (§6.2)."""
+        with self.db.read() as tx:
+            rows = tx.execute(
+                f"SELECT account, SUM(amount) FROM {self.t('postings')} WHERE tenant_id = ? AND at_us <= ? "
+                "GROUP BY account ORDER BY account", (str(tenant_id), as_of))
+            cur = self.currency(tx, tenant_id)
+        accounts = {a: int(v) for a, v in rows if int(v) != 0}
+        return {"accounts": {a: format_minor(v, cur) for a, v in accounts.items()}, "total": format_minor(sum(accounts.values()), cur)}
+
+
+def _us(text: str) -> int:
+    d = datetime.fromisoformat(text).astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
+
+
+def _iso(at_us: int) -> str:
+    return datetime.fromtimestamp(at_us // 1_000_000, tz=UTC).replace(microsecond=at_us % 1_000_000).isoformat()

@@ -1,0 +1,29 @@
+"""The books over HTTP (API §3): payments, cancellation, balances, journal, trial balance."""
+
+from __future__ import annotations
+
+from tests.http.support import Api, assert_error
+
+
+def test_payments_balances_journal_and_trial_balance(api: Api) -> None:
+    cid = api.post("/v1/clients", {"name": "Eva", "branch_id": api.branch}).json()["id"]
+    assert_error(api.post("/v1/payments", {"client_id": cid, "amount": 20, "method": "cash", "branch_id": api.branch}), 422)
+    pay = api.post("/v1/payments", {"client_id": cid, "amount": "20.00", "method": "cash", "branch_id": api.branch})
+    assert pay.status_code == 201, pay.text
+    before = api.http.get(f"/v1/clients/{cid}/balance", headers=api.h()).json()
+    assert (before["total"], before["by_city"]) == ("-20.00", {"Bratislava": "-20.00"})
+    assert api.get(f"/v1/clients/{cid}").json()["balance"] == {"total": "-20.00", "by_city": {"Bratislava": "-20.00"}}
+    assert_error(api.post(f"/v1/transactions/{pay.json()['id']}/cancel", {"reason": "typo"}), 403, "forbidden_role")
+    cancel = api.post(f"/v1/transactions/{pay.json()['id']}/cancel", {"reason": "typo"}, role="director")
+    assert cancel.status_code == 200, cancel.text
+    assert_error(api.post(f"/v1/transactions/{pay.json()['id']}/cancel", {"reason": "again"}, role="director"), 409, "already_cancelled")
+    old = api.get(f"/v1/clients/{cid}/balance", as_of="2000-01-01T00:00:00+00:00").json()
+    assert old["total"] == "0.00"
+    journal = api.get("/v1/ledger/journal", role="accountant").json()["items"]
+    assert [(j["kind"], j["status"]) for j in journal] == [("payment", "cancelled"), ("reversal", "posted")]
+    assert {"id", "at", "kind", "status", "reverses", "postings", "actor", "reason"} <= set(journal[0])
+    assert api.get("/v1/ledger/journal", status="posted", kind="reversal").json()["items"][0]["reverses"] == pay.json()["id"]
+    tb = api.get("/v1/ledger/trial-balance", role="accountant").json()
+    assert tb["total"] == "0.00"
+    assert_error(api.get("/v1/ledger/journal", format="pdf"), 422)
+    assert_error(api.get("/v1/ledger/journal", format="beancount"), 501, "not_implemented")

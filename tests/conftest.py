@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from classledger.store.database import Store
+from classledger.system import System
 
 PG_URL = os.environ.get("CLASSLEDGER_TEST_POSTGRES_URL", "")
 ENGINES = ["sqlite", *(["postgres"] if PG_URL else [])]
@@ -67,5 +68,13 @@ def database_url(engine: str, tmp_path: object, request: pytest.FixtureRequest) 
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
     s = Store.open(database_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def system(database_url: str) -> Iterator[System]:
+    """The whole system (store, application, projections) on a fresh database."""
+    s = System.open(database_url)
     yield s
     s.close()

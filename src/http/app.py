@@ -30,6 +30,7 @@ from classledger.application.tenants import hash_key
 from classledger.http.errors import HANDLERS, ApiError, json_response
 from classledger.http.openapi import DOCS_HTML, openapi
 from classledger.http.routes import WRITES, WriteRoute
+from classledger.projections import exports
 from classledger.projections.activity import ActivityTimeline
 from classledger.projections.activity_model import day_start, us
 from classledger.projections.books import Books
@@ -284,8 +285,6 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
         fmt = qp.get("format", "json")
         if fmt not in ("json", "csv", "xlsx", "beancount"):
             raise ApiError(422, "invalid_query", "format is json, csv, xlsx or beancount", parameter="format")
-        if fmt != "json":
-            raise ApiError(501, "not_implemented", f"the {fmt} export is not built yet", format=fmt)
         status = qp.get("status")
         if status not in (None, "posted", "cancelled"):
             raise ApiError(422, "invalid_query", "status is posted or cancelled", parameter="status")
@@ -299,8 +298,18 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
         await catch_up()
         items = await run_in_threadpool(lambda: books.journal(
             principal.tenant_id, from_us=lo, to_us=hi, kind=qp.get("kind") or None, client_id=client_id, status=status,
-            limit=query_int(request, "limit", 1000, 1, 100_000)))
-        return json_response({"items": items})
+            limit=query_int(request, "limit", 100_000 if fmt != "json" else 1000, 1, 1_000_000)))
+        if fmt == "json":
+            return json_response({"items": items})
+        if fmt == "csv":
+            return Response(exports.to_csv(items), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": 'attachment; filename="journal.csv"'})
+        if fmt == "xlsx":
+            return Response(exports.to_xlsx(items), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            headers={"Content-Disposition": 'attachment; filename="journal.xlsx"'})
+        currency, zone = await run_in_threadpool(lambda: (books.tenant_currency(principal.tenant_id), directory.timezone(principal.tenant_id) or "UTC"))
+        return Response(exports.to_beancount(items, currency, ZoneInfo(zone)), media_type="text/plain; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="journal.beancount"'})
 
     async def trial_balance(request: Request) -> Response:
         principal = authenticate(request)

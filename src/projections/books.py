@@ -86,6 +86,10 @@ class Books(Projection):
         row = tx.one(f"SELECT currency FROM {self.t('tenants')} WHERE tenant_id = ?", (str(tenant_id),))
         return row[0] if row else "EUR"
 
+    def tenant_currency(self, tenant_id: UUID) -> str:
+        with self.db.read() as tx:
+            return self.currency(tx, tenant_id)
+
     def balance(self, tenant_id: UUID, client_id: UUID, *, as_of: int) -> dict[str, Any]:
         """DOMAIN §6.5: positive = the client owes; per city and in total, as of any instant."""
         with self.db.read() as tx:

@@ -8,8 +8,6 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.projections.activity import ActivityTimeline, replay_month
@@ -21,13 +19,6 @@ BA = ZoneInfo("Europe/Bratislava")
 
 def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
     return datetime(y, m, d, hh, mm, tzinfo=BA)
-
-
-@pytest.fixture
-def system(database_url: str):
-    s = System.open(database_url)
-    yield s
-    s.close()
 
 
 class Centre:

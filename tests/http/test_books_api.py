@@ -26,4 +26,13 @@ def test_payments_balances_journal_and_trial_balance(api: Api) -> None:
     tb = api.get("/v1/ledger/trial-balance", role="accountant").json()
     assert tb["total"] == "0.00"
     assert_error(api.get("/v1/ledger/journal", format="pdf"), 422)
-    assert_error(api.get("/v1/ledger/journal", format="beancount"), 501, "not_implemented")
+
+
+def test_journal_exports_over_http(api: Api) -> None:
+    cid = api.post("/v1/clients", {"name": "Eva", "branch_id": api.branch}).json()["id"]
+    api.post("/v1/payments", {"client_id": cid, "amount": "20.00", "method": "bank", "branch_id": api.branch})
+    for fmt, media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats"), ("beancount", "text/plain")):
+        r = api.get("/v1/ledger/journal", role="accountant", format=fmt)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith(media)
+    assert b"Assets:Bank:B-" in api.get("/v1/ledger/journal", format="beancount").content

@@ -4,7 +4,7 @@ write-off per city, discounts, balances as of any instant, the trial balance."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,45 +12,11 @@ from hypothesis import strategies as st
 
 from classledger.aggregates.books import ClientAccount, account_id
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid, NotFound
-from classledger.application.principal import Principal
-from classledger.application.tenants import system_principal
 from classledger.projections.activity_model import us
-from classledger.projections.books import Books
 from classledger.system import System
+from tests.integration.books_support import School
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def system(database_url: str):
-    s = System.open(database_url)
-    yield s
-    s.close()
-
-
-class School:
-    def __init__(self, system: System) -> None:
-        self.system = system
-        self.tenant_id = uuid.uuid4()
-        system.execute(system_principal(self.tenant_id), "create_tenant", {"name": "Š", "timezone": "Europe/Bratislava", "currency": "EUR"}, at=T0)
-        self.director = Principal(self.tenant_id, uuid.uuid4(), "Jana", "director")
-        self.admin = Principal(self.tenant_id, uuid.uuid4(), "Peter", "admin")
-        self.ba = system.execute(self.director, "add_branch", {"name": "Centrum", "city": "Bratislava"}, at=T0)["id"]
-        self.ke = system.execute(self.director, "add_branch", {"name": "Košice", "city": "Košice"}, at=T0)["id"]
-        self.kosice_director = Principal(self.tenant_id, uuid.uuid4(), "Ivan", "director", "Košice")
-        self.client = system.execute(self.admin, "register_client", {"name": "Eva", "branch_id": self.ba}, at=T0)["id"]
-        self.clock = T0
-
-    def run(self, command: str, args: dict, who: Principal | None = None) -> dict:
-        self.clock += timedelta(minutes=5)
-        return self.system.execute(who or self.admin, command, args, at=self.clock)
-
-    @property
-    def books(self) -> Books:
-        return self.system.view(Books)
-
-    def balance(self, at: datetime | None = None) -> dict:
-        return self.books.balance(self.tenant_id, uuid.UUID(self.client), as_of=us(at or self.clock))
 
 
 def test_payment_then_cancellation_by_reversal(system: System) -> None:

@@ -19,13 +19,6 @@ from classledger.system import System
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def system(database_url: str):
-    s = System.open(database_url)
-    yield s
-    s.close()
-
-
 def make_tenant(system: System, name: str = "Detské centrum Slniečko") -> tuple[uuid.UUID, Principal]:
     tenant_id = uuid.uuid4()
     sysp = system_principal(tenant_id)

@@ -17,13 +17,6 @@ from classledger.system import System
 T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night Europe/Bratislava moves to CEST
 
 
-@pytest.fixture
-def system(database_url: str):
-    s = System.open(database_url)
-    yield s
-    s.close()
-
-
 def tenant(system: System) -> uuid.UUID:
     tid = uuid.uuid4()
     sp = system_principal(tid)

@@ -18,13 +18,6 @@ from classledger.system import System
 T0 = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def system(database_url: str):
-    s = System.open(database_url)
-    yield s
-    s.close()
-
-
 class School:
     def __init__(self, system: System) -> None:
         self.system = system

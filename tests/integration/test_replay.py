@@ -16,13 +16,6 @@ from classledger.system import System
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def system(database_url: str):
-    s = System.open(database_url)
-    yield s
-    s.close()
-
-
 def populate(system: System, tenants: int = 3) -> list[uuid.UUID]:
     ids = []
     for i in range(tenants):

@@ -1,0 +1,92 @@
+"""Exports an accountant can check (DOMAIN §6.7): the journal as CSV, XLSX and beancount.
+
+All three are made from the journal's items (``Books.journal``), amounts as the
+currency's decimal strings. Beancount account components must start with a capital
+letter or a digit, so ids are prefixed (``B-`` branch, ``C-`` client) and other segments
+capitalised; the mapping is deterministic, so the same books give the same file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+
+COLUMNS = ["id", "at", "kind", "status", "reverses", "account", "amount", "actor", "reason", "memo", "client_id"]
+
+
+def rows(items: Iterable[dict[str, Any]]) -> Iterable[list[Any]]:
+    """One row per posting, the transaction's fields repeated: what a spreadsheet wants."""
+    for t in items:
+        for p in t["postings"]:
+            yield [t["id"], t["at"], t["kind"], t["status"], t.get("reverses") or "", p["account"], p["amount"],
+                   t.get("actor") or "", t.get("reason") or "", t.get("memo") or "", t.get("client_id") or ""]
+
+
+def to_csv(items: Iterable[dict[str, Any]]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    w.writerows(rows(items))
+    return buf.getvalue().encode()
+
+
+def to_xlsx(items: Iterable[dict[str, Any]], title: str = "Journal") -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = title[:31]
+    ws.append(COLUMNS)
+    for r in rows(items):
+        # amounts stay decimal strings: a spreadsheet's float would not be exact
+        ws.append(r)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def bean_account(account: str) -> str:
+    parts = account.split(":")
+    out = [parts[0].capitalize()]
+    for i, seg in enumerate(parts[1:], start=1):
+        if len(seg) == 36 and seg.count("-") == 4:  # a UUID: say what it is
+            prefix = {"cash": "B", "bank": "B", "receivable": "C"}.get(parts[i - 1], "X")
+            out.append(f"{prefix}-{seg}")
+        else:
+            word = seg.replace("_", "-")
+            out.append(word[:1].upper() + word[1:])
+    return ":".join(out)
+
+
+def _quote(text: str | None) -> str:
+    return '"' + (text or "").replace("\\", "\\\\").replace('"', "'") + '"'
+
+
+def to_beancount(items: list[dict[str, Any]], currency: str, zone: ZoneInfo, title: str = "classledger") -> bytes:
+    """The whole journal as beancount text that ``bean-check`` accepts (§6.7)."""
+    lines = [f'option "title" {_quote(title)}', f'option "operating_currency" "{currency}"', ""]
+    accounts = sorted({bean_account(p["account"]) for t in items for p in t["postings"]})
+    first = min((_day(t["at"], zone) for t in items), default="1970-01-01")
+    lines += [f"{first} open {a}" for a in accounts]
+    lines.append("")
+    for t in items:
+        flag = "*"
+        narration = f"{t['kind']}" + (f": {t['reason']}" if t.get("reason") else "")
+        lines.append(f"{_day(t['at'], zone)} {flag} {_quote(t.get('actor'))} {_quote(narration)}")
+        lines.append(f'  id: "{t["id"]}"')
+        lines.append(f'  status: "{t["status"]}"')
+        if t.get("reverses"):
+            lines.append(f'  reverses: "{t["reverses"]}"')
+        for p in t["postings"]:
+            lines.append(f"  {bean_account(p['account'])}  {p['amount']} {currency}")
+        lines.append("")
+    return "\n".join(lines).encode()
+
+
+def _day(at: str, zone: ZoneInfo) -> str:
+    return datetime.fromisoformat(at).astimezone(zone).date().isoformat()

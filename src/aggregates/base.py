@@ -103,6 +103,17 @@ class Event(Immutable):
     def apply(self, state: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.apply")
 
+    def birth(self, cls: type[A], /, **fields: Any) -> A:
+        """The state a creation event brings into being."""
+        return cls(
+            id=self.originator_id,
+            version=self.originator_version,
+            tenant_id=self.tenant_id,
+            created_on=self.timestamp,
+            modified_on=self.timestamp,
+            **fields,
+        )
+
     def evolve(self, state: A, /, **changes: Any) -> A:  # positional: a field may be called "state"
         """The common step of ``apply``: a new state one version on, modified now."""
         return state.model_copy(

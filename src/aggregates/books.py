@@ -32,8 +32,7 @@ class TransactionPosted(Event):
     transaction: JournalTransaction
 
     def apply(self, state: Any) -> Transaction:
-        return Transaction(id=self.originator_id, version=self.originator_version, tenant_id=self.tenant_id,
-                           created_on=self.timestamp, modified_on=self.timestamp, transaction=self.transaction)
+        return self.birth(Transaction, transaction=self.transaction)
 
 
 class TransactionCancelled(Event):

@@ -95,13 +95,7 @@ class ClientRegistered(Event):
 
     def apply(self, state: Any) -> Client:
         at = self.timestamp.isoformat()
-        return Client(
-            id=self.originator_id,
-            version=self.originator_version,
-            tenant_id=self.tenant_id,
-            created_on=self.timestamp,
-            modified_on=self.timestamp,
-            name=self.name,
+        return self.birth(Client, name=self.name,
             branch_id=self.branch_id,
             birth_date=self.birth_date,
             phones=self.phones,
@@ -233,9 +227,7 @@ class PhoneClaimed(Event):
 
     def apply(self, state: PhoneIndex | None) -> PhoneIndex:
         if state is None:
-            return PhoneIndex(
-                id=self.originator_id, version=self.originator_version, tenant_id=self.tenant_id,
-                created_on=self.timestamp, modified_on=self.timestamp, holders=(self.client_id,),
+            return self.birth(PhoneIndex, holders=(self.client_id,),
             )
         return self.evolve(state, holders=(*state.holders, self.client_id))
 

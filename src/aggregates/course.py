@@ -20,8 +20,7 @@ class CourseCreated(Event):
     lesson_type: str
 
     def apply(self, state: Any) -> Course:
-        return Course(id=self.originator_id, version=self.originator_version, tenant_id=self.tenant_id,
-                      created_on=self.timestamp, modified_on=self.timestamp, name=self.name, lesson_type=self.lesson_type)
+        return self.birth(Course, name=self.name, lesson_type=self.lesson_type)
 
 
 class Slot(Immutable):
@@ -74,8 +73,7 @@ class GroupCreated(Event):
     schedule: tuple[Slot, ...] = ()
 
     def apply(self, state: Any) -> Group:
-        return Group(id=self.originator_id, version=self.originator_version, tenant_id=self.tenant_id,
-                     created_on=self.timestamp, modified_on=self.timestamp, course_id=self.course_id,
+        return self.birth(Group, course_id=self.course_id,
                      branch_id=self.branch_id, name=self.name, capacity=self.capacity, starts_on=self.starts_on,
                      ends_on=self.ends_on, schedule=self.schedule)
 

@@ -33,8 +33,7 @@ class RegistrationCreated(Event):
     state: State
 
     def apply(self, state: Any) -> Registration:
-        return Registration(id=self.originator_id, version=self.originator_version, tenant_id=self.tenant_id,
-                            created_on=self.timestamp, modified_on=self.timestamp, client_id=self.client_id,
+        return self.birth(Registration, client_id=self.client_id,
                             group_id=self.group_id, course_id=self.course_id, state=self.state, groups=(self.group_id,))
 
 
@@ -73,8 +72,7 @@ class ClientRegistrationOpened(Event):
 
     def apply(self, state: ClientRegistrations | None) -> ClientRegistrations:
         if state is None:
-            return ClientRegistrations(id=self.originator_id, version=self.originator_version, tenant_id=self.tenant_id,
-                                       created_on=self.timestamp, modified_on=self.timestamp, open=(self.registration_id,))
+            return self.birth(ClientRegistrations, open=(self.registration_id,))
         return self.evolve(state, open=(*state.open, self.registration_id))
 
 
@@ -107,8 +105,7 @@ class CreditGranted(Event):
     value: str | None = None
 
     def apply(self, state: Any) -> Credit:
-        return Credit(id=self.originator_id, version=self.originator_version, tenant_id=self.tenant_id,
-                      created_on=self.timestamp, modified_on=self.timestamp, registration_id=self.registration_id,
+        return self.birth(Credit, registration_id=self.registration_id,
                       client_id=self.client_id, kind=self.kind, expires_on=self.expires_on, value=self.value)
 
 

@@ -104,13 +104,7 @@ class TenantCreated(Event):
     settings: Settings = Settings()
 
     def apply(self, state: Any) -> Tenant:
-        return Tenant(
-            id=self.originator_id,
-            version=self.originator_version,
-            tenant_id=self.tenant_id,
-            created_on=self.timestamp,
-            modified_on=self.timestamp,
-            name=self.name,
+        return self.birth(Tenant, name=self.name,
             timezone=self.timezone,
             currency=self.currency,
             tiers=self.tiers,

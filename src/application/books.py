@@ -56,8 +56,6 @@ def receive_payment(ctx: Ctx, a: ReceivePayment) -> dict[str, Any]:
     branch = ctx.tenant.branch(a.branch_id)
     in_city(ctx, branch.city)
     tx_id = ctx.new_id(a.id)
-    if ctx.exists(tx_id):
-        raise Conflict("duplicate_id", f"{tx_id} exists")
     tx = posting.payment(tx_id, ctx.meta.at, ctx.tenant.currency, client_id=a.client_id, city=branch.city,
                          branch_id=a.branch_id, method=a.method, amount=positive(ctx, a.amount, "amount"),
                          related=(a.pass_id,) if a.pass_id else ())

@@ -84,8 +84,6 @@ def register_client(ctx: Ctx, a: RegisterClient) -> dict[str, Any]:
     tenant = ctx.tenant
     tenant.branch(a.branch_id)
     client_id = ctx.new_id(a.id)
-    if ctx.exists(client_id):
-        raise Conflict("duplicate_id", f"client {client_id} exists")
     fields = a.model_dump(exclude={"id", "parent_id"})
     fields["custom_fields"] = validate_custom_values(tenant, a.custom_fields)
     ctx.emit(c.register(client_id, ctx.meta, **fields))

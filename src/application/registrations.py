@@ -51,8 +51,6 @@ def create_course(ctx: Ctx, a: CreateCourse) -> dict[str, Any]:
     """Create a course of a lesson type (DOMAIN §3.1)."""
     ctx.tenant.lesson_type(a.lesson_type)
     course_id = ctx.new_id(a.id)
-    if ctx.exists(course_id):
-        raise Conflict("duplicate_id", f"{course_id} exists")
     ctx.emit(co.create_course(course_id, ctx.meta, a.name, a.lesson_type))
     return {"id": course_id, "version": 1}
 
@@ -74,8 +72,6 @@ def create_group(ctx: Ctx, a: CreateGroup) -> dict[str, Any]:
     ctx.get(Course, a.course_id)
     ctx.tenant.branch(a.branch_id)
     group_id = ctx.new_id(a.id)
-    if ctx.exists(group_id):
-        raise Conflict("duplicate_id", f"{group_id} exists")
     ctx.emit(co.create_group(group_id, ctx.meta, course_id=a.course_id, branch_id=a.branch_id, name=a.name,
                              capacity=a.capacity, starts_on=a.starts_on, ends_on=a.ends_on, schedule=tuple(a.schedule)))
     return {"id": group_id, "version": 1}
@@ -101,8 +97,6 @@ def register(ctx: Ctx, a: Register) -> dict[str, Any]:
     if a.late and group.phase(today(ctx)) != "running":
         raise Invalid("not_running", "a late registration is into a group that is already running")
     reg_id = ctx.new_id(a.id)
-    if ctx.exists(reg_id):
-        raise Conflict("duplicate_id", f"{reg_id} exists")
     (placed,) = ctx.emit([co.admit(group, ctx.meta, reg_id, a.client_id)])
     state: rg.State = "waitlist" if isinstance(placed, co.GroupWaitlistJoined) else ("late" if a.late else "registered")
     ctx.emit([rg.open_registration(reg_id, ctx.meta, client_id=a.client_id, group_id=a.group_id,
@@ -205,8 +199,6 @@ def grant_credit(ctx: Ctx, a: GrantCredit) -> dict[str, Any]:
     if a.value is not None:
         money(ctx, a.value, "value")
     credit_id = ctx.new_id(a.id)
-    if ctx.exists(credit_id):
-        raise Conflict("duplicate_id", f"{credit_id} exists")
     ctx.emit([rg.CreditGranted.make(ctx.meta, credit_id, 1, registration_id=reg.id, client_id=reg.client_id,
                                     kind=a.kind, expires_on=a.expires_on, value=a.value)])
     return {"id": credit_id, "version": 1}

@@ -154,8 +154,7 @@ class Runner:
                     )
 
     def positions(self) -> dict[str, int]:
-        with self.db.read() as tx:
-            rows = tx.execute("SELECT name, position FROM projection_positions")
+        rows = self.db.query("SELECT name, position FROM projection_positions")
         return {r[0]: int(r[1]) for r in rows}
 
     def _lock_positions(self, tx: Tx) -> dict[str, int]:
@@ -184,15 +183,16 @@ class Runner:
             head = upto if upto is not None else (self.store.recorder.max_notification_id() or 0)
             if upto is None and tenant_id is None and head and head <= self._known_head:
                 return 0
-            while self.projections:
-                start = min(self.positions().get(p.key, 0) for p in self.projections)
-                if start >= head:
-                    break
+            positions = self.positions()
+            start = min((positions.get(p.key, 0) for p in self.projections), default=head)
+            while start < head:
                 rows = self.store.recorder.read_rows(start, page, upto=head, tenant_id=tenant_id)
                 if not rows:
                     self._advance(head)  # the filtered tenant has nothing more up to head
                     break
                 self.apply_page(rows)
+                # every projection now stands at the page's last event, or beyond it
+                start = rows[-1].notification_id
                 total += len(rows)
                 if progress:
                     progress(len(rows))
@@ -211,6 +211,7 @@ class Runner:
     def apply_page(self, rows: Sequence[EventRow]) -> None:
         records = [decode(r) for r in rows]
         last = rows[-1].notification_id
+        moved: list[tuple[int, int, str]] = []
         with self.db.write() as tx:
             positions = self._lock_positions(tx)
             for p in self.projections:
@@ -224,11 +225,11 @@ class Runner:
                         handlers[ev.type](p, tx, ev)
                         applied += 1
                 p.finish_page(tx)
-                tx.execute(
-                    "UPDATE projection_positions SET position = ?, events_applied = events_applied + ? "
-                    "WHERE name = ?",
-                    (last, applied, p.key),
-                )
+                moved.append((last, applied, p.key))
+            tx.executemany(
+                "UPDATE projection_positions SET position = ?, events_applied = events_applied + ? WHERE name = ?",
+                moved,
+            )
 
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
         """Keep the projections current until ``stop`` is set (serve's background loop)."""

@@ -167,6 +167,20 @@ class Database:
             with ds.get_connection() as conn, conn.transaction():
                 yield _PgTx(conn.cursor(row_factory=tuple_row))
 
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """One statement, no transaction around it: a single consistent read, one round trip."""
+        ds = self.factory.datastore  # type: ignore[attr-defined]
+        if self.dialect == "sqlite":
+            with ds.get_connection(commit=False) as conn:
+                cur = conn._sqlite_conn.cursor()
+                cur.row_factory = None
+                cur.execute(sql, params)
+                return list(cur.fetchall())
+        with ds.get_connection() as conn:
+            cur = conn.cursor(row_factory=tuple_row)
+            cur.execute(_pg_sql(sql), params)
+            return list(cur.fetchall())
+
     @contextmanager
     def read(self) -> Iterator[Tx]:
         """A consistent read (one snapshot of the database)."""

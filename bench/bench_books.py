@@ -1,0 +1,91 @@
+"""Issue 4's figures: a payment end to end (command → atomic write → projection) against the
+raw single-row insert rate of the same database, and the as-of balance of a client with
+10,000 transactions. Medians of several runs."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import drop, engines, raw_insert_rate
+from classledger.application.principal import Principal
+from classledger.application.tenants import system_principal
+from classledger.projections.activity_model import us
+from classledger.projections.books import Books
+from classledger.system import System
+
+PAYMENTS = 400
+HISTORY = 10_000
+
+
+def setup(system: System) -> tuple[Principal, str, str]:
+    tid = uuid.uuid4()
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    system.execute(system_principal(tid), "create_tenant", {"name": "B", "timezone": "Europe/Bratislava", "currency": "EUR"}, at=t0)
+    admin = Principal(tid, uuid.uuid4(), "Bench", "director")
+    branch = system.execute(admin, "add_branch", {"name": "B", "city": "Bratislava"}, at=t0)["id"]
+    client = system.execute(admin, "register_client", {"name": "Platiteľ", "branch_id": branch}, at=t0)["id"]
+    return admin, branch, client
+
+
+def payments_per_second(system: System, admin: Principal, branch: str, client: str) -> float:
+    t0 = time.perf_counter()
+    for _ in range(PAYMENTS):
+        system.execute(admin, "receive_payment", {"client_id": client, "amount": "10.00", "method": "cash", "branch_id": branch})
+    return PAYMENTS / (time.perf_counter() - t0)
+
+
+def timed_balance(books: Books, tenant_id: uuid.UUID, client_id: uuid.UUID, at: int) -> float:
+    samples = []
+    for _ in range(20):
+        t1 = time.perf_counter()
+        books.balance(tenant_id, client_id, as_of=at)
+        samples.append((time.perf_counter() - t1) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"{'database':9} {'raw inserts/s':>13} {'payments/s':>10} {'ratio':>6}   as-of balance, {HISTORY} transactions (ms): {'now':>5} {'middle':>7}")
+        for name in engines(Path(tmp)):
+            raws, rates = [], []
+            for _ in range(3):
+                url = engines(Path(tmp))[name]
+                system = System.open(url)
+                try:
+                    raws.append(raw_insert_rate(system.store, 1000))
+                    rates.append(payments_per_second(system, *setup(system)))
+                finally:
+                    system.close()
+                    drop(url)
+            url = engines(Path(tmp))[name]
+            system = System.open(url)
+            try:
+                admin, branch, client = setup(system)
+                start = datetime(2026, 1, 2, tzinfo=UTC)
+                for i in range(HISTORY):
+                    system.app.execute(admin, "receive_payment", {"client_id": client, "amount": "1.00", "method": "card", "branch_id": branch},
+                                       at=start + timedelta(minutes=i))
+                system.runner.catch_up()
+                books = system.view(Books)
+                tid = admin.tenant_id
+
+                now_ms = timed_balance(books, tid, uuid.UUID(client), us(start + timedelta(days=30)))
+                mid_ms = timed_balance(books, tid, uuid.UUID(client), us(start + timedelta(minutes=HISTORY // 2)))
+                assert books.balance(tid, uuid.UUID(client), as_of=us(start + timedelta(days=30)))["total"] == f"-{HISTORY}.00"
+            finally:
+                system.close()
+                drop(url)
+            raw, rate = statistics.median(raws), statistics.median(rates)
+            print(f"{name:9} {raw:13.0f} {rate:10.0f} {rate / raw:6.2f}   {'':>40}{now_ms:5.1f} {mid_ms:7.1f}")
+
+
+if __name__ == "__main__":
+    main()

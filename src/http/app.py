@@ -279,7 +279,11 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
         bal = await run_in_threadpool(lambda: books.balance(principal.tenant_id, client_id, as_of=us(at)))
         return json_response({"as_of": at.isoformat(), **bal})
 
-    async def journal(request: Request) -> Response:
+    async def client_finance(request: Request) -> Response:
+        """A client's finance history (DOMAIN §6.7): the journal of their transactions."""
+        return await journal(request, client=path_uuid(request))
+
+    async def journal(request: Request, client: UUID | None = None) -> Response:
         principal = authenticate(request)
         qp = request.query_params
         fmt = qp.get("format", "json")
@@ -288,11 +292,13 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
         status = qp.get("status")
         if status not in (None, "posted", "cancelled"):
             raise ApiError(422, "invalid_query", "status is posted or cancelled", parameter="status")
-        client = qp.get("client_id")
+        raw_client = qp.get("client_id")
         try:
-            client_id = UUID(client) if client else None
+            client_id = client or (UUID(raw_client) if raw_client else None)
         except ValueError:
             raise ApiError(422, "invalid_query", "client_id must be a UUID", parameter="client_id") from None
+        if client is not None and await run_in_threadpool(directory.card, principal.tenant_id, client) is None:
+            raise ApiError(404, "client_not_found", f"no client {client}")
         lo = instant_or_day(request, "from", principal.tenant_id)
         hi = instant_or_day(request, "to", principal.tenant_id, end=True)
         await catch_up()
@@ -352,6 +358,7 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
         Route("/v1/audit/verify", audit_verify, methods=["GET"]),
         Route("/v1/clients/{id}/balance", client_balance, methods=["GET"]),
         Route("/v1/ledger/journal", journal, methods=["GET"]),
+        Route("/v1/clients/{id}/finance", client_finance, methods=["GET"]),
         Route("/v1/ledger/trial-balance", trial_balance, methods=["GET"]),
     ]
     # Several write routes share a path with a read or with each other (GET and PATCH

@@ -36,3 +36,17 @@ def test_journal_exports_over_http(api: Api) -> None:
         assert r.status_code == 200, r.text
         assert r.headers["content-type"].startswith(media)
     assert b"Assets:Bank:B-" in api.get("/v1/ledger/journal", format="beancount").content
+
+
+def test_a_clients_finance_history_exports(api: Api) -> None:
+    cid = api.post("/v1/clients", {"name": "Eva", "branch_id": api.branch}).json()["id"]
+    other = api.post("/v1/clients", {"name": "Ivan", "branch_id": api.branch}).json()["id"]
+    for c in (cid, other):
+        api.post("/v1/payments", {"client_id": c, "amount": "20.00", "method": "bank", "branch_id": api.branch})
+    items = api.get(f"/v1/clients/{cid}/finance").json()["items"]
+    assert [i["client_id"] for i in items] == [cid]
+    csv_text = api.get(f"/v1/clients/{cid}/finance", format="csv").text
+    assert cid in csv_text
+    assert other not in csv_text
+    assert api.get(f"/v1/clients/{cid}/finance", format="xlsx").status_code == 200
+    assert_error(api.get(f"/v1/clients/{other[:-4]}0000/finance"), 404)

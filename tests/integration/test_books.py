@@ -134,3 +134,7 @@ def test_any_sequence_keeps_the_books_balanced(system: System, plan: list[tuple[
     names = {"bratislava": "Bratislava", "kosice": "Košice"}
     got = s.balance()["by_city"]
     assert {k: int(v.replace(".", "")) for k, v in got.items()} == {names[k]: v for k, v in expected.items()}
+    # history is immutable: a balance as of an instant never changes when later facts arrive
+    seen_then = [s.balance(at) for at in instants]
+    s.run("post_correction", {"client_id": s.client, "branch_id": s.ba, "amount": "1.00", "reason": "later"}, who=s.director)
+    assert [s.balance(at) for at in instants] == seen_then

@@ -219,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--tenant", type=UUID, help="only this tenant's rows and events")
     ap.add_argument("--verify", action="store_true", help="rebuild into scratch tables and compare with the live ones")
     ap.add_argument("--month", help="YYYY-MM: the activity report by replaying only that month (needs --tenant)")
+    ap.add_argument("--page", type=int, default=PAGE, help=f"events per transaction (default {PAGE})")
     a = ap.parse_args(argv)
     store = Store.open()
     try:
@@ -247,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if a.verify:
                 v = verify(store, names, tenant_id=a.tenant, progress=update)
             else:
-                r = rebuild(store, names, tenant_id=a.tenant, progress=update)
+                r = rebuild(store, names, tenant_id=a.tenant, page=a.page, progress=update)
         finally:
             close()
         if a.verify:

@@ -39,9 +39,6 @@ class Meta(Immutable):
             raise ValueError("the command's clock must carry a UTC offset")
         return v.astimezone(UTC)
 
-    def with_reason(self, reason: str | None) -> Meta:
-        return self if reason is None else self.model_copy(update={"reason": reason})
-
 
 class Aggregate(Immutable):
     id: UUID
@@ -153,6 +150,3 @@ def project(state: Any, events: Iterable[Event]) -> Any:
         state = e.apply(state)
     return state
 
-
-def utc(dt: datetime) -> datetime:
-    return dt.astimezone(UTC)

@@ -72,9 +72,6 @@ class Client(Aggregate):
         root = self.parent_id or self.id
         return {root, self.id, *self.member_ids}
 
-    def is_frozen_on(self, day: date) -> bool:
-        return any(f.start <= day <= f.end for f in self.freezes)
-
 
 # ---- events ------------------------------------------------------------------------
 

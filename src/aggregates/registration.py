@@ -92,10 +92,6 @@ class Credit(Aggregate):
     used: bool = False
     voided: bool = False
 
-    def valid_on(self, day: date) -> bool:
-        """Not used, not voided, not past its expiry day (DOMAIN §3.3)."""
-        return not self.used and not self.voided and day <= self.expires_on
-
 
 class CreditGranted(Event):
     registration_id: UUID

@@ -21,9 +21,8 @@ from classledger.ledger.journal import JournalTransaction, reversal_of
 
 def in_city(ctx: Ctx, city: str) -> None:
     """DOMAIN §6.6: posting, settling and writing off a city's debt is for that city's staff."""
-    p = ctx.principal
-    if p.city is not None and city_key(p.city) != city_key(city):
-        raise Forbidden("other_city", f"staff of {p.city} cannot handle money of {city}", city=city)
+    if not ctx.principal.may_act_in_city(city):
+        raise Forbidden("other_city", f"staff of {ctx.principal.city} cannot handle money of {city}", city=city)
 
 
 def record(ctx: Ctx, *txs: JournalTransaction) -> None:

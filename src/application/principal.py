@@ -7,6 +7,7 @@ from typing import Literal
 from uuid import UUID
 
 from classledger.aggregates.errors import Forbidden
+from classledger.ledger.accounts import city_key
 
 # Writers form a ladder: each role may do everything the one below may.
 WRITE_RANK = {"admin": 1, "director": 2, "regional_director": 3, "system": 100}
@@ -35,4 +36,4 @@ class Principal:
 
     def may_act_in_city(self, city: str) -> bool:
         """Staff bound to a city act only there (DOMAIN §6.6); unbound staff act anywhere."""
-        return self.city is None or self.city == city
+        return self.city is None or city_key(self.city) == city_key(city)

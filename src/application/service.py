@@ -29,7 +29,7 @@ from eventsourcing.persistence import (
 from pydantic import ValidationError
 
 from classledger.aggregates.base import Event, Meta, Snapshot, project
-from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused
+from classledger.aggregates.errors import Conflict, Invalid, NotFound
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
 from classledger.store.codec import to_micros
@@ -205,6 +205,3 @@ class ClassLedger(Application[UUID]):
     def history(self, aggregate_id: UUID) -> list[Event]:
         return [e for e in self.events.get(aggregate_id) if isinstance(e, Event)]
 
-
-def refuse(e: Exception) -> Refused | None:
-    return e if isinstance(e, Refused) else None

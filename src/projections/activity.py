@@ -14,7 +14,6 @@ since the last snapshot has ended, so the state as of each month's start is writ
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -583,9 +582,3 @@ def replay_month(store: Store, view: ActivityTimeline, tenant_id: UUID, month: s
     )
     return ReplayResult(report, read, int(total), source)
 
-
-def iter_months(first: str, last: str) -> Iterable[str]:
-    m = first
-    while m <= last:
-        yield m
-        m = next_month(m)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from uuid import UUID
@@ -240,6 +240,3 @@ class Runner:
                 log.exception("projection catch-up failed; retrying")
             stop.wait(interval)
 
-
-def by_name(projections: Iterable[Projection]) -> dict[str, Projection]:
-    return {p.name: p for p in projections}

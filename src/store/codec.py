@@ -35,10 +35,6 @@ def to_micros(at: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def from_micros(us: int) -> datetime:
-    return datetime.fromtimestamp(us // 1_000_000, tz=UTC).replace(microsecond=us % 1_000_000)
-
-
 @dataclass(frozen=True)
 class TenantStoredEvent(StoredEvent):
     """A stored event with the columns that let us read one tenant's slice of history."""

@@ -133,9 +133,6 @@ class _PgTx:
         return row
 
 
-_SQLITE_ERRORS: dict[type[BaseException], str] = {sqlite3.IntegrityError: "integrity"}
-
-
 class Database:
     """Transactions on the event store's own database, for projection tables and reads."""
 
@@ -253,6 +250,3 @@ class Store:
     def close(self) -> None:
         self.factory.close()
 
-
-def mapper_type() -> type[Mapper[Any]]:
-    return PydanticMapper

@@ -16,13 +16,12 @@ PostgreSQL keeps the library's default insert path (table lock, no DB functions)
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, InterfaceError, Notification, OperationalError
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError
 from eventsourcing.persistence import StoredEvent as LibStoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore, SQLiteTransaction
@@ -480,7 +479,3 @@ class PostgresEventRecorder(PostgresApplicationRecorder, EventRecorder):
             for r in rows:
                 yield (r[0], r[1], r[2], r[3], r[4], bytes(r[5]), bytes(r[6]))
             after = rows[-1][0]
-
-
-def is_integrity_error(exc: BaseException) -> bool:
-    return isinstance(exc, IntegrityError | sqlite3.IntegrityError)

@@ -139,6 +139,18 @@ def test_minor_units_other_than_cents(currency: str, price: int, lessons: int) -
     assert acc.deferred("group") not in balances([sale, *revs])
 
 
+def test_discounts_and_breakage() -> None:
+    """§6.3: absolute discounts never exceed the price; percent in basis points, half up."""
+    assert post.discount_amount(12000, "absolute", 1500) == 1500
+    assert post.discount_amount(1000, "absolute", 1500) == 1000
+    assert post.discount_amount(12000, "percent", 1250) == 1500  # 12.5 %
+    assert post.discount_amount(999, "percent", 1000) == 100  # 99.9 → 100, half up
+    with pytest.raises(ValueError, match="not negative"):
+        post.discount_amount(100, "absolute", -1)
+    t = post.breakage(uuid.uuid4(), AT, "EUR", lesson_type="group", remaining=3600)
+    assert balances([t]) == {acc.deferred("group"): 3600, acc.income_lessons("group"): -3600}
+
+
 def test_city_keys_are_stable_account_segments() -> None:
     assert acc.city_key("Nové Zámky") == "nove-zamky"
     assert acc.city_key("Pärnu") == "parnu"

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from faker import Faker
@@ -25,6 +26,7 @@ from classledger.application.importer import Importer
 from classledger.application.tenants import system_principal
 from classledger.system import System, now
 
+ZONE = ZoneInfo("Europe/Bratislava")
 DEMO_NS = uuid.UUID("1b0c3f7e-6a52-4b8f-9d0e-3f6d2a1c9e44")
 DIRECTOR = "Jana Nováková"
 STAFF = [
@@ -144,7 +146,7 @@ def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) 
                 at(clock + timedelta(minutes=3), "join_waitlist", {"client_id": child, "comment": "wants Saturday mornings"})
             # enrolment: this term or the next; later terms follow with probability
             when = clock + timedelta(hours=rnd.randint(1, 72))
-            options = open_groups(branch, when.date())
+            options = open_groups(branch, when.astimezone(ZONE).date())
             if not options:
                 continue
             g = rnd.choice(options)
@@ -161,7 +163,7 @@ def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) 
                     credit_n += 1
                     grant = when + timedelta(days=rnd.randint(10, 40))
                     at(grant, "grant_credit", {"id": credit, "registration_id": rid, "kind": "makeup",
-                                               "expires_on": (grant.date() + timedelta(days=rnd.randint(14, 45))).isoformat()})
+                                               "expires_on": (grant.astimezone(ZONE).date() + timedelta(days=rnd.randint(14, 45))).isoformat()})
                 if rnd.random() < 0.03:
                     at(when + timedelta(days=rnd.randint(20, 120)), "archive_client", {"client_id": child, "reason": "left the school"})
                     break
@@ -191,7 +193,8 @@ def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) 
         if client is not None and (client in archived or client not in known):
             continue
         if command == "register":
-            if group_end[args["group_id"]] < when.date() or (client, args["group_id"]) in holds:
+            # the tenant's calendar decides when a group has ended (DOMAIN §1.2)
+            if group_end[args["group_id"]] < when.astimezone(ZONE).date() or (client, args["group_id"]) in holds:
                 continue
             reg_client[args["id"]] = args["client_id"]
             holds.add((args["client_id"], args["group_id"]))

@@ -1,0 +1,105 @@
+"""Issue 6's table: replay against the machine's raw read rate, in one run.
+
+Builds (once, then reuses) a store of at least ``--events`` events through the real
+command path: several demo tenants, each a school with a year of history. Then, for each
+database, measures the raw limit (read every stored event in order and orjson-decode it)
+and runs ``scripts/replay.py --projection all`` as a separate process (events/s from its
+summary, peak memory from the OS), and ``--month`` for one tenant (events read next to
+the tenant's total). Medians of several runs.
+
+    python bench/bench_replay.py --events 1000000      # the issue's size (builds for a long time once)
+    python bench/bench_replay.py --events 200000       # a quicker look
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import raw_read_rate
+from classledger.demo import demo_tenant_id, generate
+from classledger.store.database import Store
+from classledger.system import System
+
+CLIENTS_PER_TENANT = 3000  # about 22,000 events each
+
+
+def ensure_store(url: str, events: int) -> None:
+    store = Store.open(url)
+    have = store.recorder.max_notification_id() or 0
+    store.close()
+    seed = 100
+    while have < events:
+        system = System.open(url)
+        try:
+            while demo_tenant_id(seed) and system.store.recorder.latest_at(demo_tenant_id(seed)) is not None:
+                seed += 1
+            generate(system, clients=CLIENTS_PER_TENANT, seed=seed)
+            have = system.store.recorder.max_notification_id() or 0
+            print(f"  built {have:,} events", file=sys.stderr)
+        finally:
+            system.close()
+
+
+def replay(url: str, *args: str) -> tuple[dict, float]:
+    env = {**os.environ, "CLASSLEDGER_DATABASE_URL": url}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "replay.py"), *args], env=env, capture_output=True, check=True)
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return orjson.loads(out.stdout.splitlines()[-1]), max(peak_kb, before) / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    data = ROOT / "bench" / "data"
+    data.mkdir(exist_ok=True)
+    urls = {"sqlite": f"sqlite:///{data}/replay-{a.events}.db"}
+    pg = os.environ.get("CLASSLEDGER_BENCH_POSTGRES_URL")
+    if pg:
+        name = f"cl_bench_replay_{a.events}"
+        with psycopg.connect(pg, autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+        urls["postgres"] = pg.rsplit("/", 1)[0] + "/" + name
+    rows = []
+    for engine, url in urls.items():
+        ensure_store(url, a.events)
+        store = Store.open(url)
+        raws, total = [], 0
+        for _ in range(a.runs):
+            rate, total = raw_read_rate(store)
+            raws.append(rate)
+        store.close()
+        rates, peaks = [], []
+        for _ in range(a.runs):
+            summary, peak = replay(url, "--projection", "all")
+            rates.append(summary["events_per_second"])
+            peaks.append(peak)
+        tenant = demo_tenant_id(100)
+        store = Store.open(url)
+        tenant_total = store.recorder.count_events(tenant)
+        store.close()
+        month, _ = replay(url, "--month", "2026-03", "--tenant", str(tenant))
+        raw, rep = statistics.median(raws), statistics.median(rates)
+        rows.append((engine, total, raw, rep, rep / raw, max(peaks), month["replay"]["events_read"], tenant_total))
+    print(f"{'database':9} {'events':>9} {'raw ev/s':>10} {'replay ev/s':>11} {'ratio':>6} {'peak MB':>8}   --month read / tenant total")
+    for engine, total, raw, rep, ratio, peak, read, tenant_total in rows:
+        print(f"{engine:9} {total:9,} {raw:10,.0f} {rep:11,.0f} {ratio:6.2f} {peak:8.0f}   {read:,} / {tenant_total:,}")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,7 @@ command travel in ``Meta`` and are stamped on every event it produces (DOMAIN §
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self, TypeVar
@@ -97,8 +98,9 @@ class Event(Immutable):
         """What happened, without who/when: equal payloads mean the same decision."""
         return self.model_dump(mode="json", exclude=set(self.META_FIELDS))
 
+    @abstractmethod
     def apply(self, state: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__}.apply")
+        """The state this event leads to from ``state`` (``None`` before a creation event)."""
 
     def birth(self, cls: type[A], /, **fields: Any) -> A:
         """The state a creation event brings into being."""

@@ -14,6 +14,7 @@ since the last snapshot has ended, so the state as of each month's start is writ
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -54,20 +55,31 @@ class Reg:
     state: str
 
 
-class State:
+class State(ABC):
     """What the rules read and change; the projection and the replay store it differently."""
 
-    def tenant(self, tenant_id: str) -> TenantInfo | None: raise NotImplementedError
-    def put_tenant(self, tenant_id: str, info: TenantInfo) -> None: raise NotImplementedError
-    def group_end(self, tenant_id: str, group_id: str) -> str | None: raise NotImplementedError
-    def put_group(self, tenant_id: str, group_id: str, ends_on: str) -> None: raise NotImplementedError
-    def reg(self, tenant_id: str, reg_id: str) -> Reg | None: raise NotImplementedError
-    def put_reg(self, tenant_id: str, reg_id: str, reg: Reg | None) -> None: raise NotImplementedError
-    def credit(self, tenant_id: str, credit_id: str) -> str | None: raise NotImplementedError
-    def put_credit(self, tenant_id: str, credit_id: str, client_id: str | None) -> None: raise NotImplementedError
-    def client(self, tenant_id: str, client_id: str) -> tuple[ClientActivity, set[str]]: raise NotImplementedError
-    def touch_client(self, tenant_id: str, client_id: str) -> None: raise NotImplementedError
-    def month_started(self, tenant_id: str, month: str) -> None:
+    @abstractmethod
+    def tenant(self, tenant_id: str) -> TenantInfo | None: ...
+    @abstractmethod
+    def put_tenant(self, tenant_id: str, info: TenantInfo) -> None: ...
+    @abstractmethod
+    def group_end(self, tenant_id: str, group_id: str) -> str | None: ...
+    @abstractmethod
+    def put_group(self, tenant_id: str, group_id: str, ends_on: str) -> None: ...
+    @abstractmethod
+    def reg(self, tenant_id: str, reg_id: str) -> Reg | None: ...
+    @abstractmethod
+    def put_reg(self, tenant_id: str, reg_id: str, reg: Reg | None) -> None: ...
+    @abstractmethod
+    def credit(self, tenant_id: str, credit_id: str) -> str | None: ...
+    @abstractmethod
+    def put_credit(self, tenant_id: str, credit_id: str, client_id: str | None) -> None: ...
+    @abstractmethod
+    def client(self, tenant_id: str, client_id: str) -> tuple[ClientActivity, set[str]]: ...
+    @abstractmethod
+    def touch_client(self, tenant_id: str, client_id: str) -> None: ...
+
+    def month_started(self, tenant_id: str, month: str) -> None:  # noqa: B027 - optional hook
         """Called before the first event of ``month`` for every month that began."""
 
 

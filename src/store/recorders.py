@@ -16,6 +16,7 @@ PostgreSQL keeps the library's default insert path (table lock, no DB functions)
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -59,9 +60,10 @@ class EventRow:
     at_us: int
 
 
-class EventRecorder:
+class EventRecorder(ABC):
     """The extra reads both engines offer on top of the library's recorder API."""
 
+    @abstractmethod
     def read_rows(
         self,
         after: int,
@@ -72,24 +74,29 @@ class EventRecorder:
         at_to_us: int | None = None,
         upto: int | None = None,
     ) -> list[EventRow]:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """Implemented by each engine."""
 
+    @abstractmethod
     def latest_at(self, tenant_id: UUID) -> int | None:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """Implemented by each engine."""
 
+    @abstractmethod
     def get_command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """Implemented by each engine."""
 
+    @abstractmethod
     def count_events(self, tenant_id: UUID) -> int:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """Implemented by each engine."""
 
+    @abstractmethod
     def chain_rows(
         self, tenant_id: UUID
     ) -> Iterator[tuple[int, UUID, int, str, int, bytes, bytes]]:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """Implemented by each engine."""
 
+    @abstractmethod
     def max_notification_id(self) -> int | None:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """Implemented by each engine."""
 
 
 def _tenant_of(s: LibStoredEvent) -> tuple[UUID, int]:

@@ -43,8 +43,11 @@ contracts: venv  ## import-linter: the layering of docs/architecture.md
 
 check: lint types contracts test  ## what CI runs
 
-bench: venv  ## benchmarks (ratios against this machine's raw limits)
-	scripts/with-postgres.sh sh -c 'for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done'
+BENCH_EVENTS ?= 1000000
+bench: venv  ## benchmarks, ratios against this machine's raw limits (BENCH_EVENTS=200000 for a quicker replay run)
+	scripts/with-postgres.sh sh -c 'export CLASSLEDGER_BENCH_POSTGRES_URL=$$CLASSLEDGER_TEST_POSTGRES_URL; \
+	  $(BIN)/python bench/bench_import.py && $(BIN)/python bench/bench_books.py && \
+	  $(BIN)/python bench/bench_activity.py 10000 && $(BIN)/python bench/bench_replay.py --events $(BENCH_EVENTS)'
 
 clean:  ## remove the venv, caches and the private PostgreSQL data
 	-scripts/pg-cluster.sh stop

@@ -3,6 +3,7 @@
 from classledger.application import (
     books,  # noqa: F401
     clients,  # noqa: F401
+    passes,  # noqa: F401
     registrations,  # noqa: F401
     tenants,  # noqa: F401
 )

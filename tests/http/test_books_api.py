@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from tests.http.support import Api, assert_error
 
 
@@ -50,3 +52,17 @@ def test_a_clients_finance_history_exports(api: Api) -> None:
     assert other not in csv_text
     assert api.get(f"/v1/clients/{cid}/finance", format="xlsx").status_code == 200
     assert_error(api.get(f"/v1/clients/{other[:-4]}0000/finance"), 404)
+
+
+def test_pass_templates_are_a_directors_catalogue(api: Api) -> None:
+    """DOMAIN §4.1."""
+    api.post("/v1/lesson-types", {"code": "group", "name": "Skupina", "single_visit_price": "12.00"}, role="director")
+    body = {"name": "10 lekcií", "price": "120.00", "lessons": 10, "validity_days": 60, "lesson_type": "group", "multi_client": True}
+    assert_error(api.post("/v1/pass-templates", body), 403)
+    created = api.post("/v1/pass-templates", body, role="director")
+    assert created.status_code == 201, created.text
+    template = api.system.app.get(uuid.UUID(created.json()["id"]))
+    assert (template.price, template.lessons, template.multi_client) == (12000, 10, True)
+    assert_error(api.post("/v1/pass-templates", {**body, "price": 120}, role="director"), 422)
+    assert_error(api.post("/v1/pass-templates", {**body, "lessons": 0}, role="director"), 422)
+    assert_error(api.post("/v1/pass-templates", {**body, "lesson_type": "yoga"}, role="director"), 422, "unknown_lesson_type")

@@ -1,17 +1,45 @@
 """The client (DOMAIN §2): a person who receives the service, adult or child.
 
-Decisions are pure functions returning events. Archived clients are read-only except
-for restore and delete; deleted clients are read-only for good (their events stay,
-§2.5). Family links are recorded on both clients in one write (§2.3). Phone uniqueness,
-when the tenant turns it on, is owned by one small ``PhoneIndex`` aggregate per
-normalised number, so two concurrent registrations with the same phone conflict on that
-aggregate's version and the retry sees the first claim.
+Decisions are pure functions returning events; every refusal is a ``Refused`` with a
+stable code. The rules this module owns, and why:
+
+- **Read-only states (§2.5).** An archived client refuses every write except ``restore``
+  and ``delete``: archiving means "no longer with us", so edits would be made on a record
+  nobody is looking after; restore first. A deleted client refuses everything, restore
+  included: deletion is for records that should never have existed (duplicates, entry
+  errors), so bringing one back would resurrect a mistake — register the person again.
+  Every event of a deleted client stays in its history.
+- **Family (§2.3).** A family is one parent and its members, a tree of depth one: a
+  member belongs to one family, a member cannot be a parent, a parent cannot be a
+  member, nobody links to themselves. Each link and unlink is recorded on both clients
+  in the same decision, so the pipeline saves both in one atomic write. Deleting a client
+  unlinks it from its family (both sides, same write): the deleted record leaves every
+  list, including the parent's list of members.
+- **Freezes (§2.4).** Periods of one client never overlap; an overlapping one is refused,
+  not merged. Each frozen day later moves the client's passes by one day (§4.6), so a
+  day that belonged to two freezes would be counted twice, and merging would silently
+  change a period staff already recorded. Staff see the clash and choose.
+- **Unique phones (§2.3).** When the tenant turns uniqueness on, it is owned by one small
+  ``PhoneIndex`` aggregate per (tenant, phone digits): whoever takes a number emits
+  ``PhoneClaimed`` on it in the same write as the client's own event. Two concurrent
+  registrations with one number both try to write version n+1 of the same index: one
+  wins, the other meets the optimistic-concurrency conflict, retries on fresh state and is
+  refused ``phone_taken``. Holders of one number must all be in one family; unlinking a
+  member who shares a number with its family is refused until the number is changed, so
+  that invariant holds at all times. Numbers are compared by digits only: ``0905 111 222``
+  and ``+421 905 111 222`` are different numbers to the index (a country code cannot be
+  told from the digits alone); enter numbers the same way throughout.
+- **Setting vs. transition.** Commands that state a wish (tag, untag, set the next call,
+  join or leave the waitlist, change details to what they are) are no-ops when the client
+  already is that way; commands that only make sense from a state (restore, unlink,
+  archive twice) are refused there.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -23,6 +51,12 @@ CONSENTS = ("marketing", "photos", "data_processing")
 DETAIL_FIELDS = (
     "name", "branch_id", "birth_date", "phones", "email", "card_number", "photo", "notes", "preferences", "custom_fields",
 )
+REQUIRED_FIELDS = ("name", "branch_id")
+MAX_PHONES = 2  # primary and secondary (§2.1)
+MIN_PHONE_DIGITS = 5
+NAME_MAX = 200
+TAG_MAX = 60
+EARLIEST_BIRTH = date(1900, 1, 1)
 
 
 def phone_digits(phone: str) -> str:
@@ -49,7 +83,7 @@ class Client(Aggregate):
     name: str
     branch_id: UUID
     birth_date: date | None = None
-    phones: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()  # the first is the primary phone
     email: str | None = None
     card_number: str | None = None
     photo: str | None = None
@@ -57,7 +91,7 @@ class Client(Aggregate):
     preferences: dict[str, Any] = {}
     custom_fields: dict[str, Any] = {}
     consents: dict[str, Consent] = {}
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # sorted, unique
     parent_id: UUID | None = None
     member_ids: tuple[UUID, ...] = ()
     freezes: tuple[Freeze, ...] = ()
@@ -68,9 +102,12 @@ class Client(Aggregate):
     next_call: date | None = None
 
     def family_ids(self) -> set[UUID]:
-        """Everyone in this client's family, the client included."""
+        """The family as far as this record knows: a member knows its parent, not its siblings."""
         root = self.parent_id or self.id
         return {root, self.id, *self.member_ids}
+
+    def frozen_on(self, day: date) -> bool:
+        return any(f.start <= day <= f.end for f in self.freezes)
 
 
 # ---- events ------------------------------------------------------------------------
@@ -92,7 +129,9 @@ class ClientRegistered(Event):
 
     def apply(self, state: Any) -> Client:
         at = self.timestamp.isoformat()
-        return self.birth(Client, name=self.name,
+        return self.birth(
+            Client,
+            name=self.name,
             branch_id=self.branch_id,
             birth_date=self.birth_date,
             phones=self.phones,
@@ -108,12 +147,13 @@ class ClientRegistered(Event):
 
 
 class ClientDetailsChanged(Event):
-    """Only the fields that changed; ``None`` clears an optional field."""
+    """Only the fields that changed, in their JSON form; ``None`` clears an optional field."""
 
     changes: dict[str, Any]
 
     def apply(self, state: Client) -> Client:
-        return self.evolve(state, **Client.model_validate({**state.model_dump(), **self.changes}).model_dump(include=set(self.changes)))
+        merged = Client.model_validate({**state.model_dump(), **self.changes})
+        return self.evolve(state, **{k: getattr(merged, k) for k in self.changes})
 
 
 class ClientConsentsChanged(Event):
@@ -121,7 +161,8 @@ class ClientConsentsChanged(Event):
 
     def apply(self, state: Client) -> Client:
         at = self.timestamp.isoformat()
-        return self.evolve(state, consents={**state.consents, **{k: Consent(given=v, at=at) for k, v in self.consents.items()}})
+        given = {k: Consent(given=v, at=at) for k, v in self.consents.items()}
+        return self.evolve(state, consents={**state.consents, **given})
 
 
 class ClientTagged(Event):
@@ -179,6 +220,8 @@ class ClientFrozen(Event):
 
 
 class ClientArchived(Event):
+    """The reason is the event's own ``reason`` (mandatory here); later handlers react to it."""
+
     def apply(self, state: Client) -> Client:
         return self.evolve(state, archived=True, archive_reason=self.reason)
 
@@ -214,7 +257,7 @@ class NextCallScheduled(Event):
 
 
 class PhoneIndex(Aggregate):
-    """Who holds a normalised phone number in a tenant (for ``unique_phones``)."""
+    """Who holds one phone number (by digits) in a tenant, when phones must be unique."""
 
     holders: tuple[UUID, ...] = ()
 
@@ -224,8 +267,7 @@ class PhoneClaimed(Event):
 
     def apply(self, state: PhoneIndex | None) -> PhoneIndex:
         if state is None:
-            return self.birth(PhoneIndex, holders=(self.client_id,),
-            )
+            return self.birth(PhoneIndex, holders=(self.client_id,))
         return self.evolve(state, holders=(*state.holders, self.client_id))
 
 
@@ -236,122 +278,250 @@ class PhoneReleased(Event):
         return self.evolve(state, holders=tuple(h for h in state.holders if h != self.client_id))
 
 
-# ---- decisions ------------------------------------------------------------------------
-
-
-def phone_index_id(tenant_id: UUID, digits: str) -> UUID:
-    return uuid.uuid5(tenant_id, f"phone:{digits}")
+# ---- checks ---------------------------------------------------------------------------
 
 
 def writable(c: Client) -> None:
+    """Refuse a write on a client that is deleted (for good) or archived (until restored)."""
     if c.deleted:
         raise Conflict("client_deleted", "this client was deleted; their record is read-only", client_id=str(c.id))
     if c.archived:
         raise Conflict("client_archived", "this client is archived; restore them first", client_id=str(c.id))
 
 
-def check_phones(phones: list[str]) -> tuple[str, ...]:
+def check_name(name: str) -> str:
+    clean = " ".join(name.split())
+    if not clean:
+        raise Invalid("name_required", "a client needs a name")
+    if len(clean) > NAME_MAX:
+        raise Invalid("name_too_long", f"a name is at most {NAME_MAX} characters")
+    return clean
+
+
+def check_phones(phones: Iterable[str]) -> tuple[str, ...]:
     out = []
-    for p in phones:
-        p = p.strip()
-        if len(phone_digits(p)) < 5:
+    for raw in phones:
+        p = raw.strip()
+        if len(phone_digits(p)) < MIN_PHONE_DIGITS:
             raise Invalid("invalid_phone", f"{p!r} is not a phone number", phone=p)
         out.append(p)
+    if len(out) > MAX_PHONES:
+        raise Invalid("too_many_phones", "a client has a primary and at most one secondary phone")
     if len({phone_digits(p) for p in out}) != len(out):
         raise Invalid("duplicate_phone", "the same phone is given twice")
-    if len(out) > 2:
-        raise Invalid("too_many_phones", "a client has a primary and at most one secondary phone")
     return tuple(out)
 
 
-def check_consents(consents: dict[str, bool]) -> dict[str, bool]:
+def check_birth_date(born: date | None, today: date) -> date | None:
+    if born is not None and not EARLIEST_BIRTH <= born <= today:
+        raise Invalid(
+            "invalid_birth_date",
+            f"a birth date lies between {EARLIEST_BIRTH} and today",
+            birth_date=born.isoformat(),
+        )
+    return born
+
+
+def check_consents(consents: Mapping[str, bool]) -> dict[str, bool]:
     unknown = set(consents) - set(CONSENTS)
     if unknown:
         raise Invalid("unknown_consent", f"unknown consents {sorted(unknown)}; known: {list(CONSENTS)}")
-    return consents
+    return dict(consents)
 
 
-def register(client_id: UUID, meta: Meta, **fields: Any) -> list[Event]:
-    fields["phones"] = check_phones(list(fields.get("phones") or []))
-    fields["consents"] = check_consents(dict(fields.get("consents") or {}))
-    fields["tags"] = tuple(sorted({t.strip() for t in fields.get("tags") or [] if t.strip()}))
-    return [ClientRegistered.make(meta, client_id, 1, **fields)]
+def check_tag(tag: str) -> str:
+    clean = " ".join(tag.split())
+    if not 1 <= len(clean) <= TAG_MAX:
+        raise Invalid("invalid_tag", f"a tag is 1 to {TAG_MAX} characters", tag=tag)
+    return clean
 
 
-def update(c: Client, meta: Meta, changes: dict[str, Any], consents: dict[str, bool] | None) -> list[Event]:
+def check_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({check_tag(t) for t in tags}))
+
+
+def _follow(state: Client, events: list[Event], event: Event) -> Client:
+    """Append ``event`` and step the state, so the next event gets the next version."""
+    events.append(event)
+    new: Client = event.apply(state)
+    return new
+
+
+# ---- decisions ------------------------------------------------------------------------
+
+
+def register(
+    client_id: UUID,
+    meta: Meta,
+    *,
+    today: date,
+    name: str,
+    branch_id: UUID,
+    birth_date: date | None = None,
+    phones: Iterable[str] = (),
+    email: str | None = None,
+    card_number: str | None = None,
+    photo: str | None = None,
+    notes: str | None = None,
+    preferences: Mapping[str, Any] | None = None,
+    custom_fields: Mapping[str, Any] | None = None,
+    consents: Mapping[str, bool] | None = None,
+    tags: Iterable[str] = (),
+) -> list[Event]:
+    """DOMAIN §2.1. ``today`` is the tenant's local date (birth dates cannot be later);
+    custom fields arrive already checked against the tenant's declarations."""
+    return [
+        ClientRegistered.make(
+            meta,
+            client_id,
+            1,
+            name=check_name(name),
+            branch_id=branch_id,
+            birth_date=check_birth_date(birth_date, today),
+            phones=check_phones(phones),
+            email=email,
+            card_number=card_number,
+            photo=photo,
+            notes=notes,
+            preferences=dict(preferences or {}),
+            custom_fields=dict(custom_fields or {}),
+            consents=check_consents(consents or {}),
+            tags=check_tags(tags),
+        )
+    ]
+
+
+def update(
+    c: Client,
+    meta: Meta,
+    changes: Mapping[str, Any],
+    *,
+    today: date,
+    consents: Mapping[str, bool] | None = None,
+    tags: Iterable[str] | None = None,
+) -> list[Event]:
+    """Change details (only the fields given; ``None`` clears an optional one), give or
+    withdraw consents (each stamped with this command's time), and set the tags to exactly
+    ``tags`` when given. Nothing that already is so is recorded again."""
     writable(c)
-    if "phones" in changes:
-        changes["phones"] = check_phones(list(changes["phones"] or []))
-    current = c.model_dump(mode="json")
-    candidate = Client.model_validate({**c.model_dump(), **changes}).model_dump(mode="json")
-    real = {k: v for k, v in changes.items() if candidate[k] != current[k]}
-    events: list[Event] = []
-    if real:
-        events.append(ClientDetailsChanged.next(c, meta, changes=Client.model_validate({**c.model_dump(), **real}).model_dump(mode="json", include=set(real))))
-    if consents:
+    fields = dict(changes)
+    unknown = set(fields) - set(DETAIL_FIELDS)
+    if unknown:
+        raise Invalid("unknown_field", f"no client field {sorted(unknown)}", fields=sorted(unknown))
+    for key in REQUIRED_FIELDS:
+        if key in fields and fields[key] is None:
+            raise Invalid(f"{key}_required", f"{key} cannot be cleared", field=key)
+    if "name" in fields:
+        fields["name"] = check_name(fields["name"])
+    if "phones" in fields:
+        fields["phones"] = check_phones(fields["phones"] or ())
+    if "birth_date" in fields:
+        fields["birth_date"] = check_birth_date(fields["birth_date"], today)
+    for key in ("preferences", "custom_fields"):
+        if key in fields and fields[key] is None:
+            fields[key] = {}
+    wanted = check_tags(tags) if tags is not None else None
+    if consents is not None:
         check_consents(consents)
-        changed = {k: v for k, v in consents.items() if k not in c.consents or c.consents[k].given != v}
-        if changed:
-            version = c.version + len(events) + 1
-            events.append(ClientConsentsChanged.make(meta, c.id, version, consents=changed))
+
+    candidate = Client.model_validate({**c.model_dump(), **fields})
+    real = [k for k in fields if getattr(candidate, k) != getattr(c, k)]
+    events: list[Event] = []
+    state = c
+    if real:
+        state = _follow(state, events, ClientDetailsChanged.next(
+            state, meta, changes=candidate.model_dump(mode="json", include=set(real))
+        ))
+    if consents:
+        moved = {k: v for k, v in consents.items() if k not in c.consents or c.consents[k].given != v}
+        if moved:
+            state = _follow(state, events, ClientConsentsChanged.next(state, meta, consents=moved))
+    if wanted is not None:
+        for t in sorted(set(state.tags) - set(wanted)):
+            state = _follow(state, events, ClientUntagged.next(state, meta, tag=t))
+        for t in sorted(set(wanted) - set(state.tags)):
+            state = _follow(state, events, ClientTagged.next(state, meta, tag=t))
     return events
 
 
 def tag(c: Client, meta: Meta, name: str) -> list[Event]:
+    """DOMAIN §2.2: tags are a set; adding one twice records it once."""
     writable(c)
-    name = name.strip()
-    if not name or len(name) > 60:
-        raise Invalid("invalid_tag", "a tag is 1 to 60 characters")
-    return [] if name in c.tags else [ClientTagged.next(c, meta, tag=name)]
+    clean = check_tag(name)
+    return [] if clean in c.tags else [ClientTagged.next(c, meta, tag=clean)]
 
 
 def untag(c: Client, meta: Meta, name: str) -> list[Event]:
     writable(c)
-    return [ClientUntagged.next(c, meta, tag=name.strip())] if name.strip() in c.tags else []
+    clean = " ".join(name.split())
+    return [ClientUntagged.next(c, meta, tag=clean)] if clean in c.tags else []
 
 
 def link_family(parent: Client, member: Client, meta: Meta) -> list[Event]:
     """DOMAIN §2.3: one parent, members linked to it; a member belongs to one family."""
+    if parent.id == member.id:
+        raise Invalid("self_link", "a client cannot be their own family member")
     writable(parent)
     writable(member)
-    if parent.id == member.id:
-        raise Conflict("self_link", "a client cannot be their own family member")
     if member.parent_id == parent.id:
         return []
     if member.parent_id is not None:
-        raise Conflict("already_in_family", "this client already belongs to another family; unlink them first",
-                       parent_id=str(member.parent_id))
+        raise Conflict(
+            "already_in_family",
+            "this client already belongs to another family; unlink them first",
+            parent_id=str(member.parent_id),
+        )
     if parent.parent_id is not None:
-        raise Conflict("parent_is_member", "this client is a member of another family and cannot be a family's parent")
+        raise Conflict(
+            "parent_is_member",
+            "this client is a member of another family and cannot be a family's parent",
+            parent_id=str(parent.parent_id),
+        )
     if member.member_ids:
         raise Conflict("member_is_parent", "this client is the parent of a family and cannot join another")
-    return [FamilyMemberLinked.next(parent, meta, member_id=member.id), FamilyParentLinked.next(member, meta, parent_id=parent.id)]
+    return [
+        FamilyMemberLinked.next(parent, meta, member_id=member.id),
+        FamilyParentLinked.next(member, meta, parent_id=parent.id),
+    ]
 
 
 def unlink_family(parent: Client, member: Client, meta: Meta) -> list[Event]:
+    """DOMAIN §2.3: unlinking keeps both clients; both records change together."""
     if member.parent_id != parent.id:
-        raise Conflict("not_in_family", "this client is not a member of that family")
-    return [FamilyMemberUnlinked.next(parent, meta, member_id=member.id), FamilyParentUnlinked.next(member, meta, parent_id=parent.id)]
+        raise Conflict("not_in_family", "this client is not a member of that family",
+                       parent_id=str(parent.id), member_id=str(member.id))
+    writable(parent)
+    writable(member)
+    return [
+        FamilyMemberUnlinked.next(parent, meta, member_id=member.id),
+        FamilyParentUnlinked.next(member, meta, parent_id=parent.id),
+    ]
 
 
 def freeze(c: Client, meta: Meta, start: date, end: date) -> list[Event]:
-    """DOMAIN §2.4: a period [from, to]; periods of one client never overlap."""
+    """DOMAIN §2.4: a period [from, to], both days frozen; periods of one client never overlap."""
     writable(c)
     if end < start:
-        raise Invalid("invalid_period", "a freeze ends on or after the day it starts")
+        raise Invalid("invalid_period", "a freeze ends on or after the day it starts",
+                      start=start.isoformat(), end=end.isoformat())
     for f in c.freezes:
         if start <= f.end and f.start <= end:
-            raise Conflict("freeze_overlaps", f"this client is already frozen {f.start}..{f.end}",
-                           start=f.start.isoformat(), end=f.end.isoformat())
+            raise Conflict(
+                "freeze_overlaps",
+                f"this client is already frozen {f.start}..{f.end}",
+                start=f.start.isoformat(),
+                end=f.end.isoformat(),
+            )
     return [ClientFrozen.next(c, meta, start=start, end=end)]
 
 
 def archive(c: Client, meta: Meta) -> list[Event]:
-    """DOMAIN §2.5: archiving needs a reason; its effects on registrations are decided alongside."""
+    """DOMAIN §2.5: archiving needs a reason (the event's ``reason``); registrations and
+    scheduled lessons react to the event in the same write (application hooks)."""
     if c.deleted:
-        raise Conflict("client_deleted", "this client was deleted")
+        raise Conflict("client_deleted", "this client was deleted", client_id=str(c.id))
     if c.archived:
-        raise Conflict("already_archived", "this client is already archived")
+        raise Conflict("already_archived", "this client is already archived", client_id=str(c.id))
     if not (meta.reason or "").strip():
         raise Invalid("reason_required", "archiving needs a reason")
     return [ClientArchived.next(c, meta)]
@@ -359,32 +529,92 @@ def archive(c: Client, meta: Meta) -> list[Event]:
 
 def restore(c: Client, meta: Meta) -> list[Event]:
     if c.deleted:
-        raise Conflict("client_deleted", "a deleted client cannot be restored")
+        raise Conflict("client_deleted", "a deleted client cannot be restored; register them again",
+                       client_id=str(c.id))
     if not c.archived:
-        raise Conflict("not_archived", "this client is not archived")
+        raise Conflict("not_archived", "this client is not archived", client_id=str(c.id))
     return [ClientRestored.next(c, meta)]
 
 
-def delete(c: Client, meta: Meta) -> list[Event]:
+def delete(c: Client, meta: Meta, relatives: Mapping[UUID, Client]) -> list[Event]:
+    """DOMAIN §2.5: soft delete with a reason. ``relatives`` holds the client's parent and
+    members: the family links are undone on both sides first, whatever their state, because
+    the deleted record must leave their family lists too."""
     if c.deleted:
-        raise Conflict("already_deleted", "this client is already deleted")
+        raise Conflict("already_deleted", "this client is already deleted", client_id=str(c.id))
     if not (meta.reason or "").strip():
         raise Invalid("reason_required", "deleting needs a reason")
-    return [ClientDeleted.next(c, meta)]
+    family = ([c.parent_id] if c.parent_id else []) + list(c.member_ids)
+    missing = [i for i in family if i not in relatives]
+    if missing:
+        raise ValueError(f"delete needs the client's relatives loaded: {missing}")
+    events: list[Event] = []
+    state = c
+    if c.parent_id is not None:
+        parent = relatives[c.parent_id]
+        events.append(FamilyMemberUnlinked.next(parent, meta, member_id=c.id))
+        state = _follow(state, events, FamilyParentUnlinked.next(state, meta, parent_id=parent.id))
+    for member_id in c.member_ids:
+        state = _follow(state, events, FamilyMemberUnlinked.next(state, meta, member_id=member_id))
+        events.append(FamilyParentUnlinked.next(relatives[member_id], meta, parent_id=c.id))
+    events.append(ClientDeleted.next(state, meta))
+    return events
 
 
 def join_waitlist(c: Client, meta: Meta, instructor: str | None, comment: str | None) -> list[Event]:
+    """DOMAIN §2.6: the general interest list; joining again updates instructor and comment."""
     writable(c)
+    if c.waitlist == Waitlist(instructor=instructor, comment=comment):
+        return []
     return [ClientJoinedWaitlist.next(c, meta, instructor=instructor, comment=comment)]
 
 
 def leave_waitlist(c: Client, meta: Meta) -> list[Event]:
     writable(c)
-    if c.waitlist is None:
-        raise Conflict("not_on_waitlist", "this client is not on the waitlist")
-    return [ClientLeftWaitlist.next(c, meta)]
+    return [] if c.waitlist is None else [ClientLeftWaitlist.next(c, meta)]
 
 
 def schedule_call(c: Client, meta: Meta, on: date | None) -> list[Event]:
+    """DOMAIN §2.6: the date to call the client back; ``None`` clears it."""
     writable(c)
     return [] if c.next_call == on else [NextCallScheduled.next(c, meta, on=on)]
+
+
+# ---- phone uniqueness ---------------------------------------------------------------------
+
+
+def phone_index_id(tenant_id: UUID, digits: str) -> UUID:
+    return uuid.uuid5(tenant_id, f"phone:{digits}")
+
+
+def claim_phone(
+    idx: PhoneIndex | None, meta: Meta, index_id: UUID, digits: str, client_id: UUID, family: set[UUID]
+) -> list[Event]:
+    """Take a number for ``client_id``; anyone already holding it must be of its ``family``."""
+    holders = set(idx.holders) if idx else set()
+    if client_id in holders:
+        return []
+    strangers = sorted(str(h) for h in holders - family)
+    if strangers:
+        raise Conflict("phone_taken", "another client outside this family has this phone",
+                       phone=digits, held_by=strangers[0])
+    return [PhoneClaimed.make(meta, index_id, (idx.version if idx else 0) + 1, client_id=client_id)]
+
+
+def release_phone(idx: PhoneIndex | None, meta: Meta, client_id: UUID) -> list[Event]:
+    if idx is None or client_id not in idx.holders:
+        return []
+    return [PhoneReleased.next(idx, meta, client_id=client_id)]
+
+
+def check_unlink_phones(member: Client, indexes: Iterable[PhoneIndex | None]) -> None:
+    """After an unlink the member is a family of one: nobody else may hold its numbers."""
+    for idx in indexes:
+        if idx is not None and set(idx.holders) - {member.id}:
+            raise Conflict(
+                "phone_shared_in_family",
+                "this member shares a phone with their family, and phones must be unique outside a family; "
+                "change the member's phone first",
+                member_id=str(member.id),
+            )
+

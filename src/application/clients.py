@@ -1,13 +1,28 @@
-"""Client commands (DOMAIN §2) and the client's history."""
+"""Client commands (DOMAIN §2) and the client's history.
+
+Each handler loads what it needs, decides through ``aggregates.client`` and emits; the
+pipeline saves everything emitted, across all touched aggregates, in one write. That is
+what makes a family link land on both clients together, and a phone claim land with the
+client's own event (see ``aggregates.client`` for the rules and their reasons).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from pydantic import Field
+from pydantic import (
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+)
 
 from classledger.aggregates import client as c
 from classledger.aggregates.base import Event
@@ -17,22 +32,38 @@ from classledger.aggregates.tenant import validate_custom_values
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.service import ClassLedger
 
-EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$"
+EMAIL = r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$"
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=c.NAME_MAX)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=c.TAG_MAX)]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=EMAIL)]
+# Custom-field and preference values are scalars; the tenant's declarations give their
+# types (validate_custom_values). Strict, so "5" stays text and true stays a bool.
+Scalar = (
+    StrictBool
+    | StrictInt
+    | Annotated[StrictFloat, Field(allow_inf_nan=False)]  # JSON has no NaN: it would not survive storage
+    | Annotated[StrictStr, StringConstraints(max_length=2000)]
+    | None
+)
+ConsentName = Annotated[str, StringConstraints(pattern="^(" + "|".join(c.CONSENTS) + ")$")]
 
 
 class ClientFields(Args):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     branch_id: UUID
     birth_date: date | None = None
-    phones: list[str] = Field(default_factory=list, max_length=2)
-    email: str | None = Field(default=None, max_length=320, pattern=EMAIL)
-    card_number: str | None = Field(default=None, max_length=64)
+    phones: list[Phone] = Field(default_factory=list, max_length=c.MAX_PHONES)
+    email: Email | None = None
+    card_number: str | None = Field(default=None, min_length=1, max_length=64)
     photo: str | None = Field(default=None, max_length=500)
     notes: str | None = Field(default=None, max_length=5000)
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    custom_fields: dict[str, Any] = Field(default_factory=dict, max_length=100)
-    consents: dict[str, bool] = Field(default_factory=dict)
-    preferences: dict[str, Any] = Field(default_factory=dict, max_length=50)
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    custom_fields: dict[Key, Scalar] = Field(default_factory=dict, max_length=100)
+    consents: dict[ConsentName, bool] = Field(default_factory=dict)
+    preferences: dict[Key, Scalar] = Field(default_factory=dict, max_length=50)
 
 
 class RegisterClient(ClientFields):
@@ -41,41 +72,64 @@ class RegisterClient(ClientFields):
 
 
 class UpdateClient(Args):
+    """Only the fields sent change; ``null`` clears an optional field."""
+
     client_id: UUID
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     branch_id: UUID | None = None
     birth_date: date | None = None
-    phones: list[str] | None = Field(default=None, max_length=2)
-    email: str | None = Field(default=None, max_length=320, pattern=EMAIL)
-    card_number: str | None = Field(default=None, max_length=64)
+    phones: list[Phone] | None = Field(default=None, max_length=c.MAX_PHONES)
+    email: Email | None = None
+    card_number: str | None = Field(default=None, min_length=1, max_length=64)
     photo: str | None = Field(default=None, max_length=500)
     notes: str | None = Field(default=None, max_length=5000)
-    tags: list[str] | None = Field(default=None, max_length=50)
-    custom_fields: dict[str, Any] | None = None
-    consents: dict[str, bool] | None = None
-    preferences: dict[str, Any] | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    custom_fields: dict[Key, Scalar] | None = Field(default=None, max_length=100)
+    consents: dict[ConsentName, bool] | None = None
+    preferences: dict[Key, Scalar] | None = Field(default=None, max_length=50)
+
+    @field_validator("name", "branch_id", "tags", "consents")
+    @classmethod
+    def _not_null(cls, v: Any) -> Any:
+        # Runs only for fields sent. A client always has a name and a branch; tags and
+        # consents are set with a list and a map, never cleared by null.
+        if v is None:
+            raise ValueError("cannot be null")
+        return v
 
 
-def claim_phones(ctx: Ctx, client: Client, before: tuple[str, ...], family: set[UUID]) -> None:
-    """Keep the tenant's phone index in step when phones must be unique (DOMAIN §2.3)."""
+def _today(ctx: Ctx) -> date:
+    """The command's day in the tenant's calendar (DOMAIN §1.2)."""
+    return ctx.meta.at.astimezone(ctx.tenant.zone).date()
+
+
+def _answer(ctx: Ctx, client_id: UUID, **extra: Any) -> dict[str, Any]:
+    return {"id": client_id, "version": ctx.get(Client, client_id).version, **extra}
+
+
+def family_of(ctx: Ctx, client: Client) -> set[UUID]:
+    """Everyone in the client's family, the client included (DOMAIN §2.3)."""
+    if client.parent_id is None:
+        return {client.id, *client.member_ids}
+    parent = ctx.get(Client, client.parent_id)
+    return {parent.id, *parent.member_ids, client.id}
+
+
+def sync_phones(ctx: Ctx, client_id: UUID, before: tuple[str, ...]) -> None:
+    """Keep the tenant's phone index in step with the client's phones, when phones must be
+    unique (DOMAIN §2.3). Runs after the client's own events, on its new state."""
     if not ctx.tenant.settings.unique_phones:
         return
+    client = ctx.get(Client, client_id)
     old = {phone_digits(p) for p in before}
-    new = {phone_digits(p) for p in client.phones}
+    new = set() if client.deleted else {phone_digits(p) for p in client.phones}
+    family = family_of(ctx, client)
+    tenant_id = ctx.principal.tenant_id
     for digits in sorted(new - old):
-        idx_id = phone_index_id(ctx.principal.tenant_id, digits)
-        idx = ctx.find(PhoneIndex, idx_id)
-        holders = set(idx.holders) if idx else set()
-        strangers = holders - family
-        if strangers:
-            raise Conflict("phone_taken", "another client outside this family has this phone", phone=digits)
-        version = (idx.version if idx else 0) + 1
-        ctx.emit([c.PhoneClaimed.make(ctx.meta, idx_id, version, client_id=client.id)])
+        idx_id = phone_index_id(tenant_id, digits)
+        ctx.emit(c.claim_phone(ctx.find(PhoneIndex, idx_id), ctx.meta, idx_id, digits, client_id, family))
     for digits in sorted(old - new):
-        idx_id = phone_index_id(ctx.principal.tenant_id, digits)
-        held = ctx.find(PhoneIndex, idx_id)
-        if held is not None and client.id in held.holders:
-            ctx.emit([c.PhoneReleased.next(held, ctx.meta, client_id=client.id)])
+        ctx.emit(c.release_phone(ctx.find(PhoneIndex, phone_index_id(tenant_id, digits)), ctx.meta, client_id))
 
 
 @command("register_client", RegisterClient)
@@ -83,18 +137,32 @@ def register_client(ctx: Ctx, a: RegisterClient) -> dict[str, Any]:
     """Register a client (DOMAIN §2.1), optionally straight into a family."""
     tenant = ctx.tenant
     tenant.branch(a.branch_id)
+    if a.id is not None and ctx.exists(a.id):
+        # A retry of the same request is answered from the command log before this runs;
+        # reaching here means the id is taken by something else.
+        raise Conflict("duplicate_id", f"the id {a.id} is already in use", id=str(a.id))
     client_id = ctx.new_id(a.id)
-    fields = a.model_dump(exclude={"id", "parent_id"})
-    fields["custom_fields"] = validate_custom_values(tenant, a.custom_fields)
-    ctx.emit(c.register(client_id, ctx.meta, **fields))
-    client = ctx.get(Client, client_id)
-    family = {client_id}
+    ctx.emit(c.register(
+        client_id,
+        ctx.meta,
+        today=_today(ctx),
+        name=a.name,
+        branch_id=a.branch_id,
+        birth_date=a.birth_date,
+        phones=a.phones,
+        email=a.email,
+        card_number=a.card_number,
+        photo=a.photo,
+        notes=a.notes,
+        preferences={k: v for k, v in a.preferences.items() if v is not None},
+        custom_fields=validate_custom_values(tenant, a.custom_fields),
+        consents=a.consents,
+        tags=a.tags,
+    ))
     if a.parent_id is not None:
-        parent = ctx.get(Client, a.parent_id)
-        ctx.emit(c.link_family(parent, client, ctx.meta))
-        family = ctx.get(Client, client_id).family_ids() | set(parent.member_ids)
-    claim_phones(ctx, client, (), family)
-    return {"id": client_id, "version": ctx.get(Client, client_id).version}
+        ctx.emit(c.link_family(ctx.get(Client, a.parent_id), ctx.get(Client, client_id), ctx.meta))
+    sync_phones(ctx, client_id, ())
+    return _answer(ctx, client_id)
 
 
 @command("update_client", UpdateClient)
@@ -102,56 +170,47 @@ def update_client(ctx: Ctx, a: UpdateClient) -> dict[str, Any]:
     """Change any of a client's details; only the fields sent change, null clears."""
     client = ctx.get(Client, a.client_id)
     sent = a.model_fields_set - {"client_id"}
-    changes = {k: getattr(a, k) for k in sent if k not in ("consents", "tags")}
-    if "name" in changes and changes["name"] is None:
-        del changes["name"]
-    if "branch_id" in changes:
-        if changes["branch_id"] is None:
-            del changes["branch_id"]
-        else:
-            ctx.tenant.branch(changes["branch_id"])
-    if "phones" in changes and changes["phones"] is None:
-        changes["phones"] = []
-    for k in ("preferences", "custom_fields"):
-        if k in changes and changes[k] is None:
-            changes[k] = {}
-    if "custom_fields" in changes:
-        merged = {**client.custom_fields, **changes["custom_fields"]}
-        changes["custom_fields"] = validate_custom_values(ctx.tenant, {k: v for k, v in merged.items() if v is not None})
-    before = client.phones
-    ctx.emit(c.update(client, ctx.meta, changes, a.consents if "consents" in sent else None))
-    if "tags" in sent and a.tags is not None:
-        wanted = {t.strip() for t in a.tags if t.strip()}
-        current = ctx.get(Client, a.client_id)
-        for t in sorted(set(current.tags) - wanted):
-            ctx.emit(c.untag(ctx.get(Client, a.client_id), ctx.meta, t))
-        for t in sorted(wanted - set(current.tags)):
-            ctx.emit(c.tag(ctx.get(Client, a.client_id), ctx.meta, t))
-    updated = ctx.get(Client, a.client_id)
-    family = updated.family_ids()
-    if updated.parent_id:
-        family |= set(ctx.get(Client, updated.parent_id).member_ids)
-    claim_phones(ctx, updated, before, family)
-    return {"id": a.client_id, "version": ctx.get(Client, a.client_id).version}
+    changes = {k: getattr(a, k) for k in sent - {"consents", "tags"}}
+    if changes.get("branch_id") is not None:
+        ctx.tenant.branch(changes["branch_id"])
+    for key in ("custom_fields", "preferences"):
+        if key in changes:
+            # Per key: a key sent replaces its value, a key sent as null is removed, an
+            # absent key stays; null for the whole map clears it.
+            given = changes[key]
+            merged = {} if given is None else {**getattr(client, key), **given}
+            changes[key] = {k: v for k, v in merged.items() if v is not None}
+    if "custom_fields" in changes:  # required fields still apply to what is left
+        changes["custom_fields"] = validate_custom_values(ctx.tenant, changes["custom_fields"])
+    ctx.emit(c.update(
+        client,
+        ctx.meta,
+        changes,
+        today=_today(ctx),
+        consents=a.consents if "consents" in sent else None,
+        tags=a.tags if "tags" in sent else None,
+    ))
+    sync_phones(ctx, a.client_id, client.phones)
+    return _answer(ctx, a.client_id)
 
 
 class TagArgs(Args):
     client_id: UUID
-    tag: str = Field(min_length=1, max_length=60)
+    tag: Tag
 
 
 @command("tag_client", TagArgs)
 def tag_client(ctx: Ctx, a: TagArgs) -> dict[str, Any]:
     """Add a free-form tag (DOMAIN §2.2)."""
     ctx.emit(c.tag(ctx.get(Client, a.client_id), ctx.meta, a.tag))
-    return {"id": a.client_id, "version": ctx.get(Client, a.client_id).version}
+    return _answer(ctx, a.client_id)
 
 
 @command("untag_client", TagArgs)
 def untag_client(ctx: Ctx, a: TagArgs) -> dict[str, Any]:
-    """Remove a tag."""
+    """Remove a tag (DOMAIN §2.2)."""
     ctx.emit(c.untag(ctx.get(Client, a.client_id), ctx.meta, a.tag))
-    return {"id": a.client_id, "version": ctx.get(Client, a.client_id).version}
+    return _answer(ctx, a.client_id)
 
 
 class FamilyArgs(Args):
@@ -163,14 +222,21 @@ class FamilyArgs(Args):
 def link_family(ctx: Ctx, a: FamilyArgs) -> dict[str, Any]:
     """Link a member to a family's parent (DOMAIN §2.3); both records change in one write."""
     ctx.emit(c.link_family(ctx.get(Client, a.parent_id), ctx.get(Client, a.member_id), ctx.meta))
-    return {"id": a.parent_id, "member_id": a.member_id, "version": ctx.get(Client, a.parent_id).version}
+    return _answer(ctx, a.parent_id, member_id=a.member_id, member_version=ctx.get(Client, a.member_id).version)
 
 
 @command("unlink_family", FamilyArgs)
 def unlink_family(ctx: Ctx, a: FamilyArgs) -> dict[str, Any]:
     """Unlink a member; both clients stay (DOMAIN §2.3)."""
-    ctx.emit(c.unlink_family(ctx.get(Client, a.parent_id), ctx.get(Client, a.member_id), ctx.meta))
-    return {"id": a.parent_id, "member_id": a.member_id, "version": ctx.get(Client, a.parent_id).version}
+    parent, member = ctx.get(Client, a.parent_id), ctx.get(Client, a.member_id)
+    events = c.unlink_family(parent, member, ctx.meta)
+    if ctx.tenant.settings.unique_phones:
+        tenant_id = ctx.principal.tenant_id
+        c.check_unlink_phones(
+            member, [ctx.find(PhoneIndex, phone_index_id(tenant_id, phone_digits(p))) for p in member.phones]
+        )
+    ctx.emit(events)
+    return _answer(ctx, a.parent_id, member_id=a.member_id, member_version=ctx.get(Client, a.member_id).version)
 
 
 class FreezeArgs(Args):
@@ -184,7 +250,7 @@ class FreezeArgs(Args):
 def freeze_client(ctx: Ctx, a: FreezeArgs) -> dict[str, Any]:
     """Freeze a client for a period, e.g. illness or holiday (DOMAIN §2.4)."""
     ctx.emit(c.freeze(ctx.get(Client, a.client_id), ctx.meta, a.start, a.end))
-    return {"id": a.client_id, "version": ctx.get(Client, a.client_id).version}
+    return _answer(ctx, a.client_id)
 
 
 class ReasonArgs(Args):
@@ -192,26 +258,32 @@ class ReasonArgs(Args):
     reason: str = Field(min_length=1, max_length=500)
 
 
+ArchiveHook = Callable[[Ctx, UUID], None]
+# What other modules attach to archiving (registrations: DOMAIN §2.5), run in the same write.
+ARCHIVE_HOOKS: list[ArchiveHook] = []
+
+
 @command("archive_client", ReasonArgs)
 def archive_client(ctx: Ctx, a: ReasonArgs) -> dict[str, Any]:
     """Archive a client with a reason (DOMAIN §2.5); open registrations are cancelled with it."""
-    client = ctx.get(Client, a.client_id)
-    ctx.emit(c.archive(client, ctx.meta))
+    ctx.emit(c.archive(ctx.get(Client, a.client_id), ctx.meta))
     for hook in ARCHIVE_HOOKS:
         hook(ctx, a.client_id)
-    return {"id": a.client_id, "version": ctx.get(Client, a.client_id).version}
+    return _answer(ctx, a.client_id)
 
 
 @command("delete_client", ReasonArgs)
 def delete_client(ctx: Ctx, a: ReasonArgs) -> dict[str, Any]:
-    """Soft-delete a client: gone from lists, every event kept (DOMAIN §2.5)."""
+    """Soft-delete a client: gone from lists and from their family, every event kept (DOMAIN §2.5)."""
     client = ctx.get(Client, a.client_id)
-    was_archived = client.archived
-    ctx.emit(c.delete(client, ctx.meta))
-    if not was_archived:
+    relatives = {i: ctx.get(Client, i) for i in client.family_ids() - {client.id}}
+    ctx.emit(c.delete(client, ctx.meta, relatives))
+    # The numbers go back to the pool: a deleted duplicate must not block the real record.
+    sync_phones(ctx, a.client_id, client.phones)
+    if not client.archived:  # an archived client's registrations were closed when it was archived
         for hook in ARCHIVE_HOOKS:
             hook(ctx, a.client_id)
-    return {"id": a.client_id, "version": ctx.get(Client, a.client_id).version}
+    return _answer(ctx, a.client_id)
 
 
 class ClientArgs(Args):
@@ -220,49 +292,50 @@ class ClientArgs(Args):
 
 @command("restore_client", ClientArgs)
 def restore_client(ctx: Ctx, a: ClientArgs) -> dict[str, Any]:
-    """Restore an archived client."""
+    """Restore an archived client (DOMAIN §2.5)."""
     ctx.emit(c.restore(ctx.get(Client, a.client_id), ctx.meta))
-    return {"id": a.client_id, "version": ctx.get(Client, a.client_id).version}
+    return _answer(ctx, a.client_id)
 
 
 class WaitlistArgs(Args):
     client_id: UUID
-    instructor: str | None = Field(default=None, max_length=200)
+    instructor: str | None = Field(default=None, min_length=1, max_length=200)
     comment: str | None = Field(default=None, max_length=2000)
 
 
 @command("join_waitlist", WaitlistArgs)
 def join_waitlist(ctx: Ctx, a: WaitlistArgs) -> dict[str, Any]:
-    """Put a client on the general waitlist (DOMAIN §2.6)."""
+    """Put a client on the general waitlist, or change their entry (DOMAIN §2.6)."""
     ctx.emit(c.join_waitlist(ctx.get(Client, a.client_id), ctx.meta, a.instructor, a.comment))
-    return {"id": a.client_id, "version": ctx.get(Client, a.client_id).version}
+    return _answer(ctx, a.client_id)
 
 
 @command("leave_waitlist", ClientArgs)
 def leave_waitlist(ctx: Ctx, a: ClientArgs) -> dict[str, Any]:
     """Take a client off the waitlist; the comment goes with it (DOMAIN §2.6)."""
     ctx.emit(c.leave_waitlist(ctx.get(Client, a.client_id), ctx.meta))
-    return {"id": a.client_id, "version": ctx.get(Client, a.client_id).version}
+    return _answer(ctx, a.client_id)
 
 
 class NextCallArgs(Args):
     client_id: UUID
-    on: date | None
+    on: date | None  # required, may be null: clearing is said, not implied
 
 
 @command("set_next_call", NextCallArgs)
 def set_next_call(ctx: Ctx, a: NextCallArgs) -> dict[str, Any]:
     """Set (or clear) the date to call the client back (DOMAIN §2.6)."""
     ctx.emit(c.schedule_call(ctx.get(Client, a.client_id), ctx.meta, a.on))
-    return {"id": a.client_id, "version": ctx.get(Client, a.client_id).version}
+    return _answer(ctx, a.client_id)
 
 
-# Effects other modules attach to archiving (registrations: DOMAIN §2.5), run in the same write.
-ARCHIVE_HOOKS: list[Any] = []
+# Meta fields left out of ``data``: they have their own keys in a history item.
+_NOT_DATA = {"originator_id", "tenant_id"}
 
 
 def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[dict[str, Any]] | None:
-    """Every event of the client, oldest first (API §3); None when there is no such client."""
+    """Every event of the client, oldest first (API §3, DOMAIN §9.2); None when the tenant
+    has no such client. Items: ``type, at, actor, reason, aggregate_id, version, data``."""
     try:
         client = app.get(client_id)
     except AggregateNotFoundError:
@@ -270,6 +343,8 @@ def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[d
     if not isinstance(client, Client) or client.tenant_id != tenant_id:
         return None
     events: list[Event] = app.history(client_id)
+    # One aggregate: its versions are its order. (Timestamps need not be: a command that
+    # lost a concurrency race is saved later than one that started after it.)
     return [
         {
             "type": type(e).__name__,
@@ -278,7 +353,7 @@ def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[d
             "reason": e.reason,
             "aggregate_id": str(e.originator_id),
             "version": e.originator_version,
-            "data": e.payload(),
+            "data": {k: v for k, v in e.payload().items() if k not in _NOT_DATA},
         }
-        for e in sorted(events, key=lambda e: (e.timestamp, e.originator_version))
+        for e in sorted(events, key=lambda e: e.originator_version)
     ]

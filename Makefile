@@ -1,4 +1,5 @@
 # The habits of this repository. `make demo` and `make test` are the README's two commands.
+# `make` alone lists the targets.
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -6,11 +7,16 @@ STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo serve test test-sqlite lint types contracts check bench clean
+.PHONY: help venv demo serve test test-sqlite lint types contracts check bench \
+        pg-start pg-stop pg-status clean
 
 help:  ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@echo "make TARGET, with TARGET one of:"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@echo "PYTEST_ARGS='-k money -x' passes arguments to pytest; the private PostgreSQL's port is"
+	@echo "55432 (or the next free one), CLASSLEDGER_PGPORT=N chooses it: see scripts/pg-cluster.sh."
 
+# Re-installs only when pyproject.toml changes (or the venv is new).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -19,19 +25,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv and install the project with its dev tools
 
-demo: venv  ## build a demo school on SQLite (CLASSLEDGER_DATABASE_URL) and serve the API
+demo: venv  ## build a demo school on the configured database (CLASSLEDGER_DATABASE_URL) and serve it
 	$(BIN)/classledger demo
 
 serve: venv  ## serve the API on the configured database
 	$(BIN)/classledger serve
 
-test: venv  ## every test, on SQLite and on a private PostgreSQL (started if needed)
-	scripts/with-postgres.sh $(BIN)/pytest -q $(PYTEST_ARGS)
+test: venv  ## every test, on SQLite and on the private PostgreSQL (started if needed, left running)
+	bash scripts/with-postgres.sh $(BIN)/pytest -q $(PYTEST_ARGS)
 
 test-sqlite: venv  ## every test, SQLite only
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-lint: venv  ## ruff
+lint: venv  ## ruff check
 	$(BIN)/ruff check src tests scripts bench
 
 types: venv  ## mypy --strict (src/ is the package classledger, seen through build/typing)
@@ -41,14 +47,24 @@ types: venv  ## mypy --strict (src/ is the package classledger, seen through bui
 contracts: venv  ## import-linter: the layering of docs/architecture.md
 	$(BIN)/lint-imports
 
-check: lint types contracts test  ## what CI runs
+check: lint types contracts test  ## what CI runs: lint, types, contracts, test
 
 BENCH_EVENTS ?= 1000000
 bench: venv  ## benchmarks, ratios against this machine's raw limits (BENCH_EVENTS=200000 for a quicker replay run)
-	scripts/with-postgres.sh sh -c 'export CLASSLEDGER_BENCH_POSTGRES_URL=$$CLASSLEDGER_TEST_POSTGRES_URL; \
+	bash scripts/with-postgres.sh sh -c 'export CLASSLEDGER_BENCH_POSTGRES_URL=$$CLASSLEDGER_TEST_POSTGRES_URL; \
 	  $(BIN)/python bench/bench_import.py && $(BIN)/python bench/bench_books.py && \
 	  $(BIN)/python bench/bench_activity.py 10000 && $(BIN)/python bench/bench_replay.py --events $(BENCH_EVENTS)'
 
-clean:  ## remove the venv, caches and the private PostgreSQL data
-	-scripts/pg-cluster.sh stop
-	rm -rf $(VENV) build .pgdata .pytest_cache .mypy_cache .ruff_cache .hypothesis
+pg-start:  ## start the private PostgreSQL cluster and print its URL
+	bash scripts/pg-cluster.sh start
+	@bash scripts/pg-cluster.sh url
+
+pg-stop:  ## stop the private PostgreSQL cluster
+	bash scripts/pg-cluster.sh stop
+
+pg-status:  ## is the private PostgreSQL cluster running, where, on which port
+	-bash scripts/pg-cluster.sh status
+
+clean:  ## remove the venv, build output, caches and the private PostgreSQL cluster with its data
+	-bash scripts/pg-cluster.sh destroy
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

@@ -1,13 +1,31 @@
-"""OpenAPI 3.1, generated from the commands' pydantic models and the route table."""
+"""OpenAPI 3.1, written from the route tables and the pydantic models (API §3).
+
+Request bodies are the commands' ``args`` models; a route's path parameters are left out
+of its body (the path supplies them). Query parameters are the read routes' query models.
+Every model's ``$defs`` are collected into ``components.schemas``.
+"""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Collection
 from typing import Any
 
 from classledger import __version__
 from classledger.application.registry import COMMANDS
-from classledger.http.routes import WRITES
+from classledger.http.routes import (
+    READS,
+    TEXT_PARAMS,
+    WRITES,
+    Query,
+    ReadRoute,
+    WriteRoute,
+    openapi_path,
+    path_params,
+    runnable,
+)
 
+REF = "#/components/schemas/{model}"
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -15,81 +33,204 @@ ERROR = {
         "error": {
             "type": "object",
             "required": ["code", "message", "details"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
+            "properties": {
+                "code": {"type": "string", "description": "stable, snake_case; for programs"},
+                "message": {"type": "string", "description": "for people"},
+                "details": {"type": "object", "description": "which field, parameter or limit"},
+            },
         }
     },
 }
-ANSWER = {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}, "id": {}, "version": {"type": "integer"}}, "additionalProperties": True}
+ANSWER = {
+    "type": "object",
+    "required": ["ok"],
+    "properties": {"ok": {"const": True}, "id": {}, "version": {"type": "integer"}},
+    "additionalProperties": True,
+}
+ERROR_TEXT = {
+    400: "Malformed: not JSON, not I-JSON, or a bad header",
+    401: "No key, or a key that does not resolve",
+    403: "The role does not allow it",
+    404: "No such route, or no such record for this tenant",
+    405: "The method is not allowed here",
+    409: "Conflict: concurrency, duplicate id, reused Idempotency-Key, business rule",
+    413: "The body is over the limit",
+    422: "Invalid arguments or query parameters",
+    501: "Part of the API, not built yet",
+}
 
 
-def _errors(*codes: int) -> dict[str, Any]:
-    names = {400: "Malformed request", 401: "No or bad key", 403: "Role does not allow it", 404: "Not found",
-             409: "Conflict: concurrency, duplicate id, business rule", 413: "Body too large", 422: "Invalid input",
-             501: "Not built yet"}
-    return {str(c): {"description": names[c], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}} for c in codes}
-
-
-def _query(name: str, schema: dict[str, Any], description: str, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
-
-
-def openapi() -> dict[str, Any]:
+def openapi(unbuilt_reads: Collection[str] = ()) -> dict[str, Any]:
+    """The document; ``unbuilt_reads`` names the read routes that answer 501 for now."""
     schemas: dict[str, Any] = {"Error": ERROR, "Answer": ANSWER}
     paths: dict[str, dict[str, Any]] = {}
     for name, spec in sorted(COMMANDS.items()):
-        if spec.need == "system":
-            continue
-        schema = spec.args.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[f"{name}_args"] = schema
+        if runnable(spec):
+            schemas[f"{name}_args"] = _model_schema(spec.args, schemas)
     for w in WRITES:
-        op: dict[str, Any] = {
-            "operationId": f"{w.command}__{w.method.lower()}",
-            "summary": COMMANDS[w.command].summary if w.command in COMMANDS else f"{w.command} (not built yet)",
-            "tags": [w.path.split("/")[2]],
-            "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p, _ in w.params],
-            "responses": {
-                "201" if w.creates else "200": {"description": "Done", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Answer"}}}},
-                **_errors(400, 401, 403, 404, 409, 413, 422, 501),
-            },
-        }
-        if w.command in COMMANDS:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{w.command}_args"}}}}
-        op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200}})
-        paths.setdefault(w.path, {})[w.method.lower()] = op
-    read = {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}, **_errors(401, 404, 422)}
-    paths["/v1/commands"] = {"post": {"operationId": "run_command", "summary": "Run any command (same answer as its route)",
-                                      "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["command", "args"], "properties": {"command": {"type": "string", "enum": sorted(n for n, s in COMMANDS.items() if s.need != "system")}, "args": {"type": "object"}, "reason": {"type": "string"}}}}}},
-                                      "responses": {"200": {"description": "Done", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Answer"}}}}, **_errors(400, 401, 403, 404, 409, 413, 422)}}}
-    paths["/v1/clients"] = {**paths.get("/v1/clients", {}), "get": {"operationId": "list_clients", "summary": "Search clients (DOMAIN §2.7)", "parameters": [
-        _query("q", {"type": "string"}, "name (accent/case-insensitive), phone digits, email, card number"),
-        _query("tag", {"type": "string"}, "only clients with this tag"),
-        _query("status", {"enum": ["active", "inactive"]}, "activity now (DOMAIN §5)"),
-        _query("branch_id", {"type": "string", "format": "uuid"}, "only this branch"),
-        _query("include", {"type": "string"}, "comma list: archived, deleted"),
-        _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "page size"),
-        _query("cursor", {"type": "string"}, "next_cursor of the previous page")], "responses": read}}
-    paths["/v1/clients/{id}"] = {**paths.get("/v1/clients/{id}", {}), "get": {"operationId": "client_card", "summary": "The client card", "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}], "responses": read}}
-    paths["/v1/clients/{id}/history"] = {"get": {"operationId": "client_history", "summary": "Every event of the client, oldest first", "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}], "responses": read}}
-    paths["/v1/reports/active-clients"] = {"get": {"operationId": "active_clients", "summary": "Active and inactive clients at an instant", "parameters": [_query("at", {"type": "string", "format": "date-time"}, "default: now")], "responses": read}}
-    paths["/v1/reports/activity"] = {"get": {"operationId": "activity_report", "summary": "The month's peak, its day, the count at month end, the tier (DOMAIN §5)", "parameters": [_query("month", {"type": "string", "pattern": "^\\d{4}-\\d{2}$"}, "YYYY-MM", required=True)], "responses": read}}
-    paths["/v1/audit/verify"] = {"get": {"operationId": "audit_verify", "summary": "Check the tenant's event hash chain (DOMAIN §9.3)", "responses": read}}
-    paths["/healthz"] = {"get": {"operationId": "health", "summary": "Liveness", "security": [], "responses": {"200": {"description": "OK"}}}}
+        paths.setdefault(openapi_path(w.path), {})[w.method.lower()] = _write_operation(w, schemas)
+    paths.setdefault("/v1/commands", {})["post"] = _commands_operation()
+    for r in READS:
+        paths.setdefault(openapi_path(r.path), {})["get"] = _read_operation(r, schemas, r.name not in unbuilt_reads)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "classledger", "version": __version__, "description": "Ledger and CRM core for schools that sell lessons. Errors: {error: {code, message, details}}."},
+        "info": {
+            "title": "classledger",
+            "version": __version__,
+            "description": "Ledger and CRM core for schools that sell lessons. Every error is "
+            "`{error: {code, message, details}}`. Money is a decimal string in the tenant's currency.",
+        },
         "security": [{"bearer": []}],
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a staff key"}},
+        },
     }
+
+
+def _model_schema(model: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = model.model_json_schema(ref_template=REF)
+    for name, sub in schema.pop("$defs", {}).items():
+        if schemas.setdefault(name, sub) != sub:
+            # Two models of one name would silently share a schema: fail loudly instead.
+            raise RuntimeError(f"two different models are both named {name} in the OpenAPI schemas")
+    return schema
+
+
+def _responses(ok: int, ok_schema: dict[str, Any], *errors: int) -> dict[str, Any]:
+    out: dict[str, Any] = {str(ok): {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}}
+    for status in errors:
+        out[str(status)] = {
+            "description": ERROR_TEXT[status],
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+        }
+    return out
+
+
+def _path_parameter(name: str) -> dict[str, Any]:
+    schema = {"type": "string"} if name in TEXT_PARAMS else {"type": "string", "format": "uuid"}
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "a retry with the same key returns the first answer and writes nothing",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x21-\\x7e]+$"},
+}
+
+
+def _write_operation(w: WriteRoute, schemas: dict[str, Any]) -> dict[str, Any]:
+    spec = COMMANDS.get(w.command)
+    args = schemas.get(f"{w.command}_args", {})
+    op: dict[str, Any] = {
+        "operationId": w.command,  # one route per command
+        "summary": spec.summary if runnable(spec) else f"{w.command} (not built yet)",
+        "tags": [w.path.split("/")[2]],
+        "parameters": [*(_path_parameter(p) for p in path_params(w.path)), IDEMPOTENCY],
+    }
+    if runnable(spec):
+        body = args
+        if w.params:
+            # The path supplies these arguments; the body may leave them out.
+            body = copy.deepcopy(args)
+            for arg in w.params.values():
+                body.get("properties", {}).pop(arg, None)
+            body["required"] = [r for r in body.get("required", []) if r not in w.params.values()]
+            body["title"] = f"{w.command}_body"
+            schemas[f"{w.command}_body"] = body
+        name = f"{w.command}_body" if w.params else f"{w.command}_args"
+        op["requestBody"] = {"required": False, "content": {"application/json": {"schema": {"$ref": REF.format(model=name)}}}}
+        op["responses"] = _responses(w.status, {"$ref": REF.format(model="Answer")}, 400, 401, 403, 404, 409, 413, 422)
+    else:
+        op["responses"] = _responses(w.status, {"$ref": REF.format(model="Answer")}, 401, 404, 501)
+    return op
+
+
+def _commands_operation() -> dict[str, Any]:
+    variants = [
+        {
+            "type": "object",
+            "required": ["command"],
+            "additionalProperties": False,
+            "properties": {
+                "command": {"const": name},
+                "args": {"$ref": REF.format(model=f"{name}_args")},
+                "reason": {"type": "string"},
+            },
+        }
+        for name, spec in sorted(COMMANDS.items())
+        if runnable(spec)
+    ]
+    return {
+        "operationId": "run_command",
+        "summary": "Run any command: the same answer (status and body) as the command's route",
+        "tags": ["commands"],
+        "parameters": [IDEMPOTENCY],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": variants}}}},
+        "responses": _responses(200, {"$ref": REF.format(model="Answer")}, 400, 401, 403, 404, 409, 413, 422, 501),
+    }
+
+
+def _read_operation(r: ReadRoute, schemas: dict[str, Any], built: bool) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": r.name,
+        "summary": r.summary,
+        "tags": [r.path.split("/")[2] if r.path.startswith("/v1/") else "service"],
+        "parameters": [_path_parameter(p) for p in path_params(r.path)],
+    }
+    if r.query is not None:
+        op["parameters"] += _query_parameters(r.query, schemas)
+    if r.public:
+        op["security"] = []
+    errors = (() if r.public else (401,)) + ((404, 422) if built else (501,))
+    op["responses"] = _responses(200, {"type": "object"}, *errors)
+    if not built:
+        op["summary"] += " (not built yet)"
+    if r.path == "/docs":
+        op["responses"]["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
+    return op
+
+
+def _query_parameters(query: type[Query], schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = _model_schema(query, schemas)
+    required = set(schema.get("required", []))
+    out = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        parameter: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+        if "description" in prop:
+            parameter["description"] = prop.pop("description")
+        prop.pop("title", None)
+        # A query parameter is absent or a string, never null: drop pydantic's "| None".
+        options = [s for s in prop.pop("anyOf", []) if s.get("type") != "null"]
+        if len(options) == 1:
+            prop.update(options[0])
+        elif options:
+            prop["anyOf"] = options
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+        parameter["schema"] = prop
+        if _is_array(prop):
+            # A comma-separated list: ?include=archived,deleted
+            parameter["style"], parameter["explode"] = "form", False
+        out.append(parameter)
+    return out
+
+
+def _is_array(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "array" or any(s.get("type") == "array" for s in schema.get("anyOf", []))
 
 
 DOCS_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>classledger API</title>
 <link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><noscript>The machine-readable contract is at <a href="/openapi.json">/openapi.json</a>.</noscript>
-<p style="font-family:sans-serif">classledger API — the contract is <a href="/openapi.json">/openapi.json</a>.
-Authorize with a staff key (Bearer) to try the routes.</p>
+<body>
+<p style="font-family:sans-serif">classledger API. The machine-readable contract is
+<a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Authorize with a staff key
+(Bearer) to try the routes.</p>
 <div id="ui"></div>
 <script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
 <script>if (window.SwaggerUIBundle) { SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"}); }</script>

@@ -1,8 +1,25 @@
-"""The write routes of API §3, as one table: (method, path, command, path params → args)."""
+"""Every route of API §3 as data: the write table, the read table, the models of the queries.
+
+The tables are the API's contract: the app mounts them, the OpenAPI document is written
+from them, and the tests walk them. A write route names its command; while that command
+is not registered yet the route answers 501 ``not_implemented``, so the contract is
+visible (and documented) before every command exists. The same holds for a read route
+that ``app.py`` has no handler for.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, TypeGuard
+from uuid import UUID
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, WithJsonSchema
+
+from classledger.application.registry import CommandSpec
+
+# ---- writes ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -10,57 +27,221 @@ class WriteRoute:
     method: str
     path: str
     command: str
-    params: tuple[tuple[str, str], ...] = ()  # (path param, arg name)
-    creates: bool = False
+    params: dict[str, str] = field(default_factory=dict)  # path parameter → the command's arg
+    created: bool = False  # 201 (a new record) rather than 200
+
+    @property
+    def status(self) -> int:
+        return 201 if self.created else 200
 
 
-def _r(method: str, path: str, command: str, *params: tuple[str, str], creates: bool = False) -> WriteRoute:
-    return WriteRoute(method, path, command, tuple(params), creates)
+def _w(method: str, path: str, command: str, params: dict[str, str] | None = None, *, created: bool = False) -> WriteRoute:
+    return WriteRoute(method, path, command, params or {}, created)
 
 
-C = ("id", "client_id")
+CLIENT = {"id": "client_id"}
+REGISTRATION = {"id": "registration_id"}
+CREDIT = {"id": "credit_id"}
+PASS = {"id": "pass_id"}
+
 WRITES: tuple[WriteRoute, ...] = (
-    _r("POST", "/v1/branches", "add_branch", creates=True),
-    _r("POST", "/v1/lesson-types", "define_lesson_type", creates=True),
-    _r("POST", "/v1/custom-fields", "define_custom_field", creates=True),
-    _r("POST", "/v1/clients", "register_client", creates=True),
-    _r("PATCH", "/v1/clients/{id}", "update_client", C),
-    _r("POST", "/v1/clients/{id}/tags", "tag_client", C),
-    _r("DELETE", "/v1/clients/{id}/tags/{tag}", "untag_client", C, ("tag", "tag")),
-    _r("POST", "/v1/clients/{id}/family", "link_family", ("id", "parent_id")),
-    _r("DELETE", "/v1/clients/{id}/family/{member_id}", "unlink_family", ("id", "parent_id"), ("member_id", "member_id")),
-    _r("POST", "/v1/clients/{id}/freeze", "freeze_client", C),
-    _r("POST", "/v1/clients/{id}/archive", "archive_client", C),
-    _r("POST", "/v1/clients/{id}/restore", "restore_client", C),
-    _r("POST", "/v1/clients/{id}/delete", "delete_client", C),
-    _r("POST", "/v1/clients/{id}/waitlist", "join_waitlist", C),
-    _r("DELETE", "/v1/clients/{id}/waitlist", "leave_waitlist", C),
-    _r("POST", "/v1/clients/{id}/next-call", "set_next_call", C),
-    _r("POST", "/v1/clients/{id}/write-off", "write_off_debt", C),
-    _r("POST", "/v1/clients/{id}/discount", "give_discount", C),
-    _r("DELETE", "/v1/clients/{id}/discount", "remove_discount", C),
-    _r("POST", "/v1/courses", "create_course", creates=True),
-    _r("POST", "/v1/groups", "create_group", creates=True),
-    _r("POST", "/v1/registrations", "register", creates=True),
-    _r("POST", "/v1/registrations/{id}/confirm", "confirm_registration", ("id", "registration_id")),
-    _r("POST", "/v1/registrations/{id}/cancel", "cancel_registration", ("id", "registration_id")),
-    _r("POST", "/v1/registrations/{id}/transfer", "transfer_registration", ("id", "registration_id")),
-    _r("POST", "/v1/registrations/{id}/credits", "grant_credit", ("id", "registration_id"), creates=True),
-    _r("POST", "/v1/credits/{id}/use", "use_credit", ("id", "credit_id")),
-    _r("POST", "/v1/credits/{id}/void", "void_credit", ("id", "credit_id")),
-    _r("POST", "/v1/pass-templates", "create_pass_template", creates=True),
-    _r("POST", "/v1/passes", "sell_pass", creates=True),
-    _r("POST", "/v1/passes/{id}/extend", "extend_pass", ("id", "pass_id")),
-    _r("POST", "/v1/passes/{id}/correct-validity", "correct_pass_validity", ("id", "pass_id")),
-    _r("POST", "/v1/passes/{id}/virtual-visits", "add_virtual_visits", ("id", "pass_id")),
-    _r("POST", "/v1/passes/{id}/recalculate", "recalculate_pass", ("id", "pass_id")),
-    _r("POST", "/v1/passes/{id}/refund", "refund_pass", ("id", "pass_id")),
-    _r("POST", "/v1/passes/{id}/void", "void_pass", ("id", "pass_id")),
-    _r("POST", "/v1/lesson-transfers", "transfer_lessons", creates=True),
-    _r("POST", "/v1/visits", "record_visit", creates=True),
-    _r("POST", "/v1/visits/{id}/cancel", "cancel_visit", ("id", "visit_id")),
-    _r("POST", "/v1/payments", "receive_payment", creates=True),
-    _r("POST", "/v1/transactions/{id}/cancel", "cancel_transaction", ("id", "transaction_id")),
-    _r("POST", "/v1/corrections", "post_correction", creates=True),
-    _r("POST", "/v1/tier-downgrades", "request_tier_downgrade", creates=True),
+    _w("POST", "/v1/branches", "add_branch", created=True),
+    _w("POST", "/v1/lesson-types", "define_lesson_type", created=True),
+    _w("POST", "/v1/custom-fields", "define_custom_field", created=True),
+    _w("POST", "/v1/clients", "register_client", created=True),
+    _w("PATCH", "/v1/clients/{id}", "update_client", CLIENT),
+    _w("POST", "/v1/clients/{id}/tags", "tag_client", CLIENT),
+    # Tags are free text (DOMAIN §2.2) and may hold a "/": the rest of the path is the tag.
+    _w("DELETE", "/v1/clients/{id}/tags/{tag:path}", "untag_client", {"id": "client_id", "tag": "tag"}),
+    _w("POST", "/v1/clients/{id}/family", "link_family", {"id": "parent_id"}),
+    # API §3 gives no unlink route; the member is a sub-resource of the parent's family.
+    _w("DELETE", "/v1/clients/{id}/family/{member_id}", "unlink_family", {"id": "parent_id", "member_id": "member_id"}),
+    _w("POST", "/v1/clients/{id}/freeze", "freeze_client", CLIENT),
+    _w("POST", "/v1/clients/{id}/archive", "archive_client", CLIENT),
+    _w("POST", "/v1/clients/{id}/restore", "restore_client", CLIENT),
+    _w("POST", "/v1/clients/{id}/delete", "delete_client", CLIENT),
+    # DOMAIN §2.6 (waitlist, next call): not in API §3's list, named like their neighbours.
+    _w("POST", "/v1/clients/{id}/waitlist", "join_waitlist", CLIENT),
+    _w("DELETE", "/v1/clients/{id}/waitlist", "leave_waitlist", CLIENT),
+    _w("POST", "/v1/clients/{id}/next-call", "set_next_call", CLIENT),
+    _w("POST", "/v1/clients/{id}/write-off", "write_off_debt", CLIENT),
+    _w("POST", "/v1/clients/{id}/discount", "give_discount", CLIENT),
+    _w("DELETE", "/v1/clients/{id}/discount", "remove_discount", CLIENT),
+    # API §3 lists the cabinet link among the reads, but making a token is a write (DOMAIN
+    # §8.1: a new token revokes the previous one), so it is a command like any other.
+    _w("POST", "/v1/clients/{id}/cabinet-link", "issue_cabinet_link", CLIENT, created=True),
+    _w("DELETE", "/v1/clients/{id}/cabinet-link", "revoke_cabinet_link", CLIENT),
+    _w("POST", "/v1/courses", "create_course", created=True),
+    _w("POST", "/v1/groups", "create_group", created=True),
+    _w("POST", "/v1/registrations", "register", created=True),
+    _w("POST", "/v1/registrations/{id}/confirm", "confirm_registration", REGISTRATION),
+    _w("POST", "/v1/registrations/{id}/cancel", "cancel_registration", REGISTRATION),
+    _w("POST", "/v1/registrations/{id}/transfer", "transfer_registration", REGISTRATION),
+    _w("POST", "/v1/registrations/{id}/credits", "grant_credit", REGISTRATION, created=True),
+    _w("POST", "/v1/credits/{id}/use", "use_credit", CREDIT),
+    _w("POST", "/v1/credits/{id}/void", "void_credit", CREDIT),
+    _w("POST", "/v1/pass-templates", "create_pass_template", created=True),
+    _w("POST", "/v1/passes", "sell_pass", created=True),
+    _w("POST", "/v1/passes/{id}/extend", "extend_pass", PASS),
+    _w("POST", "/v1/passes/{id}/correct-validity", "correct_pass_validity", PASS),
+    _w("POST", "/v1/passes/{id}/virtual-visits", "add_virtual_visits", PASS),
+    _w("POST", "/v1/passes/{id}/recalculate", "recalculate_pass", PASS),
+    _w("POST", "/v1/passes/{id}/refund", "refund_pass", PASS),
+    _w("POST", "/v1/passes/{id}/void", "void_pass", PASS),
+    _w("POST", "/v1/lesson-transfers", "transfer_lessons", created=True),
+    _w("POST", "/v1/visits", "record_visit", created=True),
+    _w("POST", "/v1/visits/{id}/cancel", "cancel_visit", {"id": "visit_id"}),
+    _w("POST", "/v1/payments", "receive_payment", created=True),
+    _w("POST", "/v1/transactions/{id}/cancel", "cancel_transaction", {"id": "transaction_id"}),
+    _w("POST", "/v1/corrections", "post_correction", created=True),
+    _w("POST", "/v1/tier-downgrades", "request_tier_downgrade", created=True),
 )
+
+ROUTE_OF: dict[str, WriteRoute] = {w.command: w for w in WRITES}
+
+
+def runnable(spec: CommandSpec | None) -> TypeGuard[CommandSpec]:
+    """Whether a command can run over HTTP: registered, and not tenant set-up (CLI only)."""
+    return spec is not None and spec.need != "system"
+
+
+# ---- query parameters ----------------------------------------------------------------------
+
+_OFFSET_SPACE = re.compile(r" (\d{2}:?\d{2})$")
+
+
+def _instant(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("an ISO-8601 instant is a string")
+    # An unencoded "+" in a query string arrives as a space: "…T10:00:00 01:00".
+    text = _OFFSET_SPACE.sub(r"+\1", value.strip())
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("not an ISO-8601 instant (e.g. 2026-01-31T23:00:00+01:00)") from None
+    if at.tzinfo is None:
+        # Without an offset the instant is ambiguous; guessing the zone would move it.
+        raise ValueError("the instant needs a UTC offset (e.g. +01:00 or Z)")
+    return at
+
+
+def _day_or_instant(value: Any) -> date | datetime:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("not a calendar date") from None
+    return _instant(value)
+
+
+def _comma_list(value: Any) -> Any:
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+Instant = Annotated[
+    datetime, PlainValidator(_instant), WithJsonSchema({"type": "string", "format": "date-time"})
+]
+DayOrInstant = Annotated[
+    date | datetime,
+    PlainValidator(_day_or_instant),
+    WithJsonSchema({"type": "string", "description": "YYYY-MM-DD (the tenant's calendar day) or an ISO-8601 instant"}),
+]
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClientsQuery(Query):
+    q: str | None = Field(None, max_length=200, description="name (case- and accent-insensitive), phone digits, email or card number")
+    tag: str | None = Field(None, max_length=100, description="only clients with this tag")
+    status: Literal["active", "inactive"] | None = Field(None, description="active now (DOMAIN §5) or not")
+    branch_id: UUID | None = Field(None, description="only clients of this branch")
+    include: Annotated[frozenset[Literal["archived", "deleted"]], BeforeValidator(_comma_list)] = Field(
+        frozenset(), description="comma list: archived, deleted (left out unless asked for)"
+    )
+    limit: int = Field(50, ge=1, le=200, description="page size")
+    cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
+
+
+class AtQuery(Query):
+    at: Instant | None = Field(None, description="the instant (default: now)")
+
+
+class AsOfQuery(Query):
+    as_of: Instant | None = Field(None, description="the instant (default: now)")
+
+
+class MonthQuery(Query):
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, the tenant's calendar month")
+
+
+JournalKind = Literal[
+    "sale", "payment", "revenue", "visit_charge", "refund", "recalculation", "reversal", "correction",
+    "write_off", "discount", "transfer",
+]
+
+
+class FinanceQuery(Query):
+    from_: DayOrInstant | None = Field(None, alias="from", description="from this day or instant (inclusive)")
+    to: DayOrInstant | None = Field(None, description="to this day (inclusive) or instant (exclusive)")
+    kind: JournalKind | None = Field(None, description="only transactions of this kind")
+    status: Literal["posted", "cancelled"] | None = Field(None, description="only posted or only cancelled ones")
+    format: Literal["json", "csv", "xlsx", "beancount"] = Field("json", description="the body's format")
+    limit: int | None = Field(None, ge=1, le=1_000_000, description="at most this many (json: 1000 by default)")
+
+
+class JournalQuery(FinanceQuery):
+    client_id: UUID | None = Field(None, description="only this client's transactions")
+
+
+class PassesQuery(Query):
+    from_: date | None = Field(None, alias="from")
+    to: date | None = None
+    include_expired: bool = False
+
+
+# ---- reads -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadRoute:
+    path: str
+    name: str  # operationId; app.py serves it with its handler of this name
+    summary: str
+    query: type[Query] | None = None
+    public: bool = False  # no key needed
+
+
+READS: tuple[ReadRoute, ...] = (
+    ReadRoute("/healthz", "health", "Liveness", public=True),
+    ReadRoute("/openapi.json", "openapi_json", "This document", public=True),
+    ReadRoute("/docs", "docs", "Human-readable API documentation", public=True),
+    ReadRoute("/v1/clients", "list_clients", "Search clients (DOMAIN §2.7)", ClientsQuery),
+    ReadRoute("/v1/clients/{id}", "client_card", "The client card"),
+    ReadRoute("/v1/clients/{id}/history", "client_history", "Every event of the client, oldest first (DOMAIN §9.2)"),
+    ReadRoute("/v1/clients/{id}/balance", "client_balance", "The client's balance as of an instant (DOMAIN §6.5)", AsOfQuery),
+    ReadRoute("/v1/clients/{id}/finance", "client_finance", "The client's finance history (DOMAIN §6.7)", FinanceQuery),
+    ReadRoute("/v1/reports/active-clients", "active_clients", "Active and inactive clients at an instant (DOMAIN §5)", AtQuery),
+    ReadRoute("/v1/reports/activity", "activity_report", "The month's peak, its day, the count at month end, the tier (DOMAIN §5)", MonthQuery),
+    ReadRoute("/v1/reports/passes", "passes_report", "Passes whose validity overlaps a range", PassesQuery),
+    ReadRoute("/v1/ledger/journal", "journal", "The journal (DOMAIN §6)", JournalQuery),
+    ReadRoute("/v1/ledger/trial-balance", "trial_balance", "Every account's balance as of an instant", AsOfQuery),
+    ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain (DOMAIN §9.3)"),
+    ReadRoute("/cabinet/{token}", "cabinet", "The client's read-only cabinet (DOMAIN §8.1)", public=True),
+)
+
+
+# Path parameters are record ids (UUIDs) except these, which are free text.
+TEXT_PARAMS = frozenset({"tag", "token"})
+
+
+def path_params(path: str) -> list[str]:
+    return re.findall(r"{(\w+)(?::\w+)?}", path)
+
+
+def openapi_path(path: str) -> str:
+    """The path as OpenAPI writes it: without starlette's convertors ({tag:path} → {tag})."""
+    return re.sub(r"{(\w+):\w+}", r"{\1}", path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.testclient import TestClient
 
@@ -12,18 +13,22 @@ from classledger.http.app import create_app
 from classledger.system import System
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
+LIMIT = 64 * 1024  # the tests' body limit: small, so that going over it is cheap
+ROLES = ("admin", "director", "regional_director", "accountant", "operator")
 
 
 class Api:
-    def __init__(self, system: System) -> None:
+    """One tenant (with a key per role and a branch) and a client of the app."""
+
+    def __init__(self, system: System, *, name: str = "Tanečná škola") -> None:
         self.system = system
-        self.http = TestClient(create_app(system, body_limit=64 * 1024), raise_server_exceptions=False)
+        self.http = TestClient(create_app(system, body_limit=LIMIT), raise_server_exceptions=False)
         self.tenant_id = uuid.uuid4()
         sp = system_principal(self.tenant_id)
-        system.execute(sp, "create_tenant", {"name": "Tanečná škola", "timezone": "Europe/Bratislava", "currency": "EUR"}, at=T0)
+        system.execute(sp, "create_tenant", {"name": name, "timezone": "Europe/Bratislava", "currency": "EUR"}, at=T0)
         self.keys = {
             role: system.execute(sp, "issue_key", {"role": role, "staff": f"{role} person"}, at=T0)["key"]
-            for role in ("admin", "director", "accountant")
+            for role in ROLES
         }
         self.branch = self.post("/v1/branches", {"name": "Centrum", "city": "Bratislava"}, role="director").json()["id"]
 
@@ -33,18 +38,34 @@ class Api:
     def post(self, path: str, body: object, role: str = "admin", **headers: str):
         return self.http.post(path, json=body, headers=self.h(role, **headers))
 
+    def send(self, method: str, path: str, body: object = None, role: str = "admin", **headers: str):
+        return self.http.request(method, path, json=body, headers=self.h(role, **headers))
+
+    def raw(self, path: str, content: Any, role: str = "admin", **headers: str):
+        return self.http.post(path, content=content, headers=self.h(role, **headers))
+
     def get(self, path: str, role: str = "admin", **params: str):
         return self.http.get(path, params=params, headers=self.h(role))
+
+    def client(self, name: str = "Eva Nováková", **fields: Any) -> str:
+        r = self.post("/v1/clients", {"name": name, "branch_id": self.branch, **fields})
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
 
     def events(self) -> int:
         return self.system.store.recorder.count_events(self.tenant_id)
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:
+    """The one error body of API §3, with the status and (when given) the code expected."""
     assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
     body = response.json()
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
+    assert isinstance(body["error"]["details"], dict)
     if code:
-        assert body["error"]["code"] == code
-    return body["error"]
+        assert body["error"]["code"] == code, body
+    return dict(body["error"])

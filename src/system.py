@@ -6,6 +6,7 @@ import this module. A command's clock is read here (``now``) and nowhere below.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from classledger.projections.runtime import Projection, Runner
 from classledger.store.database import Store
 
 P = TypeVar("P", bound=Projection)
+log = logging.getLogger(__name__)
 LAG = 1000  # events behind the head beyond which a projection is built apart
 
 
@@ -47,6 +49,7 @@ class System:
         positions = runner.positions()
         behind = [v for v in views if head - positions.get(v.key, 0) > lag]
         system = cls(store, app, Runner(store, [v for v in views if v not in behind]), {type(v): v for v in views})
+        store.recorder.on_insert = system.runner.apply_inline
         if behind:
             # A new or changed projection is built from the first event on its own thread;
             # the others keep serving and commands do not wait for it.
@@ -87,7 +90,12 @@ class System:
         idempotency_key: str | None = None,
         monotonic_clock: bool = False,
     ) -> dict[str, Any]:
-        """Run one command and bring the read models up to date (read-your-writes)."""
+        """Run one command and bring the read models up to date (read-your-writes).
+
+        Usually the write applied them itself (``Runner.apply_inline``); a catch-up is
+        needed only when it could not (a retry answered from the log, projections behind).
+        """
+        self.store.recorder.wrote_inline()  # clear what an earlier write of this thread left
         answer = self.app.execute(
             principal,
             command,
@@ -97,7 +105,14 @@ class System:
             idempotency_key=idempotency_key,
             monotonic_clock=monotonic_clock,
         )
-        self.runner.catch_up()
+        if not self.store.recorder.wrote_inline():
+            try:
+                self.runner.catch_up()
+            except Exception:
+                # The command is committed; answering 500 would invite a retry of a write
+                # that landed. The read model stays behind and the runner keeps retrying.
+                log.exception("projections could not catch up after %s", command)
+
         return answer
 
     def start_background(self, interval: float = 0.5) -> None:

@@ -85,7 +85,7 @@ class Ctx:
         agg = self._loaded.get(aggregate_id)
         if agg is None:
             try:
-                agg = self.app.get(aggregate_id)
+                agg = self.app.load(aggregate_id)
             except AggregateNotFoundError:
                 return None
             self._loaded[aggregate_id] = agg
@@ -104,7 +104,7 @@ class Ctx:
         if aggregate_id in self._loaded:
             return True
         try:
-            self.app.get(aggregate_id)
+            self.app.load(aggregate_id)
         except AggregateNotFoundError:
             return False
         return True

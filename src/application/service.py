@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import time
 import uuid
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 import orjson
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     ApplicationRecorder,
     InfrastructureFactory,
@@ -30,13 +31,19 @@ from pydantic import ValidationError
 
 from classledger.aggregates.base import Event, Meta, Snapshot, project
 from classledger.aggregates.errors import Conflict, Invalid, NotFound
+from classledger.application.cache import AggregateCache
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
 from classledger.store.codec import to_micros
 from classledger.store.database import Store
+from classledger.store.group_commit import Job
 from classledger.store.recorders import CommandRecord, EventRecorder
 
 MAX_ATTEMPTS = 12
+# Keys of requests that carry none: unique per process by the counter, across processes by
+# the nonce (a uuid4 per request cost a getrandom call on every command).
+_PROCESS = uuid.uuid4().hex
+_requests = itertools.count()
 SNAPSHOT_EVERY = 100
 
 
@@ -67,16 +74,21 @@ class ClassLedger(Application[UUID]):
     """The one application; every tenant's aggregates live in it, tenant-stamped."""
 
     name = "classledger"
-    env: ClassVar[dict[str, str]] = {
-        "IS_SNAPSHOTTING_ENABLED": "y",
-        "AGGREGATE_CACHE_MAXSIZE": "20000",
-        "AGGREGATE_CACHE_FASTFORWARD": "y",
-        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",  # aggregates are immutable
-    }
+    # The library's cache stays off: ``AggregateCache`` (cache.py) is kept current by the
+    # notification log, one query per command instead of one per aggregate loaded.
+    env: ClassVar[dict[str, str]] = {"IS_SNAPSHOTTING_ENABLED": "y"}
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, cache_size: int = 20_000) -> None:
         self.store = store
+        self.cache = AggregateCache(cache_size)
         super().__init__(env=store.env)
+        store.recorder.after_commit = self._committed
+
+    def _committed(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            states = job.kwargs.get("states")
+            if states is not None:
+                self.cache.saved(states, min(job.ids), max(job.ids))
 
     # The store already opened the factory and the recorder: share them, one pool.
     def construct_factory(self, env: Any) -> InfrastructureFactory[Any]:
@@ -135,13 +147,14 @@ class ClassLedger(Application[UUID]):
         elif given_id is not None:
             key, durable = f"id:{given_id}", True
         else:
-            key, durable = f"req:{uuid.uuid4()}", False
+            key, durable = f"req:{_PROCESS}:{next(_requests)}", False
         if durable:
             known = self._answer_from_log(principal.tenant_id, key, digest)
             if known is not None:
                 return known
 
         for attempt in range(MAX_ATTEMPTS):
+            self.refresh()
             ctx = Ctx(self, principal, meta, key)
             answer = spec.handler(ctx, args)
             result = {"ok": True, **answer}
@@ -150,8 +163,11 @@ class ClassLedger(Application[UUID]):
                 return orjson.loads(response)  # type: ignore[no-any-return]
             record = CommandRecord(principal.tenant_id, key, digest, response, to_micros(meta.at))
             try:
-                self.save(*ctx.events, command_record=record)
+                # ``states`` rides along to the recorder, which hands them back to
+                # ``_committed`` once the write has landed (group commit, cache.py).
+                self.save(*ctx.events, command_record=record, states=ctx.touched())
             except RecordConflictError:
+                self.cache.forget(e.originator_id for e in ctx.events)
                 known = self._answer_from_log(principal.tenant_id, key, digest)
                 if known is not None:
                     return known
@@ -191,16 +207,32 @@ class ClassLedger(Application[UUID]):
 
     # ---- direct entry points (CLI) ---------------------------------------------------
 
+    def refresh(self) -> None:
+        """Bring the aggregate cache up to the store's head (see cache.py)."""
+        recorder = self.event_recorder
+        self.cache.refresh(recorder.max_notification_id() or 0, recorder.changed_ids)
+
+    def load(self, aggregate_id: UUID) -> Any:
+        """An aggregate's state as of the last ``refresh``: from the cache, or loaded
+        (from its latest snapshot and the events after it) and cached."""
+        hit, state = self.cache.lookup(aggregate_id)
+        if hit:
+            if state is None:
+                raise AggregateNotFoundError(aggregate_id)
+            return state
+        ticket = self.cache.ticket()
+        try:
+            state = self.repository.get(aggregate_id, projector_func=project)
+        except AggregateNotFoundError:
+            self.cache.loaded(ticket, aggregate_id, None)
+            raise
+        self.cache.loaded(ticket, aggregate_id, state)
+        return state
+
     def get(self, aggregate_id: UUID) -> Any:
-        """An aggregate's current state (cached, fast-forwarded from the store)."""
-        aggregate = self.repository.get(aggregate_id, projector_func=project)
-        cache = self.repository.cache
-        # The library fast-forwards a cached aggregate by applying the newer events, which
-        # updates a mutable aggregate in place; ours are immutable, so the result has to go
-        # back into the cache, or every load re-reads all events since the first one.
-        if cache is not None:
-            cache.put(aggregate_id, aggregate)
-        return aggregate
+        """An aggregate's current state."""
+        self.refresh()
+        return self.load(aggregate_id)
 
     def history(self, aggregate_id: UUID) -> list[Event]:
         return [e for e in self.events.get(aggregate_id) if isinstance(e, Event)]

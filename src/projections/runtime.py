@@ -210,26 +210,59 @@ class Runner:
 
     def apply_page(self, rows: Sequence[EventRow]) -> None:
         records = [decode(r) for r in rows]
-        last = rows[-1].notification_id
-        moved: list[tuple[int, int, str]] = []
         with self.db.write() as tx:
+            self._apply(tx, records, self._lock_positions(tx), rows[-1].notification_id)
+
+    def _apply(self, tx: Tx, records: list[EventRecord], positions: dict[str, int], last: int) -> None:
+        """Apply decoded events to every projection not yet past them, and move positions."""
+        moved: list[tuple[int, int, str]] = []
+        for p in self.projections:
+            pos = positions.get(p.key, 0)
+            if pos >= last:
+                continue  # another process got here first
+            applied = 0
+            handlers = p.handlers
+            for ev in records:
+                if ev.id > pos and ev.type in handlers:
+                    handlers[ev.type](p, tx, ev)
+                    applied += 1
+            p.finish_page(tx)
+            moved.append((last, applied, p.key))
+        tx.executemany(
+            "UPDATE projection_positions SET position = ?, events_applied = events_applied + ? WHERE name = ?",
+            moved,
+        )
+
+    def apply_inline(self, tx: Tx, rows: list[EventRow], prev_head: int) -> bool:
+        """Apply a command's own new events inside its writing transaction (the event
+        recorder's ``on_insert``), so events and read models commit together.
+
+        Only when every projection stands exactly at ``prev_head`` (the last event before
+        these); otherwise (another process wrote without applying, a projection is behind)
+        nothing happens here and ``catch_up`` does the work after the commit, as it always
+        could. A projection that fails is rolled back to the savepoint: the write itself
+        never fails for a read model, and the runner retries (and logs) the event later.
+        """
+        if not self._lock.acquire(blocking=False):
+            return False  # a catch-up of this process is running: it will see these events
+        try:
+            last = rows[-1].notification_id
             positions = self._lock_positions(tx)
-            for p in self.projections:
-                pos = positions.get(p.key, 0)
-                if pos >= last:
-                    continue  # another process got here first
-                applied = 0
-                handlers = p.handlers
-                for ev in records:
-                    if ev.id > pos and ev.type in handlers:
-                        handlers[ev.type](p, tx, ev)
-                        applied += 1
-                p.finish_page(tx)
-                moved.append((last, applied, p.key))
-            tx.executemany(
-                "UPDATE projection_positions SET position = ?, events_applied = events_applied + ? WHERE name = ?",
-                moved,
-            )
+            if any(positions.get(p.key, 0) != prev_head for p in self.projections):
+                return False
+            records = [decode(r) for r in rows]
+            tx.execute("SAVEPOINT inline_projections")
+            try:
+                self._apply(tx, records, positions, last)
+            except Exception:
+                log.exception("projection failed inside the write; the runner will retry")
+                tx.execute("ROLLBACK TO SAVEPOINT inline_projections")
+                tx.execute("RELEASE SAVEPOINT inline_projections")
+                return False
+            tx.execute("RELEASE SAVEPOINT inline_projections")
+            return True
+        finally:
+            self._lock.release()
 
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
         """Keep the projections current until ``stop`` is set (serve's background loop)."""

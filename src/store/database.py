@@ -17,9 +17,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Mapper
@@ -30,6 +29,9 @@ from psycopg.rows import tuple_row
 
 from classledger.store.codec import OrjsonTranscoder, PydanticMapper
 from classledger.store.recorders import EventRecorder, PostgresEventRecorder, SQLiteEventRecorder
+from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
+
+__all__ = ["Database", "Store", "Tx", "check_identifier", "database_url", "env_for_url"]
 
 DEFAULT_URL = "sqlite:///./classledger.db"
 Dialect = Literal["sqlite", "postgresql"]
@@ -87,52 +89,6 @@ def env_for_url(url: str) -> dict[str, str]:
     )
 
 
-class Tx(Protocol):
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None: ...
-
-
-@lru_cache(maxsize=2048)
-def _pg_sql(sql: str) -> str:
-    return sql.replace("%", "%%").replace("?", "%s")
-
-
-class _SQLiteTx:
-    def __init__(self, cur: sqlite3.Cursor) -> None:
-        self.cur = cur
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self.cur.execute(sql, params)
-        return self.cur.fetchall()
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.cur.executemany(sql, rows)
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        self.cur.execute(sql, params)
-        row: tuple[Any, ...] | None = self.cur.fetchone()
-        return row
-
-
-class _PgTx:
-    def __init__(self, cur: Any) -> None:
-        self.cur = cur
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self.cur.execute(_pg_sql(sql), params)
-        return list(self.cur.fetchall()) if self.cur.description else []
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            self.cur.executemany(_pg_sql(sql), rows)
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        self.cur.execute(_pg_sql(sql), params)
-        row: tuple[Any, ...] | None = self.cur.fetchone()
-        return row
-
-
 class Database:
     """Transactions on the event store's own database, for projection tables and reads."""
 
@@ -151,7 +107,7 @@ class Database:
                 cur.row_factory = None
                 cur.execute("BEGIN IMMEDIATE")
                 try:
-                    yield _SQLiteTx(cur)
+                    yield SQLiteTx(cur)
                 except BaseException:
                     raw.rollback()
                     raise
@@ -162,7 +118,7 @@ class Database:
         else:
             ds = self.factory.datastore  # type: ignore[attr-defined]
             with ds.get_connection() as conn, conn.transaction():
-                yield _PgTx(conn.cursor(row_factory=tuple_row))
+                yield PgTx(conn.cursor(row_factory=tuple_row))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """One statement, no transaction around it: a single consistent read, one round trip."""
@@ -175,7 +131,7 @@ class Database:
                 return list(cur.fetchall())
         with ds.get_connection() as conn:
             cur = conn.cursor(row_factory=tuple_row)
-            cur.execute(_pg_sql(sql), params)
+            cur.execute(pg_sql(sql), params)
             return list(cur.fetchall())
 
     @contextmanager
@@ -189,7 +145,7 @@ class Database:
                 cur.row_factory = None
                 cur.execute("BEGIN")
                 try:
-                    yield _SQLiteTx(cur)
+                    yield SQLiteTx(cur)
                 finally:
                     raw.rollback()
         else:
@@ -197,7 +153,7 @@ class Database:
             with ds.get_connection() as conn, conn.transaction(force_rollback=True):
                 cur = conn.cursor(row_factory=tuple_row)
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                yield _PgTx(cur)
+                yield PgTx(cur)
 
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")

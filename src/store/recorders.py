@@ -16,13 +16,17 @@ PostgreSQL keeps the library's default insert path (table lock, no DB functions)
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, Notification, OperationalError
+import psycopg
+from eventsourcing.persistence import IntegrityError, InterfaceError, Notification, OperationalError
 from eventsourcing.persistence import StoredEvent as LibStoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore, SQLiteTransaction
@@ -32,6 +36,8 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from classledger.store import hashchain
 from classledger.store.codec import TenantStoredEvent
+from classledger.store.group_commit import GroupCommit, Job
+from classledger.store.tx import PgTx, SQLiteTx, Tx
 
 EVENTS_TABLE = "events"
 
@@ -60,8 +66,83 @@ class EventRow:
     at_us: int
 
 
+# (transaction, the new rows in notification order, the last notification id before
+# them) -> whether the projections were applied
+OnInsert = Callable[[Tx, list["EventRow"], int], bool]
+_last_write = threading.local()
+
+
 class EventRecorder(ABC):
-    """The extra reads both engines offer on top of the library's recorder API."""
+    """The extra reads both engines offer on top of the library's recorder API, and the
+    write path they share: group commit (group_commit.py) and ``on_insert``.
+
+    ``on_insert``, when set, is called inside every writing transaction after the events
+    are inserted, with that transaction and the new rows: projections are applied there,
+    so a command's events and their read models commit together (one commit, not two).
+    """
+
+    on_insert: OnInsert | None = None
+    # Called right after each commit, before any writer of the batch returns, with the
+    # jobs that landed in notification order: the application's cache learns of its own
+    # writes in order (application/cache.py), whichever thread returns first.
+    after_commit: Callable[[list[Job]], None] | None = None
+    _group: GroupCommit | None = None
+
+    def _submit(self, stored_events: Sequence[LibStoredEvent], kwargs: dict[str, Any]) -> list[int]:
+        if self._group is None:
+            self._group = GroupCommit(self._write_and_report)
+        job = self._group.submit(Job(stored_events, kwargs))
+        _last_write.inline = job.inline
+        if job.error is not None:
+            raise job.error
+        return job.ids
+
+    @staticmethod
+    def wrote_inline() -> bool:
+        """Did this thread's last write apply the projections in its own transaction?
+        (Reading clears it, so a command that wrote nothing reads False.)"""
+        inline = bool(getattr(_last_write, "inline", False))
+        _last_write.inline = False
+        return inline
+
+    def _write_and_report(self, jobs: list[Job]) -> None:
+        self._write_batch(jobs)
+        if self.after_commit is not None:
+            landed = [j for j in jobs if j.error is None and j.ids]
+            if landed:
+                try:
+                    self.after_commit(landed)
+                except Exception:  # the writes are committed; a cache is only a cache
+                    logging.getLogger(__name__).exception("after_commit failed")
+
+    @abstractmethod
+    def _write_batch(self, jobs: list[Job]) -> None:
+        """One transaction for all jobs; each job's ``ids`` or ``error`` is set."""
+
+    def _run_jobs(self, tx: Tx, jobs: list[Job], insert: Callable[[Job], list[int]], prev_head: int | None) -> None:
+        many = len(jobs) > 1
+        rows: list[EventRow] = []
+        for job in jobs:
+            if many:
+                tx.execute("SAVEPOINT job")
+            try:
+                job.ids = insert(job)
+            except Exception as e:
+                conflict = IntegrityError(str(e)) if isinstance(e, sqlite3.IntegrityError | psycopg.IntegrityError) else e
+                if not many:
+                    raise conflict from e
+                tx.execute("ROLLBACK TO SAVEPOINT job")
+                tx.execute("RELEASE SAVEPOINT job")
+                job.error = conflict
+                continue
+            if many:
+                tx.execute("RELEASE SAVEPOINT job")
+            rows += _new_rows(job.events, job.ids)
+        if rows and self.on_insert is not None:
+            prev = rows[0].notification_id - 1 if prev_head is None else prev_head
+            inline = self.on_insert(tx, rows, prev)
+            for job in jobs:
+                job.inline = inline and job.error is None
 
     @abstractmethod
     def read_rows(
@@ -97,6 +178,18 @@ class EventRecorder(ABC):
     @abstractmethod
     def max_notification_id(self) -> int | None:
         """Implemented by each engine."""
+
+    @abstractmethod
+    def changed_ids(self, after: int, upto: int) -> list[UUID]:
+        """The aggregates written by the events ``after < notification_id <= upto``."""
+
+
+def _new_rows(stored_events: Sequence[LibStoredEvent], ids: Sequence[int]) -> list[EventRow]:
+    rows = []
+    for s, nid in zip(stored_events, ids, strict=True):
+        tenant_id, at_us = _tenant_of(s)
+        rows.append(EventRow(nid, _uuid(s.originator_id), s.originator_version, s.topic, s.state, tenant_id, at_us))
+    return rows
 
 
 def _tenant_of(s: LibStoredEvent) -> tuple[UUID, int]:
@@ -149,13 +242,20 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder, EventRecorder):
         ]
 
     def insert_events(self, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        return self._submit(stored_events, kwargs)
+
+    def _write_batch(self, jobs: list[Job]) -> None:
         with (
             self.datastore.get_connection(commit=True) as conn,
-            _ImmediateTransaction(conn, commit=True) as c,
+            _ImmediateTransaction(conn, commit=True),
         ):
-            return self._insert_events(c, stored_events, **kwargs)
+            cur = conn._sqlite_conn.cursor()
+            cur.row_factory = None
+            # AUTOINCREMENT under the write lock: ids follow the previous head without gaps
+            # (a rolled-back savepoint gives its ids back), so no query for the head.
+            self._run_jobs(SQLiteTx(cur), jobs, lambda job: self._insert_job(cur, job.events, **job.kwargs), None)
 
-    def _insert_events(self, c: Any, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def _insert_job(self, c: Any, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> list[int]:
         heads: dict[UUID, bytes] = {}
         ids: list[int] = []
         for s in stored_events:
@@ -249,10 +349,11 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder, EventRecorder):
 
     # None on an empty store, where the library's annotation says int.
     def max_notification_id(self) -> int | None:  # type: ignore[override]
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(self.select_max_notification_id_statement)
-            row = c.fetchone()
-            return cast(int | None, row[0])
+        # Asked before every command: one statement on a plain cursor, no transaction.
+        with self.datastore.get_connection(commit=False) as conn:
+            cur = conn._sqlite_conn.cursor()
+            cur.execute(self.select_max_notification_id_statement)
+            return cast(int | None, cur.fetchone()[0])
 
     def latest_at(self, tenant_id: UUID) -> int | None:
         with self.datastore.transaction(commit=False) as c:
@@ -261,6 +362,15 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder, EventRecorder):
                 (str(tenant_id),),
             )
             return cast(int | None, c.fetchone()[0])
+
+    def changed_ids(self, after: int, upto: int) -> list[UUID]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT DISTINCT originator_id FROM {self.events_table_name} "
+                "WHERE notification_id > ? AND notification_id <= ?",
+                (after, upto),
+            )
+            return [UUID(r[0]) for r in c.fetchall()]
 
     def count_events(self, tenant_id: UUID) -> int:
         with self.datastore.transaction(commit=False) as c:
@@ -338,50 +448,61 @@ class PostgresEventRecorder(PostgresApplicationRecorder, EventRecorder):
             "WHERE originator_id = %s"
         ).format(t=self.t)
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        return self._submit(stored_events, kwargs)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _write_batch(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            job.error, job.ids = None, []
         with self.datastore.get_connection() as conn, conn.transaction():
             curs = conn.cursor(row_factory=tuple_row)
             self._lock_table(cast(Any, curs))
-            self._notify_channel(cast(Any, curs))
-            heads: dict[UUID, bytes] = {}
-            cols: list[list[Any]] = [[] for _ in range(7)]
-            for s in stored_events:
-                tenant_id, at_us = _tenant_of(s)
-                if tenant_id not in heads:
-                    curs.execute(
-                        SQL(
-                            "SELECT chain FROM {t} WHERE tenant_id=%s "
-                            "ORDER BY notification_id DESC LIMIT 1"
-                        ).format(t=self.t),
-                        (tenant_id,),
-                    )
-                    row = curs.fetchone()
-                    heads[tenant_id] = bytes(row[0]) if row else hashchain.GENESIS
-                oid = _uuid(s.originator_id)
-                chain = hashchain.link(
-                    heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state
-                )
-                heads[tenant_id] = chain
-                for col, value in zip(
-                    cols,
-                    (oid, s.originator_version, s.topic, s.state, tenant_id, at_us, chain),
-                    strict=True,
-                ):
-                    col.append(value)
-            ids: list[int] = []
-            if stored_events:
-                curs.execute(self.insert_rows_statement, cols)
-                ids = [r[0] for r in curs.fetchall()]
-            record: CommandRecord | None = kwargs.get("command_record")
-            if record is not None:
+            # Sequence values of rolled-back transactions leave gaps: ask for the head.
+            curs.execute(SQL("SELECT MAX(notification_id) FROM {t}").format(t=self.t))
+            row = curs.fetchone()
+            prev = int(row[0]) if row and row[0] is not None else 0
+            self._run_jobs(PgTx(curs), jobs, lambda job: self._insert_job(curs, job.events, **job.kwargs), prev)
+
+    def _insert_job(self, curs: Any, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> list[int]:
+        heads: dict[UUID, bytes] = {}
+        cols: list[list[Any]] = [[] for _ in range(7)]
+        for s in stored_events:
+            tenant_id, at_us = _tenant_of(s)
+            if tenant_id not in heads:
                 curs.execute(
-                    SQL("INSERT INTO {s}.command_log VALUES (%s,%s,%s,%s,%s)").format(
-                        s=Identifier(self.datastore.schema)
-                    ),
-                    (record.tenant_id, record.key, record.request_hash, record.response, record.at_us),
+                    SQL(
+                        "SELECT chain FROM {t} WHERE tenant_id=%s "
+                        "ORDER BY notification_id DESC LIMIT 1"
+                    ).format(t=self.t),
+                    (tenant_id,),
                 )
-            return ids
+                row = curs.fetchone()
+                heads[tenant_id] = bytes(row[0]) if row else hashchain.GENESIS
+            oid = _uuid(s.originator_id)
+            chain = hashchain.link(
+                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state
+            )
+            heads[tenant_id] = chain
+            for col, value in zip(
+                cols,
+                (oid, s.originator_version, s.topic, s.state, tenant_id, at_us, chain),
+                strict=True,
+            ):
+                col.append(value)
+        ids: list[int] = []
+        if stored_events:
+            curs.execute(self.insert_rows_statement, cols)
+            ids = [r[0] for r in curs.fetchall()]
+        record: CommandRecord | None = kwargs.get("command_record")
+        if record is not None:
+            curs.execute(
+                SQL("INSERT INTO {s}.command_log VALUES (%s,%s,%s,%s,%s)").format(
+                    s=Identifier(self.datastore.schema)
+                ),
+                (record.tenant_id, record.key, record.request_hash, record.response, record.at_us),
+            )
+        return ids
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def read_rows(
@@ -452,6 +573,15 @@ class PostgresEventRecorder(PostgresApplicationRecorder, EventRecorder):
     def latest_at(self, tenant_id: UUID) -> int | None:
         sql = SQL("SELECT MAX(at_us) FROM {t} WHERE tenant_id = %s").format(t=self.t)
         return cast(int | None, self._one(sql, (tenant_id,))[0])
+
+    def changed_ids(self, after: int, upto: int) -> list[UUID]:
+        sql = SQL(
+            "SELECT DISTINCT originator_id FROM {t} WHERE notification_id > %s AND notification_id <= %s"
+        ).format(t=self.t)
+        with self.datastore.get_connection() as conn:
+            curs = conn.cursor(row_factory=tuple_row)
+            curs.execute(sql, (after, upto))
+            return [r[0] for r in curs.fetchall()]
 
     def count_events(self, tenant_id: UUID) -> int:
         sql = SQL("SELECT COUNT(*) FROM {t} WHERE tenant_id = %s").format(t=self.t)

@@ -37,7 +37,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from classledger.store import hashchain
 from classledger.store.codec import TenantStoredEvent
 from classledger.store.group_commit import GroupCommit, Job
-from classledger.store.tx import PgTx, SQLiteTx, Tx
+from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
 
 EVENTS_TABLE = "events"
 
@@ -144,7 +144,26 @@ class EventRecorder(ABC):
             for job in jobs:
                 job.inline = inline and job.error is None
 
+    # ---- reads, one SQL text for both engines (``?`` placeholders) --------------------
+
+    @property
     @abstractmethod
+    def _events(self) -> str:
+        """The events table's name as SQL (schema-qualified on PostgreSQL)."""
+
+    @property
+    @abstractmethod
+    def _command_log(self) -> str:
+        """The command log's name as SQL."""
+
+    @abstractmethod
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """One statement on a pooled connection, outside any transaction."""
+
+    @abstractmethod
+    def _param(self, value: UUID) -> Any:
+        """A UUID as this engine stores it."""
+
     def read_rows(
         self,
         after: int,
@@ -155,33 +174,80 @@ class EventRecorder(ABC):
         at_to_us: int | None = None,
         upto: int | None = None,
     ) -> list[EventRow]:
-        """Implemented by each engine."""
+        sql = (
+            "SELECT notification_id, originator_id, originator_version, topic, state, "
+            f"tenant_id, at_us FROM {self._events} WHERE notification_id > ?"
+        )
+        params: list[Any] = [after]
+        for clause, value in (
+            (" AND tenant_id = ?", None if tenant_id is None else self._param(tenant_id)),
+            (" AND at_us >= ?", at_from_us),
+            (" AND at_us < ?", at_to_us),
+            (" AND notification_id <= ?", upto),
+        ):
+            if value is not None:
+                sql += clause
+                params.append(value)
+        rows = self._rows(sql + " ORDER BY notification_id LIMIT ?", (*params, limit))
+        return [EventRow(r[0], _uuid(r[1]), r[2], r[3], bytes(r[4]), _uuid(r[5]), r[6]) for r in rows]
 
-    @abstractmethod
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        after = 0 if start is None else (start - 1 if inclusive_of_start else start)
+        return [
+            Notification(
+                id=r.notification_id,
+                originator_id=r.originator_id,
+                originator_version=r.originator_version,
+                topic=r.topic,
+                state=r.state,
+            )
+            for r in self.read_rows(after, limit, upto=stop)
+            if not topics or r.topic in topics
+        ]
+
+    def max_notification_id(self) -> int:
+        """The head of the store, 0 when it is empty. Asked before every command: one
+        statement, no transaction."""
+        return int(self._rows(f"SELECT MAX(notification_id) FROM {self._events}", ())[0][0] or 0)
+
     def latest_at(self, tenant_id: UUID) -> int | None:
-        """Implemented by each engine."""
+        sql = f"SELECT MAX(at_us) FROM {self._events} WHERE tenant_id = ?"
+        return cast(int | None, self._rows(sql, (self._param(tenant_id),))[0][0])
 
-    @abstractmethod
-    def get_command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
-        """Implemented by each engine."""
-
-    @abstractmethod
     def count_events(self, tenant_id: UUID) -> int:
-        """Implemented by each engine."""
+        sql = f"SELECT COUNT(*) FROM {self._events} WHERE tenant_id = ?"
+        return int(self._rows(sql, (self._param(tenant_id),))[0][0])
 
-    @abstractmethod
-    def chain_rows(
-        self, tenant_id: UUID
-    ) -> Iterator[tuple[int, UUID, int, str, int, bytes, bytes]]:
-        """Implemented by each engine."""
-
-    @abstractmethod
-    def max_notification_id(self) -> int | None:
-        """Implemented by each engine."""
-
-    @abstractmethod
     def changed_ids(self, after: int, upto: int) -> list[UUID]:
         """The aggregates written by the events ``after < notification_id <= upto``."""
+        sql = f"SELECT DISTINCT originator_id FROM {self._events} WHERE notification_id > ? AND notification_id <= ?"
+        return [_uuid(r[0]) for r in self._rows(sql, (after, upto))]
+
+    def get_command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
+        sql = f"SELECT request_hash, response, at_us FROM {self._command_log} WHERE tenant_id = ? AND key = ?"
+        rows = self._rows(sql, (self._param(tenant_id), key))
+        if not rows:
+            return None
+        return CommandRecord(tenant_id, key, rows[0][0], bytes(rows[0][1]), rows[0][2])
+
+    def chain_rows(self, tenant_id: UUID) -> Iterator[tuple[int, UUID, int, str, int, bytes, bytes]]:
+        sql = (
+            "SELECT notification_id, originator_id, originator_version, topic, at_us, state, chain "
+            f"FROM {self._events} WHERE tenant_id = ? AND notification_id > ? ORDER BY notification_id LIMIT 5000"
+        )
+        after = 0
+        while rows := self._rows(sql, (self._param(tenant_id), after)):
+            for r in rows:
+                yield (r[0], _uuid(r[1]), r[2], r[3], r[4], bytes(r[5]), bytes(r[6]))
+            after = rows[-1][0]
 
 
 def _new_rows(stored_events: Sequence[LibStoredEvent], ids: Sequence[int]) -> list[EventRow]:
@@ -211,7 +277,7 @@ class _ImmediateTransaction(SQLiteTransaction):
         return cursor
 
 
-class SQLiteEventRecorder(SQLiteApplicationRecorder, EventRecorder):
+class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = EVENTS_TABLE):
         super().__init__(datastore, events_table_name)
         t = self.events_table_name
@@ -223,7 +289,6 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder, EventRecorder):
             f"SELECT originator_id, originator_version, topic, state FROM {t} "
             "WHERE originator_id=? "
         )
-        self.select_max_notification_id_statement = f"SELECT MAX(notification_id) FROM {t}"
 
     def construct_create_table_statements(self) -> list[str]:
         t = self.events_table_name
@@ -286,130 +351,26 @@ class SQLiteEventRecorder(SQLiteApplicationRecorder, EventRecorder):
             )
         return ids
 
-    def select_notifications(
-        self,
-        start: int | None,
-        limit: int,
-        stop: int | None = None,
-        topics: Sequence[str] = (),
-        *,
-        inclusive_of_start: bool = True,
-    ) -> Sequence[Notification]:
-        after = 0 if start is None else (start - 1 if inclusive_of_start else start)
-        rows = self.read_rows(after, limit, upto=stop)
-        return [
-            Notification(
-                id=r.notification_id,
-                originator_id=r.originator_id,
-                originator_version=r.originator_version,
-                topic=r.topic,
-                state=r.state,
-            )
-            for r in rows
-            if not topics or r.topic in topics
-        ]
+    @property
+    def _events(self) -> str:
+        return self.events_table_name
 
-    def read_rows(
-        self,
-        after: int,
-        limit: int,
-        *,
-        tenant_id: UUID | None = None,
-        at_from_us: int | None = None,
-        at_to_us: int | None = None,
-        upto: int | None = None,
-    ) -> list[EventRow]:
-        sql = (
-            "SELECT notification_id, originator_id, originator_version, topic, state, "
-            f"tenant_id, at_us FROM {self.events_table_name} WHERE notification_id > ?"
-        )
-        params: list[Any] = [after]
-        if tenant_id is not None:
-            sql += " AND tenant_id = ?"
-            params.append(str(tenant_id))
-        if at_from_us is not None:
-            sql += " AND at_us >= ?"
-            params.append(at_from_us)
-        if at_to_us is not None:
-            sql += " AND at_us < ?"
-            params.append(at_to_us)
-        if upto is not None:
-            sql += " AND notification_id <= ?"
-            params.append(upto)
-        sql += " ORDER BY notification_id LIMIT ?"
-        params.append(limit)
+    @property
+    def _command_log(self) -> str:
+        return "command_log"
+
+    def _param(self, value: UUID) -> Any:
+        return str(value)
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.datastore.get_connection(commit=False) as conn:
-            cur = conn._sqlite_conn.cursor()  # plain tuples: this is the replay hot path
+            cur = conn._sqlite_conn.cursor()  # plain tuples: replay's hot path reads here
             cur.row_factory = None
             cur.execute(sql, params)
-            return [
-                EventRow(r[0], UUID(r[1]), r[2], r[3], r[4], UUID(r[5]), r[6])
-                for r in cur.fetchall()
-            ]
-
-    # None on an empty store, where the library's annotation says int.
-    def max_notification_id(self) -> int | None:  # type: ignore[override]
-        # Asked before every command: one statement on a plain cursor, no transaction.
-        with self.datastore.get_connection(commit=False) as conn:
-            cur = conn._sqlite_conn.cursor()
-            cur.execute(self.select_max_notification_id_statement)
-            return cast(int | None, cur.fetchone()[0])
-
-    def latest_at(self, tenant_id: UUID) -> int | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT MAX(at_us) FROM {self.events_table_name} WHERE tenant_id=?",
-                (str(tenant_id),),
-            )
-            return cast(int | None, c.fetchone()[0])
-
-    def changed_ids(self, after: int, upto: int) -> list[UUID]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT DISTINCT originator_id FROM {self.events_table_name} "
-                "WHERE notification_id > ? AND notification_id <= ?",
-                (after, upto),
-            )
-            return [UUID(r[0]) for r in c.fetchall()]
-
-    def count_events(self, tenant_id: UUID) -> int:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT COUNT(*) FROM {self.events_table_name} WHERE tenant_id=?", (str(tenant_id),))
-            return int(c.fetchone()[0])
-
-    def get_command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT request_hash, response, at_us FROM command_log "
-                "WHERE tenant_id=? AND key=?",
-                (str(tenant_id), key),
-            )
-            row = c.fetchone()
-        if row is None:
-            return None
-        return CommandRecord(tenant_id, key, row[0], bytes(row[1]), row[2])
-
-    def chain_rows(
-        self, tenant_id: UUID
-    ) -> Iterator[tuple[int, UUID, int, str, int, bytes, bytes]]:
-        after = 0
-        while True:
-            with self.datastore.transaction(commit=False) as c:
-                c.execute(
-                    "SELECT notification_id, originator_id, originator_version, topic, at_us, "
-                    f"state, chain FROM {self.events_table_name} "
-                    "WHERE tenant_id=? AND notification_id>? ORDER BY notification_id LIMIT 5000",
-                    (str(tenant_id), after),
-                )
-                rows = c.fetchall()
-            if not rows:
-                return
-            for r in rows:
-                yield (r[0], UUID(r[1]), r[2], r[3], r[4], bytes(r[5]), bytes(r[6]))
-            after = rows[-1][0]
+            return cur.fetchall()
 
 
-class PostgresEventRecorder(PostgresApplicationRecorder, EventRecorder):
+class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = EVENTS_TABLE):
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(self.datastore.schema)
@@ -504,115 +465,20 @@ class PostgresEventRecorder(PostgresApplicationRecorder, EventRecorder):
             )
         return ids
 
+    @property
+    def _events(self) -> str:
+        return f'"{self.datastore.schema}"."{self.events_table_name}"'
+
+    @property
+    def _command_log(self) -> str:
+        return f'"{self.datastore.schema}".command_log'
+
+    def _param(self, value: UUID) -> Any:
+        return value
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def read_rows(
-        self,
-        after: int,
-        limit: int,
-        *,
-        tenant_id: UUID | None = None,
-        at_from_us: int | None = None,
-        at_to_us: int | None = None,
-        upto: int | None = None,
-    ) -> list[EventRow]:
-        sql = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state, "
-            "tenant_id, at_us FROM {t} WHERE notification_id > %s"
-        ).format(t=self.t)
-        params: list[Any] = [after]
-        if tenant_id is not None:
-            sql += SQL(" AND tenant_id = %s")
-            params.append(tenant_id)
-        if at_from_us is not None:
-            sql += SQL(" AND at_us >= %s")
-            params.append(at_from_us)
-        if at_to_us is not None:
-            sql += SQL(" AND at_us < %s")
-            params.append(at_to_us)
-        if upto is not None:
-            sql += SQL(" AND notification_id <= %s")
-            params.append(upto)
-        sql += SQL(" ORDER BY notification_id LIMIT %s")
-        params.append(limit)
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.datastore.get_connection() as conn:
             curs = conn.cursor(row_factory=tuple_row)
-            curs.execute(sql, params, prepare=True)
-            return [EventRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6]) for r in curs.fetchall()]
-
-    def _one(self, sql: Composed, params: Sequence[Any]) -> Any:
-        with self.datastore.get_connection() as conn:
-            curs = conn.cursor(row_factory=tuple_row)
-            curs.execute(sql, params)
-            return curs.fetchone()
-
-    def select_notifications(
-        self,
-        start: int | None,
-        limit: int,
-        stop: int | None = None,
-        topics: Sequence[str] = (),
-        *,
-        inclusive_of_start: bool = True,
-    ) -> Sequence[Notification]:
-        after = 0 if start is None else (start - 1 if inclusive_of_start else start)
-        return [
-            Notification(
-                id=r.notification_id,
-                originator_id=r.originator_id,
-                originator_version=r.originator_version,
-                topic=r.topic,
-                state=r.state,
-            )
-            for r in self.read_rows(after, limit, upto=stop)
-            if not topics or r.topic in topics
-        ]
-
-    def max_notification_id(self) -> int | None:
-        return cast(int | None, self._one(SQL("SELECT MAX(notification_id) FROM {t}").format(t=self.t), ())[0])
-
-    def latest_at(self, tenant_id: UUID) -> int | None:
-        sql = SQL("SELECT MAX(at_us) FROM {t} WHERE tenant_id = %s").format(t=self.t)
-        return cast(int | None, self._one(sql, (tenant_id,))[0])
-
-    def changed_ids(self, after: int, upto: int) -> list[UUID]:
-        sql = SQL(
-            "SELECT DISTINCT originator_id FROM {t} WHERE notification_id > %s AND notification_id <= %s"
-        ).format(t=self.t)
-        with self.datastore.get_connection() as conn:
-            curs = conn.cursor(row_factory=tuple_row)
-            curs.execute(sql, (after, upto))
-            return [r[0] for r in curs.fetchall()]
-
-    def count_events(self, tenant_id: UUID) -> int:
-        sql = SQL("SELECT COUNT(*) FROM {t} WHERE tenant_id = %s").format(t=self.t)
-        return int(self._one(sql, (tenant_id,))[0])
-
-    def get_command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
-        sql = SQL(
-            "SELECT request_hash, response, at_us FROM {s}.command_log "
-            "WHERE tenant_id = %s AND key = %s"
-        ).format(s=Identifier(self.datastore.schema))
-        row = self._one(sql, (tenant_id, key))
-        if row is None:
-            return None
-        return CommandRecord(tenant_id, key, row[0], bytes(row[1]), row[2])
-
-    def chain_rows(
-        self, tenant_id: UUID
-    ) -> Iterator[tuple[int, UUID, int, str, int, bytes, bytes]]:
-        after = 0
-        sql = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, at_us, state, "
-            "chain FROM {t} WHERE tenant_id=%s AND notification_id>%s "
-            "ORDER BY notification_id LIMIT 5000"
-        ).format(t=self.t)
-        while True:
-            with self.datastore.get_connection() as conn:
-                curs = conn.cursor(row_factory=tuple_row)
-                curs.execute(sql, (tenant_id, after))
-                rows = curs.fetchall()
-            if not rows:
-                return
-            for r in rows:
-                yield (r[0], r[1], r[2], r[3], r[4], bytes(r[5]), bytes(r[6]))
-            after = rows[-1][0]
+            curs.execute(pg_sql(sql), params, prepare=True)
+            return curs.fetchall()

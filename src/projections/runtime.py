@@ -220,18 +220,23 @@ class Runner:
             pos = positions.get(p.key, 0)
             if pos >= last:
                 continue  # another process got here first
-            applied = 0
-            handlers = p.handlers
-            for ev in records:
-                if ev.id > pos and ev.type in handlers:
-                    handlers[ev.type](p, tx, ev)
-                    applied += 1
-            p.finish_page(tx)
-            moved.append((last, applied, p.key))
+            moved.append((last, self._run(p, tx, records, pos), p.key))
         tx.executemany(
             "UPDATE projection_positions SET position = ?, events_applied = events_applied + ? WHERE name = ?",
             moved,
         )
+
+    @staticmethod
+    def _run(p: Projection, tx: Tx, records: list[EventRecord], after: int) -> int:
+        """One projection's handlers over the records past ``after``; how many it handled."""
+        applied = 0
+        handlers = p.handlers
+        for ev in records:
+            if ev.id > after and ev.type in handlers:
+                handlers[ev.type](p, tx, ev)
+                applied += 1
+        p.finish_page(tx)
+        return applied
 
     def apply_inline(self, tx: Tx, rows: list[EventRow], prev_head: int) -> bool:
         """Apply a command's own new events inside its writing transaction (the event
@@ -240,26 +245,38 @@ class Runner:
         Only when every projection stands exactly at ``prev_head`` (the last event before
         these); otherwise (another process wrote without applying, a projection is behind)
         nothing happens here and ``catch_up`` does the work after the commit, as it always
-        could. A projection that fails is rolled back to the savepoint: the write itself
-        never fails for a read model, and the runner retries (and logs) the event later.
+        could. A projection that raises makes the recorder roll the write back and redo it
+        without projections: the write never fails for a read model, and the runner
+        retries (and logs) the event later.
         """
+        if not self.projections:
+            return True
         if not self._lock.acquire(blocking=False):
             return False  # a catch-up of this process is running: it will see these events
         try:
-            last = rows[-1].notification_id
-            positions = self._lock_positions(tx)
-            if any(positions.get(p.key, 0) != prev_head for p in self.projections):
-                return False
             records = [decode(r) for r in rows]
-            tx.execute("SAVEPOINT inline_projections")
-            try:
-                self._apply(tx, records, positions, last)
-            except Exception:
-                log.exception("projection failed inside the write; the runner will retry")
-                tx.execute("ROLLBACK TO SAVEPOINT inline_projections")
-                tx.execute("RELEASE SAVEPOINT inline_projections")
+            keys = [p.key for p in self.projections]
+            applied = [sum(1 for ev in records if ev.type in p.handlers) for p in self.projections]
+            # Claim every position in one statement: it moves only the rows still at the
+            # previous head (and locks them); a count short of all means a projection is
+            # behind or ahead, so the claim is given back and catch-up does the work.
+            pairs = [x for pair in zip(keys, applied, strict=True) for x in pair]
+            cases = " ".join("WHEN ? THEN ?" for _ in keys)
+            names = ",".join("?" * len(keys))
+            move = (
+                "UPDATE projection_positions SET position = ?, events_applied = events_applied {sign} "
+                f"CASE name {cases} ELSE 0 END WHERE position = ? AND name IN ({names})"
+            )
+            last = rows[-1].notification_id
+            claimed = tx.update(move.format(sign="+"), (last, *pairs, prev_head, *keys))
+            if claimed != len(keys):
+                if claimed:
+                    tx.update(move.format(sign="-"), (prev_head, *pairs, last, *keys))
                 return False
-            tx.execute("RELEASE SAVEPOINT inline_projections")
+            # A handler that raises aborts the whole write, which the recorder then redoes
+            # without this step (store/recorders.py): no savepoint on every write.
+            for p in self.projections:
+                self._run(p, tx, records, prev_head)
             return True
         finally:
             self._lock.release()

@@ -73,8 +73,13 @@ class EventRow:
 
 
 # (transaction, the new rows in notification order, the last notification id before
-# them) -> whether the projections were applied
+# them) -> whether the projections were applied. If it raises, the transaction is rolled
+# back and written again without it: it need not undo its own partial work.
 OnInsert = Callable[[Tx, list["EventRow"], int], bool]
+
+
+class _InlineFailed(Exception):
+    pass
 _last_write = threading.local()
 
 
@@ -112,7 +117,15 @@ class EventRecorder(ABC):
         return inline
 
     def _write_and_report(self, jobs: list[Job]) -> None:
-        self._write_batch(jobs)
+        try:
+            self._write_batch(jobs, inline=self.on_insert is not None)
+        except _InlineFailed as failed:
+            # A projection raised inside the write: the transaction was rolled back whole
+            # (cheaper than a savepoint on every write), so write again without it; the
+            # runner applies (and keeps logging) the event after the commit.
+            logging.getLogger(__name__).error("projection failed inside the write; the runner will retry",
+                                              exc_info=failed.__cause__)
+            self._write_batch(jobs, inline=False)
         if self.after_commit is not None:
             landed = [j for j in jobs if j.error is None and j.ids]
             if landed:
@@ -122,10 +135,14 @@ class EventRecorder(ABC):
                     logging.getLogger(__name__).exception("after_commit failed")
 
     @abstractmethod
-    def _write_batch(self, jobs: list[Job]) -> None:
+    def _write_batch(self, jobs: list[Job], *, inline: bool) -> None:
         """One transaction for all jobs; each job's ``ids`` or ``error`` is set."""
 
-    def _run_jobs(self, tx: Tx, jobs: list[Job], insert: Callable[[Job], list[int]], prev_head: int | None) -> None:
+    def _run_jobs(
+        self, tx: Tx, jobs: list[Job], insert: Callable[[Job], list[int]], prev_head: int | None, *, inline: bool
+    ) -> None:
+        for job in jobs:
+            job.ids, job.error, job.inline = [], None, False
         many = len(jobs) > 1
         rows: list[EventRow] = []
         for job in jobs:
@@ -144,11 +161,14 @@ class EventRecorder(ABC):
             if many:
                 tx.execute("RELEASE SAVEPOINT job")
             rows += _new_rows(job.events, job.ids)
-        if rows and self.on_insert is not None:
+        if rows and inline and self.on_insert is not None:
             prev = rows[0].notification_id - 1 if prev_head is None else prev_head
-            inline = self.on_insert(tx, rows, prev)
+            try:
+                applied = self.on_insert(tx, rows, prev)
+            except Exception as e:
+                raise _InlineFailed from e
             for job in jobs:
-                job.inline = inline and job.error is None
+                job.inline = applied and job.error is None
 
     # ---- reads, one SQL text for both engines (``?`` placeholders) --------------------
 
@@ -315,7 +335,7 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
     def insert_events(self, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> Sequence[int] | None:
         return self._submit(stored_events, kwargs)
 
-    def _write_batch(self, jobs: list[Job]) -> None:
+    def _write_batch(self, jobs: list[Job], *, inline: bool) -> None:
         with (
             self.datastore.get_connection(commit=True) as conn,
             _ImmediateTransaction(conn, commit=True),
@@ -324,7 +344,8 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
             cur.row_factory = None
             # AUTOINCREMENT under the write lock: ids follow the previous head without gaps
             # (a rolled-back savepoint gives its ids back), so no query for the head.
-            self._run_jobs(SQLiteTx(cur), jobs, lambda job: self._insert_job(cur, job.events, **job.kwargs), None)
+            self._run_jobs(SQLiteTx(cur), jobs, lambda job: self._insert_job(cur, job.events, **job.kwargs), None,
+                           inline=inline)
 
     def _insert_job(self, c: Any, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> list[int]:
         heads: dict[UUID, bytes] = {}
@@ -425,9 +446,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
         return self._submit(stored_events, kwargs)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def _write_batch(self, jobs: list[Job]) -> None:
-        for job in jobs:
-            job.error, job.ids = None, []
+    def _write_batch(self, jobs: list[Job], *, inline: bool) -> None:
         # Round trips are what a PostgreSQL write costs: BEGIN, the table lock (commit order
         # = id order), the head and every tenant's chain head go in one simple-protocol
         # message (the tenant ids are UUIDs, safe as literals); each job's events and its
@@ -459,7 +478,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                     heads.update(mine)
                     return ids
 
-                self._run_jobs(PgTx(curs), jobs, insert, prev)
+                self._run_jobs(PgTx(curs), jobs, insert, prev, inline=inline)
                 curs.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(Exception):

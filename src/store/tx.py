@@ -14,6 +14,9 @@ class Tx(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None: ...
+    def update(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """A statement that returns no rows; how many rows it changed."""
+        ...
 
 
 @lru_cache(maxsize=2048)
@@ -37,6 +40,10 @@ class SQLiteTx:
         row: tuple[Any, ...] | None = self.cur.fetchone()
         return row
 
+    def update(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self.cur.execute(sql, params)
+        return int(self.cur.rowcount)
+
 
 class PgTx:
     def __init__(self, cur: Any) -> None:
@@ -54,3 +61,7 @@ class PgTx:
         self.cur.execute(pg_sql(sql), params)
         row: tuple[Any, ...] | None = self.cur.fetchone()
         return row
+
+    def update(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self.cur.execute(pg_sql(sql), params)
+        return int(self.cur.rowcount)

@@ -210,13 +210,32 @@ class Runner:
 
     def apply_page(self, rows: Sequence[EventRow]) -> None:
         records = [decode(r) for r in rows]
-        with self.db.write() as tx:
-            self._apply(tx, records, self._lock_positions(tx), rows[-1].notification_id)
+        last = rows[-1].notification_id
+        try:
+            with self.db.write() as tx:
+                self._apply(tx, records, self._lock_positions(tx), last, self.projections)
+        except Exception:
+            if len(self.projections) == 1:
+                raise
+            # One read model's bug must not hold back the others: apply the page to each
+            # in its own transaction; the broken one stays where it is and raises.
+            failed: Exception | None = None
+            for p in self.projections:
+                try:
+                    with self.db.write() as tx:
+                        self._apply(tx, records, self._lock_positions(tx), last, [p])
+                except Exception as e:
+                    log.exception("projection %s cannot apply events up to %d", p.key, last)
+                    failed = e
+            if failed is not None:
+                raise failed from None
 
-    def _apply(self, tx: Tx, records: list[EventRecord], positions: dict[str, int], last: int) -> None:
-        """Apply decoded events to every projection not yet past them, and move positions."""
+    def _apply(
+        self, tx: Tx, records: list[EventRecord], positions: dict[str, int], last: int, projections: Sequence[Projection]
+    ) -> None:
+        """Apply decoded events to the projections not yet past them, and move their positions."""
         moved: list[tuple[int, int, str]] = []
-        for p in self.projections:
+        for p in projections:
             pos = positions.get(p.key, 0)
             if pos >= last:
                 continue  # another process got here first

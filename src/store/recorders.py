@@ -320,7 +320,10 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
         t = self.events_table_name
         return [
             f"CREATE TABLE IF NOT EXISTS {t} ("
-            "notification_id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            # An explicit INTEGER PRIMARY KEY keeps its values through VACUUM; no
+            # AUTOINCREMENT: events are never deleted, and it would write sqlite_sequence
+            # on every commit.
+            "notification_id INTEGER PRIMARY KEY, "
             "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, "
             "topic TEXT NOT NULL, state BLOB NOT NULL, tenant_id TEXT NOT NULL, "
             "at_us INTEGER NOT NULL, chain BLOB NOT NULL, "
@@ -329,7 +332,7 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
             f"CREATE INDEX IF NOT EXISTS {t}_tenant_at_idx ON {t} (tenant_id, at_us)",
             "CREATE TABLE IF NOT EXISTS command_log (tenant_id TEXT NOT NULL, "
             "key TEXT NOT NULL, request_hash TEXT NOT NULL, response BLOB NOT NULL, "
-            "at_us INTEGER NOT NULL, PRIMARY KEY (tenant_id, key))",
+            "at_us INTEGER NOT NULL, PRIMARY KEY (tenant_id, key)) WITHOUT ROWID",
         ]
 
     def insert_events(self, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -342,8 +345,8 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
         ):
             cur = conn._sqlite_conn.cursor()
             cur.row_factory = None
-            # AUTOINCREMENT under the write lock: ids follow the previous head without gaps
-            # (a rolled-back savepoint gives its ids back), so no query for the head.
+            # Under the write lock ids follow the previous head without gaps (max + 1; a
+            # rolled-back savepoint gives its ids back), so no query for the head.
             self._run_jobs(SQLiteTx(cur), jobs, lambda job: self._insert_job(cur, job.events, **job.kwargs), None,
                            inline=inline)
 

@@ -53,6 +53,12 @@ class AggregateCache:
         the aggregate ids of the events in that range."""
         with self._lock:
             known = self.head
+            if store_head > known and not self._items:
+                # Nothing cached (a fresh process): nothing to evict, so no ids to read.
+                # Loads in flight may predate ``store_head``: their results are dropped.
+                self.generation += 1
+                self.head = store_head
+                return
         if store_head <= known:
             return
         ids = None if store_head - known > WIDE_GAP else set(changed(known, store_head))

@@ -97,6 +97,15 @@ def test_an_older_state_never_replaces_a_newer_one() -> None:
     assert cache.lookup(X)[1] == state(X, 3)
 
 
+def test_an_empty_cache_catches_up_without_reading_ids() -> None:
+    cache = AggregateCache()
+    ticket = cache.ticket()  # a load begun before the refresh
+    cache.refresh(10_000, lambda a, b: (_ for _ in ()).throw(AssertionError("not read")))
+    assert cache.head == 10_000
+    cache.loaded(ticket, X, state(X, 1))
+    assert not cache.lookup(X)[0]  # it may predate the head: dropped
+
+
 def test_a_wide_gap_clears_everything() -> None:
     cache = AggregateCache()
     cache.loaded(cache.ticket(), X, state(X, 1))

@@ -3,9 +3,14 @@ visits from the pass expiring first, single-visit charges, revenue per lesson.""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from uuid import UUID
+
 import pytest
 
 from classledger.aggregates.errors import Conflict, Invalid
+from classledger.projections.activity import ActivityTimeline
+from classledger.projections.activity_model import us
 from classledger.system import System
 from tests.acceptance.passes_support import PassSchool
 
@@ -66,3 +71,24 @@ def test_visit_without_pass_is_charged(system: System) -> None:
     assert s.balance()["total"] == "30.00"
     s.run("cancel_visit", {"visit_id": v["id"], "reason": "no lesson"})
     assert s.balance()["total"] == "0.00"
+
+
+def test_a_valid_pass_with_lessons_makes_its_clients_active(system: System) -> None:
+    """DOMAIN §5.1 (c), §5.2, §5.3: active from the sale (or the validity's first day) while
+    lessons remain; a used-up pass stops counting at the next midnight."""
+    s = PassSchool(system)
+    act = system.view(ActivityTimeline)
+    cid = UUID(s.client)
+    assert not act.is_active(s.tenant_id, cid, us(s.clock))
+    one = s.template("One", "10.00", 1, 30, "group")
+    s.sell(one)
+    assert act.is_active(s.tenant_id, cid, us(s.clock))
+    s.visit(date(2026, 3, 2))
+    assert act.is_active(s.tenant_id, cid, us(s.clock))  # until midnight
+    assert not act.is_active(s.tenant_id, cid, us(datetime(2026, 3, 3, 12, tzinfo=UTC)))
+    # a pass valid from a later day counts from that day on
+    later = s.new_client("Later")
+    s.sell(clients=[later], valid_from=date(2026, 4, 1))
+    assert not act.is_active(s.tenant_id, UUID(later), us(datetime(2026, 3, 20, tzinfo=UTC)))
+    assert act.is_active(s.tenant_id, UUID(later), us(datetime(2026, 4, 2, tzinfo=UTC)))
+    assert not act.is_active(s.tenant_id, UUID(later), us(datetime(2026, 6, 2, tzinfo=UTC)))

@@ -26,8 +26,8 @@ import orjson
 from classledger.projections.activity_model import (
     ClientActivity,
     Interval,
-    day_start,
     Tier,
+    day_start,
     end_of_day,
     month_bounds,
     month_of,

@@ -246,10 +246,17 @@ class FreezeArgs(Args):
     reason: str | None = Field(default=None, max_length=500)
 
 
+FreezeHook = Callable[[Ctx, UUID, date, date], None]
+# What other modules attach to a freeze (passes move their validity: DOMAIN §4.6), same write.
+FREEZE_HOOKS: list[FreezeHook] = []
+
+
 @command("freeze_client", FreezeArgs)
 def freeze_client(ctx: Ctx, a: FreezeArgs) -> dict[str, Any]:
     """Freeze a client for a period, e.g. illness or holiday (DOMAIN §2.4)."""
     ctx.emit(c.freeze(ctx.get(Client, a.client_id), ctx.meta, a.start, a.end))
+    for hook in FREEZE_HOOKS:
+        hook(ctx, a.client_id, a.start, a.end)
     return _answer(ctx, a.client_id)
 
 

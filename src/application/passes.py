@@ -23,6 +23,7 @@ from classledger.aggregates.client import Client
 from classledger.aggregates.course import Group
 from classledger.aggregates.errors import Conflict, Invalid
 from classledger.aggregates.passes import ClientPasses, Pass, PassTemplate, Visit
+from classledger.application import clients
 from classledger.application.books import in_city, record
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.tenants import money
@@ -303,3 +304,263 @@ def cancel_visit(ctx: Ctx, a: CancelVisit) -> dict[str, Any]:
                                      lesson_returned=returned, reversal_id=reversal_id)])
     return {"id": v.id, "version": v.version + 1, "lesson_returned": returned,
             "reversal_id": str(reversal_id) if reversal_id else None}
+
+
+# ---- changes (§4.4–§4.6) ------------------------------------------------------------------
+
+
+class ExtendPass(Args):
+    pass_id: UUID
+    valid_until: date
+    bonus_lessons: int = Field(default=0, ge=0, le=1000)
+
+
+@command("extend_pass", ExtendPass)
+def extend_pass(ctx: Ctx, a: ExtendPass) -> dict[str, Any]:
+    """A new end of validity, maybe with bonus lessons: restores an expired or unused pass (DOMAIN §4.5)."""
+    p = ctx.get(Pass, a.pass_id)
+    if a.valid_until < p.valid_until:
+        raise Invalid("not_an_extension", f"the pass already runs to {p.valid_until}; use correct_pass_validity",
+                      valid_until=p.valid_until.isoformat())
+    if a.valid_until == p.valid_until and a.bonus_lessons == 0:
+        raise Invalid("nothing_to_extend", "the same end and no bonus lessons change nothing")
+    p = _emit_pass(ctx, ps.change_validity(p, ctx.meta, "extend", valid_from=p.valid_from, valid_until=a.valid_until,
+                                           bonus_lessons=a.bonus_lessons))
+    return {"id": p.id, "version": p.version, "valid_until": p.valid_until.isoformat(), "remaining": p.remaining}
+
+
+class CorrectPassValidity(Args):
+    pass_id: UUID
+    valid_from: date | None = None
+    valid_until: date
+
+
+@command("correct_pass_validity", CorrectPassValidity)
+def correct_pass_validity(ctx: Ctx, a: CorrectPassValidity) -> dict[str, Any]:
+    """Correct a pass's validity; no money moves (DOMAIN §4.5)."""
+    p = ctx.get(Pass, a.pass_id)
+    start = a.valid_from or p.valid_from
+    if (start, a.valid_until) == (p.valid_from, p.valid_until):
+        return {"id": p.id, "version": p.version, "valid_from": start.isoformat(),
+                "valid_until": a.valid_until.isoformat()}
+    p = _emit_pass(ctx, ps.change_validity(p, ctx.meta, "correct", valid_from=start, valid_until=a.valid_until))
+    return {"id": p.id, "version": p.version, "valid_from": p.valid_from.isoformat(),
+            "valid_until": p.valid_until.isoformat()}
+
+
+class AddVirtualVisits(Args):
+    pass_id: UUID
+    count: int = Field(ge=1, le=1000)
+
+
+@command("add_virtual_visits", AddVirtualVisits)
+def add_virtual_visits(ctx: Ctx, a: AddVirtualVisits) -> dict[str, Any]:
+    """Lessons consumed without an attendance record, e.g. migrated data (DOMAIN §4.4)."""
+    p = ctx.get(Pass, a.pass_id)
+    value, tx = _consume(ctx, p, a.count, client_id=p.payer_id, visit_id=None)
+    return {"id": p.id, "version": p.version + 1, "remaining": p.remaining - a.count,
+            "transaction_id": str(tx.id) if tx else None, "amount": format_minor(value, ctx.tenant.currency)}
+
+
+def move_passes_for_freeze(ctx: Ctx, client_id: UUID, start: date, end: date) -> None:
+    """DOMAIN §2.4, §4.6: each of the client's passes moves its end by the frozen days overlapping its validity."""
+    idx = _index(ctx, client_id)
+    for e in idx.entries if idx else ():
+        if not e.open:
+            continue
+        p = ctx.get(Pass, e.pass_id)
+        days = ps.frozen_overlap(p, start, end)
+        if p.status == "active" and days > 0:
+            _emit_pass(ctx, ps.change_validity(p, ctx.meta, "freeze", valid_from=p.valid_from,
+                                               valid_until=p.valid_until + timedelta(days=days), frozen_days=days))
+
+
+clients.FREEZE_HOOKS.append(move_passes_for_freeze)
+
+
+class ExpirePass(Args):
+    pass_id: UUID
+
+
+@command("expire_pass", ExpirePass)
+def expire_pass(ctx: Ctx, a: ExpirePass) -> dict[str, Any]:
+    """Breakage (DOMAIN §6.3): after its last valid day, a pass's unused lessons become revenue."""
+    p = ctx.get(Pass, a.pass_id)
+    ps.check_active(p)
+    if today(ctx) <= p.valid_until:
+        raise Conflict("pass_not_expired", f"the pass is valid until {p.valid_until}",
+                       valid_until=p.valid_until.isoformat())
+    tx = posting.breakage(ctx.new_id(), ctx.meta.at, ctx.tenant.currency, lesson_type=p.lesson_type,
+                          remaining=p.unearned, client_id=p.payer_id, related=(p.id,))
+    if tx is None:
+        return {"id": p.id, "version": p.version, "transaction_id": None,
+                "amount": format_minor(0, ctx.tenant.currency)}
+    _emit_pass(ctx, [ps.PassBroken.next(p, ctx.meta, value=p.unearned, transaction_id=tx.id, **ps.figures(p))])
+    record(ctx, tx)
+    return {"id": p.id, "version": p.version + 1, "transaction_id": str(tx.id),
+            "amount": format_minor(p.unearned, ctx.tenant.currency)}
+
+
+# ---- recalculation (§4.7) -----------------------------------------------------------------
+
+
+class RecalculatePass(Args):
+    pass_id: UUID
+    template_id: UUID
+    difference: str | None = None  # a hand-set difference, signed
+    id: UUID | None = None  # of the new pass
+
+
+@command("recalculate_pass", RecalculatePass)
+def recalculate_pass(ctx: Ctx, a: RecalculatePass) -> dict[str, Any]:
+    """Switch a pass to another template at its actual value (DOMAIN §4.7), in one journal transaction."""
+    old = ctx.get(Pass, a.pass_id)
+    ps.check_active(old)
+    t = ctx.get(PassTemplate, a.template_id)
+    in_city(ctx, old.city)
+    cur = ctx.tenant.currency
+    actual = posting.actual_value(old.price, old.lessons_total, old.remaining)
+    offered = posting.offered_templates(actual, {t.id: t.price})
+    if not offered:
+        raise Conflict("template_not_offered", "a pass switches only to a template priced at least its actual value",
+                       actual_value=format_minor(actual, cur), price=format_minor(t.price, cur))
+    if len(old.client_ids) > 1 and not t.multi_client:
+        raise Invalid("not_multi_client", "a shared pass switches only to a multi-client template")
+    discount = _discount(ctx, old.payer_id, t.price)
+    computed = posting.recalculation_difference(actual=actual, new_price=t.price, discount=discount)
+    agreed = computed if a.difference is None else money(ctx, a.difference, "difference")
+    new_id = ctx.new_id(a.id)
+    tx = posting.recalculation(ctx.new_id(), ctx.meta.at, cur, client_id=old.payer_id, city=old.city,
+                               old_lesson_type=old.lesson_type, old_unearned=old.unearned, actual=actual,
+                               new_lesson_type=t.lesson_type, new_price=t.price, discount=discount,
+                               difference=agreed, branch_id=old.branch_id, related=(old.id, new_id))
+    txs = (tx.id,) if tx else ()
+    _emit_pass(ctx, [ps.PassEnded.next(old, ctx.meta, transaction_ids=txs, successor_id=new_id,
+                                       **ps.figures(old, status="recalculated", remaining=0))])
+    start = today(ctx)
+    # The client's old value counts as paid towards the new pass (for a later refund, §4.8).
+    carried = actual + min(0, agreed)
+    _new_pass(ctx, new_id, client_ids=old.client_ids, events=[ps.PassSold.make(
+        ctx.meta, new_id, 1, template_id=t.id, client_ids=old.client_ids, branch_id=old.branch_id, city=old.city,
+        lesson_type=t.lesson_type, price=t.price, discount=discount, paid=max(0, carried), unit=t.price // t.lessons,
+        value=t.price, payment="on_credit", origin="recalculation", transactions=txs, source_pass_id=old.id,
+        remaining=t.lessons, lessons_total=t.lessons, valid_from=start,
+        valid_until=start + timedelta(days=t.validity_days - 1))])
+    if tx is not None:
+        record(ctx, tx)
+    return {"id": new_id, "version": 1, "old_pass_id": old.id, "actual_value": format_minor(actual, cur),
+            "difference": format_minor(agreed, cur), "computed_difference": format_minor(computed, cur),
+            "transaction_id": str(tx.id) if tx else None}
+
+
+# ---- refund (§4.8) and void (§4.9) --------------------------------------------------------
+
+
+class RefundPass(Args):
+    pass_id: UUID
+    method: Literal["cash", "card", "bank"]
+    comment: str = Field(min_length=1, max_length=1000)
+    amount: str | None = None  # a hand-set refund
+
+
+@command("refund_pass", RefundPass, need="director")
+def refund_pass(ctx: Ctx, a: RefundPass) -> dict[str, Any]:
+    """Refund a pass by the formula of DOMAIN §4.8 (or a hand-set amount), in cash or cashless."""
+    p = ctx.get(Pass, a.pass_id)
+    ps.check_active(p)
+    in_city(ctx, p.city)
+    cur = ctx.tenant.currency
+    svp = ctx.tenant.lesson_type(p.lesson_type).single_visit_price
+    amount = None if a.amount is None else money(ctx, a.amount, "amount")
+    terms = posting.refund_terms(billed=p.billed, price_paid=p.paid, lessons_total=p.lessons_total,
+                                 lessons_remaining=p.remaining, single_visit_price=svp, amount=amount)
+    if terms.settled < 0:
+        raise Conflict("refund_too_small", "a hand-set refund cannot leave the client owing more than the pass")
+    txs = posting.refund((ctx.new_id(), ctx.new_id()), ctx.meta.at, cur, client_id=p.payer_id, city=p.city,
+                         branch_id=p.branch_id, method=a.method, amount=terms.amount, lesson_type=p.lesson_type,
+                         unearned=p.unearned, settled=terms.settled, pass_id=p.id)
+    _emit_pass(ctx, [ps.PassEnded.next(p, ctx.meta, transaction_ids=tuple(t.id for t in txs),
+                                       refund_amount=terms.amount, **ps.figures(p, status="refunded", remaining=0))])
+    record(ctx, *(t.model_copy(update={"memo": a.comment}) for t in txs))
+    return {"id": p.id, "version": p.version + 1, "amount": format_minor(terms.amount, cur),
+            "computed": format_minor(terms.computed, cur), "consumed_value": format_minor(terms.consumed_value, cur),
+            "owed_after": format_minor(terms.owed_after, cur), "transaction_ids": _ids(txs)}
+
+
+class VoidPass(Args):
+    pass_id: UUID
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@command("void_pass", VoidPass, need="director")
+def void_pass(ctx: Ctx, a: VoidPass) -> dict[str, Any]:
+    """An erroneous sale reversed completely: every journal transaction of the pass compensated (DOMAIN §4.9)."""
+    p = ctx.get(Pass, a.pass_id)
+    ps.check_active(p)
+    if p.origin != "sale":
+        raise Conflict("not_a_sale", f"this pass came from a {p.origin}, not a sale; refund it instead",
+                       origin=p.origin)
+    in_city(ctx, p.city)
+    reversals = [r for r in (_reverse(ctx, t, a.reason) for t in p.transactions) if r is not None]
+    _emit_pass(ctx, [ps.PassEnded.next(p, ctx.meta, transaction_ids=tuple(reversals),
+                                       **ps.figures(p, status="voided", remaining=0))])
+    return {"id": p.id, "version": p.version + 1, "reversal_ids": [str(r) for r in reversals]}
+
+
+# ---- lesson transfer (§4.10) --------------------------------------------------------------
+
+
+class TransferLessons(Args):
+    from_client_id: UUID
+    to_client_id: UUID
+    lesson_type: str
+    count: int = Field(ge=1, le=1000)
+
+
+@command("transfer_lessons", TransferLessons, need="regional_director")
+def transfer_lessons(ctx: Ctx, a: TransferLessons) -> dict[str, Any]:
+    """Move remaining lessons of a type from one client's passes to another client (DOMAIN §4.10).
+
+    Lessons leave the giving client's valid passes in the order visits would use them,
+    each taking its deferred value with it (``posting.transferred_value``); the receiver
+    gets one pass per giving pass with the same validity. No money moves (deferred
+    revenue is kept per lesson type), so there is no journal transaction.
+    """
+    if a.from_client_id == a.to_client_id:
+        raise Invalid("same_client", "lessons move between two different clients")
+    giver, taker = ctx.get(Client, a.from_client_id), ctx.get(Client, a.to_client_id)
+    c.writable(giver)
+    c.writable(taker)
+    ctx.tenant.lesson_type(a.lesson_type)
+    day = today(ctx)
+    idx = _index(ctx, a.from_client_id)
+    sources = [p for e in (idx.candidates(a.lesson_type, day) if idx else [])
+               if (p := ctx.get(Pass, e.pass_id)).usable_on(day)]
+    available = sum(p.remaining for p in sources)
+    if a.count > available:
+        raise Conflict("not_enough_lessons", f"the client has {available} {a.lesson_type} lessons left",
+                       remaining=available)
+    left, moved_ids = a.count, []
+    for p in sources:
+        if left == 0:
+            break
+        n = min(left, p.remaining)
+        values = p.lesson_values()
+        value = sum(values[len(values) - n:])
+        new_id = ctx.new_id()
+        _emit_pass(ctx, [ps.LessonsTransferredOut.next(
+            p, ctx.meta, count=n, value=value, to_client_id=a.to_client_id, to_pass_id=new_id,
+            **ps.figures(p, remaining=p.remaining - n, lessons_total=p.lessons_total - n))])
+        _new_pass(ctx, new_id, client_ids=(a.to_client_id,), events=[ps.PassSold.make(
+            ctx.meta, new_id, 1, template_id=p.template_id, client_ids=(a.to_client_id,), branch_id=p.branch_id,
+            city=p.city, lesson_type=p.lesson_type, price=value, discount=0, paid=value, unit=value // n,
+            value=value, payment="no_payment", origin="transfer", source_pass_id=p.id, remaining=n,
+            lessons_total=n, valid_from=p.valid_from, valid_until=p.valid_until)])
+        moved_ids.append(str(new_id))
+        left -= n
+    warnings = []
+    from_city, to_city = _client_city(ctx, giver), _client_city(ctx, taker)
+    if from_city != to_city:
+        warnings.append({"code": "different_cities", "message": f"lessons move from {from_city} to {to_city}",
+                         "from_city": from_city, "to_city": to_city})
+    return {"id": moved_ids[0], "version": 1, "pass_ids": moved_ids, "count": a.count, "warnings": warnings}

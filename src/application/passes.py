@@ -484,7 +484,8 @@ def refund_pass(ctx: Ctx, a: RefundPass) -> dict[str, Any]:
     record(ctx, *(t.model_copy(update={"memo": a.comment}) for t in txs))
     return {"id": p.id, "version": p.version + 1, "amount": format_minor(terms.amount, cur),
             "computed": format_minor(terms.computed, cur), "consumed_value": format_minor(terms.consumed_value, cur),
-            "owed_after": format_minor(terms.owed_after, cur), "transaction_ids": _ids(txs)}
+            "owed_after": format_minor(terms.owed_after, cur), "settled": format_minor(terms.settled, cur),
+            "transaction_ids": _ids(txs)}
 
 
 class VoidPass(Args):

@@ -3,14 +3,20 @@ visits from the pass expiring first, single-visit charges, revenue per lesson.""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from uuid import UUID
 
+import orjson
 import pytest
 
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid
+from classledger.application.importer import Importer
+from classledger.application.tenants import system_principal
 from classledger.projections.activity import ActivityTimeline
 from classledger.projections.activity_model import us
+from classledger.projections.books import Books
+from classledger.projections.passes import PassBook
 from classledger.system import System
 from tests.acceptance.passes_support import PassSchool
 
@@ -295,3 +301,38 @@ def test_refusals_change_nothing(system: System) -> None:
         s.sell(clients=[s.new_client("A")], payment="paid", method=None)
     assert e2.value.code in ("method_required", "invalid_args")
     assert s.books.journal(s.tenant_id) == before
+
+
+def test_import_of_passes_and_visits(system: System) -> None:
+    """API §1 import: initial data with no_payment passes (§4.2) and virtual visits (§4.4)."""
+    tid = uuid.uuid4()
+    sp = system_principal(tid)
+    t0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    system.execute(sp, "create_tenant", {"name": "Š", "timezone": "Europe/Bratislava", "currency": "EUR"}, at=t0)
+    system.execute(sp, "issue_key", {"role": "director", "staff": "Jana"}, at=t0)
+    branch, client, tpl, pid = (str(uuid.uuid4()) for _ in range(4))
+
+    def line(minute: int, command: str, args: dict) -> bytes:
+        at = datetime(2026, 3, 2, 9, minute, tzinfo=UTC).isoformat()
+        return orjson.dumps({"at": at, "actor": "Jana", "command": command, "args": args})
+
+    lines = [
+        line(1, "add_branch", {"id": branch, "name": "Centrum", "city": "Bratislava"}),
+        line(2, "define_lesson_type", {"code": "group", "name": "G", "single_visit_price": "15.00"}),
+        line(3, "create_pass_template", {"id": tpl, "name": "G10", "price": "120.00", "lessons": 10,
+                                         "validity_days": 60, "lesson_type": "group"}),
+        line(4, "register_client", {"id": client, "name": "Eva", "branch_id": branch}),
+        line(5, "sell_pass", {"id": pid, "template_id": tpl, "client_ids": [client], "branch_id": branch,
+                              "valid_from": "2026-02-01", "payment": "no_payment"}),
+        line(6, "add_virtual_visits", {"pass_id": pid, "count": 4}),
+        line(7, "record_visit", {"client_id": client, "lesson_type": "group", "date": "2026-03-02",
+                                 "status": "attended"}),
+        line(8, "add_virtual_visits", {"pass_id": pid, "count": 9}),
+    ]
+    summary = Importer(system.app, tid).run(lines)
+    assert (summary.applied, summary.rejected) == (7, 1)
+    assert summary.errors[0]["error"]["code"] == "not_enough_lessons"
+    system.runner.catch_up()
+    card = system.view(PassBook).card_part(tid, UUID(client), date(2026, 3, 2))
+    assert card["remainders"] == {"group": 5}
+    assert system.view(Books).journal(tid) == []  # no_payment: no ledger entries (§4.2)

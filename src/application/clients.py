@@ -340,6 +340,11 @@ def set_next_call(ctx: Ctx, a: NextCallArgs) -> dict[str, Any]:
 _NOT_DATA = {"originator_id", "tenant_id"}
 
 
+HistorySource = Callable[[ClassLedger, Client], list[UUID]]
+# Aggregates whose events belong in a client's history (API §3: its passes, ...).
+HISTORY_SOURCES: list[HistorySource] = []
+
+
 def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[dict[str, Any]] | None:
     """Every event of the client, oldest first (API §3, DOMAIN §9.2); None when the tenant
     has no such client. Items: ``type, at, actor, reason, aggregate_id, version, data``."""
@@ -351,7 +356,16 @@ def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[d
         return None
     events: list[Event] = app.history(client_id)
     # One aggregate: its versions are its order. (Timestamps need not be: a command that
-    # lost a concurrency race is saved later than one that started after it.)
+    # lost a concurrency race is saved later than one that started after it.) Related
+    # aggregates (HISTORY_SOURCES: passes, ...) join in time order, each in version order.
+    own = len(events)
+    for source in HISTORY_SOURCES:
+        for related in source(app, client):
+            events.extend(app.history(related))
+    if len(events) == own:
+        events.sort(key=lambda e: e.originator_version)
+    else:
+        events.sort(key=lambda e: (e.timestamp, str(e.originator_id), e.originator_version))
     return [
         {
             "type": type(e).__name__,
@@ -362,5 +376,5 @@ def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[d
             "version": e.originator_version,
             "data": {k: v for k, v in e.payload().items() if k not in _NOT_DATA},
         }
-        for e in sorted(events, key=lambda e: e.originator_version)
+        for e in events
     ]

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from pydantic import Field
 
 from classledger.aggregates import books as b
@@ -26,6 +27,7 @@ from classledger.aggregates.passes import ClientPasses, Pass, PassTemplate, Visi
 from classledger.application import clients
 from classledger.application.books import in_city, record
 from classledger.application.registry import Args, Ctx, command
+from classledger.application.service import ClassLedger
 from classledger.application.tenants import money
 from classledger.ledger import posting
 from classledger.ledger.journal import JournalTransaction, TransactionKind, reversal_of
@@ -376,6 +378,19 @@ def move_passes_for_freeze(ctx: Ctx, client_id: UUID, start: date, end: date) ->
 
 
 clients.FREEZE_HOOKS.append(move_passes_for_freeze)
+
+
+def pass_history(app: ClassLedger, client: Client) -> list[UUID]:
+    """API §3 history: the client's pass index and every pass they hold or held (a lesson
+    transfer shows in both clients' histories: the giving pass and the receiving one)."""
+    try:
+        idx = app.get(ps.index_id(client.id))
+    except AggregateNotFoundError:
+        return []
+    return [idx.id, *(e.pass_id for e in idx.entries)] if isinstance(idx, ClientPasses) else []
+
+
+clients.HISTORY_SOURCES.append(pass_history)
 
 
 class ExpirePass(Args):

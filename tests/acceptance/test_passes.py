@@ -336,3 +336,20 @@ def test_import_of_passes_and_visits(system: System) -> None:
     card = system.view(PassBook).card_part(tid, UUID(client), date(2026, 3, 2))
     assert card["remainders"] == {"group": 5}
     assert system.view(Books).journal(tid) == []  # no_payment: no ledger entries (§4.2)
+
+
+def test_transfer_shows_in_both_histories(system: System) -> None:
+    """DOMAIN §4.10: the transfer is in the giver's and the receiver's history."""
+    from classledger.application.clients import client_history
+
+    s = PassSchool(system)
+    s.sell()
+    other = s.new_client("Kamil")
+    s.run("transfer_lessons", {"from_client_id": s.client, "to_client_id": other, "lesson_type": "group", "count": 2},
+          who=s.regional)
+    mine = [i["type"] for i in client_history(system.app, s.tenant_id, UUID(s.client)) or []]
+    theirs = [i["type"] for i in client_history(system.app, s.tenant_id, UUID(other)) or []]
+    assert "PassSold" in mine
+    assert "LessonsTransferredOut" in mine
+    assert "PassSold" in theirs
+    assert mine[0] == "ClientRegistered"

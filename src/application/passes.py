@@ -105,6 +105,17 @@ def _check_overlap(ctx: Ctx, client_id: UUID, lesson_type: str, start: date, end
                            valid_until=other.valid_until.isoformat())
 
 
+def _paused(ctx: Ctx, client_ids: tuple[UUID, ...], start: date, end: date) -> date:
+    """DOMAIN §2.4, §4.6 at sale: a pass sold into a recorded freeze of a holder is paused
+    by the frozen days overlapping its validity (each freeze met in turn as the end moves)."""
+    freezes = sorted({(f.start, f.end) for cid in client_ids for f in ctx.get(Client, cid).freezes})
+    for f_start, f_end in freezes:
+        lo, hi = max(start, f_start), min(end, f_end)
+        if lo <= hi:
+            end += timedelta(days=(hi - lo).days + 1)
+    return end
+
+
 def _new_pass(ctx: Ctx, pass_id: UUID, *, client_ids: tuple[UUID, ...], events: list[Event]) -> Pass:
     ctx.emit(events)
     p = ctx.state(pass_id)
@@ -161,6 +172,7 @@ def sell_pass(ctx: Ctx, a: SellPass) -> dict[str, Any]:
         raise Invalid("negative_price", "a pass cannot cost less than nothing")
     lessons = a.lessons or t.lessons
     valid_until = a.valid_from + timedelta(days=(a.validity_days or t.validity_days) - 1)
+    valid_until = _paused(ctx, clients, a.valid_from, valid_until)
     if not t.allow_overlap:
         for cid in clients:
             _check_overlap(ctx, cid, t.lesson_type, a.valid_from, valid_until)

@@ -353,3 +353,27 @@ def test_transfer_shows_in_both_histories(system: System) -> None:
     assert "LessonsTransferredOut" in mine
     assert "PassSold" in theirs
     assert mine[0] == "ClientRegistered"
+
+
+def test_a_pass_sold_into_a_freeze_is_paused(system: System) -> None:
+    """DOMAIN §2.4: a freeze already recorded pauses a pass sold over it (5 days overlap)."""
+    s = PassSchool(system)
+    s.run("freeze_client", {"client_id": s.client, "from": "2026-03-10", "to": "2026-03-14"})
+    s.sell()
+    assert s.card()["passes"][0]["valid_until"] == "2026-05-05"
+
+
+def test_no_show_consumes_only_when_the_tenant_says_so(system: System) -> None:
+    """DOMAIN §7.1: the tenant setting decides whether an absence consumes a lesson."""
+    keeps = PassSchool(system)
+    keeps.sell()
+    absent = keeps.visit(status="absent")
+    assert absent["consumed"] is False
+    assert absent["pass_id"] is None
+    assert keeps.card()["remainders"] == {"group": 10}
+    assert keeps.balance()["total"] == "0.00"
+    strict = PassSchool(system, no_show_consumes=True)
+    strict.sell()
+    absent = strict.visit(status="absent")
+    assert absent["consumed"] is True
+    assert strict.card()["remainders"] == {"group": 9}

@@ -125,6 +125,17 @@ class Pass(Aggregate):
             left -= v
         return out
 
+    def first_value(self, count: int) -> int:
+        """What the next ``count`` lessons are worth together: ``sum(lesson_values()[:count])``
+        without the list (each is ``unit`` while value is left, the last takes the rest)."""
+        if count >= self.remaining:
+            return self.unearned
+        return min(count * self.unit, self.unearned)
+
+    def last_value(self, count: int) -> int:
+        """What the last ``count`` remaining lessons are worth (they leave in a transfer, §4.10)."""
+        return self.unearned - self.first_value(self.remaining - count)
+
     def figures(self) -> dict[str, Any]:
         return {"remaining": self.remaining, "lessons_total": self.lessons_total, "valid_from": self.valid_from,
                 "valid_until": self.valid_until, "client_ids": self.client_ids, "status": self.status}
@@ -269,7 +280,7 @@ def use_lessons(p: Pass, meta: Meta, count: int, *, transaction_id: UUID | None,
         raise Conflict("not_enough_lessons", f"the pass has {p.remaining} lessons left", remaining=p.remaining)
     if day is not None and not p.valid_on(day):
         raise Conflict("pass_not_valid", f"the pass is valid {p.valid_from}..{p.valid_until}")
-    value = sum(p.lesson_values()[:count])
+    value = p.first_value(count)
     return value, [PassLessonsUsed.next(p, meta, count=count, value=value, transaction_id=transaction_id,
                                         visit_id=visit_id, **figures(p, remaining=p.remaining - count))]
 
@@ -313,6 +324,7 @@ class PassEntry(Immutable):
     valid_until: date
     sold_at: datetime
     open: bool = True  # False once voided, refunded or recalculated
+    used_up: bool = False  # no lessons left (until one comes back): never a visit's candidate
 
 
 class ClientPasses(Aggregate):
@@ -321,13 +333,13 @@ class ClientPasses(Aggregate):
 
     def candidates(self, lesson_type: str, day: date) -> list[PassEntry]:
         """§4.3: valid passes of the type that day, the one expiring first first, ties by oldest sale."""
-        found = [e for e in self.entries
-                 if e.open and e.lesson_type == lesson_type and e.valid_from <= day <= e.valid_until]
+        found = [e for e in self.entries if e.open and not e.used_up and e.lesson_type == lesson_type
+                 and e.valid_from <= day <= e.valid_until]
         return sorted(found, key=lambda e: (e.valid_until, e.sold_at, str(e.pass_id)))
 
     def overlapping(self, lesson_type: str, start: date, end: date) -> list[PassEntry]:
-        return [e for e in self.entries
-                if e.open and e.lesson_type == lesson_type and e.valid_from <= end and start <= e.valid_until]
+        return [e for e in self.entries if e.open and not e.used_up and e.lesson_type == lesson_type
+                and e.valid_from <= end and start <= e.valid_until]
 
 
 class ClientPassAdded(Event):
@@ -355,7 +367,7 @@ def index_id(client_id: UUID) -> UUID:
 
 def entry_of(p: Pass) -> PassEntry:
     return PassEntry(pass_id=p.id, lesson_type=p.lesson_type, valid_from=p.valid_from, valid_until=p.valid_until,
-                     sold_at=p.created_on, open=p.status == "active")
+                     sold_at=p.created_on, open=p.status == "active", used_up=p.remaining == 0)
 
 
 def index_add(idx: ClientPasses | None, meta: Meta, client_id: UUID, p: Pass) -> list[Event]:

@@ -232,7 +232,7 @@ def find_usable(ctx: Ctx, client_id: UUID, lesson_type: str, day: date) -> Pass 
 def _consume(ctx: Ctx, p: Pass, count: int, *, client_id: UUID, visit_id: UUID | None,
              day: date | None = None) -> tuple[int, JournalTransaction | None]:
     """Take lessons from a pass and recognise their revenue (§6.3), in the same write."""
-    value = sum(p.lesson_values()[:count]) if 0 < count <= p.remaining else 0
+    value = p.first_value(count) if 0 < count <= p.remaining else 0
     tx = posting.lesson_consumed(ctx.new_id(), ctx.meta.at, ctx.tenant.currency, lesson_type=p.lesson_type,
                                  value=value, client_id=client_id,
                                  related=tuple(i for i in (p.id, visit_id) if i is not None))
@@ -241,7 +241,8 @@ def _consume(ctx: Ctx, p: Pass, count: int, *, client_id: UUID, visit_id: UUID |
     assert recognised == value
     _emit_pass(ctx, events)
     if tx is not None:
-        record(ctx, tx)
+        # Revenue touches no client account (deferred → income): no account to load.
+        ctx.emit(b.post(tx, ctx.meta, None))
     return value, tx
 
 
@@ -573,8 +574,7 @@ def transfer_lessons(ctx: Ctx, a: TransferLessons) -> dict[str, Any]:
         if left == 0:
             break
         n = min(left, p.remaining)
-        values = p.lesson_values()
-        value = sum(values[len(values) - n:])
+        value = p.last_value(n)
         new_id = ctx.new_id()
         _emit_pass(ctx, [ps.LessonsTransferredOut.next(
             p, ctx.meta, count=n, value=value, to_client_id=a.to_client_id, to_pass_id=new_id,

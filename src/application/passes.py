@@ -30,6 +30,7 @@ from classledger.application.registry import Args, Ctx, command
 from classledger.application.service import ClassLedger
 from classledger.application.tenants import money
 from classledger.ledger import posting
+from classledger.ledger.accounts import city_key
 from classledger.ledger.journal import JournalTransaction, TransactionKind, reversal_of
 from classledger.ledger.money import format_minor
 
@@ -437,6 +438,7 @@ class RecalculatePass(Args):
     template_id: UUID
     difference: str | None = None  # a hand-set difference, signed
     id: UUID | None = None  # of the new pass
+    branch_id: UUID | None = None  # where the new pass is sold (default: the old pass's branch)
 
 
 @command("recalculate_pass", RecalculatePass)
@@ -446,6 +448,11 @@ def recalculate_pass(ctx: Ctx, a: RecalculatePass) -> dict[str, Any]:
     ps.check_active(old)
     t = ctx.get(PassTemplate, a.template_id)
     in_city(ctx, old.city)
+    branch_id = a.branch_id or old.branch_id
+    city = ctx.tenant.branch(branch_id).city
+    if city_key(city) != city_key(old.city):
+        raise Conflict("different_city", f"a pass sold in {old.city} is recalculated only into a pass sold there",
+                       old_city=old.city, new_city=city)
     cur = ctx.tenant.currency
     actual = posting.actual_value(old.price, old.lessons_total, old.remaining)
     offered = posting.offered_templates(actual, {t.id: t.price})
@@ -469,7 +476,7 @@ def recalculate_pass(ctx: Ctx, a: RecalculatePass) -> dict[str, Any]:
     # The client's old value counts as paid towards the new pass (for a later refund, §4.8).
     carried = actual + min(0, agreed)
     _new_pass(ctx, new_id, client_ids=old.client_ids, events=[ps.PassSold.make(
-        ctx.meta, new_id, 1, template_id=t.id, client_ids=old.client_ids, branch_id=old.branch_id, city=old.city,
+        ctx.meta, new_id, 1, template_id=t.id, client_ids=old.client_ids, branch_id=branch_id, city=old.city,
         lesson_type=t.lesson_type, price=t.price, discount=discount, paid=max(0, carried), unit=t.price // t.lessons,
         value=t.price, payment="on_credit", origin="recalculation", transactions=txs, source_pass_id=old.id,
         remaining=t.lessons, lessons_total=t.lessons, valid_from=start,

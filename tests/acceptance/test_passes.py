@@ -377,3 +377,14 @@ def test_no_show_consumes_only_when_the_tenant_says_so(system: System) -> None:
     absent = strict.visit(status="absent")
     assert absent["consumed"] is True
     assert strict.card()["remainders"] == {"group": 9}
+
+
+def test_recalculation_only_within_the_city(system: System) -> None:
+    """DOMAIN §4.7: both passes sold in the same city."""
+    s = PassSchool(system)
+    ind = s.template("Individual 5", "200.00", 5, 90, "individual")
+    p = s.sell()
+    with pytest.raises(Conflict) as e:
+        s.run("recalculate_pass", {"pass_id": p["id"], "template_id": ind, "branch_id": s.ke})
+    assert e.value.code == "different_city"
+    assert s.card()["remainders"] == {"group": 10}

@@ -395,13 +395,13 @@ clients.FREEZE_HOOKS.append(move_passes_for_freeze)
 
 
 def pass_history(app: ClassLedger, client: Client) -> list[UUID]:
-    """API §3 history: the client's pass index and every pass they hold or held (a lesson
+    """API §3 history: every pass the client holds or held (a lesson
     transfer shows in both clients' histories: the giving pass and the receiving one)."""
     try:
         idx = app.get(ps.index_id(client.id))
     except AggregateNotFoundError:
         return []
-    return [idx.id, *(e.pass_id for e in idx.entries)] if isinstance(idx, ClientPasses) else []
+    return [e.pass_id for e in idx.entries] if isinstance(idx, ClientPasses) else []
 
 
 clients.HISTORY_SOURCES.append(pass_history)

@@ -95,6 +95,8 @@ class Rules:
             zone = ZoneInfo(d["timezone"])
             st.put_tenant(t, TenantInfo(zone, tiers, month_of(ev.at_us, zone)))
             return
+        if ev.type in LESSONS_LEFT_EVENTS and int(d["remaining"]) > 0:
+            return  # a lesson used (or moved) and some remain: eligibility as before, nothing to read
         known = st.tenant(t)
         if known is None:
             return
@@ -185,8 +187,6 @@ class Rules:
         that had not started, or an end now moved) is replaced. Consuming a lesson that
         leaves lessons changes nothing, so a visit costs no segment."""
         remaining, status = int(d["remaining"]), d.get("status", "active")
-        if d.get("count") is not None and remaining > 0:
-            return  # lessons used (or moved) and some remain: eligibility as before
         start = max(at, day_start(date.fromisoformat(d["valid_from"]), info.zone))
         end = end_of_day(date.fromisoformat(d["valid_until"]), info.zone)
         for cid in d["client_ids"]:
@@ -214,6 +214,7 @@ class Rules:
 
 PASS_EVENTS = {"PassSold", "PassLessonsUsed", "PassLessonReturned", "PassValidityChanged", "LessonsTransferredOut",
                "PassEnded"}
+LESSONS_LEFT_EVENTS = {"PassLessonsUsed", "LessonsTransferredOut"}
 RULES = Rules()
 HANDLED = (
     "TenantCreated", "TierDowngradeRequested", "ClientRegistered", "GroupCreated",

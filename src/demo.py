@@ -151,6 +151,9 @@ def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) 
             at(when + timedelta(days=rnd.randint(1, 20)), "receive_payment",
                {"id": uid("payment", pass_n), "client_id": client, "amount": price, "method": "bank",
                 "branch_id": branch, "pass_id": pid})
+        # breakage (DOMAIN §6.3): the morning after the last valid day
+        expiry = datetime.combine(start_day + timedelta(days=days), clock_time(6), tzinfo=ZONE)
+        at(expiry, "expire_pass", {"pass_id": pid})
         for k in range(lessons + rnd.choice([-2, -1, 0, 0, 1])):
             visit_at = when + timedelta(days=7 * k + 1, hours=rnd.randint(0, 6))
             if (visit_at.astimezone(ZONE).date() - start_day).days >= days:
@@ -227,6 +230,7 @@ def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) 
     group_end = {g[0]: g[3] for g in groups}
     holds: set[tuple[str, str]] = set()
     known: set[str] = set()
+    sold: set[str] = set()
     while heap:
         when, _, command, args = heapq.heappop(heap)
         if when > end:
@@ -251,6 +255,10 @@ def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) 
                 cancelled.add(rid)
         elif command == "archive_client":
             archived.add(args["client_id"])
+        elif command == "sell_pass":
+            sold.add(args["id"])
+        elif command == "expire_pass" and args["pass_id"] not in sold:
+            continue
         yield _line(when, command, args)
 
 

@@ -34,5 +34,5 @@ def test_the_demo_sells_passes_takes_payments_and_records_visits(system: System)
     generate(system, clients=60, seed=5)
     tenant = demo_tenant_id(5)
     kinds = {j["kind"] for j in system.view(Books).journal(tenant, limit=1_000_000)}
-    assert {"sale", "payment", "revenue"} <= kinds
+    assert {"sale", "payment", "revenue", "visit_charge"} <= kinds
     assert system.view(Books).trial_balance(tenant, as_of=us(now()))["total"] == "0.00"

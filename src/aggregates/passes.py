@@ -96,6 +96,7 @@ class Pass(Aggregate):
     origin: Origin = "sale"
     status: PassStatus = "active"
     transactions: tuple[UUID, ...] = ()  # every journal transaction this pass posted (§4.9)
+    transferred_out: int = 0  # lessons given to other clients (§4.10)
 
     @property
     def billed(self) -> int:
@@ -243,7 +244,7 @@ class LessonsTransferredOut(_PassEvent):
 
     def apply(self, state: Pass) -> Pass:
         return self.evolve(state, remaining=self.remaining, lessons_total=self.lessons_total,
-                           value=state.value - self.value)
+                           value=state.value - self.value, transferred_out=state.transferred_out + self.count)
 
 
 class PassEnded(_PassEvent):

@@ -536,6 +536,9 @@ def void_pass(ctx: Ctx, a: VoidPass) -> dict[str, Any]:
     if p.origin != "sale":
         raise Conflict("not_a_sale", f"this pass came from a {p.origin}, not a sale; refund it instead",
                        origin=p.origin)
+    if p.transferred_out:
+        raise Conflict("lessons_transferred", f"{p.transferred_out} lessons of this pass went to another client; "
+                       "refund it instead", transferred=p.transferred_out)
     in_city(ctx, p.city)
     reversals = [r for r in (_reverse(ctx, t, a.reason) for t in p.transactions) if r is not None]
     _emit_pass(ctx, [ps.PassEnded.next(p, ctx.meta, transaction_ids=tuple(reversals),

@@ -388,3 +388,15 @@ def test_recalculation_only_within_the_city(system: System) -> None:
         s.run("recalculate_pass", {"pass_id": p["id"], "template_id": ind, "branch_id": s.ke})
     assert e.value.code == "different_city"
     assert s.card()["remainders"] == {"group": 10}
+
+
+def test_a_pass_that_gave_lessons_away_is_not_voided(system: System) -> None:
+    """DOMAIN §4.9 vs §4.10: voiding would reverse value another client's pass now holds."""
+    s = PassSchool(system)
+    p = s.sell()
+    other = s.new_client("Kamil")
+    s.run("transfer_lessons", {"from_client_id": s.client, "to_client_id": other, "lesson_type": "group", "count": 2},
+          who=s.regional)
+    with pytest.raises(Conflict) as e:
+        s.run("void_pass", {"pass_id": p["id"], "reason": "x"}, who=s.director)
+    assert e.value.code == "lessons_transferred"

@@ -136,6 +136,16 @@ class PassMachine(RuleBasedStateMachine):
             if ans is not None:
                 self.settled += minor(ans["settled"])  # the pass's charge the refund cancels (§4.8)
 
+    @rule(i=st.integers(0, 50), t=st.integers(0, 2))
+    def recalculate(self, i: int, t: int) -> None:
+        if self.sold:
+            pid = list(self.sold)[i % len(self.sold)]
+            ans = self.run("recalculate_pass", {"pass_id": pid, "template_id": self.templates[t]})
+            if ans is not None:
+                # §4.7: the old pass leaves deferred at its actual value; the new one enters at its price
+                self.settled += minor(ans["actual_value"])
+                self.sold[ans["id"]] = Sold(self.prices[self.templates[t]])
+
     @rule(i=st.integers(0, 50))
     def void(self, i: int) -> None:
         if self.sold:

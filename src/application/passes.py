@@ -503,6 +503,9 @@ def refund_pass(ctx: Ctx, a: RefundPass) -> dict[str, Any]:
     """Refund a pass by the formula of DOMAIN §4.8 (or a hand-set amount), in cash or cashless."""
     p = ctx.get(Pass, a.pass_id)
     ps.check_active(p)
+    if p.origin == "transfer":
+        raise Conflict("not_paid_for", "these lessons came from another client's pass: nothing was paid for them "
+                       "here; transfer them back instead", origin=p.origin)
     in_city(ctx, p.city)
     cur = ctx.tenant.currency
     svp = ctx.tenant.lesson_type(p.lesson_type).single_visit_price
@@ -591,7 +594,7 @@ def transfer_lessons(ctx: Ctx, a: TransferLessons) -> dict[str, Any]:
             **ps.figures(p, remaining=p.remaining - n, lessons_total=p.lessons_total - n))])
         _new_pass(ctx, new_id, client_ids=(a.to_client_id,), events=[ps.PassSold.make(
             ctx.meta, new_id, 1, template_id=p.template_id, client_ids=(a.to_client_id,), branch_id=p.branch_id,
-            city=p.city, lesson_type=p.lesson_type, price=value, discount=0, paid=value, unit=value // n,
+            city=p.city, lesson_type=p.lesson_type, price=value, discount=0, paid=0, unit=value // n,
             value=value, payment="no_payment", origin="transfer", source_pass_id=p.id, remaining=n,
             lessons_total=n, valid_from=p.valid_from, valid_until=p.valid_until)])
         moved_ids.append(str(new_id))

@@ -400,3 +400,14 @@ def test_a_pass_that_gave_lessons_away_is_not_voided(system: System) -> None:
     with pytest.raises(Conflict) as e:
         s.run("void_pass", {"pass_id": p["id"], "reason": "x"}, who=s.director)
     assert e.value.code == "lessons_transferred"
+
+
+def test_lessons_received_by_transfer_are_not_refunded(system: System) -> None:
+    s = PassSchool(system)
+    s.sell()
+    other = s.new_client("Kamil")
+    got = s.run("transfer_lessons", {"from_client_id": s.client, "to_client_id": other, "lesson_type": "group",
+                                     "count": 2}, who=s.regional)
+    with pytest.raises(Conflict) as e:
+        s.run("refund_pass", {"pass_id": got["pass_ids"][0], "method": "cash", "comment": "x"}, who=s.director)
+    assert e.value.code == "not_paid_for"

@@ -454,6 +454,8 @@ def recalculate_pass(ctx: Ctx, a: RecalculatePass) -> dict[str, Any]:
         raise Conflict("different_city", f"a pass sold in {old.city} is recalculated only into a pass sold there",
                        old_city=old.city, new_city=city)
     cur = ctx.tenant.currency
+    if old.lessons_total == 0:
+        raise Conflict("no_lessons", "every lesson of this pass went to other clients; nothing to recalculate")
     actual = posting.actual_value(old.price, old.lessons_total, old.remaining)
     offered = posting.offered_templates(actual, {t.id: t.price})
     if not offered:

@@ -411,3 +411,16 @@ def test_lessons_received_by_transfer_are_not_refunded(system: System) -> None:
     with pytest.raises(Conflict) as e:
         s.run("refund_pass", {"pass_id": got["pass_ids"][0], "method": "cash", "comment": "x"}, who=s.director)
     assert e.value.code == "not_paid_for"
+
+
+def test_a_pass_whose_lessons_all_left_is_not_recalculated(system: System) -> None:
+    """Found by the properties: every lesson transferred away leaves nothing to recalculate (409, not 500)."""
+    s = PassSchool(system)
+    three = s.template("Three", "100.00", 3, 30, "group")
+    p = s.sell(three)
+    other = s.new_client("Kamil")
+    s.run("transfer_lessons", {"from_client_id": s.client, "to_client_id": other, "lesson_type": "group", "count": 3},
+          who=s.regional)
+    with pytest.raises(Conflict) as e:
+        s.run("recalculate_pass", {"pass_id": p["id"], "template_id": s.group10})
+    assert e.value.code == "no_lessons"

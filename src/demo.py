@@ -50,6 +50,11 @@ def _line(at: datetime, command: str, args: dict[str, Any], actor: str = DIRECTO
     return orjson.dumps({"at": at.isoformat(), "actor": actor, "command": command, "args": args})
 
 
+PASS_TEMPLATES = [  # name, price, lessons, validity days, lesson type
+    ("Skupina 8 lekcií", "88.00", 8, 70, "group"),
+    ("Skupina 12 lekcií", "120.00", 12, 100, "group"),
+    ("Individuálne 5 lekcií", "115.00", 5, 60, "individual"),
+]
 COURSES = [("Balet", "group"), ("Plávanie", "group"), ("Angličtina", "group"), ("Robotika", "group"), ("Klavír", "individual")]
 
 
@@ -94,17 +99,25 @@ def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) 
     at(setup, "define_custom_field", {"key": "school", "label": "School", "type": "text"})
     at(setup, "define_custom_field", {"key": "tshirt_size", "label": "T-shirt size", "type": "choice", "choices": ["XS", "S", "M", "L"]})
     at(setup, "define_custom_field", {"key": "allergies", "label": "Allergies", "type": "text"})
+    # DOMAIN §4.1: the pass catalogue (overlap allowed, so a new pass can be bought early)
+    template_ids = {}
+    for i, (tname, price, lessons, days, lesson_type) in enumerate(PASS_TEMPLATES):
+        template_ids[tname] = uid("template", i)
+        at(setup, "create_pass_template", {"id": template_ids[tname], "name": tname, "price": price, "lessons": lessons,
+                                           "validity_days": days, "lesson_type": lesson_type, "allow_overlap": True})
     course_ids = [uid("course", i) for i in range(len(COURSES))]
     for cid, (name, lesson_type) in zip(course_ids, COURSES, strict=True):
         at(setup, "create_course", {"id": cid, "name": name, "lesson_type": lesson_type})
     # groups: per branch, course and term; capacity scaled so that most fit and some wait
     groups: list[tuple[str, str, date, date]] = []  # id, branch, starts, ends
+    group_type: dict[str, str] = {}  # group id -> its course's lesson type
     capacity = max(6, clients // 60)
     for bname, _ in BRANCHES:
         for ci, cid in enumerate(course_ids):
             for a, b in terms(start.date(), end.date()):
                 gid = uid("group", len(groups))
                 groups.append((gid, branch_ids[bname], a, b))
+                group_type[gid] = COURSES[ci][1]
                 at(setup, "create_group", {"id": gid, "course_id": cid, "branch_id": branch_ids[bname],
                                            "name": f"{COURSES[ci][0]} {a:%Y/%m}", "capacity": capacity if ci < 4 else 4,
                                            "starts_on": a.isoformat(), "ends_on": b.isoformat(),
@@ -116,7 +129,39 @@ def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) 
 
     step = 365 * 24 * 60 * 0.9 / max(clients, 1)
     clock = start + timedelta(hours=1)
-    made = n = reg_n = credit_n = 0
+    made = n = reg_n = credit_n = pass_n = visit_n = 0
+
+    def sell_and_visit(client: str, branch: str, lesson_type: str, when: datetime) -> None:
+        """A pass sold around the enrolment (paid now, or on credit and paid later), then
+        weekly visits while it lasts: attended mostly, sometimes a no-show, the odd extra
+        visit charged at the single-visit price once the pass is used up (DOMAIN §4.3)."""
+        nonlocal pass_n, visit_n
+        tname, price, lessons, days, _ = rnd.choice([t for t in PASS_TEMPLATES if t[4] == lesson_type])
+        pid = uid("pass", pass_n)
+        pass_n += 1
+        start_day = when.astimezone(ZONE).date()
+        paid = rnd.random() < 0.6
+        sale: dict[str, Any] = {"id": pid, "template_id": template_ids[tname], "client_ids": [client],
+                                "branch_id": branch, "valid_from": start_day.isoformat(),
+                                "payment": "paid" if paid else "on_credit"}
+        if paid:
+            sale["method"] = rnd.choice(["cash", "card", "bank"])
+        at(when, "sell_pass", sale)
+        if not paid and rnd.random() < 0.85:
+            at(when + timedelta(days=rnd.randint(1, 20)), "receive_payment",
+               {"id": uid("payment", pass_n), "client_id": client, "amount": price, "method": "bank",
+                "branch_id": branch, "pass_id": pid})
+        # breakage (DOMAIN §6.3): the morning after the last valid day
+        expiry = datetime.combine(start_day + timedelta(days=days), clock_time(6), tzinfo=ZONE)
+        at(expiry, "expire_pass", {"pass_id": pid})
+        for k in range(lessons + rnd.choice([-2, -1, 0, 0, 1])):
+            visit_at = when + timedelta(days=7 * k + 1, hours=rnd.randint(0, 6))
+            if (visit_at.astimezone(ZONE).date() - start_day).days >= days:
+                break
+            at(visit_at, "record_visit", {"id": uid("visit", visit_n), "client_id": client, "lesson_type": lesson_type,
+                                          "date": visit_at.astimezone(ZONE).date().isoformat(),
+                                          "status": "attended" if rnd.random() < 0.9 else "absent"})
+            visit_n += 1
     while made < clients:
         name, city = rnd.choice(BRANCHES)
         fk = fakers[rnd.choice(LOCALE_BY_CITY[city])]
@@ -154,6 +199,8 @@ def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) 
                 rid = uid("reg", reg_n)
                 reg_n += 1
                 at(when, "register", {"id": rid, "client_id": child, "group_id": g[0]})
+                if rnd.random() < 0.75:
+                    sell_and_visit(child, branch, group_type[g[0]], when + timedelta(minutes=30))
                 r = rnd.random()
                 if r < 0.12:
                     at(when + timedelta(days=rnd.randint(7, 60)), "cancel_registration", {"registration_id": rid, "reason": rnd.choice(["illness", "moved", "schedule clash"])})
@@ -183,13 +230,15 @@ def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) 
     group_end = {g[0]: g[3] for g in groups}
     holds: set[tuple[str, str]] = set()
     known: set[str] = set()
+    sold: set[str] = set()
     while heap:
         when, _, command, args = heapq.heappop(heap)
         if when > end:
             continue
         if command == "register_client":
             known.add(args["id"])
-        client = args.get("client_id") or reg_client.get(args.get("registration_id", ""))
+        client = args.get("client_id") or reg_client.get(args.get("registration_id", "")) or (
+            args["client_ids"][0] if "client_ids" in args else None)
         if client is not None and (client in archived or client not in known):
             continue
         if command == "register":
@@ -206,6 +255,10 @@ def commands(tenant_id: uuid.UUID, *, clients: int, seed: int, start: datetime) 
                 cancelled.add(rid)
         elif command == "archive_client":
             archived.add(args["client_id"])
+        elif command == "sell_pass":
+            sold.add(args["id"])
+        elif command == "expire_pass" and args["pass_id"] not in sold:
+            continue
         yield _line(when, command, args)
 
 

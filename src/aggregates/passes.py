@@ -3,11 +3,13 @@ sales, visits and the rest of the pass lifecycle build on them."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
 from uuid import UUID
 
-from classledger.aggregates.base import Aggregate, Event, Meta
-from classledger.aggregates.errors import Invalid
+from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
+from classledger.aggregates.errors import Conflict, Invalid
 
 
 class PassTemplate(Aggregate):
@@ -53,3 +55,373 @@ def create_template(template_id: UUID, meta: Meta, *, name: str, description: st
     return [PassTemplateCreated.make(meta, template_id, 1, name=name, description=description, price=price, lessons=lessons,
                                      validity_days=validity_days, lesson_type=lesson_type, freestyle=freestyle,
                                      allow_overlap=allow_overlap, multi_client=multi_client)]
+
+
+# ---- the pass (DOMAIN §4.2–§4.11) -------------------------------------------------------
+#
+# A pass carries its own money figures so that every rule decides from the pass alone:
+# ``value`` is the deferred revenue the pass put into ``liabilities:deferred:<type>``
+# (its list price at sale, less what left with transferred lessons), ``recognised`` how
+# much of it has become income so far, ``unit`` the value of one lesson (price // lessons
+# at sale). The next lesson consumed is worth ``min(unit, value − recognised)``, and the
+# last remaining lesson takes everything still deferred (DOMAIN §6.3: the last lesson
+# takes the rounding remainder), so a pass used up has recognised exactly its value.
+# Bonus lessons (§4.5) carry no value: once the paid value is recognised they are worth 0.
+#
+# Every event that changes lessons or validity also carries the pass's figures after it
+# (remaining, validity, holders), so read models never need the aggregate to follow it.
+
+PassStatus = Literal["active", "voided", "refunded", "recalculated"]
+PaymentMode = Literal["paid", "on_credit", "no_payment"]
+Origin = Literal["sale", "recalculation", "transfer"]
+
+
+class Pass(Aggregate):
+    template_id: UUID | None
+    client_ids: tuple[UUID, ...]
+    branch_id: UUID
+    city: str
+    lesson_type: str
+    price: int  # list price at sale (minor units)
+    discount: int  # the client's discount at sale
+    paid: int  # paid for this pass (at sale, or payments naming it)
+    lessons_total: int
+    remaining: int
+    unit: int
+    value: int
+    recognised: int = 0
+    valid_from: date
+    valid_until: date
+    payment: PaymentMode
+    origin: Origin = "sale"
+    status: PassStatus = "active"
+    transactions: tuple[UUID, ...] = ()  # every journal transaction this pass posted (§4.9)
+    transferred_out: int = 0  # lessons given to other clients (§4.10)
+
+    @property
+    def billed(self) -> int:
+        return self.price - self.discount
+
+    @property
+    def unearned(self) -> int:
+        return self.value - self.recognised
+
+    @property
+    def payer_id(self) -> UUID:
+        """Whose account a multi-client pass is charged to: the first client named at sale."""
+        return self.client_ids[0]
+
+    def valid_on(self, day: date) -> bool:
+        return self.status == "active" and self.valid_from <= day <= self.valid_until
+
+    def usable_on(self, day: date) -> bool:
+        return self.valid_on(day) and self.remaining > 0
+
+    def lesson_values(self) -> list[int]:
+        """The values of the remaining lessons, in the order they will be consumed."""
+        out, left = [], self.unearned
+        for i in range(self.remaining):
+            v = left if i == self.remaining - 1 else min(self.unit, left)
+            out.append(v)
+            left -= v
+        return out
+
+    def first_value(self, count: int) -> int:
+        """What the next ``count`` lessons are worth together: ``sum(lesson_values()[:count])``
+        without the list (each is ``unit`` while value is left, the last takes the rest)."""
+        if count >= self.remaining:
+            return self.unearned
+        return min(count * self.unit, self.unearned)
+
+    def last_value(self, count: int) -> int:
+        """What the last ``count`` remaining lessons are worth (they leave in a transfer, §4.10)."""
+        return self.unearned - self.first_value(self.remaining - count)
+
+    def figures(self) -> dict[str, Any]:
+        return {"remaining": self.remaining, "lessons_total": self.lessons_total, "valid_from": self.valid_from,
+                "valid_until": self.valid_until, "client_ids": self.client_ids, "status": self.status}
+
+
+class _PassEvent(Event):
+    """Pass events carry the pass's figures after them (see the module comment)."""
+
+    remaining: int
+    lessons_total: int
+    valid_from: date
+    valid_until: date
+    client_ids: tuple[UUID, ...]
+    status: PassStatus = "active"
+
+
+class PassSold(_PassEvent):
+    template_id: UUID | None
+    branch_id: UUID
+    city: str
+    lesson_type: str
+    price: int
+    discount: int
+    paid: int
+    unit: int
+    value: int
+    payment: PaymentMode
+    origin: Origin = "sale"
+    transactions: tuple[UUID, ...] = ()
+    source_pass_id: UUID | None = None  # recalculation or lesson transfer: where it came from
+
+    def apply(self, state: Any) -> Pass:
+        return self.birth(
+            Pass, template_id=self.template_id, client_ids=self.client_ids, branch_id=self.branch_id, city=self.city,
+            lesson_type=self.lesson_type, price=self.price, discount=self.discount, paid=self.paid,
+            lessons_total=self.lessons_total, remaining=self.remaining, unit=self.unit, value=self.value,
+            valid_from=self.valid_from, valid_until=self.valid_until, payment=self.payment, origin=self.origin,
+            transactions=self.transactions,
+        )
+
+
+class PassLessonsUsed(_PassEvent):
+    """Lessons consumed: by a visit (``visit_id``) or virtually (§4.4)."""
+
+    count: int
+    value: int  # revenue recognised for them
+    transaction_id: UUID | None = None
+    visit_id: UUID | None = None
+
+    def apply(self, state: Pass) -> Pass:
+        txs = (*state.transactions, self.transaction_id) if self.transaction_id else state.transactions
+        return self.evolve(state, remaining=self.remaining, recognised=state.recognised + self.value, transactions=txs)
+
+
+class PassLessonReturned(_PassEvent):
+    """A cancelled visit gives its lesson back (§4.3); its revenue is reversed."""
+
+    visit_id: UUID
+    value: int
+
+    def apply(self, state: Pass) -> Pass:
+        return self.evolve(state, remaining=self.remaining, recognised=state.recognised - self.value)
+
+
+class PassValidityChanged(_PassEvent):
+    """Extended (§4.5, maybe with bonus lessons), corrected (§4.5), or moved by a freeze (§4.6)."""
+
+    change: Literal["extend", "correct", "freeze"]
+    bonus_lessons: int = 0
+    frozen_days: int = 0
+
+    def apply(self, state: Pass) -> Pass:
+        return self.evolve(state, valid_from=self.valid_from, valid_until=self.valid_until,
+                           remaining=self.remaining, lessons_total=self.lessons_total)
+
+
+class PassBroken(_PassEvent):
+    """Breakage (§6.3): at expiry the value of the lessons never taken becomes revenue."""
+
+    value: int
+    transaction_id: UUID
+
+    def apply(self, state: Pass) -> Pass:
+        return self.evolve(state, recognised=state.recognised + self.value,
+                           transactions=(*state.transactions, self.transaction_id))
+
+
+class PassPaid(_PassEvent):
+    """A payment naming this pass (API receive_payment ``pass_id``): counts as paid for §4.8."""
+
+    amount: int
+    transaction_id: UUID
+
+    def apply(self, state: Pass) -> Pass:
+        return self.evolve(state, paid=state.paid + self.amount)
+
+
+class LessonsTransferredOut(_PassEvent):
+    """§4.10: lessons leave for another client's pass, with their deferred value."""
+
+    count: int
+    value: int
+    to_client_id: UUID
+    to_pass_id: UUID
+
+    def apply(self, state: Pass) -> Pass:
+        return self.evolve(state, remaining=self.remaining, lessons_total=self.lessons_total,
+                           value=state.value - self.value, transferred_out=state.transferred_out + self.count)
+
+
+class PassEnded(_PassEvent):
+    """Voided (§4.9), refunded (§4.8) or recalculated into another pass (§4.7): no lessons left."""
+
+    transaction_ids: tuple[UUID, ...] = ()
+    successor_id: UUID | None = None
+    refund_amount: int | None = None
+
+    def apply(self, state: Pass) -> Pass:
+        released = state.unearned if self.status in ("refunded", "recalculated") else 0
+        return self.evolve(state, status=self.status, remaining=0, recognised=state.recognised + released,
+                           transactions=(*state.transactions, *self.transaction_ids))
+
+
+def figures(p: Pass, **changes: Any) -> dict[str, Any]:
+    out = p.figures()
+    out.update(changes)
+    return out
+
+
+def check_active(p: Pass) -> None:
+    if p.status != "active":
+        raise Conflict(f"pass_{p.status}", f"this pass is {p.status}", pass_id=str(p.id), status=p.status)
+
+
+def use_lessons(p: Pass, meta: Meta, count: int, *, transaction_id: UUID | None, visit_id: UUID | None,
+                day: date | None = None) -> tuple[int, list[Event]]:
+    """Consume ``count`` lessons; returns the revenue they recognise and the event."""
+    check_active(p)
+    if count < 1:
+        raise Invalid("invalid_count", "at least one lesson")
+    if count > p.remaining:
+        raise Conflict("not_enough_lessons", f"the pass has {p.remaining} lessons left", remaining=p.remaining)
+    if day is not None and not p.valid_on(day):
+        raise Conflict("pass_not_valid", f"the pass is valid {p.valid_from}..{p.valid_until}")
+    value = p.first_value(count)
+    return value, [PassLessonsUsed.next(p, meta, count=count, value=value, transaction_id=transaction_id,
+                                        visit_id=visit_id, **figures(p, remaining=p.remaining - count))]
+
+
+def return_lesson(p: Pass, meta: Meta, visit_id: UUID, value: int) -> list[Event]:
+    check_active(p)
+    return [PassLessonReturned.next(p, meta, visit_id=visit_id, value=value, **figures(p, remaining=p.remaining + 1))]
+
+
+def change_validity(p: Pass, meta: Meta, change: Literal["extend", "correct", "freeze"], *, valid_from: date,
+                    valid_until: date, bonus_lessons: int = 0, frozen_days: int = 0) -> list[Event]:
+    check_active(p)
+    if valid_until < valid_from:
+        raise Invalid("invalid_period", "a pass ends on or after the day it starts",
+                      valid_from=valid_from.isoformat(), valid_until=valid_until.isoformat())
+    if bonus_lessons < 0:
+        raise Invalid("invalid_bonus", "bonus lessons cannot be negative")
+    return [PassValidityChanged.next(p, meta, change=change, bonus_lessons=bonus_lessons, frozen_days=frozen_days,
+                                     **figures(p, valid_from=valid_from, valid_until=valid_until,
+                                               remaining=p.remaining + bonus_lessons,
+                                               lessons_total=p.lessons_total + bonus_lessons))]
+
+
+def frozen_overlap(p: Pass, start: date, end: date) -> int:
+    """§4.6: the frozen days that overlap the pass's validity."""
+    lo, hi = max(p.valid_from, start), min(p.valid_until, end)
+    return max(0, (hi - lo).days + 1)
+
+
+# ---- the client's pass index -------------------------------------------------------------
+#
+# A small aggregate per client listing their passes with the figures that choose one
+# (type, validity, sale order). A visit reads it and the few passes valid that day, so no
+# long stream is replayed on the hot path, however many passes and visits a client has.
+
+
+class PassEntry(Immutable):
+    pass_id: UUID
+    lesson_type: str
+    valid_from: date
+    valid_until: date
+    sold_at: datetime
+    open: bool = True  # False once voided, refunded or recalculated
+    used_up: bool = False  # no lessons left (until one comes back): never a visit's candidate
+
+
+class ClientPasses(Aggregate):
+    client_id: UUID
+    entries: tuple[PassEntry, ...] = ()
+
+    def candidates(self, lesson_type: str, day: date) -> list[PassEntry]:
+        """§4.3: valid passes of the type that day, the one expiring first first, ties by oldest sale."""
+        found = [e for e in self.entries if e.open and not e.used_up and e.lesson_type == lesson_type
+                 and e.valid_from <= day <= e.valid_until]
+        return sorted(found, key=lambda e: (e.valid_until, e.sold_at, str(e.pass_id)))
+
+    def overlapping(self, lesson_type: str, start: date, end: date) -> list[PassEntry]:
+        return [e for e in self.entries if e.open and not e.used_up and e.lesson_type == lesson_type
+                and e.valid_from <= end and start <= e.valid_until]
+
+
+class ClientPassAdded(Event):
+    client_id: UUID
+    entry: PassEntry
+
+    def apply(self, state: ClientPasses | None) -> ClientPasses:
+        if state is None:
+            state = ClientPasses(id=self.originator_id, version=0, tenant_id=self.tenant_id,
+                                 created_on=self.timestamp, modified_on=self.timestamp, client_id=self.client_id)
+        return self.evolve(state, entries=(*state.entries, self.entry))
+
+
+class ClientPassChanged(Event):
+    entry: PassEntry
+
+    def apply(self, state: ClientPasses) -> ClientPasses:
+        return self.evolve(state, entries=tuple(self.entry if e.pass_id == self.entry.pass_id else e
+                                                for e in state.entries))
+
+
+def index_id(client_id: UUID) -> UUID:
+    return uuid.uuid5(client_id, "passes")
+
+
+def entry_of(p: Pass) -> PassEntry:
+    return PassEntry(pass_id=p.id, lesson_type=p.lesson_type, valid_from=p.valid_from, valid_until=p.valid_until,
+                     sold_at=p.created_on, open=p.status == "active", used_up=p.remaining == 0)
+
+
+def index_add(idx: ClientPasses | None, meta: Meta, client_id: UUID, p: Pass) -> list[Event]:
+    version = (idx.version if idx else 0) + 1
+    return [ClientPassAdded.make(meta, index_id(client_id), version, client_id=client_id, entry=entry_of(p))]
+
+
+def index_sync(idx: ClientPasses, meta: Meta, p: Pass) -> list[Event]:
+    entry = entry_of(p)
+    old = next((e for e in idx.entries if e.pass_id == p.id), None)
+    if old is None or old.model_copy(update={"sold_at": entry.sold_at}) == entry:
+        return []
+    return [ClientPassChanged.next(idx, meta, entry=entry.model_copy(update={"sold_at": old.sold_at}))]
+
+
+# ---- visits (DOMAIN §7.1, §4.3) ------------------------------------------------------------
+
+
+class Visit(Aggregate):
+    client_id: UUID
+    lesson_type: str
+    day: date
+    status: Literal["attended", "absent"]
+    group_id: UUID | None = None
+    pass_id: UUID | None = None
+    value: int = 0  # revenue recognised from the pass
+    transaction_id: UUID | None = None  # the revenue or the single-visit charge
+    charged: bool = False
+    cancelled: bool = False
+
+
+class VisitRecorded(Event):
+    client_id: UUID
+    lesson_type: str
+    day: date
+    status: Literal["attended", "absent"]
+    group_id: UUID | None = None
+    pass_id: UUID | None = None
+    value: int = 0
+    transaction_id: UUID | None = None
+    charged: bool = False
+
+    def apply(self, state: Any) -> Visit:
+        return self.birth(Visit, client_id=self.client_id, lesson_type=self.lesson_type, day=self.day,
+                          status=self.status, group_id=self.group_id, pass_id=self.pass_id, value=self.value,
+                          transaction_id=self.transaction_id, charged=self.charged)
+
+
+class VisitCancelled(Event):
+    client_id: UUID
+    pass_id: UUID | None = None
+    lesson_returned: bool = False
+    reversal_id: UUID | None = None
+
+    def apply(self, state: Visit) -> Visit:
+        return self.evolve(state, cancelled=True)

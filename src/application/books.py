@@ -12,6 +12,7 @@ from classledger.aggregates import books as b
 from classledger.aggregates.books import ClientAccount, Transaction
 from classledger.aggregates.client import Client
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid
+from classledger.aggregates.passes import Pass, PassPaid
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.tenants import money
 from classledger.ledger import posting
@@ -58,7 +59,12 @@ def receive_payment(ctx: Ctx, a: ReceivePayment) -> dict[str, Any]:
     tx = posting.payment(tx_id, ctx.meta.at, ctx.tenant.currency, client_id=a.client_id, city=branch.city,
                          branch_id=a.branch_id, method=a.method, amount=positive(ctx, a.amount, "amount"),
                          related=(a.pass_id,) if a.pass_id else ())
+    paid_pass = ctx.get(Pass, a.pass_id) if a.pass_id else None
     record(ctx, tx.model_copy(update={"memo": a.note}))
+    if paid_pass is not None:
+        # DOMAIN §4.8: what was paid for a pass is what its refund starts from.
+        ctx.emit([PassPaid.next(paid_pass, ctx.meta, amount=tx.postings[0].amount, transaction_id=tx_id,
+                                **paid_pass.figures())])
     return {"id": tx_id, "transaction_id": tx_id, "version": 1}
 
 

@@ -246,10 +246,17 @@ class FreezeArgs(Args):
     reason: str | None = Field(default=None, max_length=500)
 
 
+FreezeHook = Callable[[Ctx, UUID, date, date], None]
+# What other modules attach to a freeze (passes move their validity: DOMAIN §4.6), same write.
+FREEZE_HOOKS: list[FreezeHook] = []
+
+
 @command("freeze_client", FreezeArgs)
 def freeze_client(ctx: Ctx, a: FreezeArgs) -> dict[str, Any]:
     """Freeze a client for a period, e.g. illness or holiday (DOMAIN §2.4)."""
     ctx.emit(c.freeze(ctx.get(Client, a.client_id), ctx.meta, a.start, a.end))
+    for hook in FREEZE_HOOKS:
+        hook(ctx, a.client_id, a.start, a.end)
     return _answer(ctx, a.client_id)
 
 
@@ -333,6 +340,11 @@ def set_next_call(ctx: Ctx, a: NextCallArgs) -> dict[str, Any]:
 _NOT_DATA = {"originator_id", "tenant_id"}
 
 
+HistorySource = Callable[[ClassLedger, Client], list[UUID]]
+# Aggregates whose events belong in a client's history (API §3: its passes, ...).
+HISTORY_SOURCES: list[HistorySource] = []
+
+
 def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[dict[str, Any]] | None:
     """Every event of the client, oldest first (API §3, DOMAIN §9.2); None when the tenant
     has no such client. Items: ``type, at, actor, reason, aggregate_id, version, data``."""
@@ -344,7 +356,16 @@ def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[d
         return None
     events: list[Event] = app.history(client_id)
     # One aggregate: its versions are its order. (Timestamps need not be: a command that
-    # lost a concurrency race is saved later than one that started after it.)
+    # lost a concurrency race is saved later than one that started after it.) Related
+    # aggregates (HISTORY_SOURCES: passes, ...) join in time order, each in version order.
+    own = len(events)
+    for source in HISTORY_SOURCES:
+        for related in source(app, client):
+            events.extend(app.history(related))
+    if len(events) == own:
+        events.sort(key=lambda e: e.originator_version)
+    else:
+        events.sort(key=lambda e: (e.timestamp, str(e.originator_id), e.originator_version))
     return [
         {
             "type": type(e).__name__,
@@ -355,5 +376,5 @@ def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[d
             "version": e.originator_version,
             "data": {k: v for k, v in e.payload().items() if k not in _NOT_DATA},
         }
-        for e in sorted(events, key=lambda e: e.originator_version)
+        for e in events
     ]

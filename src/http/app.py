@@ -45,6 +45,7 @@ from classledger.http.routes import (
     FinanceQuery,
     JournalQuery,
     MonthQuery,
+    PassesQuery,
     WriteRoute,
     runnable,
 )
@@ -53,6 +54,7 @@ from classledger.projections.activity import ActivityTimeline
 from classledger.projections.activity_model import day_start, us
 from classledger.projections.books import Books
 from classledger.projections.clients import ClientDirectory, CursorError
+from classledger.projections.passes import PassBook
 from classledger.store import hashchain
 from classledger.system import System, now
 
@@ -96,6 +98,7 @@ class Api:
         self.directory = system.view(ClientDirectory)
         self.activity = system.view(ActivityTimeline)
         self.books = system.view(Books)
+        self.passes = system.view(PassBook)
         self.spec = openapi(unbuilt_reads=[r.name for r in READS if not hasattr(self, r.name)])
 
     async def principal(self, request: Request) -> Principal:
@@ -181,6 +184,7 @@ class Api:
                 card["active"] = self.activity.is_active(principal.tenant_id, client_id, us(at))
                 card["registrations"] = self.activity.registrations_of(principal.tenant_id, client_id)
                 card["balance"] = self.books.balance(principal.tenant_id, client_id, as_of=us(at))
+                card.update(self.passes.card_part(principal.tenant_id, client_id, self._today(principal, at)))
             return card
 
         card = await run_in_threadpool(read)
@@ -236,6 +240,22 @@ class Api:
         if report is None:
             raise ApiError(404, "tenant_not_found", "this tenant has no activity records yet")
         return render(report)
+
+    def _today(self, principal: Principal, at: datetime) -> date:
+        return at.astimezone(ZoneInfo(self.directory.timezone(principal.tenant_id) or "UTC")).date()
+
+    async def passes_report(self, request: Request) -> Response:
+        """Passes whose validity overlaps a range (DOMAIN §4.5, §4.11): expired ones only if asked."""
+        principal = await self.principal(request)
+        q = parse_query(request, PassesQuery)
+        await self.catch_up()
+        at = now()
+
+        def read() -> list[dict[str, Any]]:
+            return self.passes.report(principal.tenant_id, start=q.from_, end=q.to,
+                                      include_expired=q.include_expired, today=self._today(principal, at))
+
+        return render({"items": await run_in_threadpool(read)})
 
     async def journal(self, request: Request) -> Response:
         principal = await self.principal(request)

@@ -88,6 +88,7 @@ WRITES: tuple[WriteRoute, ...] = (
     _w("POST", "/v1/passes/{id}/recalculate", "recalculate_pass", PASS),
     _w("POST", "/v1/passes/{id}/refund", "refund_pass", PASS),
     _w("POST", "/v1/passes/{id}/void", "void_pass", PASS),
+    _w("POST", "/v1/passes/{id}/expire", "expire_pass", PASS),  # extension: breakage (DOMAIN §6.3)
     _w("POST", "/v1/lesson-transfers", "transfer_lessons", created=True),
     _w("POST", "/v1/visits", "record_visit", created=True),
     _w("POST", "/v1/visits/{id}/cancel", "cancel_visit", {"id": "visit_id"}),

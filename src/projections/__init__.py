@@ -9,6 +9,7 @@ from classledger.projections.activity import ActivityTimeline
 from classledger.projections.books import Books
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.keys import StaffKeys
+from classledger.projections.passes import PassBook
 from classledger.projections.runtime import Projection, Runner
 from classledger.store.database import Database
 
@@ -19,6 +20,7 @@ def build(db: Database, *, suffix: str = "") -> list[Projection]:
         ActivityTimeline(db, suffix=suffix),
         ClientDirectory(db, suffix=suffix),
         Books(db, suffix=suffix),
+        PassBook(db, suffix=suffix),
     ]
 
 

@@ -27,6 +27,7 @@ from classledger.projections.activity_model import (
     ClientActivity,
     Interval,
     Tier,
+    day_start,
     end_of_day,
     month_bounds,
     month_of,
@@ -94,6 +95,8 @@ class Rules:
             zone = ZoneInfo(d["timezone"])
             st.put_tenant(t, TenantInfo(zone, tiers, month_of(ev.at_us, zone)))
             return
+        if ev.type in LESSONS_LEFT_EVENTS and int(d["remaining"]) > 0:
+            return  # a lesson used (or moved) and some remain: eligibility as before, nothing to read
         known = st.tenant(t)
         if known is None:
             return
@@ -154,6 +157,8 @@ class Rules:
                 if client_id_or_none is not None:
                     self._close(st, t, client_id_or_none, f"c:{rid}", at)
                     st.put_credit(t, rid, None)
+            case kind if kind in PASS_EVENTS:
+                self._pass(st, t, info, f"p:{rid}", d, at)
             case kind if kind in ARCHIVE_EVENTS:
                 act, flags = st.client(t, rid)
                 flags.add(ARCHIVE_EVENTS[kind])
@@ -174,24 +179,54 @@ class Rules:
         act.open(f"r:{rid}", at, end)
         st.touch_client(t, reg.client_id)
 
+    def _pass(self, st: State, t: str, info: TenantInfo, source: str, d: dict[str, Any], at: int) -> None:
+        """DOMAIN §5.1 (c): a pass valid at t with lessons remaining makes its holders eligible.
+
+        Every pass event carries the pass's figures after it; the pass's eligibility is
+        redrawn from them: what already happened stays, what was still ahead (a validity
+        that had not started, or an end now moved) is replaced. Consuming a lesson that
+        leaves lessons changes nothing, so a visit costs no segment."""
+        remaining, status = int(d["remaining"]), d.get("status", "active")
+        start = max(at, day_start(date.fromisoformat(d["valid_from"]), info.zone))
+        end = end_of_day(date.fromisoformat(d["valid_until"]), info.zone)
+        for cid in d["client_ids"]:
+            act, _ = st.client(t, str(cid))
+            kept: list[list[int | None]] = []
+            for seg in act.segments.get(source, []):
+                s, e = seg
+                assert s is not None
+                if s >= at:
+                    continue  # had not begun: redrawn below
+                kept.append([s, at if e is None or e > at else e])
+            if status == "active" and remaining > 0 and end > start:
+                kept.append([start, end])
+            if kept:
+                act.segments[source] = kept
+            else:
+                act.segments.pop(source, None)
+            st.touch_client(t, str(cid))
+
     def _close(self, st: State, t: str, client_id: str, source: str, at: int) -> None:
         act, _ = st.client(t, client_id)
         act.close(source, at)
         st.touch_client(t, client_id)
 
 
+PASS_EVENTS = {"PassSold", "PassLessonsUsed", "PassLessonReturned", "PassValidityChanged", "LessonsTransferredOut",
+               "PassEnded"}
+LESSONS_LEFT_EVENTS = {"PassLessonsUsed", "LessonsTransferredOut"}
 RULES = Rules()
 HANDLED = (
     "TenantCreated", "TierDowngradeRequested", "ClientRegistered", "GroupCreated",
     "RegistrationCreated", "RegistrationConfirmed", "RegistrationPromoted", "RegistrationCancelled",
     "RegistrationTransferred", "CreditGranted", "CreditUsed", "CreditVoided",
-    *ARCHIVE_EVENTS, *RESTORE_EVENTS,
+    *ARCHIVE_EVENTS, *RESTORE_EVENTS, *sorted(PASS_EVENTS),
 )
 
 
 class ActivityTimeline(Projection):
     name = "activity"
-    version = 1
+    version = 2  # 2: passes make clients eligible (DOMAIN §5.1 (c))
     tables = {
         "tenants": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, info TEXT NOT NULL)",
         "groups": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, group_id TEXT NOT NULL, ends_on TEXT NOT NULL, PRIMARY KEY (tenant_id, group_id))",

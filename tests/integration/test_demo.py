@@ -25,3 +25,14 @@ def test_the_demo_generates_a_year_the_system_accepts(system: System) -> None:
         peaks.append(report["peak"])
     assert max(peaks) > 10
     assert len(set(peaks)) > 3  # a curve, not a constant
+
+
+def test_the_demo_sells_passes_takes_payments_and_records_visits(system: System) -> None:
+    """Issue 5: a year of sales, payments and visits, every line accepted, the books balanced."""
+    from classledger.projections.books import Books
+
+    generate(system, clients=60, seed=5)
+    tenant = demo_tenant_id(5)
+    kinds = {j["kind"] for j in system.view(Books).journal(tenant, limit=1_000_000)}
+    assert {"sale", "payment", "revenue", "visit_charge"} <= kinds
+    assert system.view(Books).trial_balance(tenant, as_of=us(now()))["total"] == "0.00"

@@ -1,0 +1,130 @@
+"""Passes as the card and the reports see them (DOMAIN §4.11, API §3).
+
+One row per pass with its figures after its latest event (every pass event carries
+them: see ``aggregates.passes``), and one row per holder, so a multi-client pass shows on
+each of its clients' cards. Remainders (§4.11) are the lessons left on the passes valid
+on the day asked, per lesson type. The passes report lists passes whose validity
+overlaps a range, to find the expired or unused ones to restore (§4.5).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from classledger.ledger.money import format_minor
+from classledger.projections.runtime import EventRecord, Projection, handles
+from classledger.store.database import Tx
+
+_FIELDS = ("pass_id", "template_id", "lesson_type", "lessons_total", "remaining", "valid_from", "valid_until",
+           "status", "client_ids", "branch_id", "price", "currency", "payment", "origin", "sold_us")
+_SELECT = ", ".join("p." + f for f in _FIELDS)
+
+
+class PassBook(Projection):
+    name = "passes"
+    version = 1
+    tables = {
+        "tenants": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, currency TEXT NOT NULL)",
+        "passes": (
+            "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, pass_id TEXT NOT NULL, template_id TEXT, "
+            "lesson_type TEXT NOT NULL, lessons_total INTEGER NOT NULL, remaining INTEGER NOT NULL, "
+            "valid_from TEXT NOT NULL, valid_until TEXT NOT NULL, status TEXT NOT NULL, client_ids TEXT NOT NULL, "
+            "branch_id TEXT NOT NULL, price BIGINT NOT NULL, currency TEXT NOT NULL, payment TEXT NOT NULL, "
+            "origin TEXT NOT NULL, sold_us BIGINT NOT NULL, PRIMARY KEY (tenant_id, pass_id))"
+        ),
+        "holders": (
+            "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, client_id TEXT NOT NULL, "
+            "pass_id TEXT NOT NULL, PRIMARY KEY (tenant_id, client_id, pass_id))"
+        ),
+    }
+    indexes = [
+        "CREATE INDEX IF NOT EXISTS {t_passes}_by_until ON {t_passes} (tenant_id, valid_until)",
+    ]
+
+    @handles("TenantCreated")
+    def _tenant(self, tx: Tx, ev: EventRecord) -> None:
+        tx.execute(f"INSERT INTO {self.t('tenants')} (tenant_id, currency) VALUES (?, ?) "
+                   "ON CONFLICT (tenant_id) DO NOTHING", (str(ev.tenant_id), ev.data["currency"]))
+
+    @handles("PassSold")
+    def _sold(self, tx: Tx, ev: EventRecord) -> None:
+        d = ev.data
+        t = str(ev.tenant_id)
+        row = tx.one(f"SELECT currency FROM {self.t('tenants')} WHERE tenant_id = ?", (t,))
+        tx.execute(
+            f"INSERT INTO {self.t('passes')} ({', '.join(_FIELDS)}, tenant_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, pass_id) DO NOTHING",
+            (str(ev.aggregate_id), d.get("template_id"), d["lesson_type"], d["lessons_total"], d["remaining"],
+             d["valid_from"], d["valid_until"], d.get("status", "active"), orjson.dumps(d["client_ids"]).decode(),
+             d["branch_id"], d["price"], row[0] if row else "EUR", d["payment"], d.get("origin", "sale"), ev.at_us, t),
+        )
+        for cid in d["client_ids"]:
+            tx.execute(f"INSERT INTO {self.t('holders')} (tenant_id, client_id, pass_id) VALUES (?, ?, ?) "
+                       "ON CONFLICT (tenant_id, client_id, pass_id) DO NOTHING", (t, cid, str(ev.aggregate_id)))
+
+    @handles("PassLessonsUsed", "PassLessonReturned", "PassValidityChanged", "PassBroken", "PassPaid",
+             "LessonsTransferredOut", "PassEnded")
+    def _figures(self, tx: Tx, ev: EventRecord) -> None:
+        d = ev.data
+        tx.execute(
+            f"UPDATE {self.t('passes')} SET lessons_total = ?, remaining = ?, valid_from = ?, valid_until = ?, "
+            "status = ? WHERE tenant_id = ? AND pass_id = ?",
+            (d["lessons_total"], d["remaining"], d["valid_from"], d["valid_until"], d.get("status", "active"),
+             str(ev.tenant_id), str(ev.aggregate_id)),
+        )
+
+    # ---- reads ----------------------------------------------------------------------
+
+    def card_part(self, tenant_id: UUID, client_id: UUID, day: date) -> dict[str, Any]:
+        """``remainders`` and ``passes`` of the client card (API §3) on the tenant's ``day``."""
+        with self.db.read() as tx:
+            rows = tx.execute(
+                f"SELECT {_SELECT} FROM {self.t('passes')} p JOIN {self.t('holders')} h "
+                "ON h.tenant_id = p.tenant_id AND h.pass_id = p.pass_id WHERE h.tenant_id = ? AND h.client_id = ? "
+                "ORDER BY p.valid_until DESC, p.sold_us DESC, p.pass_id",
+                (str(tenant_id), str(client_id)),
+            )
+            passes = [_item(r, day) for r in rows]
+        remainders: dict[str, int] = {}
+        for p in passes:
+            if p["valid"]:
+                remainders[p["lesson_type"]] = remainders.get(p["lesson_type"], 0) + p["lessons_remaining"]
+        return {"remainders": dict(sorted(remainders.items())), "passes": passes}
+
+    def report(self, tenant_id: UUID, *, start: date | None, end: date | None, include_expired: bool,
+               today: date) -> list[dict[str, Any]]:
+        """Passes whose validity overlaps [start, end] (either open); expired ones only if asked."""
+        sql = f"SELECT {_SELECT} FROM {self.t('passes')} p WHERE p.tenant_id = ?"
+        params: list[Any] = [str(tenant_id)]
+        if start is not None:
+            sql += " AND p.valid_until >= ?"
+            params.append(start.isoformat())
+        if end is not None:
+            sql += " AND p.valid_from <= ?"
+            params.append(end.isoformat())
+        if not include_expired:
+            sql += " AND p.valid_until >= ?"
+            params.append(today.isoformat())
+        sql += " ORDER BY p.valid_until, p.sold_us, p.pass_id"
+        with self.db.read() as tx:
+            return [_item(r, today) for r in tx.execute(sql, params)]
+
+
+def _item(r: tuple[Any, ...], day: date) -> dict[str, Any]:
+    (pid, template_id, lesson_type, total, remaining, vf, vu, status, client_ids, branch_id, price, currency,
+     payment, origin, _sold) = r
+    valid = status == "active" and vf <= day.isoformat() <= vu
+    state = status if status != "active" else ("expired" if vu < day.isoformat() else
+                                                "future" if vf > day.isoformat() else
+                                                "used_up" if remaining == 0 else "valid")
+    return {
+        "id": pid, "template_id": template_id, "lesson_type": lesson_type, "lessons_total": int(total),
+        "lessons_remaining": int(remaining), "valid_from": vf, "valid_until": vu, "state": state,
+        "valid": valid, "client_ids": orjson.loads(client_ids), "branch_id": branch_id,
+        "price": format_minor(int(price), currency), "payment": payment, "origin": origin,
+        "unused": int(remaining) == int(total),
+    }

@@ -34,6 +34,7 @@ from classledger.projections.activity_model import (
     month_report,
     next_month,
 )
+from classledger.projections.batch import delete_keys, insert_many
 from classledger.projections.runtime import EventRecord, Projection, decode, handles
 from classledger.store.database import Database, Store, Tx
 
@@ -191,6 +192,7 @@ HANDLED = (
 
 
 _HANDLED = frozenset(HANDLED)
+T2, T3, T4, T5 = (("text",) * n for n in (2, 3, 4, 5))
 _V = TypeVar("_V")
 
 
@@ -353,13 +355,14 @@ class _TableState(State):
         self.p = p
         self.tx = tx
         self.tenants: dict[str, TenantInfo | None] = {}
-        self.groups: dict[tuple[str, str], str | None] = {}
-        self.regs: dict[tuple[str, str], Reg | None] = {}
-        self.credits: dict[tuple[str, str], str | None] = {}
-        self.clients: dict[tuple[str, str], tuple[ClientActivity, set[str]]] = {}
+        self.groups: _Held[str | None] = _Held()
+        self.regs: _Held[Reg | None] = _Held()
+        self.credits: _Held[str | None] = _Held()
+        self.clients: _Held[tuple[ClientActivity, set[str]]] = _Held()
         self.dirty: set[tuple[str, str, str]] = set()
         self.full: set[str] = set()  # tenants all of whose rows are held
         self.prev_tiers: dict[tuple[str, str], str | None] = {}
+        self.active: dict[tuple[str, str], list[Interval]] = {}  # a held client's active intervals
         # (tenant, client) -> (the month start it was pruned for, the first end after it, its JSON or None)
         self.pruned: dict[tuple[str, str], tuple[int, int | None, orjson.Fragment | None]] = {}
 
@@ -422,16 +425,13 @@ class _TableState(State):
     def touch_client(self, tenant_id: str, client_id: str) -> None:
         self.dirty.add(("client", tenant_id, client_id))
         self.pruned.pop((tenant_id, client_id), None)
+        self.active.pop((tenant_id, client_id), None)
 
     def month_started(self, tenant_id: str, month: str) -> None:
-        self.flush()
         info = self.tenant(tenant_id)
         assert info is not None
         _, _, start, _ = month_bounds(month, info.zone)
-        prev = (
-            self.p._previous_tier(self.tx, UUID(tenant_id), info, month, start, self.prev_tiers)
-            if month > (info.last_month or month) else None
-        )
+        prev = self._previous_tier(tenant_id, info, month, start) if month > (info.last_month or month) else None
         # The row below holds this prev_tier whether it is inserted now or was already there.
         self.prev_tiers[(tenant_id, month)] = prev
         state = self._dump(tenant_id, start, prev)
@@ -441,20 +441,67 @@ class _TableState(State):
             (tenant_id, month, orjson.dumps(state).decode()),
         )
 
+    def _previous_tier(self, tenant_id: str, info: TenantInfo, month: str, as_of: int) -> str | None:
+        """``ActivityTimeline._previous_tier`` on the page's state: rows not written yet count."""
+        if (tenant_id, month) in self.prev_tiers:
+            return self.prev_tiers[(tenant_id, month)]
+        row = self.tx.one(
+            f"SELECT state FROM {self.p.t('month_state')} WHERE tenant_id = ? AND month = ?", (tenant_id, month)
+        )
+        if row is not None:
+            prev: str | None = orjson.loads(row[0]).get("prev_tier")
+            return prev
+        last = info.last_month
+        if last is None or month <= last:
+            return None
+        prev_month = _prev_month(month)
+        _, _, lo, hi = month_bounds(prev_month, info.zone)
+        ivs = self._intervals(tenant_id, info, lo, hi)
+        before = self._previous_tier(tenant_id, info, prev_month, as_of)
+        rep = month_report(prev_month, ivs, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=before,
+                           requested_downgrade=info.downgrades.get(prev_month))
+        tier: str | None = rep["tier"]
+        return tier
+
+    def _active(self, tenant_id: str, client_id: str, info: TenantInfo) -> list[Interval]:
+        k = (tenant_id, client_id)
+        ivs = self.active.get(k)
+        if ivs is None:
+            ivs = self.active[k] = self.clients[k][0].active_intervals(info.zone)
+        return ivs
+
+    def _intervals(self, tenant_id: str, info: TenantInfo, lo: int, hi: int) -> list[Interval]:
+        """The tenant's active intervals meeting [lo, hi): stored rows, but held ones for clients changed since."""
+        changed = {cid for kind, t, cid in self.dirty if kind == "client" and t == tenant_id}
+        out = [
+            (int(r[1]), None if r[2] is None else int(r[2]))
+            for r in self.tx.execute(
+                f"SELECT client_id, start_us, end_us FROM {self.p.t('intervals')} WHERE tenant_id = ? AND start_us < ? "
+                "AND (end_us IS NULL OR end_us > ?)",
+                (tenant_id, hi, lo),
+            )
+            if r[0] not in changed
+        ]
+        for cid in changed:
+            out += [(s, e) for s, e in self._active(tenant_id, cid, info) if s < hi and (e is None or e > lo)]
+        return out
+
     def _load_tenant(self, tenant_id: str) -> None:
         """Hold every row of the tenant (the snapshot needs them all); held rows are newer."""
         if tenant_id in self.full:
             return
         p, tx, t = self.p, self.tx, (tenant_id,)
         for gid, ends_on in tx.execute(f"SELECT group_id, ends_on FROM {p.t('groups')} WHERE tenant_id = ?", t):
-            self.groups.setdefault((tenant_id, gid), ends_on)
+            if (tenant_id, gid) not in self.groups:
+                self.groups[(tenant_id, gid)] = ends_on
         for rid, cid, gid, state in tx.execute(
             f"SELECT reg_id, client_id, group_id, state FROM {p.t('regs')} WHERE tenant_id = ?", t
         ):
             if (tenant_id, rid) not in self.regs:
                 self.regs[(tenant_id, rid)] = Reg(cid, gid, state)
         for crid, cid in tx.execute(f"SELECT credit_id, client_id FROM {p.t('credits')} WHERE tenant_id = ?", t):
-            self.credits.setdefault((tenant_id, crid), cid)
+            if (tenant_id, crid) not in self.credits:
+                self.credits[(tenant_id, crid)] = cid
         for cid, model, flags in tx.execute(
             f"SELECT client_id, model, flags FROM {p.t('clients')} WHERE tenant_id = ?", t
         ):
@@ -546,13 +593,13 @@ class _TableState(State):
                 self.clients[k] = (ClientActivity(), set())
 
     def flush(self) -> None:
-        """Write what changed: one ``executemany`` per statement, in a fixed order."""
-        p, tx = self.p, self.tx
+        """Write what changed: a few multi-row statements per table, in a fixed order."""
+        p, tx, d = self.p, self.tx, self.p.db.dialect
         tenants: list[tuple[Any, ...]] = []
         groups: list[tuple[Any, ...]] = []
-        regs_gone: list[tuple[Any, ...]] = []
+        regs_gone: list[tuple[str, str]] = []
         regs: list[tuple[Any, ...]] = []
-        credits_gone: list[tuple[Any, ...]] = []
+        credits_gone: list[tuple[str, str]] = []
         credits: list[tuple[Any, ...]] = []
         clients: list[tuple[Any, ...]] = []
         intervals: list[tuple[Any, ...]] = []
@@ -580,50 +627,23 @@ class _TableState(State):
                 info = self.tenant(t)
                 assert info is not None
                 clients.append((t, key, orjson.dumps(act.to_json()).decode(), orjson.dumps(sorted(flags)).decode()))
-                intervals += [(t, key, s, e) for s, e in act.active_intervals(info.zone)]
-        if tenants:
-            tx.executemany(
-                f"INSERT INTO {p.t('tenants')} (tenant_id, info) VALUES (?, ?) "
-                "ON CONFLICT (tenant_id) DO UPDATE SET info = excluded.info",
-                tenants,
-            )
-        if groups:
-            tx.executemany(
-                f"INSERT INTO {p.t('groups')} (tenant_id, group_id, ends_on) VALUES (?, ?, ?) "
-                "ON CONFLICT (tenant_id, group_id) DO UPDATE SET ends_on = excluded.ends_on",
-                groups,
-            )
-        if regs_gone:
-            tx.executemany(f"DELETE FROM {p.t('regs')} WHERE tenant_id = ? AND reg_id = ?", regs_gone)
-        if regs:
-            tx.executemany(
-                f"INSERT INTO {p.t('regs')} (tenant_id, reg_id, client_id, group_id, state) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (tenant_id, reg_id) DO UPDATE SET client_id = excluded.client_id, "
-                "group_id = excluded.group_id, state = excluded.state",
-                regs,
-            )
-        if credits_gone:
-            tx.executemany(f"DELETE FROM {p.t('credits')} WHERE tenant_id = ? AND credit_id = ?", credits_gone)
-        if credits:
-            tx.executemany(
-                f"INSERT INTO {p.t('credits')} (tenant_id, credit_id, client_id) VALUES (?, ?, ?) "
-                "ON CONFLICT (tenant_id, credit_id) DO NOTHING",
-                credits,
-            )
-        if clients:
-            tx.executemany(
-                f"INSERT INTO {p.t('clients')} (tenant_id, client_id, model, flags) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (tenant_id, client_id) DO UPDATE SET model = excluded.model, flags = excluded.flags",
-                clients,
-            )
-            tx.executemany(
-                f"DELETE FROM {p.t('intervals')} WHERE tenant_id = ? AND client_id = ?", [c[:2] for c in clients]
-            )
-        if intervals:
-            tx.executemany(
-                f"INSERT INTO {p.t('intervals')} (tenant_id, client_id, start_us, end_us) VALUES (?, ?, ?, ?)",
-                intervals,
-            )
+                intervals += [(t, key, s, e) for s, e in self._active(t, key, info)]
+        insert_many(tx, d, f"INSERT INTO {p.t('tenants')} (tenant_id, info)", T2, tenants,
+                    "ON CONFLICT (tenant_id) DO UPDATE SET info = excluded.info")
+        insert_many(tx, d, f"INSERT INTO {p.t('groups')} (tenant_id, group_id, ends_on)", T3, groups,
+                    "ON CONFLICT (tenant_id, group_id) DO UPDATE SET ends_on = excluded.ends_on")
+        delete_keys(tx, d, p.t("regs"), "reg_id", regs_gone)
+        insert_many(tx, d, f"INSERT INTO {p.t('regs')} (tenant_id, reg_id, client_id, group_id, state)", T5, regs,
+                    "ON CONFLICT (tenant_id, reg_id) DO UPDATE SET client_id = excluded.client_id, "
+                    "group_id = excluded.group_id, state = excluded.state")
+        delete_keys(tx, d, p.t("credits"), "credit_id", credits_gone)
+        insert_many(tx, d, f"INSERT INTO {p.t('credits')} (tenant_id, credit_id, client_id)", T3, credits,
+                    "ON CONFLICT (tenant_id, credit_id) DO NOTHING")
+        insert_many(tx, d, f"INSERT INTO {p.t('clients')} (tenant_id, client_id, model, flags)", T4, clients,
+                    "ON CONFLICT (tenant_id, client_id) DO UPDATE SET model = excluded.model, flags = excluded.flags")
+        delete_keys(tx, d, p.t("intervals"), "client_id", [(c[0], c[1]) for c in clients])
+        insert_many(tx, d, f"INSERT INTO {p.t('intervals')} (tenant_id, client_id, start_us, end_us)",
+                    ("text", "text", "bigint", "bigint"), intervals)
         self.dirty.clear()
 
 
@@ -645,8 +665,21 @@ def _pruned(act: ClientActivity, flags: set[str], start: int) -> tuple[int, int 
     return start, first_end, orjson.Fragment(orjson.dumps([{"segments": segments, "blocks": blocks}, sorted(flags)]))
 
 
-def _of(held: dict[tuple[str, str], _V], tenant_id: str) -> list[tuple[str, _V]]:
-    return [(k, v) for (t, k), v in held.items() if t == tenant_id]
+class _Held(dict[tuple[str, str], _V]):
+    """Rows held by (tenant, key), with each tenant's keys at hand (the snapshot walks them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys_of: dict[str, list[str]] = {}
+
+    def __setitem__(self, k: tuple[str, str], v: _V) -> None:
+        if k not in self:
+            self.keys_of.setdefault(k[0], []).append(k[1])
+        super().__setitem__(k, v)
+
+
+def _of(held: _Held[_V], tenant_id: str) -> list[tuple[str, _V]]:
+    return [(k, held[(tenant_id, k)]) for k in held.keys_of.get(tenant_id, ())]
 
 
 def _load(tx: Tx, table: str, key: str, columns: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[Any, ...]]:

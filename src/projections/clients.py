@@ -37,6 +37,7 @@ import orjson
 from unidecode import unidecode
 
 from classledger.ledger.money import format_minor
+from classledger.projections.batch import insert_many
 from classledger.projections.runtime import EventRecord, Projection, handles
 from classledger.store.codec import EPOCH
 from classledger.store.database import Database, Tx
@@ -131,7 +132,7 @@ class ClientDirectory(Projection):
     #
     # Handlers change rows held in memory for the page (``_ClientPage``: read once per
     # client, or in bulk by ``prefetch``) and ``finish_page`` writes every changed row
-    # with one ``executemany`` per statement: no read or write per event.
+    # in a few multi-row statements: no read or write per event.
 
     def __init__(self, db: Database, *, suffix: str = "") -> None:
         super().__init__(db, suffix=suffix)
@@ -450,6 +451,7 @@ ROW_COLUMNS = (
     "card_number", "card_folded", "branch_id", "tags", "custom_fields", "preferences", "parent_id", "member_ids",
     "freezes", "archived", "deleted", "waitlist", "next_call", "photo", "notes", "consents", "version",
 )
+ROW_TYPES = tuple("integer" if c in ("archived", "deleted", "version") else "text" for c in ROW_COLUMNS)
 _CHUNK = 500
 ClientKey = tuple[str, str]
 
@@ -510,21 +512,15 @@ class _ClientPage:
             self.tags_before[k] = frozenset(self.tag_sets[k])
 
     def flush(self) -> None:
-        tx, p = self.tx, self.p
-        if self.tenants:
-            tx.executemany(
-                f"INSERT INTO {p.t('tenants')} (tenant_id, currency, timezone) VALUES (?, ?, ?) "
-                "ON CONFLICT (tenant_id) DO NOTHING",
-                self.tenants,
-            )
+        tx, p, d = self.tx, self.p, self.p.db.dialect
+        insert_many(tx, d, f"INSERT INTO {p.t('tenants')} (tenant_id, currency, timezone)", ("text",) * 3, self.tenants,
+                    "ON CONFLICT (tenant_id) DO NOTHING")
         if self.dirty:
             updates = ", ".join(f"{c} = excluded.{c}" for c in ROW_COLUMNS[2:])
             rows = [self.rows[k] for k in sorted(self.dirty)]
-            tx.executemany(
-                f"INSERT INTO {p.t('clients')} ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))}) "
-                f"ON CONFLICT (tenant_id, client_id) DO UPDATE SET {updates}",
-                [tuple(r[c] for c in ROW_COLUMNS) for r in rows if r is not None],
-            )
+            insert_many(tx, d, f"INSERT INTO {p.t('clients')} ({', '.join(ROW_COLUMNS)})", ROW_TYPES,
+                        [tuple(r[c] for c in ROW_COLUMNS) for r in rows if r is not None],
+                        f"ON CONFLICT (tenant_id, client_id) DO UPDATE SET {updates}")
         gone: list[tuple[str, str, str]] = []
         added: list[tuple[str, str, str]] = []
         for k in sorted(self.tag_sets):
@@ -533,10 +529,8 @@ class _ClientPage:
             added += [(*k, tag) for tag in sorted(now - before)]
         if gone:
             tx.executemany(f"DELETE FROM {p.t('tags')} WHERE tenant_id = ? AND client_id = ? AND tag = ?", gone)
-        if added:
-            tx.executemany(
-                f"INSERT INTO {p.t('tags')} (tenant_id, client_id, tag) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", added
-            )
+        insert_many(tx, d, f"INSERT INTO {p.t('tags')} (tenant_id, client_id, tag)", ("text",) * 3, added,
+                    "ON CONFLICT DO NOTHING")
 
 
 def _by_tenant(keys: Sequence[ClientKey]) -> list[tuple[str, list[str]]]:

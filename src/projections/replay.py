@@ -22,7 +22,7 @@ from uuid import UUID
 import orjson
 
 from classledger import projections as registry
-from classledger.projections.runtime import EventRecord, Projection, Runner
+from classledger.projections.runtime import POSITIONS_DDL, EventRecord, Projection, Runner
 from classledger.store.codec import event_class, type_name, upcast
 from classledger.store.database import Store, Tx
 from classledger.store.recorders import EventRow
@@ -107,6 +107,7 @@ def _canon(v: Any) -> Any:
 
 def _reset_scratch(store: Store, scratch: Sequence[Projection]) -> None:
     with store.db.write() as tx:
+        tx.execute(POSITIONS_DDL)  # a store no runner has run on yet
         for p in scratch:
             p.drop(tx)
             tx.execute("DELETE FROM projection_positions WHERE name = ?", (p.key,))

@@ -34,7 +34,7 @@ from classledger.projections.activity_model import (
     month_report,
     next_month,
 )
-from classledger.projections.batch import delete_keys, insert_many
+from classledger.projections.batch import delete_keys, in_keys, insert_many
 from classledger.projections.runtime import EventRecord, Projection, decode, handles
 from classledger.store.database import Database, Store, Tx
 
@@ -565,11 +565,11 @@ class _TableState(State):
         p = self.p
         for t in sorted(tenants - self.tenants.keys()):
             self.tenant(t)
-        found = _load(self.tx, p.t("regs"), "reg_id", "client_id, group_id, state", regs - self.regs.keys())
+        found = _load(self.tx, p.db.dialect, p.t("regs"), "reg_id", "client_id, group_id, state", regs - self.regs.keys())
         for k in regs - self.regs.keys():
             row = found.get(k)
             self.regs[k] = Reg(row[0], row[1], row[2]) if row else None
-        found = _load(self.tx, p.t("credits"), "credit_id", "client_id", credits - self.credits.keys())
+        found = _load(self.tx, p.db.dialect, p.t("credits"), "credit_id", "client_id", credits - self.credits.keys())
         for k in credits - self.credits.keys():
             row = found.get(k)
             self.credits[k] = row[0] if row else None
@@ -580,11 +580,11 @@ class _TableState(State):
         for (t, _), cid in list(self.credits.items()):
             if cid is not None:
                 clients.add((t, cid))
-        found = _load(self.tx, p.t("groups"), "group_id", "ends_on", groups - self.groups.keys())
+        found = _load(self.tx, p.db.dialect, p.t("groups"), "group_id", "ends_on", groups - self.groups.keys())
         for k in groups - self.groups.keys():
             row = found.get(k)
             self.groups[k] = row[0] if row else None
-        found = _load(self.tx, p.t("clients"), "client_id", "model, flags", clients - self.clients.keys())
+        found = _load(self.tx, p.db.dialect, p.t("clients"), "client_id", "model, flags", clients - self.clients.keys())
         for k in clients - self.clients.keys():
             row = found.get(k)
             if row:
@@ -682,7 +682,7 @@ def _of(held: _Held[_V], tenant_id: str) -> list[tuple[str, _V]]:
     return [(k, held[(tenant_id, k)]) for k in held.keys_of.get(tenant_id, ())]
 
 
-def _load(tx: Tx, table: str, key: str, columns: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[Any, ...]]:
+def _load(tx: Tx, dialect: str, table: str, key: str, columns: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[Any, ...]]:
     """Rows of ``table`` by (tenant_id, ``key``): one statement per tenant and 500 keys."""
     out: dict[tuple[str, str], tuple[Any, ...]] = {}
     chunk: list[str] = []
@@ -690,10 +690,8 @@ def _load(tx: Tx, table: str, key: str, columns: str, keys: set[tuple[str, str]]
     for i, (t, k) in enumerate(ordered):
         chunk.append(k)
         if len(chunk) == 500 or i + 1 == len(ordered) or ordered[i + 1][0] != t:
-            marks = ",".join("?" * len(chunk))
-            for r in tx.execute(
-                f"SELECT {key}, {columns} FROM {table} WHERE tenant_id = ? AND {key} IN ({marks})", (t, *chunk)
-            ):
+            where, params = in_keys(dialect, chunk)
+            for r in tx.execute(f"SELECT {key}, {columns} FROM {table} WHERE tenant_id = ? AND {key} {where}", (t, *params)):
                 out[(t, r[0])] = tuple(r[1:])
             chunk = []
     return out

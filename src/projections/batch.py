@@ -58,3 +58,10 @@ def delete_keys(tx: Tx, dialect: str, table: str, key: str, keys: Sequence[tuple
         for i in range(0, len(ks), CHUNK):
             part = ks[i : i + CHUNK]
             tx.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND {key} IN ({', '.join('?' * len(part))})", [t, *part])
+
+
+def in_keys(dialect: str, keys: Sequence[str]) -> tuple[str, list[Any]]:
+    """``IN (...)`` for a list of keys, and its parameters (one JSON text on PostgreSQL)."""
+    if dialect == "postgresql":
+        return "IN (SELECT jsonb_array_elements_text(?::jsonb))", [_json(list(keys))]
+    return f"IN ({', '.join('?' * len(keys))})", list(keys)

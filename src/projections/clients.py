@@ -37,7 +37,7 @@ import orjson
 from unidecode import unidecode
 
 from classledger.ledger.money import format_minor
-from classledger.projections.batch import insert_many
+from classledger.projections.batch import in_keys, insert_many
 from classledger.projections.runtime import EventRecord, Projection, handles
 from classledger.store.codec import EPOCH
 from classledger.store.database import Database, Tx
@@ -489,9 +489,9 @@ class _ClientPage:
             return
         cols = ", ".join(ROW_COLUMNS)
         for tenant, ids in _by_tenant(missing):
-            marks = ",".join("?" * len(ids))
+            where, params = in_keys(self.p.db.dialect, ids)
             for r in self.tx.execute(
-                f"SELECT {cols} FROM {self.p.t('clients')} WHERE tenant_id = ? AND client_id IN ({marks})", (tenant, *ids)
+                f"SELECT {cols} FROM {self.p.t('clients')} WHERE tenant_id = ? AND client_id {where}", (tenant, *params)
             ):
                 self.rows[(r[0], r[1])] = dict(zip(ROW_COLUMNS, r, strict=True))
         for k in missing:
@@ -502,10 +502,10 @@ class _ClientPage:
         for k in keys:
             self.tag_sets[k] = set()
         for tenant, ids in _by_tenant(sorted(keys)):
-            marks = ",".join("?" * len(ids))
+            where, params = in_keys(self.p.db.dialect, ids)
             for t, cid, tag in self.tx.execute(
-                f"SELECT tenant_id, client_id, tag FROM {self.p.t('tags')} WHERE tenant_id = ? AND client_id IN ({marks})",
-                (tenant, *ids),
+                f"SELECT tenant_id, client_id, tag FROM {self.p.t('tags')} WHERE tenant_id = ? AND client_id {where}",
+                (tenant, *params),
             ):
                 self.tag_sets[(t, cid)].add(tag)
         for k in keys:

@@ -15,9 +15,10 @@ since the last snapshot has ended, so the state as of each month's start is writ
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,7 @@ from classledger.projections.activity_model import (
     month_report,
     next_month,
 )
+from classledger.projections.batch import delete_keys, in_keys, insert_many
 from classledger.projections.runtime import EventRecord, Projection, decode, handles
 from classledger.store.database import Database, Store, Tx
 
@@ -224,6 +226,11 @@ HANDLED = (
 )
 
 
+_HANDLED = frozenset(HANDLED)
+T2, T3, T4, T5 = (("text",) * n for n in (2, 3, 4, 5))
+_V = TypeVar("_V")
+
+
 class ActivityTimeline(Projection):
     name = "activity"
     version = 2  # 2: passes make clients eligible (DOMAIN §5.1 (c))
@@ -248,6 +255,9 @@ class ActivityTimeline(Projection):
     @handles(*HANDLED)
     def _on_event(self, tx: Tx, ev: EventRecord) -> None:
         self._page(tx).apply_event(ev)
+
+    def prefetch(self, tx: Tx, records: Sequence[EventRecord]) -> None:
+        self._page(tx).prefetch(records)
 
     def finish_page(self, tx: Tx) -> None:
         page = self._current
@@ -330,7 +340,12 @@ class ActivityTimeline(Projection):
             requested_downgrade=info.downgrades.get(month),
         )
 
-    def _previous_tier(self, tx: Tx, tenant_id: UUID, info: TenantInfo, month: str, as_of: int) -> str | None:
+    def _previous_tier(
+        self, tx: Tx, tenant_id: UUID, info: TenantInfo, month: str, as_of: int,
+        known: dict[tuple[str, str], str | None] | None = None,
+    ) -> str | None:
+        if known is not None and (str(tenant_id), month) in known:
+            return known[(str(tenant_id), month)]  # the prev_tier of a month_state row written in this page
         row = tx.one(
             f"SELECT state FROM {self.t('month_state')} WHERE tenant_id = ? AND month = ?", (str(tenant_id), month)
         )
@@ -344,7 +359,7 @@ class ActivityTimeline(Projection):
         prev_month = _prev_month(month)
         _, _, lo, hi = month_bounds(prev_month, info.zone)
         ivs = self.intervals(tx, tenant_id, lo, hi)
-        before = self._previous_tier(tx, tenant_id, info, prev_month, as_of)
+        before = self._previous_tier(tx, tenant_id, info, prev_month, as_of, known)
         rep = month_report(prev_month, ivs, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=before,
                            requested_downgrade=info.downgrades.get(prev_month))
         tier: str | None = rep["tier"]
@@ -375,11 +390,16 @@ class _TableState(State):
         self.p = p
         self.tx = tx
         self.tenants: dict[str, TenantInfo | None] = {}
-        self.groups: dict[tuple[str, str], str | None] = {}
-        self.regs: dict[tuple[str, str], Reg | None] = {}
-        self.credits: dict[tuple[str, str], str | None] = {}
-        self.clients: dict[tuple[str, str], tuple[ClientActivity, set[str]]] = {}
+        self.groups: _Held[str | None] = _Held()
+        self.regs: _Held[Reg | None] = _Held()
+        self.credits: _Held[str | None] = _Held()
+        self.clients: _Held[tuple[ClientActivity, set[str]]] = _Held()
         self.dirty: set[tuple[str, str, str]] = set()
+        self.full: set[str] = set()  # tenants all of whose rows are held
+        self.prev_tiers: dict[tuple[str, str], str | None] = {}
+        self.active: dict[tuple[str, str], list[Interval]] = {}  # a held client's active intervals
+        # (tenant, client) -> (the month start it was pruned for, the first end after it, its JSON or None)
+        self.pruned: dict[tuple[str, str], tuple[int, int | None, orjson.Fragment | None]] = {}
 
     def apply_event(self, ev: EventRecord) -> None:
         RULES.apply(self, ev)
@@ -439,83 +459,304 @@ class _TableState(State):
 
     def touch_client(self, tenant_id: str, client_id: str) -> None:
         self.dirty.add(("client", tenant_id, client_id))
+        self.pruned.pop((tenant_id, client_id), None)
+        self.active.pop((tenant_id, client_id), None)
 
     def month_started(self, tenant_id: str, month: str) -> None:
-        self.flush()
         info = self.tenant(tenant_id)
         assert info is not None
         _, _, start, _ = month_bounds(month, info.zone)
-        prev = self.p._previous_tier(self.tx, UUID(tenant_id), info, month, start) if month > (info.last_month or month) else None
-        state = dump_state(self.tx, self.p, tenant_id, start, prev)
+        prev = self._previous_tier(tenant_id, info, month, start) if month > (info.last_month or month) else None
+        # The row below holds this prev_tier whether it is inserted now or was already there.
+        self.prev_tiers[(tenant_id, month)] = prev
+        state = self._dump(tenant_id, start, prev)
         self.tx.execute(
             f"INSERT INTO {self.p.t('month_state')} (tenant_id, month, state) VALUES (?, ?, ?) "
             "ON CONFLICT (tenant_id, month) DO NOTHING",
             (tenant_id, month, orjson.dumps(state).decode()),
         )
 
+    def _previous_tier(self, tenant_id: str, info: TenantInfo, month: str, as_of: int) -> str | None:
+        """``ActivityTimeline._previous_tier`` on the page's state: rows not written yet count."""
+        if (tenant_id, month) in self.prev_tiers:
+            return self.prev_tiers[(tenant_id, month)]
+        row = self.tx.one(
+            f"SELECT state FROM {self.p.t('month_state')} WHERE tenant_id = ? AND month = ?", (tenant_id, month)
+        )
+        if row is not None:
+            prev: str | None = orjson.loads(row[0]).get("prev_tier")
+            return prev
+        last = info.last_month
+        if last is None or month <= last:
+            return None
+        prev_month = _prev_month(month)
+        _, _, lo, hi = month_bounds(prev_month, info.zone)
+        ivs = self._intervals(tenant_id, info, lo, hi)
+        before = self._previous_tier(tenant_id, info, prev_month, as_of)
+        rep = month_report(prev_month, ivs, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=before,
+                           requested_downgrade=info.downgrades.get(prev_month))
+        tier: str | None = rep["tier"]
+        return tier
+
+    def _active(self, tenant_id: str, client_id: str, info: TenantInfo) -> list[Interval]:
+        k = (tenant_id, client_id)
+        ivs = self.active.get(k)
+        if ivs is None:
+            ivs = self.active[k] = self.clients[k][0].active_intervals(info.zone)
+        return ivs
+
+    def _intervals(self, tenant_id: str, info: TenantInfo, lo: int, hi: int) -> list[Interval]:
+        """The tenant's active intervals meeting [lo, hi): stored rows, but held ones for clients changed since."""
+        changed = {cid for kind, t, cid in self.dirty if kind == "client" and t == tenant_id}
+        out = [
+            (int(r[1]), None if r[2] is None else int(r[2]))
+            for r in self.tx.execute(
+                f"SELECT client_id, start_us, end_us FROM {self.p.t('intervals')} WHERE tenant_id = ? AND start_us < ? "
+                "AND (end_us IS NULL OR end_us > ?)",
+                (tenant_id, hi, lo),
+            )
+            if r[0] not in changed
+        ]
+        for cid in changed:
+            out += [(s, e) for s, e in self._active(tenant_id, cid, info) if s < hi and (e is None or e > lo)]
+        return out
+
+    def _load_tenant(self, tenant_id: str) -> None:
+        """Hold every row of the tenant (the snapshot needs them all); held rows are newer."""
+        if tenant_id in self.full:
+            return
+        p, tx, t = self.p, self.tx, (tenant_id,)
+        for gid, ends_on in tx.execute(f"SELECT group_id, ends_on FROM {p.t('groups')} WHERE tenant_id = ?", t):
+            if (tenant_id, gid) not in self.groups:
+                self.groups[(tenant_id, gid)] = ends_on
+        for rid, cid, gid, state in tx.execute(
+            f"SELECT reg_id, client_id, group_id, state FROM {p.t('regs')} WHERE tenant_id = ?", t
+        ):
+            if (tenant_id, rid) not in self.regs:
+                self.regs[(tenant_id, rid)] = Reg(cid, gid, state)
+        for crid, cid in tx.execute(f"SELECT credit_id, client_id FROM {p.t('credits')} WHERE tenant_id = ?", t):
+            if (tenant_id, crid) not in self.credits:
+                self.credits[(tenant_id, crid)] = cid
+        for cid, model, flags in tx.execute(
+            f"SELECT client_id, model, flags FROM {p.t('clients')} WHERE tenant_id = ?", t
+        ):
+            if (tenant_id, cid) not in self.clients:
+                self.clients[(tenant_id, cid)] = (ClientActivity.from_json(orjson.loads(model)), set(orjson.loads(flags)))
+        self.full.add(tenant_id)
+
+    def _dump(self, tenant_id: str, start: int, prev_tier: str | None) -> dict[str, Any]:
+        """``dump_state`` from the rows held (all of the tenant's, just written), in key order."""
+        self._load_tenant(tenant_id)
+        info = self.tenant(tenant_id)
+        assert info is not None
+        clients: dict[str, orjson.Fragment] = {}
+        pruned = self.pruned
+        for cid, (held, flags) in sorted(_of(self.clients, tenant_id)):
+            k = (tenant_id, cid)
+            done = pruned.get(k)
+            if done is None or start < done[0] or (done[1] is not None and done[1] <= start):
+                done = pruned[k] = _pruned(held, flags, start)
+            if done[2] is not None:
+                clients[cid] = done[2]
+        return {
+            "prev_tier": prev_tier,
+            "downgrades": info.downgrades,
+            "groups": {g: e for g, e in sorted(_of(self.groups, tenant_id)) if e is not None},
+            "regs": {
+                r: [v.client_id, v.group_id, v.state]
+                for r, v in sorted(_of(self.regs, tenant_id), key=lambda kv: kv[0])
+                if v is not None
+            },
+            "credits": {c: v for c, v in sorted(_of(self.credits, tenant_id)) if v is not None},
+            "clients": clients,
+        }
+
+    def prefetch(self, records: Sequence[EventRecord]) -> None:
+        """Read, in a few statements, every row the page's events will ask for (by key)."""
+        tenants: set[str] = set()
+        regs: set[tuple[str, str]] = set()
+        credits: set[tuple[str, str]] = set()
+        clients: set[tuple[str, str]] = set()
+        groups: set[tuple[str, str]] = set()
+        for ev in records:
+            if ev.type not in _HANDLED:
+                continue
+            t, rid, d = str(ev.tenant_id), str(ev.aggregate_id), ev.data
+            tenants.add(t)
+            kind = ev.type
+            if kind.startswith("Registration"):
+                regs.add((t, rid))
+                if "client_id" in d:
+                    clients.add((t, str(d["client_id"])))
+                for g in ("group_id", "to_group_id"):
+                    if g in d:
+                        groups.add((t, str(d[g])))
+            elif kind.startswith("Credit"):
+                credits.add((t, rid))
+                if "client_id" in d:
+                    clients.add((t, str(d["client_id"])))
+            elif kind.startswith("Client"):
+                clients.add((t, rid))
+        p = self.p
+        for t in sorted(tenants - self.tenants.keys()):
+            self.tenant(t)
+        found = _load(self.tx, p.db.dialect, p.t("regs"), "reg_id", "client_id, group_id, state", regs - self.regs.keys())
+        for k in regs - self.regs.keys():
+            row = found.get(k)
+            self.regs[k] = Reg(row[0], row[1], row[2]) if row else None
+        found = _load(self.tx, p.db.dialect, p.t("credits"), "credit_id", "client_id", credits - self.credits.keys())
+        for k in credits - self.credits.keys():
+            row = found.get(k)
+            self.credits[k] = row[0] if row else None
+        for (t, _), reg in list(self.regs.items()):
+            if reg is not None:
+                clients.add((t, reg.client_id))
+                groups.add((t, reg.group_id))
+        for (t, _), cid in list(self.credits.items()):
+            if cid is not None:
+                clients.add((t, cid))
+        found = _load(self.tx, p.db.dialect, p.t("groups"), "group_id", "ends_on", groups - self.groups.keys())
+        for k in groups - self.groups.keys():
+            row = found.get(k)
+            self.groups[k] = row[0] if row else None
+        found = _load(self.tx, p.db.dialect, p.t("clients"), "client_id", "model, flags", clients - self.clients.keys())
+        for k in clients - self.clients.keys():
+            row = found.get(k)
+            if row:
+                self.clients[k] = (ClientActivity.from_json(orjson.loads(row[0])), set(orjson.loads(row[1])))
+            else:
+                self.clients[k] = (ClientActivity(), set())
+
     def flush(self) -> None:
-        p, tx = self.p, self.tx
+        """Write what changed: a few multi-row statements per table, in a fixed order."""
+        p, tx, d = self.p, self.tx, self.p.db.dialect
+        tenants: list[tuple[Any, ...]] = []
+        groups: list[tuple[Any, ...]] = []
+        regs_gone: list[tuple[str, str]] = []
+        regs: list[tuple[Any, ...]] = []
+        credits_gone: list[tuple[str, str]] = []
+        credits: list[tuple[Any, ...]] = []
+        clients: list[tuple[Any, ...]] = []
+        intervals: list[tuple[Any, ...]] = []
         for kind, t, key in sorted(self.dirty):
             if kind == "tenant":
                 info = self.tenants[t]
                 assert info is not None
-                tx.execute(
-                    f"INSERT INTO {p.t('tenants')} (tenant_id, info) VALUES (?, ?) "
-                    "ON CONFLICT (tenant_id) DO UPDATE SET info = excluded.info",
-                    (t, _info_to_json(info)),
-                )
+                tenants.append((t, _info_to_json(info)))
             elif kind == "group":
-                tx.execute(
-                    f"INSERT INTO {p.t('groups')} (tenant_id, group_id, ends_on) VALUES (?, ?, ?) "
-                    "ON CONFLICT (tenant_id, group_id) DO UPDATE SET ends_on = excluded.ends_on",
-                    (t, key, self.groups[(t, key)]),
-                )
+                groups.append((t, key, self.groups[(t, key)]))
             elif kind == "reg":
                 reg = self.regs[(t, key)]
                 if reg is None:
-                    tx.execute(f"DELETE FROM {p.t('regs')} WHERE tenant_id = ? AND reg_id = ?", (t, key))
+                    regs_gone.append((t, key))
                 else:
-                    tx.execute(
-                        f"INSERT INTO {p.t('regs')} (tenant_id, reg_id, client_id, group_id, state) VALUES (?, ?, ?, ?, ?) "
-                        "ON CONFLICT (tenant_id, reg_id) DO UPDATE SET client_id = excluded.client_id, "
-                        "group_id = excluded.group_id, state = excluded.state",
-                        (t, key, reg.client_id, reg.group_id, reg.state),
-                    )
+                    regs.append((t, key, reg.client_id, reg.group_id, reg.state))
             elif kind == "credit":
                 client = self.credits[(t, key)]
                 if client is None:
-                    tx.execute(f"DELETE FROM {p.t('credits')} WHERE tenant_id = ? AND credit_id = ?", (t, key))
+                    credits_gone.append((t, key))
                 else:
-                    tx.execute(
-                        f"INSERT INTO {p.t('credits')} (tenant_id, credit_id, client_id) VALUES (?, ?, ?) "
-                        "ON CONFLICT (tenant_id, credit_id) DO NOTHING",
-                        (t, key, client),
-                    )
+                    credits.append((t, key, client))
             else:
                 act, flags = self.clients[(t, key)]
                 info = self.tenant(t)
                 assert info is not None
-                tx.execute(
-                    f"INSERT INTO {p.t('clients')} (tenant_id, client_id, model, flags) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (tenant_id, client_id) DO UPDATE SET model = excluded.model, flags = excluded.flags",
-                    (t, key, orjson.dumps(act.to_json()).decode(), orjson.dumps(sorted(flags)).decode()),
-                )
-                tx.execute(f"DELETE FROM {p.t('intervals')} WHERE tenant_id = ? AND client_id = ?", (t, key))
-                tx.executemany(
-                    f"INSERT INTO {p.t('intervals')} (tenant_id, client_id, start_us, end_us) VALUES (?, ?, ?, ?)",
-                    [(t, key, s, e) for s, e in act.active_intervals(info.zone)],
-                )
+                clients.append((t, key, orjson.dumps(act.to_json()).decode(), orjson.dumps(sorted(flags)).decode()))
+                intervals += [(t, key, s, e) for s, e in self._active(t, key, info)]
+        insert_many(tx, d, f"INSERT INTO {p.t('tenants')} (tenant_id, info)", T2, tenants,
+                    "ON CONFLICT (tenant_id) DO UPDATE SET info = excluded.info")
+        insert_many(tx, d, f"INSERT INTO {p.t('groups')} (tenant_id, group_id, ends_on)", T3, groups,
+                    "ON CONFLICT (tenant_id, group_id) DO UPDATE SET ends_on = excluded.ends_on")
+        delete_keys(tx, d, p.t("regs"), "reg_id", regs_gone)
+        insert_many(tx, d, f"INSERT INTO {p.t('regs')} (tenant_id, reg_id, client_id, group_id, state)", T5, regs,
+                    "ON CONFLICT (tenant_id, reg_id) DO UPDATE SET client_id = excluded.client_id, "
+                    "group_id = excluded.group_id, state = excluded.state")
+        delete_keys(tx, d, p.t("credits"), "credit_id", credits_gone)
+        insert_many(tx, d, f"INSERT INTO {p.t('credits')} (tenant_id, credit_id, client_id)", T3, credits,
+                    "ON CONFLICT (tenant_id, credit_id) DO NOTHING")
+        insert_many(tx, d, f"INSERT INTO {p.t('clients')} (tenant_id, client_id, model, flags)", T4, clients,
+                    "ON CONFLICT (tenant_id, client_id) DO UPDATE SET model = excluded.model, flags = excluded.flags")
+        delete_keys(tx, d, p.t("intervals"), "client_id", [(c[0], c[1]) for c in clients])
+        insert_many(tx, d, f"INSERT INTO {p.t('intervals')} (tenant_id, client_id, start_us, end_us)",
+                    ("text", "text", "bigint", "bigint"), intervals)
         self.dirty.clear()
 
 
-def dump_state(tx: Tx, p: ActivityTimeline, tenant_id: str, start: int, prev_tier: str | None) -> dict[str, Any]:
-    """The state the rules need from ``start`` (a month's first instant) on."""
+def _pruned(act: ClientActivity, flags: set[str], start: int) -> tuple[int, int | None, orjson.Fragment | None]:
+    """The client's entry of a month snapshot (``ClientActivity.prune`` then ``to_json``),
+    and the first end after ``start``: the entry stays the same for any later start before it."""
+    ends: list[int] = []
+    segments = {}
+    for k, v in act.segments.items():
+        kept = [seg for seg in v if seg[1] is None or seg[1] > start]
+        if kept:
+            segments[k] = kept
+            ends += [e for _, e in kept if e is not None]
+    blocks = [b for b in act.blocks if b[1] is None or b[1] > start]
+    ends += [e for _, e in blocks if e is not None]
+    first_end = min(ends) if ends else None
+    if not segments and not blocks and not flags:
+        return start, first_end, None
+    return start, first_end, orjson.Fragment(orjson.dumps([{"segments": segments, "blocks": blocks}, sorted(flags)]))
+
+
+class _Held(dict[tuple[str, str], _V]):
+    """Rows held by (tenant, key), with each tenant's keys at hand (the snapshot walks them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys_of: dict[str, list[str]] = {}
+
+    def __setitem__(self, k: tuple[str, str], v: _V) -> None:
+        if k not in self:
+            self.keys_of.setdefault(k[0], []).append(k[1])
+        super().__setitem__(k, v)
+
+
+def _of(held: _Held[_V], tenant_id: str) -> list[tuple[str, _V]]:
+    return [(k, held[(tenant_id, k)]) for k in held.keys_of.get(tenant_id, ())]
+
+
+def _load(tx: Tx, dialect: str, table: str, key: str, columns: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """Rows of ``table`` by (tenant_id, ``key``): one statement per tenant and 500 keys."""
+    out: dict[tuple[str, str], tuple[Any, ...]] = {}
+    chunk: list[str] = []
+    ordered = sorted(keys)
+    for i, (t, k) in enumerate(ordered):
+        chunk.append(k)
+        if len(chunk) == 500 or i + 1 == len(ordered) or ordered[i + 1][0] != t:
+            where, params = in_keys(dialect, chunk)
+            for r in tx.execute(f"SELECT {key}, {columns} FROM {table} WHERE tenant_id = ? AND {key} {where}", (t, *params)):
+                out[(t, r[0])] = tuple(r[1:])
+            chunk = []
+    return out
+
+
+def dump_state(
+    tx: Tx,
+    p: ActivityTimeline,
+    tenant_id: str,
+    start: int,
+    prev_tier: str | None,
+    known: dict[tuple[str, str], tuple[ClientActivity, set[str]]] | None = None,
+) -> dict[str, Any]:
+    """The state the rules need from ``start`` (a month's first instant) on.
+
+    ``known``: clients already in memory and written (a page's cache, just flushed), used
+    instead of decoding their stored rows again; the rows still give the order.
+    """
     t = (tenant_id,)
     clients = {}
+    known = known or {}
     for cid, model, flags in tx.execute(f"SELECT client_id, model, flags FROM {p.t('clients')} WHERE tenant_id = ?", t):
-        act = ClientActivity.from_json(orjson.loads(model))
+        held = known.get((tenant_id, cid))
+        if held is not None:
+            act = ClientActivity(segments=held[0].segments, blocks=held[0].blocks)  # prune replaces, never mutates
+            flag_list = sorted(held[1])
+        else:
+            act = ClientActivity.from_json(orjson.loads(model))
+            flag_list = orjson.loads(flags)
         act.prune(start)
-        flag_list = orjson.loads(flags)
         if not act.is_empty() or flag_list:
             clients[cid] = [act.to_json(), flag_list]
     info_row = tx.one(f"SELECT info FROM {p.t('tenants')} WHERE tenant_id = ?", t)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -36,9 +37,10 @@ import orjson
 from unidecode import unidecode
 
 from classledger.ledger.money import format_minor
+from classledger.projections.batch import in_keys, insert_many
 from classledger.projections.runtime import EventRecord, Projection, handles
 from classledger.store.codec import EPOCH
-from classledger.store.database import Tx
+from classledger.store.database import Database, Tx
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -127,38 +129,59 @@ class ClientDirectory(Projection):
     ]
 
     # ---- events -----------------------------------------------------------------
+    #
+    # Handlers change rows held in memory for the page (``_ClientPage``: read once per
+    # client, or in bulk by ``prefetch``) and ``finish_page`` writes every changed row
+    # in a few multi-row statements: no read or write per event.
+
+    def __init__(self, db: Database, *, suffix: str = "") -> None:
+        super().__init__(db, suffix=suffix)
+        self._current: _ClientPage | None = None
+
+    def _page(self, tx: Tx) -> _ClientPage:
+        page = self._current
+        if page is None or page.tx is not tx:
+            page = _ClientPage(self, tx)
+            self._current = page
+        return page
+
+    def prefetch(self, tx: Tx, records: Sequence[EventRecord]) -> None:
+        keys = {(str(ev.tenant_id), str(ev.aggregate_id)) for ev in records if ev.type in _CLIENT_EVENTS}
+        self._page(tx).load(keys)
+
+    def finish_page(self, tx: Tx) -> None:
+        page = self._current
+        if page is not None:
+            page.flush()
+            self._current = None
 
     @handles("TenantCreated")
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(
-            f"INSERT INTO {self.t('tenants')} (tenant_id, currency, timezone) VALUES (?, ?, ?) "
-            "ON CONFLICT (tenant_id) DO NOTHING",
-            (str(ev.tenant_id), ev.data["currency"], ev.data["timezone"]),
-        )
+        self._page(tx).tenants.append((str(ev.tenant_id), ev.data["currency"], ev.data["timezone"]))
 
     @handles("ClientRegistered")
     def _registered(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
-        at = _instant(ev)
-        consents = {k: {"given": v, "at": at} for k, v in d.get("consents", {}).items()}
-        phones = d.get("phones", [])
-        tx.execute(
-            f"INSERT INTO {self.t('clients')} (tenant_id, client_id, name, name_folded, birth_date, phones, "
-            "phone_digits, email, email_folded, card_number, card_folded, branch_id, tags, custom_fields, "
-            "preferences, parent_id, member_ids, freezes, archived, deleted, waitlist, next_call, photo, notes, "
-            "consents, version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '[]', '[]', 0, 0, NULL, NULL, ?, ?, ?, ?) "
-            "ON CONFLICT (tenant_id, client_id) DO NOTHING",
-            (
-                str(ev.tenant_id), str(ev.aggregate_id), d["name"], fold(d["name"]), d.get("birth_date"),
-                _j(phones), _phone_digits(phones), d.get("email"), _fold_or_none(d.get("email")),
-                d.get("card_number"), _fold_or_none(d.get("card_number")), d["branch_id"],
-                _j(sorted(d.get("tags", []))), _j(d.get("custom_fields", {})), _j(d.get("preferences", {})),
-                d.get("photo"), d.get("notes"), _j(consents), ev.version,
-            ),
-        )
+        page = self._page(tx)
+        key = (str(ev.tenant_id), str(ev.aggregate_id))
+        if page.row(key) is None:
+            at = _instant(ev)
+            consents = {k: {"given": v, "at": at} for k, v in d.get("consents", {}).items()}
+            phones = d.get("phones", [])
+            page.put(key, {
+                "tenant_id": key[0], "client_id": key[1], "name": d["name"], "name_folded": fold(d["name"]),
+                "birth_date": d.get("birth_date"), "phones": _j(phones), "phone_digits": _phone_digits(phones),
+                "email": d.get("email"), "email_folded": _fold_or_none(d.get("email")),
+                "card_number": d.get("card_number"), "card_folded": _fold_or_none(d.get("card_number")),
+                "branch_id": d["branch_id"], "tags": _j(sorted(d.get("tags", []))),
+                "custom_fields": _j(d.get("custom_fields", {})), "preferences": _j(d.get("preferences", {})),
+                "parent_id": None, "member_ids": "[]", "freezes": "[]", "archived": 0, "deleted": 0,
+                "waitlist": None, "next_call": None, "photo": d.get("photo"), "notes": d.get("notes"),
+                "consents": _j(consents), "version": ev.version,
+            })
+        tags = page.tags(key)
         for tag in d.get("tags", []):
-            self._tag(tx, ev, tag)
+            tags.add(tag)
 
     @handles("ClientDetailsChanged")
     def _changed(self, tx: Tx, ev: EventRecord) -> None:
@@ -192,16 +215,15 @@ class ClientDirectory(Projection):
 
     @handles("ClientTagged")
     def _tagged(self, tx: Tx, ev: EventRecord) -> None:
-        self._tag(tx, ev, ev.data["tag"])
-        self._sync_tags(tx, ev)
+        tags = self._page(tx).tags((str(ev.tenant_id), str(ev.aggregate_id)))
+        tags.add(ev.data["tag"])
+        self._set(tx, ev, tags=_j(sorted(tags)))
 
     @handles("ClientUntagged")
     def _untagged(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(
-            f"DELETE FROM {self.t('tags')} WHERE tenant_id = ? AND client_id = ? AND tag = ?",
-            (str(ev.tenant_id), str(ev.aggregate_id), ev.data["tag"]),
-        )
-        self._sync_tags(tx, ev)
+        tags = self._page(tx).tags((str(ev.tenant_id), str(ev.aggregate_id)))
+        tags.discard(ev.data["tag"])
+        self._set(tx, ev, tags=_j(sorted(tags)))
 
     @handles("FamilyMemberLinked", "FamilyMemberUnlinked")
     def _members(self, tx: Tx, ev: EventRecord) -> None:
@@ -236,33 +258,19 @@ class ClientDirectory(Projection):
     def _next_call(self, tx: Tx, ev: EventRecord) -> None:
         self._set(tx, ev, next_call=ev.data["on"])
 
-    def _tag(self, tx: Tx, ev: EventRecord, tag: str) -> None:
-        tx.execute(
-            f"INSERT INTO {self.t('tags')} (tenant_id, client_id, tag) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (str(ev.tenant_id), str(ev.aggregate_id), tag),
-        )
-
-    def _sync_tags(self, tx: Tx, ev: EventRecord) -> None:
-        rows = tx.execute(
-            f"SELECT tag FROM {self.t('tags')} WHERE tenant_id = ? AND client_id = ? ORDER BY tag",
-            (str(ev.tenant_id), str(ev.aggregate_id)),
-        )
-        self._set(tx, ev, tags=_j([r[0] for r in rows]))
-
     def _get(self, tx: Tx, ev: EventRecord, column: str) -> Any:
-        row = tx.one(
-            f"SELECT {column} FROM {self.t('clients')} WHERE tenant_id = ? AND client_id = ?",
-            (str(ev.tenant_id), str(ev.aggregate_id)),
-        )
-        return row[0] if row else None
+        row = self._page(tx).row((str(ev.tenant_id), str(ev.aggregate_id)))
+        return row[column] if row else None
 
     def _set(self, tx: Tx, ev: EventRecord, **columns: Any) -> None:
-        columns["version"] = ev.version
-        assignments = ", ".join(f"{k} = ?" for k in columns)
-        tx.execute(
-            f"UPDATE {self.t('clients')} SET {assignments} WHERE tenant_id = ? AND client_id = ?",
-            (*columns.values(), str(ev.tenant_id), str(ev.aggregate_id)),
-        )
+        page = self._page(tx)
+        key = (str(ev.tenant_id), str(ev.aggregate_id))
+        row = page.row(key)
+        if row is None:
+            return  # as an UPDATE of no row: a client this directory never saw
+        row.update(columns)
+        row["version"] = ev.version
+        page.dirty.add(key)
 
     # ---- queries ----------------------------------------------------------------------
 
@@ -435,3 +443,101 @@ def _j(value: Any) -> str:
 
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_CLIENT_EVENTS = frozenset(t for t in ClientDirectory.handlers if t != "TenantCreated")
+ROW_COLUMNS = (
+    "tenant_id", "client_id", "name", "name_folded", "birth_date", "phones", "phone_digits", "email", "email_folded",
+    "card_number", "card_folded", "branch_id", "tags", "custom_fields", "preferences", "parent_id", "member_ids",
+    "freezes", "archived", "deleted", "waitlist", "next_call", "photo", "notes", "consents", "version",
+)
+ROW_TYPES = tuple("integer" if c in ("archived", "deleted", "version") else "text" for c in ROW_COLUMNS)
+_CHUNK = 500
+ClientKey = tuple[str, str]
+
+
+class _ClientPage:
+    """The rows one page of events touches, read at most once and written once at its end."""
+
+    def __init__(self, p: ClientDirectory, tx: Tx) -> None:
+        self.p = p
+        self.tx = tx
+        self.rows: dict[ClientKey, dict[str, Any] | None] = {}
+        self.dirty: set[ClientKey] = set()
+        self.tag_sets: dict[ClientKey, set[str]] = {}
+        self.tags_before: dict[ClientKey, frozenset[str]] = {}
+        self.tenants: list[tuple[str, str, str]] = []
+
+    def row(self, key: ClientKey) -> dict[str, Any] | None:
+        if key not in self.rows:
+            self.load({key})
+        return self.rows[key]
+
+    def put(self, key: ClientKey, row: dict[str, Any]) -> None:
+        self.rows[key] = row
+        self.dirty.add(key)
+
+    def tags(self, key: ClientKey) -> set[str]:
+        if key not in self.tag_sets:
+            self._load_tags([key])
+        return self.tag_sets[key]
+
+    def load(self, keys: set[ClientKey]) -> None:
+        """Read the rows (and tags) of ``keys`` not held yet: one query per tenant and chunk."""
+        missing = sorted(k for k in keys if k not in self.rows)
+        if not missing:
+            return
+        cols = ", ".join(ROW_COLUMNS)
+        for tenant, ids in _by_tenant(missing):
+            where, params = in_keys(self.p.db.dialect, ids)
+            for r in self.tx.execute(
+                f"SELECT {cols} FROM {self.p.t('clients')} WHERE tenant_id = ? AND client_id {where}", (tenant, *params)
+            ):
+                self.rows[(r[0], r[1])] = dict(zip(ROW_COLUMNS, r, strict=True))
+        for k in missing:
+            self.rows.setdefault(k, None)
+        self._load_tags([k for k in missing if k not in self.tag_sets])
+
+    def _load_tags(self, keys: list[ClientKey]) -> None:
+        for k in keys:
+            self.tag_sets[k] = set()
+        for tenant, ids in _by_tenant(sorted(keys)):
+            where, params = in_keys(self.p.db.dialect, ids)
+            for t, cid, tag in self.tx.execute(
+                f"SELECT tenant_id, client_id, tag FROM {self.p.t('tags')} WHERE tenant_id = ? AND client_id {where}",
+                (tenant, *params),
+            ):
+                self.tag_sets[(t, cid)].add(tag)
+        for k in keys:
+            self.tags_before[k] = frozenset(self.tag_sets[k])
+
+    def flush(self) -> None:
+        tx, p, d = self.tx, self.p, self.p.db.dialect
+        insert_many(tx, d, f"INSERT INTO {p.t('tenants')} (tenant_id, currency, timezone)", ("text",) * 3, self.tenants,
+                    "ON CONFLICT (tenant_id) DO NOTHING")
+        if self.dirty:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in ROW_COLUMNS[2:])
+            rows = [self.rows[k] for k in sorted(self.dirty)]
+            insert_many(tx, d, f"INSERT INTO {p.t('clients')} ({', '.join(ROW_COLUMNS)})", ROW_TYPES,
+                        [tuple(r[c] for c in ROW_COLUMNS) for r in rows if r is not None],
+                        f"ON CONFLICT (tenant_id, client_id) DO UPDATE SET {updates}")
+        gone: list[tuple[str, str, str]] = []
+        added: list[tuple[str, str, str]] = []
+        for k in sorted(self.tag_sets):
+            now, before = self.tag_sets[k], self.tags_before[k]
+            gone += [(*k, tag) for tag in sorted(before - now)]
+            added += [(*k, tag) for tag in sorted(now - before)]
+        if gone:
+            tx.executemany(f"DELETE FROM {p.t('tags')} WHERE tenant_id = ? AND client_id = ? AND tag = ?", gone)
+        insert_many(tx, d, f"INSERT INTO {p.t('tags')} (tenant_id, client_id, tag)", ("text",) * 3, added,
+                    "ON CONFLICT DO NOTHING")
+
+
+def _by_tenant(keys: Sequence[ClientKey]) -> list[tuple[str, list[str]]]:
+    """Sorted keys grouped by tenant, in chunks a statement's parameters can carry."""
+    out: list[tuple[str, list[str]]] = []
+    for tenant, cid in keys:
+        if not out or out[-1][0] != tenant or len(out[-1][1]) >= _CHUNK:
+            out.append((tenant, []))
+        out[-1][1].append(cid)
+    return out

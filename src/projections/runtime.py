@@ -117,6 +117,10 @@ class Projection:
     def finish_page(self, tx: Tx) -> None:
         """Flush anything a projection batched over the page (optional)."""
 
+    def prefetch(self, tx: Tx, records: Sequence[EventRecord]) -> None:
+        """Read in bulk the rows ``records`` (this projection's events of a page) will need
+        (optional: a rebuild calls it before applying a large page; handlers must work without it)."""
+
 
 POSITIONS_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_positions ("

@@ -1,0 +1,67 @@
+"""Writing many projection rows in few statements (the rebuild's and a page's flush).
+
+SQLite: one multi-row ``INSERT ... VALUES (...), (...)`` per chunk of rows. PostgreSQL:
+one ``INSERT ... SELECT (e->>0)::type, ... FROM jsonb_array_elements(?)`` per chunk: the
+rows travel as one JSON text made by orjson (pure-Python psycopg parses a statement's
+placeholders and escapes array elements in Python, both far slower). Deletes by key:
+``IN (...)`` on SQLite, ``IN (SELECT jsonb_array_elements_text(?))`` on PostgreSQL.
+Rows of one upsert must have distinct keys (PostgreSQL refuses to update a row twice in
+one statement); every caller writes each key once per flush.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from classledger.store.database import Tx
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+CHUNK = 400  # rows per SQLite statement: 26 columns x 400 stays far below its parameter limit
+PG_CHUNK = 20_000
+
+
+def insert_many(
+    tx: Tx, dialect: str, head: str, types: Sequence[str], rows: Sequence[Sequence[Any]], tail: str = ""
+) -> None:
+    """``head`` is ``INSERT INTO t (a, b)``, ``types`` the columns' SQL types, ``tail`` an
+    ``ON CONFLICT ...`` clause."""
+    if not rows:
+        return
+    if dialect == "postgresql":
+        columns = ", ".join(f"(e->>{n})::{t}" for n, t in enumerate(types))
+        for i in range(0, len(rows), PG_CHUNK):
+            part = rows[i : i + PG_CHUNK]
+            tx.execute(f"{head} SELECT {columns} FROM jsonb_array_elements(?::jsonb) AS e {tail}", [_json(part)])
+        return
+    one = "(" + ", ".join("?" * len(types)) + ")"
+    for i in range(0, len(rows), CHUNK):
+        part = rows[i : i + CHUNK]
+        tx.execute(f"{head} VALUES {', '.join([one] * len(part))} {tail}", [v for r in part for v in r])
+
+
+def delete_keys(tx: Tx, dialect: str, table: str, key: str, keys: Sequence[tuple[str, str]]) -> None:
+    """``DELETE FROM table WHERE tenant_id = t AND key IN (...)`` for (tenant, key) pairs."""
+    by_tenant: dict[str, list[str]] = {}
+    for t, k in keys:
+        by_tenant.setdefault(t, []).append(k)
+    for t, ks in sorted(by_tenant.items()):
+        if dialect == "postgresql":
+            tx.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND {key} IN (SELECT jsonb_array_elements_text(?::jsonb))",
+                       [t, _json(ks)])
+            continue
+        for i in range(0, len(ks), CHUNK):
+            part = ks[i : i + CHUNK]
+            tx.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND {key} IN ({', '.join('?' * len(part))})", [t, *part])
+
+
+def in_keys(dialect: str, keys: Sequence[str]) -> tuple[str, list[Any]]:
+    """``IN (...)`` for a list of keys, and its parameters (one JSON text on PostgreSQL)."""
+    if dialect == "postgresql":
+        return "IN (SELECT jsonb_array_elements_text(?::jsonb))", [_json(list(keys))]
+    return f"IN ({', '.join('?' * len(keys))})", list(keys)

@@ -10,6 +10,7 @@ import argparse
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -116,6 +117,46 @@ def cmd_report_activity(system: System, a: argparse.Namespace) -> None:
     emit(report, a.json)
 
 
+def expire_due_passes(system: System, tenant_id: uuid.UUID, at: datetime) -> dict[str, Any]:
+    """Breakage for every pass whose validity ended before ``at``'s day in the tenant's
+    calendar with lessons left (DOMAIN §4.3, §6.3): the nightly job, run by cron.
+
+    Each pass is expired under the idempotency key ``breakage:<pass id>``, so a rerun, or
+    two runs at once, post nothing twice; a pass restored later by ``extend_pass`` and
+    expired again is a new validity, so its key names the end of validity too.
+    """
+    from classledger.aggregates.passes import Pass
+    from classledger.aggregates.tenant import Tenant
+    from classledger.projections.passes import PassBook
+
+    try:
+        tenant = system.app.get(tenant_id)
+    except Exception:
+        raise CLIError("tenant_not_found", f"no tenant {tenant_id}") from None
+    if not isinstance(tenant, Tenant):
+        raise CLIError("tenant_not_found", f"no tenant {tenant_id}")
+    day = at.astimezone(tenant.zone).date()
+    system.runner.catch_up()
+    due = [p for p in system.view(PassBook).report(tenant_id, start=None, end=None, include_expired=True, today=day)
+           if p["state"] == "expired" and p["lessons_remaining"] > 0]
+    who = system_principal(tenant_id, "breakage job")
+    posted, amounts = [], []
+    for p in due:
+        held = system.app.get(uuid.UUID(p["id"]))
+        if not isinstance(held, Pass) or held.unearned <= 0:
+            continue  # its breakage is already posted (or its lessons carry no value)
+        answer = system.execute(who, "expire_pass", {"pass_id": p["id"]}, at=at,
+                                idempotency_key=f"breakage:{p['id']}:{p['valid_until']}")
+        if answer.get("transaction_id"):
+            posted.append(answer["transaction_id"])
+            amounts.append(answer["amount"])
+    return {"day": day.isoformat(), "expired_with_lessons": len(due), "transactions": posted, "amounts": amounts}
+
+
+def cmd_passes_expire(system: System, a: argparse.Namespace) -> None:
+    emit(expire_due_passes(system, a.tenant, now()), a.json)
+
+
 def cmd_audit_verify(system: System, a: argparse.Namespace) -> None:
     report = hashchain.verify(a.tenant, system.store.recorder.chain_rows(a.tenant))
     emit(
@@ -184,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     ra.add_argument("--month", required=True, type=parse_month, help="YYYY-MM")
     ra.add_argument("--json", action="store_true")
     ra.set_defaults(run=cmd_report_activity)
+
+    pa = sub.add_parser("passes", help="passes").add_subparsers(dest="action", required=True)
+    pe = pa.add_parser("expire", help="breakage for every pass that ended with lessons left (run nightly)")
+    pe.add_argument("--tenant", required=True, type=parse_uuid)
+    pe.add_argument("--json", action="store_true")
+    pe.set_defaults(run=cmd_passes_expire)
 
     au = sub.add_parser("audit", help="audit tools").add_subparsers(dest="action", required=True)
     av = au.add_parser("verify", help="verify a tenant's event hash chain (DOMAIN §9.3)")

@@ -4,7 +4,7 @@ visits from the pass expiring first, single-visit charges, revenue per lesson.""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 import orjson
@@ -424,3 +424,25 @@ def test_a_pass_whose_lessons_all_left_is_not_recalculated(system: System) -> No
     with pytest.raises(Conflict) as e:
         s.run("recalculate_pass", {"pass_id": p["id"], "template_id": s.group10})
     assert e.value.code == "no_lessons"
+
+
+def test_the_nightly_breakage_job_posts_each_expired_pass_once(system: System) -> None:
+    """DOMAIN §6.3 breakage at expiry, run as `classledger passes expire` (cron): passes that
+    ended with lessons left are expired; a rerun posts nothing; valid passes are untouched."""
+    from classledger.cli import expire_due_passes
+
+    s = PassSchool(system)
+    ended = s.sell()  # 2026-03-02 .. 2026-04-30, 10 lessons for 120.00
+    s.visit(date(2026, 3, 3))
+    s.visit(date(2026, 3, 10))
+    s.sell(clients=[s.new_client("Adam")], valid_from=date(2026, 4, 20))  # still valid on 2026-05-02
+    night = datetime(2026, 5, 1, 22, 30, tzinfo=UTC)  # 00:30 on 2 May in Bratislava
+    s.clock = night
+    first = expire_due_passes(system, s.tenant_id, night)
+    assert first["day"] == "2026-05-02"  # the tenant's calendar, not UTC's
+    assert first["amounts"] == ["96.00"]  # 8 unused lessons × 12.00 (DOMAIN §4.3)
+    assert s.accounts()["income:lessons:group"] == "-120.00"
+    again = expire_due_passes(system, s.tenant_id, night + timedelta(days=1))
+    assert again["transactions"] == []
+    kinds = [t["kind"] for t in system.view(Books).journal(s.tenant_id) if ended["id"] in str(t)]
+    assert kinds.count("revenue") == 3  # two visits and one breakage

@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import drop, engines, raw_insert_rate
+from bench.common import drop, engines, median_ms, raw_insert_rate
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.projections.activity_model import us
@@ -75,16 +75,11 @@ def payments_per_second_in_processes(url: str, system: System, admin: Principal,
     ends = [done.get(timeout=600) for _ in procs]
     for p in procs:
         p.join()
-    return n * PAYMENTS / (max(ends) - t0)
+    return float(n * PAYMENTS / (max(ends) - t0))
 
 
 def timed_balance(books: Books, tenant_id: uuid.UUID, client_id: uuid.UUID, at: int) -> float:
-    samples = []
-    for _ in range(20):
-        t1 = time.perf_counter()
-        books.balance(tenant_id, client_id, as_of=at)
-        samples.append((time.perf_counter() - t1) * 1000)
-    return statistics.median(samples)
+    return median_ms(lambda: books.balance(tenant_id, client_id, as_of=at), runs=20)
 
 
 def main() -> None:

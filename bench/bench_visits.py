@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import drop, engines, raw_insert_rate
+from bench.common import drop, engines, median_ms, raw_insert_rate
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.projections.clients import ClientDirectory
@@ -76,15 +76,6 @@ def build_history(system: System) -> tuple[Principal, str, str]:
                                                       "date": day.isoformat(), "status": "attended"}, at=at)
     system.runner.catch_up()
     return boss, branch, client
-
-
-def median_ms(fn: object, runs: int = 21) -> float:
-    samples = []
-    for _ in range(runs):
-        t1 = time.perf_counter()
-        fn()  # type: ignore[operator]
-        samples.append((time.perf_counter() - t1) * 1000)
-    return statistics.median(samples)
 
 
 def main() -> None:

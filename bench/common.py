@@ -72,5 +72,15 @@ def raw_read_rate(store: Store, page: int = 10_000) -> tuple[float, int]:
     return (count / elapsed if elapsed else 0.0), count
 
 
+def median_ms(fn: Callable[[], object], runs: int = 21) -> float:
+    """The median wall time of ``fn`` in milliseconds."""
+    samples = []
+    for _ in range(runs):
+        t1 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t1) * 1000)
+    return statistics.median(samples)
+
+
 def median_of(runs: int, fn: Callable[[], float]) -> float:
     return statistics.median(fn() for _ in range(runs))

@@ -66,10 +66,12 @@ def test_each_route_runs_its_command_with_the_path_in_the_args(api: Api, monkeyp
     assert not calls
 
 
-def test_routes_of_commands_not_built_yet_answer_501(api: Api) -> None:
+def test_routes_of_commands_not_built_yet_answer_501(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A built command is taken out of the registry too, so the 501 path is exercised
+    # whatever is built by now.
+    monkeypatch.delitem(COMMANDS, "tag_client")
     missing = [w for w in WRITES if w.command not in COMMANDS]
-    if not missing:
-        pytest.skip("every command of the table is registered")
+    assert "tag_client" in {w.command for w in missing}
     before = api.events()
     for w in missing:
         path = _fill(w.path, {p: str(uuid.uuid4()) for p in path_params(w.path)})

@@ -4,8 +4,12 @@ The library's cache fast-forwards every cached aggregate on every load: one quer
 aggregate a command touches (three or four for a payment). Ours records the store's
 ``head`` (the last notification id its entries are known to be current with). Before a
 command decides, ``refresh`` asks the store for its head, one cheap query; when another
-writer has moved it, the ids of the aggregates written in between are read and evicted.
-A command that only meets this process's own writes therefore loads nothing at all.
+writer has moved it, the aggregates written in between are read with their latest
+version in that range, and an entry older than that is evicted. A command that only
+meets this process's own writes therefore loads nothing at all, and neither does one
+that meets another process's writes to other aggregates: this process's own saves in
+the same range are already at their version and stay (two server processes taking
+turns would otherwise reload every aggregate they had just written).
 
 Known absences are cached too (a create checks that its id is free), and are evicted the
 same way when the id appears in the log.
@@ -48,9 +52,10 @@ class AggregateCache:
 
     # ---- keeping current ---------------------------------------------------------
 
-    def refresh(self, store_head: int, changed: Callable[[int, int], Iterable[UUID]]) -> None:
+    def refresh(self, store_head: int, changed: Callable[[int, int], Iterable[tuple[UUID, int]]]) -> None:
         """Evict what other writers changed since ``head``; ``changed(after, upto)`` lists
-        the aggregate ids of the events in that range."""
+        the aggregates written by the events in that range, each with the highest version
+        written there."""
         with self._lock:
             known = self.head
             if store_head > known and not self._items:
@@ -61,14 +66,18 @@ class AggregateCache:
                 return
         if store_head <= known:
             return
-        ids = None if store_head - known > WIDE_GAP else set(changed(known, store_head))
+        written = None if store_head - known > WIDE_GAP else list(changed(known, store_head))
         with self._lock:
             self.generation += 1
-            if ids is None:
+            if written is None:
                 self._items.clear()
             else:
-                for i in ids:
-                    self._items.pop(i, None)
+                for i, version in written:
+                    cached = self._items.get(i)
+                    # Versions are unique per aggregate: a state at ``version`` or later
+                    # already holds every event of it in the range (our own saves).
+                    if cached is None or cached.version < version:
+                        self._items.pop(i, None)
             # Two threads may refresh at once; each evicted its own range, so the larger
             # head is covered by one of them and the ranges below it by both.
             self.head = max(self.head, store_head)

@@ -44,7 +44,7 @@ MAX_ATTEMPTS = 12
 # the nonce (a uuid4 per request cost a getrandom call on every command).
 _PROCESS = uuid.uuid4().hex
 _requests = itertools.count()
-SNAPSHOT_EVERY = 100
+SNAPSHOT_EVERY = 100  # versions between an aggregate's snapshots
 
 
 def validation_details(e: ValidationError) -> list[dict[str, Any]]:
@@ -78,8 +78,9 @@ class ClassLedger(Application[UUID]):
     # notification log, one query per command instead of one per aggregate loaded.
     env: ClassVar[dict[str, str]] = {"IS_SNAPSHOTTING_ENABLED": "y"}
 
-    def __init__(self, store: Store, *, cache_size: int = 20_000) -> None:
+    def __init__(self, store: Store, *, cache_size: int = 20_000, snapshot_every: int = SNAPSHOT_EVERY) -> None:
         self.store = store
+        self.snapshot_every = snapshot_every
         self.cache = AggregateCache(cache_size)
         super().__init__(env=store.env)
         store.recorder.after_commit = self._committed
@@ -147,7 +148,9 @@ class ClassLedger(Application[UUID]):
         elif given_id is not None:
             key, durable = f"id:{given_id}", True
         else:
-            key, durable = f"req:{_PROCESS}:{next(_requests)}", False
+            # Zero-padded so this process's keys sort in the order they are made: each
+            # lands at the right edge of the command log's key order, one page per commit.
+            key, durable = f"req:{_PROCESS}:{next(_requests):012d}", False
         if durable:
             known = self._answer_from_log(principal.tenant_id, key, digest)
             if known is not None:
@@ -201,7 +204,7 @@ class ClassLedger(Application[UUID]):
             return
         for agg in ctx.touched():
             before = agg.version - sum(1 for e in ctx.events if e.originator_id == agg.id)
-            if agg.version // SNAPSHOT_EVERY > before // SNAPSHOT_EVERY:
+            if agg.version // self.snapshot_every > before // self.snapshot_every:
                 with contextlib.suppress(RecordConflictError):  # another writer took it
                     self.snapshots.put([Snapshot.take(agg)])
 

@@ -2,7 +2,8 @@
 
 Every posting is a row with its instant. A client's balance as of t is one indexed sum
 over ``(tenant_id, client_id, at_us)``, so it stays fast however many transactions the
-client has (the index covers the sum: an index-only scan). Cities: receivable accounts carry a stable key of the city's name; the
+client has (the index covers the sum: an index-only scan); the trial balance as of t is
+a range of the postings themselves, which are kept in time order. Cities: receivable accounts carry a stable key of the city's name; the
 branches give the names back for display.
 """
 
@@ -22,7 +23,11 @@ from classledger.store.database import Tx
 
 class Books(Projection):
     name = "books"
-    version = 2  # 2: the covering index of client balances
+    # 2: the covering index of client balances. 3: fewer pages written per posting (every
+    # page a commit writes costs it a WAL frame): transactions and postings are stored in
+    # time order, appended at the right edge, on SQLite as the table itself (clustered);
+    # the balance index holds only the postings that have a client.
+    version = 3
     tables = {
         "tenants": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, currency TEXT NOT NULL)",
         "cities": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, city_key TEXT NOT NULL, city TEXT NOT NULL, PRIMARY KEY (tenant_id, city_key))",
@@ -30,19 +35,21 @@ class Books(Projection):
             "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, tx_id TEXT NOT NULL, at_us BIGINT NOT NULL, "
             "kind TEXT NOT NULL, status TEXT NOT NULL, reverses TEXT, cancelled_by TEXT, client_id TEXT, actor TEXT NOT NULL, "
             "reason TEXT, memo TEXT, related TEXT NOT NULL, postings TEXT NOT NULL, seq BIGINT NOT NULL, "
-            "PRIMARY KEY (tenant_id, tx_id))"
+            "PRIMARY KEY (tenant_id, at_us, seq)){clustered}"
         ),
         "postings": (
             "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, tx_id TEXT NOT NULL, n INTEGER NOT NULL, "
             "account TEXT NOT NULL, amount BIGINT NOT NULL, client_id TEXT, city_key TEXT, at_us BIGINT NOT NULL, "
-            "PRIMARY KEY (tenant_id, tx_id, n))"
+            "PRIMARY KEY (tenant_id, at_us, tx_id, n)){clustered}"
         ),
     }
     indexes = [
+        # A cancellation finds its transaction by id.
+        "CREATE UNIQUE INDEX IF NOT EXISTS {t_transactions}_by_id ON {t_transactions} (tenant_id, tx_id)",
         # Covering: an as-of balance is an index-only range sum, never touching the table.
-        "CREATE INDEX IF NOT EXISTS {t_postings}_by_client ON {t_postings} (tenant_id, client_id, at_us, city_key, amount)",
-        "CREATE INDEX IF NOT EXISTS {t_postings}_by_time ON {t_postings} (tenant_id, at_us)",
-        "CREATE INDEX IF NOT EXISTS {t_transactions}_by_time ON {t_transactions} (tenant_id, at_us, seq)",
+        # Only client postings: a balance always names its client.
+        "CREATE INDEX IF NOT EXISTS {t_postings}_by_client ON {t_postings} (tenant_id, client_id, at_us, city_key, amount) "
+        "WHERE client_id IS NOT NULL",
     ]
 
     @handles("TenantCreated")

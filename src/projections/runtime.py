@@ -73,6 +73,10 @@ class Projection:
 
     ``tables`` maps a logical name to DDL with ``{t}`` for the physical table name and
     ``{t_<other>}`` for the projection's other tables; the same DDL runs on both engines.
+    ``{clustered}`` after a table's closing parenthesis stores it by its primary key on
+    SQLite (``WITHOUT ROWID``: one B-tree instead of a rowid table plus its key's index,
+    so a row written costs one page fewer at every commit); PostgreSQL has no such
+    choice and gets nothing.
     """
 
     name: ClassVar[str]
@@ -106,7 +110,8 @@ class Projection:
 
     def ddl(self) -> list[str]:
         names = self._names()
-        out = [ddl.format(t=self.t(k), **names) for k, ddl in self.tables.items()]
+        clustered = " WITHOUT ROWID" if self.db.dialect == "sqlite" else ""
+        out = [ddl.format(t=self.t(k), clustered=clustered, **names) for k, ddl in self.tables.items()]
         out += [ix.format(**names) for ix in self.indexes]
         return out
 

@@ -30,6 +30,7 @@ from psycopg.rows import tuple_row
 from classledger.store.codec import OrjsonTranscoder, PydanticMapper
 from classledger.store.recorders import EventRecorder, PostgresEventRecorder, SQLiteEventRecorder
 from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
+from classledger.store.writer_lock import writer_lock
 
 __all__ = ["Database", "Store", "Tx", "check_identifier", "database_url", "env_for_url"]
 
@@ -51,6 +52,9 @@ def env_for_url(url: str) -> dict[str, str]:
         "TRANSCODER_TOPIC": get_topic(OrjsonTranscoder),
         "MAPPER_TOPIC": get_topic(PydanticMapper),
         "CREATE_TABLE": "y",
+        # Aggregates with long histories (a client's account, a pass with a year of visits)
+        # load from their latest snapshot plus the events after it (application/service.py).
+        "IS_SNAPSHOTTING_ENABLED": "y",
     }
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///") :]
@@ -101,7 +105,7 @@ class Database:
         """One atomic write; on SQLite the write lock is taken up front."""
         if self.dialect == "sqlite":
             ds = self.factory.datastore  # type: ignore[attr-defined]
-            with ds.get_connection(commit=True) as conn:
+            with writer_lock(ds.pool.db_name), ds.get_connection(commit=True) as conn:
                 raw: sqlite3.Connection = conn._sqlite_conn
                 cur = raw.cursor()
                 cur.row_factory = None

@@ -44,6 +44,7 @@ from classledger.store import hashchain
 from classledger.store.codec import TenantStoredEvent
 from classledger.store.group_commit import GroupCommit, Job
 from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
+from classledger.store.writer_lock import writer_lock
 
 EVENTS_TABLE = "events"
 
@@ -252,10 +253,12 @@ class EventRecorder(ABC):
         sql = f"SELECT COUNT(*) FROM {self._events} WHERE tenant_id = ?"
         return int(self._rows(sql, (self._param(tenant_id),))[0][0])
 
-    def changed_ids(self, after: int, upto: int) -> list[UUID]:
-        """The aggregates written by the events ``after < notification_id <= upto``."""
-        sql = f"SELECT DISTINCT originator_id FROM {self._events} WHERE notification_id > ? AND notification_id <= ?"
-        return [_uuid(r[0]) for r in self._rows(sql, (after, upto))]
+    def changed_ids(self, after: int, upto: int) -> list[tuple[UUID, int]]:
+        """The aggregates written by the events ``after < notification_id <= upto``, each
+        with the highest version written there."""
+        sql = (f"SELECT originator_id, MAX(originator_version) FROM {self._events} "
+               "WHERE notification_id > ? AND notification_id <= ? GROUP BY originator_id")
+        return [(_uuid(r[0]), int(r[1])) for r in self._rows(sql, (after, upto))]
 
     def get_command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
         sql = f"SELECT request_hash, response, at_us FROM {self._command_log} WHERE tenant_id = ? AND key = ?"
@@ -340,6 +343,7 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
 
     def _write_batch(self, jobs: list[Job], *, inline: bool) -> None:
         with (
+            writer_lock(self.datastore.pool.db_name),
             self.datastore.get_connection(commit=True) as conn,
             _ImmediateTransaction(conn, commit=True),
         ):

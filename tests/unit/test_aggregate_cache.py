@@ -25,9 +25,23 @@ def state(aggregate_id: uuid.UUID, version: int) -> Aggregate:
     return Aggregate(id=aggregate_id, version=version, tenant_id=uuid.UUID(int=9), created_on=AT, modified_on=AT)
 
 
-def changed(log: dict[int, uuid.UUID]):  # type: ignore[no-untyped-def]
-    def ids(after: int, upto: int) -> Iterable[uuid.UUID]:
-        return {a for n, a in log.items() if after < n <= upto}
+def changed(log: dict[int, uuid.UUID | tuple[uuid.UUID, int]]):  # type: ignore[no-untyped-def]
+    """What the store answers: each aggregate written in the range, with its highest
+    version there. An entry is an id (its version counts its entries in the log so far)
+    or an explicit (id, version) for a history that began before the log shown."""
+
+    def ids(after: int, upto: int) -> Iterable[tuple[uuid.UUID, int]]:
+        latest: dict[uuid.UUID, int] = {}
+        counts: dict[uuid.UUID, int] = {}
+        for n in sorted(log):
+            if n > upto:
+                break
+            entry = log[n]
+            a, version = entry if isinstance(entry, tuple) else (entry, counts.get(entry, 0) + 1)
+            counts[a] = version
+            if n > after:
+                latest[a] = version
+        return latest.items()
 
     return ids
 
@@ -36,8 +50,8 @@ def test_a_foreign_write_is_evicted_at_the_next_refresh() -> None:
     cache = AggregateCache()
     cache.loaded(cache.ticket(), X, state(X, 1))
     cache.loaded(cache.ticket(), Y, state(Y, 1))
-    # another process wrote X as notification 1
-    cache.refresh(1, changed({1: X}))
+    # another process wrote X v2 as notification 1
+    cache.refresh(1, changed({1: (X, 2)}))
     assert cache.lookup(X) == (False, None)
     assert cache.lookup(Y)[0]
     assert cache.head == 1
@@ -54,15 +68,35 @@ def test_own_contiguous_writes_move_the_head_so_nothing_is_read_back() -> None:
     assert cache.lookup(X)[1] == state(X, 2)
 
 
-def test_own_write_after_a_foreign_one_is_kept_but_the_gap_is_evicted_later() -> None:
+def test_own_write_after_a_foreign_one_is_kept_and_only_the_foreign_one_evicted() -> None:
     cache = AggregateCache()
     cache.loaded(cache.ticket(), Y, state(Y, 1))
     cache.saved([state(X, 1)], 2, 2)  # notification 1 was someone else's
     assert cache.head == 0
-    cache.refresh(2, changed({1: Y, 2: X}))
+    cache.refresh(2, changed({1: (Y, 2), 2: X}))
     assert cache.lookup(Y) == (False, None)
-    assert not cache.lookup(X)[0]  # ours too: the range is read back by ids, conservatively
+    assert cache.lookup(X)[1] == state(X, 1)  # ours: already at the version the log shows
     assert cache.head == 2
+
+
+def test_two_processes_taking_turns_keep_their_own_states() -> None:
+    # Two server processes pay alternately, each for its own client: A writes X, B writes
+    # Y, A writes X again... A's refresh sees B's writes and never reloads X.
+    cache = AggregateCache()
+    log: dict[int, uuid.UUID] = {}
+    for turn in range(1, 6):
+        log[len(log) + 1] = Y  # B's write
+        cache.refresh(len(log), changed(log))
+        log[len(log) + 1] = X  # A's own
+        cache.saved([state(X, turn)], len(log), len(log))
+        assert cache.lookup(X)[1] == state(X, turn)
+
+
+def test_a_foreign_write_to_a_cached_aggregate_evicts_it_even_after_an_own_save() -> None:
+    cache = AggregateCache()
+    cache.saved([state(X, 1)], 1, 1)
+    cache.refresh(2, changed({1: X, 2: X}))  # another process wrote X v2
+    assert cache.lookup(X) == (False, None)
 
 
 def test_a_save_reported_after_a_refresh_passed_it_is_dropped() -> None:

@@ -3,13 +3,13 @@ raw single-row insert rate of the same database, and the as-of balance of a clie
 10,000 transactions. Medians of several runs.
 
 Payments are measured twice: one writer (one process, one thread: every payment pays a
-whole commit), and ``--processes N`` writer processes at once, each its own System on the
-same database, as a server with N workers runs (N defaults to the machine's CPUs)."""
+whole commit), and as a server under load: ``--processes N`` worker processes (each its
+own System on the same database, as ``classledger serve --workers N`` runs; N defaults to
+the machine's CPUs), each with ``--threads T`` request threads paying at once."""
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import statistics
 import sys
@@ -18,11 +18,10 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import drop, engines, median_ms, raw_insert_rate
+from bench.common import drop, engines, median_ms, raw_insert_rate, server_rate
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.projections.activity_model import us
@@ -50,32 +49,19 @@ def payments_per_second(system: System, admin: Principal, branch: str, client: s
     return PAYMENTS / (time.perf_counter() - t0)
 
 
-def _writer(url: str, admin: Principal, branch: str, client: str, start: Any, done: Any) -> None:
-    system = System.open(url)
-    try:
-        system.execute(admin, "receive_payment", {"client_id": client, "amount": "1.00", "method": "cash", "branch_id": branch})
-        start.wait()
-        payments_per_second(system, admin, branch, client)
-        done.put(time.perf_counter())
-    finally:
-        system.close()
+def pay(system: System, slot: tuple[Principal, str, str], _i: int) -> None:
+    admin, branch, client = slot
+    system.execute(admin, "receive_payment", {"client_id": client, "amount": "10.00", "method": "cash", "branch_id": branch})
 
 
-def payments_per_second_in_processes(url: str, system: System, admin: Principal, branch: str, n: int) -> float:
-    """N processes paying at once, each for its own client; the rate over the whole run."""
-    ctx = multiprocessing.get_context("spawn")
-    start, done = ctx.Event(), ctx.Queue()
-    clients = [system.execute(admin, "register_client", {"name": f"Platiteľ {i}", "branch_id": branch})["id"] for i in range(n)]
-    procs = [ctx.Process(target=_writer, args=(url, admin, branch, c, start, done)) for c in clients]
-    for p in procs:
-        p.start()
-    time.sleep(3)  # let every process open its System and warm up
-    t0 = time.perf_counter()
-    start.set()
-    ends = [done.get(timeout=600) for _ in procs]
-    for p in procs:
-        p.join()
-    return float(n * PAYMENTS / (max(ends) - t0))
+def payments_per_second_as_server(url: str, system: System, admin: Principal, branch: str, processes: int,
+                                  threads: int) -> float:
+    """A server under load: ``processes`` workers × ``threads`` request threads, each
+    thread paying for its own client."""
+    clients = [system.execute(admin, "register_client", {"name": f"Platiteľ {i}", "branch_id": branch})["id"]
+               for i in range(processes * threads)]
+    return server_rate(url, pay, [(admin, branch, c) for c in clients], processes=processes,
+                       per_thread=max(PAYMENTS // threads, 50))
 
 
 def timed_balance(books: Books, tenant_id: uuid.UUID, client_id: uuid.UUID, at: int) -> float:
@@ -85,11 +71,12 @@ def timed_balance(books: Books, tenant_id: uuid.UUID, client_id: uuid.UUID, at: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
-    n = parser.parse_args().processes
-    runs = parser.parse_args().runs
+    a = parser.parse_args()
+    n, threads, runs = a.processes, a.threads, a.runs
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'database':9} {'raw inserts/s':>13} {'payments/s':>10} {'ratio':>6} {f'{n} procs/s':>11} {'ratio':>6}"
+        print(f"{'database':9} {'raw inserts/s':>13} {'payments/s':>10} {'ratio':>6} {f'{n}x{threads} server/s':>15} {'ratio':>6}"
               f"   as-of balance, {HISTORY} transactions (ms): {'now':>5} {'middle':>7}")
         for name in engines(Path(tmp)):
             raws, rates, multi = [], [], []
@@ -100,7 +87,7 @@ def main() -> None:
                     raws.append(raw_insert_rate(system.store, 1000))
                     admin, branch, client = setup(system)
                     rates.append(payments_per_second(system, admin, branch, client))
-                    multi.append(payments_per_second_in_processes(url, system, admin, branch, n))
+                    multi.append(payments_per_second_as_server(url, system, admin, branch, n, threads))
                     raws.append(raw_insert_rate(system.store, 1000))  # before and after: the machine drifts
                 finally:
                     system.close()
@@ -124,7 +111,7 @@ def main() -> None:
                 system.close()
                 drop(url)
             raw, rate, many = statistics.median(raws), statistics.median(rates), statistics.median(multi)
-            print(f"{name:9} {raw:13.0f} {rate:10.0f} {rate / raw:6.2f} {many:11.0f} {many / raw:6.2f}"
+            print(f"{name:9} {raw:13.0f} {rate:10.0f} {rate / raw:6.2f} {many:15.0f} {many / raw:6.2f}"
                   f"   {'':>40}{now_ms:5.1f} {mid_ms:7.1f}", flush=True)
 
 

@@ -3,10 +3,14 @@ visit in one atomic write → projections) against the raw single-row insert rat
 database, measured in the same run; and loading a client with 200 passes and 5,000 visits:
 the card (read models) and the command side cold (a fresh process's first visit, which
 reads the client's pass index and the passes valid that day, never a long stream).
-Medians of several runs."""
+Medians of several runs. Visits are also measured as a server under load: ``--processes N``
+workers (``classledger serve --workers N``) × ``--threads T`` request threads, each thread
+recording the visits of its own client."""
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -17,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import drop, engines, median_ms, raw_insert_rate
+from bench.common import drop, engines, median_ms, raw_insert_rate, server_rate
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.projections.clients import ClientDirectory
@@ -59,6 +63,27 @@ def visits_per_second(system: System) -> float:
     return VISITS / (time.perf_counter() - t0)
 
 
+def visit(system: System, slot: tuple[Principal, str], i: int) -> None:
+    boss, client = slot
+    system.execute(boss, "record_visit", {"client_id": client, "lesson_type": "group",
+                                          "date": (date(2026, 1, 1) + timedelta(days=max(i, 0) % 300)).isoformat(),
+                                          "status": "attended"}, at=T0 + timedelta(days=1, seconds=i))
+
+
+def visits_per_second_as_server(url: str, system: System, processes: int, threads: int) -> float:
+    """A server under load: ``processes`` workers × ``threads`` request threads, each
+    thread recording visits of its own client (on its own pass)."""
+    boss, branch, _ = setup(system)
+    tpl = template(system, boss, 1000, 365)
+    slots = []
+    for k in range(processes * threads):
+        client = system.execute(boss, "register_client", {"name": f"Návštevník {k}", "branch_id": branch}, at=T0)["id"]
+        system.execute(boss, "sell_pass", {"template_id": tpl, "client_ids": [client], "branch_id": branch,
+                                           "valid_from": "2026-01-01", "payment": "paid", "method": "cash"}, at=T0)
+        slots.append((boss, client))
+    return server_rate(url, visit, slots, processes=processes, per_thread=max(VISITS // threads, 50))
+
+
 def build_history(system: System) -> tuple[Principal, str, str]:
     """200 passes of 25 lessons over a year and 5,000 visits taking them."""
     boss, branch, client = setup(system)
@@ -79,17 +104,26 @@ def build_history(system: System) -> tuple[Principal, str, str]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    a = parser.parse_args()
+    n, threads = a.processes, a.threads
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'database':9} {'raw inserts/s':>13} {'visits/s':>9} {'ratio':>6}   client with {PASSES} passes, "
+        print(f"{'database':9} {'raw inserts/s':>13} {'visits/s':>9} {'ratio':>6} {f'{n}x{threads} server/s':>15} "
+              f"{'ratio':>6}   client with {PASSES} passes, "
               f"{HISTORY_VISITS} visits (ms): {'card':>6} {'cold visit':>10} {'warm visit':>10}")
         for name in engines(Path(tmp)):
-            raws, rates = [], []
-            for _ in range(3):
+            raws, rates, served = [], [], []
+            for _ in range(a.runs):
                 url = engines(Path(tmp))[name]
                 system = System.open(url)
                 try:
                     raws.append(raw_insert_rate(system.store, 1000))
                     rates.append(visits_per_second(system))
+                    served.append(visits_per_second_as_server(url, system, n, threads))
+                    raws.append(raw_insert_rate(system.store, 1000))  # before and after: the machine drifts
                 finally:
                     system.close()
                     drop(url)
@@ -131,8 +165,8 @@ def main() -> None:
                 finally:
                     system.close()
             drop(url)
-            raw, rate = statistics.median(raws), statistics.median(rates)
-            print(f"{name:9} {raw:13.0f} {rate:9.0f} {rate / raw:6.2f}   {'':>44}{card_ms:6.1f} "
+            raw, rate, server = statistics.median(raws), statistics.median(rates), statistics.median(served)
+            print(f"{name:9} {raw:13.0f} {rate:9.0f} {rate / raw:6.2f} {server:15.0f} {server / raw:6.2f}   {'':>44}{card_ms:6.1f} "
                   f"{statistics.median(colds):10.1f} {statistics.median(warms):10.1f}")
 
 

@@ -11,17 +11,21 @@ Benchmarks print medians of several runs: the machines are shared and noisy.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import statistics
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 import psycopg
 
 from classledger.store.database import Store
+from classledger.system import System
 
 PAYLOAD = orjson.dumps({"name": "Ľubica Šťastná", "phones": ["+421905123456"], "tags": ["trial"], "branch_id": str(uuid.uuid4())})
 
@@ -84,3 +88,44 @@ def median_ms(fn: Callable[[], object], runs: int = 21) -> float:
 
 def median_of(runs: int, fn: Callable[[], float]) -> float:
     return statistics.median(fn() for _ in range(runs))
+
+
+Work = Callable[[System, Any, int], object]
+
+
+def _serve(url: str, work: Work, slots: Sequence[Any], per_thread: int, start: Any, done: Any) -> None:
+    system = System.open(url)
+    try:
+        for slot in slots:
+            work(system, slot, -1)  # warm: the aggregates each thread will write are cached
+        start.wait()
+        threads = [threading.Thread(target=lambda s=slot: [work(system, s, i) for i in range(per_thread)]) for slot in slots]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done.put(time.perf_counter())
+    finally:
+        system.close()
+
+
+def server_rate(url: str, work: Work, slots: Sequence[Any], *, processes: int, per_thread: int) -> float:
+    """Commands/s of a server under load: ``processes`` worker processes (each its own
+    System on the same database, as ``classledger serve --workers N`` runs), each with
+    ``len(slots) // processes`` request threads, every thread doing ``work(system, slot,
+    i)`` for its own slot (its own client), ``per_thread`` times. The rate is over the
+    whole run, from the moment every process is ready to the last one done."""
+    ctx = multiprocessing.get_context("spawn")
+    start, done = ctx.Event(), ctx.Queue()
+    per = len(slots) // processes
+    procs = [ctx.Process(target=_serve, args=(url, work, slots[i * per:(i + 1) * per], per_thread, start, done))
+             for i in range(processes)]
+    for p in procs:
+        p.start()
+    time.sleep(3)  # every process opens its System and warms up
+    t0 = time.perf_counter()
+    start.set()
+    ends = [done.get(timeout=900) for _ in procs]
+    for p in procs:
+        p.join()
+    return len(slots) * per_thread / (max(ends) - t0)

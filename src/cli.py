@@ -97,7 +97,7 @@ def cmd_import(system: System, a: argparse.Namespace) -> None:
 def cmd_serve(system: System, a: argparse.Namespace) -> None:
     from classledger.http.serve import serve
 
-    serve(system, a.host, a.port)
+    serve(system, a.host, a.port, workers=a.workers)
 
 
 def cmd_demo(system: System, a: argparse.Namespace) -> None:
@@ -209,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="serve the HTTP API")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--workers", type=int, default=1,
+                    help="worker processes, each its own System on the same database (one per CPU core)")
     sv.set_defaults(run=cmd_serve)
 
     dm = sub.add_parser("demo", help="create a demo tenant with generated data and serve it")

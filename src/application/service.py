@@ -168,7 +168,10 @@ class ClassLedger(Application[UUID]):
             try:
                 # ``states`` rides along to the recorder, which hands them back to
                 # ``_committed`` once the write has landed (group commit, cache.py).
-                self.save(*ctx.events, command_record=record, states=ctx.touched())
+                # Straight to the recorder: the library's ``save`` would only collect the
+                # events again, wrap each in a Recording and notify no one.
+                self.event_recorder.insert_events([self.mapper.to_stored_event(e) for e in ctx.events],
+                                                  command_record=record, states=ctx.touched())
             except RecordConflictError:
                 self.cache.forget(e.originator_id for e in ctx.events)
                 known = self._answer_from_log(principal.tenant_id, key, digest)

@@ -1,23 +1,40 @@
-"""``classledger serve``: the API under uvicorn, projections kept current in the background."""
+"""``classledger serve``: the API under uvicorn, projections kept current in the background.
+
+``--workers N`` runs N worker processes, each with its own System on the same database
+(``CLASSLEDGER_DATABASE_URL``): the command path is Python and holds the GIL, so a
+second core needs a second process. The processes meet at the database: on SQLite
+their writers queue on a file lock (store/writer_lock.py), on PostgreSQL on the events
+table's lock; each one's aggregate cache evicts what the others wrote (application/cache.py).
+"""
 
 from __future__ import annotations
 
 import uvicorn
+from starlette.applications import Starlette
 
 from classledger.http.app import create_app
 from classledger.http.inputs import BODY_LIMIT
 from classledger.system import System
 
+_UVICORN = {"log_level": "info", "access_log": False, "server_header": False}
 
-def serve(system: System, host: str = "127.0.0.1", port: int = 8000, *, body_limit: int = BODY_LIMIT) -> None:
+
+def app_from_environment() -> Starlette:
+    """What each worker process of ``serve --workers N`` serves: its own System."""
+    system = System.open()
+    system.start_background()
+    return create_app(system)
+
+
+def serve(system: System, host: str = "127.0.0.1", port: int = 8000, *, body_limit: int = BODY_LIMIT,
+          workers: int = 1) -> None:
+    if workers > 1:
+        # This process only supervises; the workers open the database themselves.
+        system.close()
+        uvicorn.run("classledger.http.serve:app_from_environment", factory=True, workers=workers, host=host,
+                    port=port, **_UVICORN)  # type: ignore[arg-type]
+        return
     # Reads catch up on demand too; the loop keeps that catch-up short when other
     # processes (the CLI, an import) write.
     system.start_background()
-    uvicorn.run(
-        create_app(system, body_limit=body_limit),
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        server_header=False,
-    )
+    uvicorn.run(create_app(system, body_limit=body_limit), host=host, port=port, **_UVICORN)  # type: ignore[arg-type]

@@ -170,7 +170,7 @@ class ClassLedger(Application[UUID]):
                 # ``_committed`` once the write has landed (group commit, cache.py).
                 # Straight to the recorder: the library's ``save`` would only collect the
                 # events again, wrap each in a Recording and notify no one.
-                self.event_recorder.insert_events([self.mapper.to_stored_event(e) for e in ctx.events],
+                self.recorder.insert_events([self.mapper.to_stored_event(e) for e in ctx.events],
                                                   command_record=record, states=ctx.touched())
             except RecordConflictError:
                 self.cache.forget(e.originator_id for e in ctx.events)

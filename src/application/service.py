@@ -171,7 +171,7 @@ class ClassLedger(Application[UUID]):
                 # Straight to the recorder: the library's ``save`` would only collect the
                 # events again, wrap each in a Recording and notify no one.
                 self.recorder.insert_events([self.mapper.to_stored_event(e) for e in ctx.events],
-                                                  command_record=record, states=ctx.touched())
+                                           command_record=record, states=ctx.touched())
             except RecordConflictError:
                 self.cache.forget(e.originator_id for e in ctx.events)
                 known = self._answer_from_log(principal.tenant_id, key, digest)

@@ -9,6 +9,7 @@ first event; any altered, removed or reordered row breaks every link after it.
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
@@ -16,9 +17,10 @@ from uuid import UUID
 GENESIS = b""
 
 
-def _field(h: hashlib._Hash, value: bytes) -> None:
-    h.update(len(value).to_bytes(8, "big"))
-    h.update(value)
+_U64 = struct.Struct(">Q")
+_I64 = struct.Struct(">q")
+_SIXTEEN = _U64.pack(16)
+_EIGHT = _U64.pack(8)
 
 
 def link(
@@ -30,15 +32,18 @@ def link(
     at_us: int,
     state: bytes,
 ) -> bytes:
-    h = hashlib.sha256()
-    _field(h, prev)
-    _field(h, tenant_id.bytes)
-    _field(h, originator_id.bytes)
-    _field(h, originator_version.to_bytes(8, "big", signed=True))
-    _field(h, topic.encode())
-    _field(h, at_us.to_bytes(8, "big", signed=True))
-    _field(h, state)
-    return h.digest()
+    # Each field is its 8-byte big-endian length, then its bytes; one buffer, one update
+    # (the same bytes as feeding the fields one by one, a fraction of the calls).
+    t = topic.encode()
+    return hashlib.sha256(b"".join((
+        _U64.pack(len(prev)), prev,
+        _SIXTEEN, tenant_id.bytes,
+        _SIXTEEN, originator_id.bytes,
+        _EIGHT, _I64.pack(originator_version),
+        _U64.pack(len(t)), t,
+        _EIGHT, _I64.pack(at_us),
+        _U64.pack(len(state)), state,
+    ))).digest()
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,10 @@ def daily_active(events: list[tuple[int, str, str, dict[str, object]]], zone: Zo
         mark(m)
 
     for instant, etype, agg, data in events:
-        while mi < len(midnights) and midnights[mi] <= instant:
+        # A midnight is checked once every event at its own instant is in: the state at an
+        # instant includes what happened at it (as every as-of read does), so a
+        # registration cancelled at 00:00 sharp is "not eligible at that instant" (§5.3).
+        while mi < len(midnights) and midnights[mi] < instant:
             midnight(midnights[mi])
             mi += 1
         facts.apply(etype, agg, data)
@@ -78,7 +81,8 @@ def daily_active(events: list[tuple[int, str, str, dict[str, object]]], zone: Zo
             active.setdefault(c, False)
             if facts.eligible(c, instant, zone):
                 active[c] = True  # §5.2: activation is immediate
-        mark(instant)
+        if mi == len(midnights) or midnights[mi] != instant:
+            mark(instant)  # (at a midnight, that midnight marks the day once it has run)
     while mi < len(midnights):
         midnight(midnights[mi])
         mi += 1

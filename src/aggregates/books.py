@@ -9,6 +9,7 @@ write-off or a sale can decide from current figures without reading a projection
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any, Literal
 from uuid import UUID
@@ -84,6 +85,7 @@ class ClientDiscountRemoved(Event):
         return self.evolve(state, discount=None)
 
 
+@functools.lru_cache(maxsize=65_536)
 def account_id(client_id: UUID) -> UUID:
     return uuid.uuid5(client_id, "account")
 

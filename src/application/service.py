@@ -205,9 +205,14 @@ class ClassLedger(Application[UUID]):
     def _snapshot(self, ctx: Ctx) -> None:
         if self.snapshots is None:
             return
-        for agg in ctx.touched():
-            before = agg.version - sum(1 for e in ctx.events if e.originator_id == agg.id)
-            if agg.version // self.snapshot_every > before // self.snapshot_every:
+        every = self.snapshot_every
+        first: dict[UUID, int] = {}  # each aggregate's first new version in this command
+        for e in ctx.events:
+            first.setdefault(e.originator_id, e.originator_version)
+        for aggregate_id, version in first.items():
+            agg = ctx.state(aggregate_id)
+            # A multiple of ``every`` was reached by this command's events.
+            if agg.version // every > (version - 1) // every:
                 with contextlib.suppress(RecordConflictError):  # another writer took it
                     self.snapshots.put([Snapshot.take(agg)])
 

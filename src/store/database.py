@@ -208,5 +208,6 @@ class Store:
         return self.db.dialect
 
     def close(self) -> None:
+        self.recorder.close_readers()
         self.factory.close()
 

@@ -357,12 +357,21 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
             cur = conn._sqlite_conn.cursor()
             cur.row_factory = None
             # Under the write lock ids follow the previous head without gaps (max + 1; a
-            # rolled-back savepoint gives its ids back), so no query for the head.
-            self._run_jobs(SQLiteTx(cur), jobs, lambda job: self._insert_job(cur, job.events, **job.kwargs), None,
-                           inline=inline)
+            # rolled-back savepoint gives its ids back), so no query for the head. Chain
+            # heads are read once per batch and tenant, and carried from job to job.
+            heads: dict[UUID, bytes] = {}
 
-    def _insert_job(self, c: Any, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> list[int]:
-        heads: dict[UUID, bytes] = {}
+            def insert(job: Job) -> list[int]:
+                mine = dict(heads)  # a job rolled back to its savepoint leaves no trace
+                ids = self._insert_job(cur, job.events, mine, **job.kwargs)
+                heads.update(mine)
+                return ids
+
+            self._run_jobs(SQLiteTx(cur), jobs, insert, None, inline=inline)
+
+    def _insert_job(
+        self, c: Any, stored_events: Sequence[LibStoredEvent], heads: dict[UUID, bytes], **kwargs: Any
+    ) -> list[int]:
         ids: list[int] = []
         for s in stored_events:
             tenant_id, at_us = _tenant_of(s)

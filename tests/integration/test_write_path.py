@@ -15,6 +15,7 @@ from classledger.aggregates.errors import Conflict
 from classledger.projections.activity_model import us
 from classledger.projections.books import Books
 from classledger.projections.clients import ClientDirectory
+from classledger.store import hashchain
 from classledger.store.group_commit import GroupCommit, Job
 from classledger.system import System
 from tests.integration.books_support import School
@@ -84,6 +85,9 @@ def test_concurrent_writers_each_land_exactly_once(system: System) -> None:
     trial = books.trial_balance(school.tenant_id, as_of=later)
     assert trial["total"] == "0.00"
     assert sum(Decimal(v) for v in trial["accounts"].values()) == 0
+    # Batched saves carry the tenant's chain head from job to job (DOMAIN §9.3).
+    chain = hashchain.verify(school.tenant_id, system.store.recorder.chain_rows(school.tenant_id))
+    assert chain.ok, chain
 
 
 def test_a_conflict_inside_a_batch_fails_only_its_own_job() -> None:

@@ -25,7 +25,7 @@ from classledger import projections as registry
 from classledger.projections.runtime import POSITIONS_DDL, EventRecord, Projection, Runner
 from classledger.store.codec import event_class, type_name, upcast
 from classledger.store.database import Store, Tx
-from classledger.store.recorders import EventRow
+from classledger.store.recorders import hyphenated
 
 SCRATCH = "_scratch"
 BULK_PAGE = 20_000  # events per transaction of a rebuild: large, and memory stays flat
@@ -142,22 +142,26 @@ class _Topic:
     upcast: bool  # the class has later versions than 1: run its upcasters
 
 
-def _decoder() -> Callable[[EventRow], EventRecord]:
-    """``runtime.decode`` with what depends only on the topic worked out once per topic."""
+Stored = tuple[int, str, int, str, bytes, str, int]  # ``EventRecorder.read_texts``' rows
+
+
+def _decoder() -> Callable[[Stored], EventRecord]:
+    """``runtime.decode`` with what depends only on the topic worked out once per topic,
+    on rows whose ids are text (``read_texts``)."""
     topics: dict[str, _Topic] = {}
     loads = orjson.loads
 
-    def decode(row: EventRow) -> EventRecord:
-        info = topics.get(row.topic)
+    def decode(row: Stored) -> EventRecord:
+        nid, oid, version, topic, raw, tenant, at_us = row
+        info = topics.get(topic)
         if info is None:
-            cls = event_class(row.topic)
-            info = topics[row.topic] = _Topic(type_name(row.topic), getattr(cls, "class_version", 1) != 1)
-        state = loads(row.state)
+            cls = event_class(topic)
+            info = topics[topic] = _Topic(type_name(topic), getattr(cls, "class_version", 1) != 1)
+        state = loads(raw)
         if info.upcast or "class_version" in state:
-            state = upcast(row.topic, state)
-        return EventRecord(
-            row.notification_id, row.tenant_id, row.originator_id, row.originator_version, info.name, row.at_us, state
-        )
+            state = upcast(topic, state)
+        return EventRecord(nid, tenant if len(tenant) == 36 else hyphenated(tenant),
+                           oid if len(oid) == 36 else hyphenated(oid), version, info.name, at_us, state)
 
     return decode
 
@@ -181,13 +185,13 @@ def bulk_catch_up(
     decode = _decoder()
     total = 0
     while start < head:
-        rows = store.recorder.read_rows(start, page, upto=head, tenant_id=tenant_id)
+        rows = store.recorder.read_texts(start, page, upto=head, tenant_id=tenant_id)
         if not rows:
             runner._advance(head)  # the filtered tenant has nothing more up to head
             break
         records = [decode(r) for r in rows]
-        last = rows[-1].notification_id
-        with db.write() as tx:
+        last = rows[-1][0]
+        with db.write(durable=False) as tx:
             held = runner._lock_positions(tx)
             moved: list[tuple[int, int, str]] = []
             for p in runner.projections:

@@ -37,8 +37,10 @@ class EventRecord:
     """A stored event as projections see it: a plain dict, already upcast."""
 
     id: int
-    tenant_id: UUID
-    aggregate_id: UUID
+    # UUIDs, or on a rebuild's bulk path their hyphenated text (what every handler makes
+    # of them with ``str()``; building UUID objects was a large part of reading).
+    tenant_id: UUID | str
+    aggregate_id: UUID | str
     version: int
     type: str
     at_us: int

@@ -104,6 +104,7 @@ _SELECT = ", ".join("c." + x for x in COLUMNS)
 class ClientDirectory(Projection):
     name = "clients"
     version = 2
+    weight = 3
     tables = {
         "tenants": (
             "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, currency TEXT NOT NULL, "

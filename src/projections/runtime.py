@@ -81,6 +81,9 @@ class Projection:
     version: ClassVar[int] = 1
     tables: ClassVar[dict[str, str]] = {}
     indexes: ClassVar[list[str]] = []
+    # Roughly how much work an event costs it, relative to the others: a rebuild with
+    # worker processes balances its groups of projections by this (``replay.partition``).
+    weight: ClassVar[int] = 1
     handlers: ClassVar[dict[str, Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

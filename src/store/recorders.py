@@ -222,8 +222,8 @@ class EventRecorder(ABC):
     ) -> list[tuple[int, str, int, str, bytes, str, int]]:
         """``read_rows`` for a rebuild's bulk path: ids stay text, no ``UUID`` objects
         (building two per row was most of the read's time). ``originator_id`` and
-        ``tenant_id`` come back as stored: hyphenated on PostgreSQL (cast to text), and on
-        SQLite the tenant hyphenated, the originator as 32 hex digits (``hyphenated`` below)."""
+        ``tenant_id`` come back as hyphenated text (cast on PostgreSQL; on SQLite, where
+        eventsourcing stores the originator as 32 hex digits, hyphenated in SQL)."""
         sql = (
             f"SELECT notification_id, {self._text('originator_id')}, originator_version, topic, state, "
             f"{self._text('tenant_id')}, at_us FROM {self._events} WHERE notification_id > ?"
@@ -422,6 +422,15 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
     @property
     def _command_log(self) -> str:
         return "command_log"
+
+    def _text(self, column: str) -> str:
+        # eventsourcing stores originator_id as 32 hex digits: hyphenate it here, in C,
+        # rather than row by row in Python (``hyphenated`` remains the fallback).
+        c = column
+        return (
+            f"CASE WHEN length({c}) = 32 THEN lower(substr({c}, 1, 8) || '-' || substr({c}, 9, 4) || '-' || "
+            f"substr({c}, 13, 4) || '-' || substr({c}, 17, 4) || '-' || substr({c}, 21)) ELSE {c} END"
+        )
 
     def _param(self, value: UUID) -> Any:
         return str(value)

@@ -47,6 +47,30 @@ def test_rebuild_gives_identical_tables(system: System) -> None:
     assert snapshot(system) == before
 
 
+def test_worker_processes_build_the_same_tables(system: System) -> None:
+    populate(system)
+    before = snapshot(system)
+    summary = replay.rebuild(system.store, ["all"], workers=2)
+    assert summary.events == system.store.recorder.max_notification_id()  # each worker read every event once
+    assert snapshot(system) == before
+    assert replay.verify(system.store, ["all"], workers=2).ok
+
+
+def test_projections_are_grouped_by_weight() -> None:
+    from classledger.projections import build
+    from classledger.store.database import Store
+
+    store = Store.open("sqlite:///:memory:")
+    try:
+        every = build(store.db)
+        groups = replay.partition(every, 2)
+        assert sorted(n for g in groups for n in g) == sorted(p.name for p in every)
+        assert not {"activity", "clients"} <= set(groups[0])  # the two heaviest are apart
+        assert replay.partition(every, 1) == [[p.name for p in sorted(every, key=lambda p: -p.weight)]]
+    finally:
+        store.close()
+
+
 def test_verify_passes_then_reports_a_tampered_row(system: System) -> None:
     populate(system)
     assert replay.verify(system.store, ["all"]).ok

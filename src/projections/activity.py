@@ -240,6 +240,7 @@ class ActivityTimeline(Projection):
     name = "activity"
     version = 3  # 2: passes make clients eligible (DOMAIN §5.1 (c)); 3: month_state rows are deltas
     weight = 4
+    stageable = True  # handlers only read; month_state and changes are written by the flush
     tables = {
         "tenants": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, info TEXT NOT NULL)",
         "groups": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, group_id TEXT NOT NULL, ends_on TEXT NOT NULL, PRIMARY KEY (tenant_id, group_id))",
@@ -270,8 +271,12 @@ class ActivityTimeline(Projection):
     def finish_page(self, tx: Tx) -> None:
         page = self._current
         if page is not None:
+            page.tx = tx  # a staged page was applied in a read transaction: write with this one
             page.flush()
             self._current = None
+
+    def discard_page(self) -> None:
+        self._current = None
 
     def _page(self, tx: Tx) -> _TableState:
         page = self._current
@@ -408,6 +413,9 @@ class _TableState(State):
         # flush it joins the stored ``changes``.
         self.changed: dict[str, set[tuple[str, str]]] = {}
         self.drained: set[str] = set()  # tenants whose stored changes a snapshot of this page took
+        # Writes wait for ``flush``: until then the page only reads, so a rebuild may apply
+        # it in a read transaction and write it in a short one (``Projection.stageable``).
+        self.snapshots: list[tuple[str, str, str]] = []  # month_state rows (tenant, month, state)
         self.prev_tiers: dict[tuple[str, str], str | None] = {}
         self.active: dict[tuple[str, str], list[Interval]] = {}  # a held client's active intervals
         # (tenant, client) -> (the month start it was pruned for, the first end after it, its JSON or None)
@@ -493,11 +501,7 @@ class _TableState(State):
         # The row below holds this prev_tier whether it is inserted now or was already there.
         self.prev_tiers[(tenant_id, month)] = prev
         state = self._delta(tenant_id, start, prev)
-        self.tx.execute(
-            f"INSERT INTO {self.p.t('month_state')} (tenant_id, month, state) VALUES (?, ?, ?) "
-            "ON CONFLICT (tenant_id, month) DO NOTHING",
-            (tenant_id, month, orjson.dumps(state).decode()),
-        )
+        self.snapshots.append((tenant_id, month, orjson.dumps(state).decode()))  # written by flush
 
     def _previous_tier(self, tenant_id: str, info: TenantInfo, month: str, as_of: int) -> str | None:
         """``ActivityTimeline._previous_tier`` on the page's state: rows not written yet count."""
@@ -554,10 +558,8 @@ class _TableState(State):
         keys = self.changed.pop(tenant_id, set())
         if tenant_id not in self.drained:
             rows = tx.execute(f"SELECT kind, key FROM {p.t('changes')} WHERE tenant_id = ?", (tenant_id,))
-            if rows:
-                keys.update((str(r[0]), str(r[1])) for r in rows)
-                tx.execute(f"DELETE FROM {p.t('changes')} WHERE tenant_id = ?", (tenant_id,))
-            self.drained.add(tenant_id)
+            keys.update((str(r[0]), str(r[1])) for r in rows)
+            self.drained.add(tenant_id)  # flush deletes its stored changes
         by_kind: dict[str, list[str]] = {"group": [], "reg": [], "credit": [], "client": []}
         for kind, key in keys:
             by_kind[kind].append(key)
@@ -721,12 +723,18 @@ class _TableState(State):
         delete_keys(tx, d, p.t("intervals"), "client_id", [(c[0], c[1]) for c in clients])
         insert_many(tx, d, f"INSERT INTO {p.t('intervals')} (tenant_id, client_id, start_us, end_us)",
                     ("text", "text", "bigint", "bigint"), intervals)
+        for t in sorted(self.drained):
+            tx.execute(f"DELETE FROM {p.t('changes')} WHERE tenant_id = ?", (t,))
+        insert_many(tx, d, f"INSERT INTO {p.t('month_state')} (tenant_id, month, state)", T3, self.snapshots,
+                    "ON CONFLICT (tenant_id, month) DO NOTHING")
         changes = sorted((t, kind, key) for t, keys in self.changed.items() for kind, key in keys)
         insert_many(tx, d, f"INSERT INTO {p.t('changes')} (tenant_id, kind, key)", T3, changes,
                     "ON CONFLICT (tenant_id, kind, key) DO NOTHING")
         self.dirty.clear()
         self.dirty_clients.clear()
         self.changed.clear()
+        self.drained.clear()
+        self.snapshots.clear()
 
 
 def _pruned(act: ClientActivity, flags: set[str], start: int) -> tuple[int, int | None, orjson.Fragment | None]:

@@ -25,7 +25,7 @@ import orjson
 from classledger import projections as registry
 from classledger.projections.runtime import POSITIONS_DDL, EventRecord, Projection, Runner
 from classledger.store.codec import event_class, type_name, upcast
-from classledger.store.database import Store, Tx
+from classledger.store.database import Store, Tx, check_identifier
 from classledger.store.recorders import hyphenated
 
 SCRATCH = "_scratch"
@@ -303,6 +303,17 @@ def _decoder(wanted: Collection[str]) -> Callable[[Stored], EventRecord | None]:
     return decode
 
 
+def _apply(p: Projection, tx: Tx, records: list[EventRecord], after: int) -> int:
+    """Apply to ``p`` (not flushed yet) the records past ``after`` it handles; how many."""
+    handlers = p.handlers
+    mine = [ev for ev in records if ev.id > after and ev.type in handlers]
+    if mine:
+        p.prefetch(tx, mine)
+    for ev in mine:
+        handlers[ev.type](p, tx, ev)
+    return len(mine)
+
+
 def bulk_catch_up(
     runner: Runner,
     *,
@@ -314,12 +325,19 @@ def bulk_catch_up(
     """``Runner.catch_up`` for a rebuild: large pages, each projection first reads the
     rows the page will touch in a few statements (``prefetch``), then applies the page in
     memory and writes its rows with ``executemany`` (``finish_page``). Each page commits
-    with the positions, as in the runtime: exactly once, and a killed build resumes."""
+    with the positions, as in the runtime: exactly once, and a killed build resumes.
+
+    On SQLite, whose write lock is one for the whole database, ``stageable`` projections
+    apply the page in a read transaction first and only flush under the lock, so worker
+    processes building other projections are not kept waiting meanwhile. The write
+    transaction then checks each staged projection's position: one that moved (another
+    process applied those events) has its staged page discarded and not written."""
     store, db = runner.store, runner.db
     head = upto if upto is not None else (store.recorder.max_notification_id() or 0)
     positions = runner.positions()
     start = min((positions.get(p.key, 0) for p in runner.projections), default=head)
     decode = _decoder({t for p in runner.projections for t in p.handlers})
+    stage = [p for p in runner.projections if p.stageable] if db.dialect == "sqlite" else []
     total = 0
     while start < head:
         rows = store.recorder.read_texts(start, page, upto=head, tenant_id=tenant_id)
@@ -328,21 +346,32 @@ def bulk_catch_up(
             break
         records = [ev for r in rows if (ev := decode(r)) is not None]
         last = rows[-1][0]
+        staged: dict[str, tuple[int, int]] = {}  # key -> (position applied after, events applied)
+        if stage:
+            with db.read() as rtx:
+                now = {r[0]: int(r[1]) for r in rtx.execute("SELECT name, position FROM projection_positions")}
+                for p in stage:
+                    pos = now.get(p.key, 0)
+                    if pos < last:
+                        staged[p.key] = (pos, _apply(p, rtx, records, pos))
         with db.write(durable=False) as tx:
             held = runner._lock_positions(tx)
             moved: list[tuple[int, int, str]] = []
             for p in runner.projections:
                 pos = held.get(p.key, 0)
+                ahead = staged.get(p.key)
                 if pos >= last:
+                    if ahead is not None:
+                        p.discard_page()
                     continue  # another process got here first
-                handlers = p.handlers
-                mine = [ev for ev in records if ev.id > pos and ev.type in handlers]
-                if mine:
-                    p.prefetch(tx, mine)
-                for ev in mine:
-                    handlers[ev.type](p, tx, ev)
+                if ahead is not None and ahead[0] == pos:
+                    applied = ahead[1]  # staged on exactly these rows: write it
+                else:
+                    if ahead is not None:
+                        p.discard_page()
+                    applied = _apply(p, tx, records, pos)
                 p.finish_page(tx)
-                moved.append((last, len(mine), p.key))
+                moved.append((last, applied, p.key))
             tx.executemany(
                 "UPDATE projection_positions SET position = ?, events_applied = events_applied + ? WHERE name = ?",
                 moved,
@@ -376,6 +405,9 @@ def rebuild(
             position = int(row[0]) if row else 0
             where, params = _where(tenant_id)
             for table in lv.tables:
+                if tenant_id is None:
+                    _swap_in(tx, store.db.dialect, s.t(table), lv.t(table))
+                    continue
                 tx.execute(f"DELETE FROM {lv.t(table)} {where}", params)
                 tx.execute(f"INSERT INTO {lv.t(table)} SELECT * FROM {s.t(table)} {where}", params)
             if tenant_id is None:
@@ -383,6 +415,30 @@ def rebuild(
             s.drop(tx)
             tx.execute("DELETE FROM projection_positions WHERE name = ?", (s.key,))
     return RebuildSummary([p.name for p in live], read, time.perf_counter() - t0, resumed)
+
+
+def _swap_in(tx: Tx, dialect: str, scratch: str, live: str) -> None:
+    """Replace table ``live`` by table ``scratch`` (a whole rebuild): a rename, not a copy of
+    every row. The scratch table's indexes are named after it and must take the live names
+    (a later scratch build creates its own ``IF NOT EXISTS``): PostgreSQL renames them
+    (its primary key's too); SQLite cannot, so they are built again under the live names."""
+    tx.execute(f"DROP TABLE IF EXISTS {live}")
+    tx.execute(f"ALTER TABLE {scratch} RENAME TO {live}")
+    if dialect == "postgresql":
+        rows = tx.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ?", (live,)
+        )
+        for (name,) in rows:
+            if name.startswith(scratch):
+                tx.execute(f"ALTER INDEX {check_identifier(name)} RENAME TO {check_identifier(live + name[len(scratch):])}")
+        return
+    rows = tx.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (live,)
+    )
+    for name, sql in rows:
+        if name.startswith(scratch):
+            tx.execute(f"DROP INDEX {check_identifier(name)}")
+            tx.execute(str(sql).replace(name, check_identifier(live + name[len(scratch):]), 1))
 
 
 def verify(

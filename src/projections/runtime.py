@@ -84,6 +84,10 @@ class Projection:
     # Roughly how much work an event costs it, relative to the others: a rebuild with
     # worker processes balances its groups of projections by this (``replay.partition``).
     weight: ClassVar[int] = 1
+    # Its handlers only read through ``tx`` and every write waits for ``finish_page``: a
+    # rebuild on SQLite may then apply a page in a read transaction and hold the database's
+    # single write lock only for the flush (``replay.bulk_catch_up``).
+    stageable: ClassVar[bool] = False
     handlers: ClassVar[dict[str, Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -121,6 +125,9 @@ class Projection:
 
     def finish_page(self, tx: Tx) -> None:
         """Flush anything a projection batched over the page (optional)."""
+
+    def discard_page(self) -> None:
+        """Forget a page applied but not flushed (a staged page whose position moved meanwhile)."""
 
     def prefetch(self, tx: Tx, records: Sequence[EventRecord]) -> None:
         """Read in bulk the rows ``records`` (this projection's events of a page) will need

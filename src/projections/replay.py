@@ -278,10 +278,11 @@ class _Topic:
 Stored = tuple[int, str, int, str, bytes, str, int]  # ``EventRecorder.read_texts``' rows
 
 
-def _decoder(wanted: Collection[str]) -> Callable[[Stored], EventRecord | None]:
+def _decoder(wanted: Collection[str], unwanted: list[str]) -> Callable[[Stored], EventRecord | None]:
     """``runtime.decode`` with what depends only on the topic worked out once per topic,
     on rows whose ids are text (``read_texts``); ``None`` for an event of a type no
-    projection in ``wanted`` handles (nearly half of a school's events: seats, waitlists)."""
+    projection in ``wanted`` handles (nearly half of a school's events: seats, waitlists),
+    whose topic is then added to ``unwanted``."""
     topics: dict[str, _Topic] = {}
     loads = orjson.loads
 
@@ -292,6 +293,8 @@ def _decoder(wanted: Collection[str]) -> Callable[[Stored], EventRecord | None]:
             cls = event_class(topic)
             name = type_name(topic)
             info = topics[topic] = _Topic(name, getattr(cls, "class_version", 1) != 1, name in wanted)
+            if not info.wanted:
+                unwanted.append(topic)
         if not info.wanted:
             return None
         state = loads(raw)
@@ -336,13 +339,24 @@ def bulk_catch_up(
     head = upto if upto is not None else (store.recorder.max_notification_id() or 0)
     positions = runner.positions()
     start = min((positions.get(p.key, 0) for p in runner.projections), default=head)
-    decode = _decoder({t for p in runner.projections for t in p.handlers})
+    # Topics seen and handled by none of these projections: later pages do not fetch them
+    # (not for one tenant's build, whose progress counts that tenant's events).
+    unwanted: list[str] = []
+    skip = unwanted if tenant_id is None else []
+    decode = _decoder({t for p in runner.projections for t in p.handlers}, unwanted)
+    first = start
+    skipped = False
     stage = [p for p in runner.projections if p.stageable] if db.dialect == "sqlite" else []
     total = 0
     while start < head:
-        rows = store.recorder.read_texts(start, page, upto=head, tenant_id=tenant_id)
+        rows = store.recorder.read_texts(start, page, upto=head, tenant_id=tenant_id, skip_topics=tuple(skip))
+        skipped = skipped or bool(skip)
         if not rows:
-            runner._advance(head)  # the filtered tenant has nothing more up to head
+            runner._advance(head)  # the filtered tenant (or the wanted topics) have nothing more up to head
+            if skipped:
+                if progress:
+                    progress(head - start)
+                start = head
             break
         records = [ev for r in rows if (ev := decode(r)) is not None]
         last = rows[-1][0]
@@ -376,10 +390,13 @@ def bulk_catch_up(
                 "UPDATE projection_positions SET position = ?, events_applied = events_applied + ? WHERE name = ?",
                 moved,
             )
+        covered = last - start if skipped else len(rows)  # about: the ids passed over are events too
         start = last
         total += len(rows)
         if progress:
-            progress(len(rows))
+            progress(covered)
+    if skipped:
+        total = store.recorder.count_between(first, start)  # every event replayed, fetched or passed over
     return total
 
 

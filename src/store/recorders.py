@@ -218,7 +218,13 @@ class EventRecorder(ABC):
         return [EventRow(r[0], _uuid(r[1]), r[2], r[3], bytes(r[4]), _uuid(r[5]), r[6]) for r in rows]
 
     def read_texts(
-        self, after: int, limit: int, *, tenant_id: UUID | None = None, upto: int | None = None
+        self,
+        after: int,
+        limit: int,
+        *,
+        tenant_id: UUID | None = None,
+        upto: int | None = None,
+        skip_topics: Sequence[str] = (),
     ) -> list[tuple[int, str, int, str, bytes, str, int]]:
         """``read_rows`` for a rebuild's bulk path: ids stay text, no ``UUID`` objects
         (building two per row was most of the read's time). ``originator_id`` and
@@ -235,11 +241,20 @@ class EventRecorder(ABC):
         if upto is not None:
             sql += " AND notification_id <= ?"
             params.append(upto)
+        if skip_topics:
+            # Events no reader wants are left in the database, not fetched and thrown away.
+            sql += f" AND topic NOT IN ({', '.join('?' * len(skip_topics))})"
+            params.extend(skip_topics)
         return cast(list[tuple[int, str, int, str, bytes, str, int]], self._rows(sql + " ORDER BY notification_id LIMIT ?", (*params, limit)))
 
     def _text(self, column: str) -> str:
         """A UUID column selected as text."""
         return column
+
+    def count_between(self, after: int, upto: int) -> int:
+        """How many events have ``after < notification_id <= upto``."""
+        sql = f"SELECT COUNT(*) FROM {self._events} WHERE notification_id > ? AND notification_id <= ?"
+        return int(self._rows(sql, (after, upto))[0][0])
 
     def select_notifications(
         self,

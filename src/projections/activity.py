@@ -544,8 +544,13 @@ class _TableState(State):
             )
             if r[0] not in changed
         ]
-        for cid in changed:
-            out += [(s, e) for s, e in self._active(tenant_id, cid, info) if s < hi and (e is None or e > lo)]
+        active, clients, zone = self.active, self.clients, info.zone
+        for cid in changed:  # ``_active`` inlined: this runs for every changed client at every month start
+            k = (tenant_id, cid)
+            ivs = active.get(k)
+            if ivs is None:
+                ivs = active[k] = clients[k][0].active_intervals(zone)
+            out += [(s, e) for s, e in ivs if s < hi and (e is None or e > lo)]
         return out
 
     def _delta(self, tenant_id: str, start: int, prev_tier: str | None) -> dict[str, Any]:
@@ -591,22 +596,23 @@ class _TableState(State):
     def _hold(self, tenant_id: str, by_kind: dict[str, list[str]]) -> None:
         """Read, a few statements per table, the rows of these keys not held yet."""
         p, d = self.p, self.p.db.dialect
-        want = {(tenant_id, k) for k in by_kind["group"]} - self.groups.keys()
+        # Membership tests, not ``set - dict.keys()``: that builds a set of every held key.
+        want = {(tenant_id, k) for k in by_kind["group"] if (tenant_id, k) not in self.groups}
         found = _load(self.tx, d, p.t("groups"), "group_id", "ends_on", want)
         for k in want:
             row = found.get(k)
             self.groups[k] = row[0] if row else None
-        want = {(tenant_id, k) for k in by_kind["reg"]} - self.regs.keys()
+        want = {(tenant_id, k) for k in by_kind["reg"] if (tenant_id, k) not in self.regs}
         found = _load(self.tx, d, p.t("regs"), "reg_id", "client_id, group_id, state", want)
         for k in want:
             row = found.get(k)
             self.regs[k] = Reg(row[0], row[1], row[2]) if row else None
-        want = {(tenant_id, k) for k in by_kind["credit"]} - self.credits.keys()
+        want = {(tenant_id, k) for k in by_kind["credit"] if (tenant_id, k) not in self.credits}
         found = _load(self.tx, d, p.t("credits"), "credit_id", "client_id", want)
         for k in want:
             row = found.get(k)
             self.credits[k] = row[0] if row else None
-        want = {(tenant_id, k) for k in by_kind["client"]} - self.clients.keys()
+        want = {(tenant_id, k) for k in by_kind["client"] if (tenant_id, k) not in self.clients}
         found = _load(self.tx, d, p.t("clients"), "client_id", "model, flags", want)
         for k in want:
             row = found.get(k)

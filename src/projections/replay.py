@@ -3,9 +3,11 @@
 A rebuild never touches the live tables until the end. It builds the projection's
 tables again under a scratch suffix, fed by the same runtime (each page commits with its
 position, so a killed rebuild resumes where it stopped), and then, in one transaction,
-replaces the live rows with the scratch rows and sets the live position to the
-scratch's. Events recorded after that position are applied by the live runner as usual.
-``--tenant`` limits all of this to one tenant's rows and events.
+puts the scratch tables in place of the live ones (renamed in; ``--tenant``: that
+tenant's rows copied) and sets the live position to the scratch's. Events recorded after
+that position are applied by the live runner as usual. ``--tenant`` limits all of this to
+one tenant's rows and events. A large build shares the projections between worker
+processes (``build_scratch``).
 
 Verification builds the scratch tables up to the live position and compares the two,
 row by row in a canonical order.

@@ -100,9 +100,10 @@ class Database:
     def write(self, *, durable: bool = True) -> Iterator[Tx]:
         """One atomic write; on SQLite the write lock is taken up front.
 
-        ``durable=False`` (a rebuild's pages into scratch tables): on SQLite the commit
-        does not wait for an fsync (``synchronous=NORMAL`` in WAL mode). It is still atomic
-        and survives the process being killed; only a power cut may lose the last pages,
+        ``durable=False`` (a rebuild's pages into scratch tables): the commit does not wait
+        for an fsync (SQLite: ``synchronous=NORMAL`` in WAL mode; PostgreSQL: ``SET LOCAL
+        synchronous_commit = off``). It is still atomic and survives the process being
+        killed; only a crash of the machine (or of the server) may lose the last pages,
         which the rebuild then redoes from its checkpoint (rows and position commit together).
         """
         if self.dialect == "sqlite":
@@ -131,7 +132,11 @@ class Database:
         else:
             ds = self.factory.datastore  # type: ignore[attr-defined]
             with ds.get_connection() as conn, conn.transaction():
-                yield PgTx(conn.cursor(row_factory=tuple_row))
+                cur = conn.cursor(row_factory=tuple_row)
+                if not durable:
+                    # The same trade as SQLite's NORMAL: the commit does not wait for the WAL flush.
+                    cur.execute("SET LOCAL synchronous_commit = off")
+                yield PgTx(cur)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """One statement, no transaction around it: a single consistent read, one round trip."""

@@ -7,9 +7,15 @@ active intervals into ``intervals``. The month replay (§5.7) keeps it in dicts,
 from the snapshot the projection took at the month's start, and reads only that tenant's
 events of that month. Both produce the report through ``activity_model.month_report``.
 
-Snapshots: when the first event of a later month reaches the projection, every month
-since the last snapshot has ended, so the state as of each month's start is written to
-``month_state`` (with the previous month's tier, which §5.6 needs).
+Snapshots (§5.7): when the first event of a later month reaches the projection, every
+month since the last snapshot has ended, and a row of ``month_state`` is written for each
+month's start. A row is a *delta*: only the groups, registrations, credits and clients
+changed since the tenant's previous row (``null`` for one that is gone), with the
+previous month's tier (§5.6) and the tenant's downgrade requests in full. ``changes``
+holds the keys changed since the tenant's last row, so that a row costs what changed,
+not the tenant's whole state (a full state per month made a tenant's year cost about 13
+passes over everything it held). ``month_start`` folds a tenant's rows up to a month back
+into the state at that month's start.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -228,12 +234,13 @@ HANDLED = (
 
 _HANDLED = frozenset(HANDLED)
 T2, T3, T4, T5 = (("text",) * n for n in (2, 3, 4, 5))
-_V = TypeVar("_V")
 
 
 class ActivityTimeline(Projection):
     name = "activity"
-    version = 2  # 2: passes make clients eligible (DOMAIN §5.1 (c))
+    version = 3  # 2: passes make clients eligible (DOMAIN §5.1 (c)); 3: month_state rows are deltas
+    weight = 4
+    stageable = True  # handlers only read; month_state and changes are written by the flush
     tables = {
         "tenants": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, info TEXT NOT NULL)",
         "groups": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, group_id TEXT NOT NULL, ends_on TEXT NOT NULL, PRIMARY KEY (tenant_id, group_id))",
@@ -242,6 +249,8 @@ class ActivityTimeline(Projection):
         "clients": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, client_id TEXT NOT NULL, model TEXT NOT NULL, flags TEXT NOT NULL, PRIMARY KEY (tenant_id, client_id))",
         "intervals": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, client_id TEXT NOT NULL, start_us BIGINT NOT NULL, end_us BIGINT)",
         "month_state": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, month TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (tenant_id, month))",
+        # What changed since the tenant's last month_state row (kind: group, reg, credit, client).
+        "changes": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (tenant_id, kind, key))",
     }
     indexes = [
         "CREATE INDEX IF NOT EXISTS {t_intervals}_by_client ON {t_intervals} (tenant_id, client_id)",
@@ -262,8 +271,12 @@ class ActivityTimeline(Projection):
     def finish_page(self, tx: Tx) -> None:
         page = self._current
         if page is not None:
+            page.tx = tx  # a staged page was applied in a read transaction: write with this one
             page.flush()
             self._current = None
+
+    def discard_page(self) -> None:
+        self._current = None
 
     def _page(self, tx: Tx) -> _TableState:
         page = self._current
@@ -390,12 +403,19 @@ class _TableState(State):
         self.p = p
         self.tx = tx
         self.tenants: dict[str, TenantInfo | None] = {}
-        self.groups: _Held[str | None] = _Held()
-        self.regs: _Held[Reg | None] = _Held()
-        self.credits: _Held[str | None] = _Held()
-        self.clients: _Held[tuple[ClientActivity, set[str]]] = _Held()
+        self.groups: dict[tuple[str, str], str | None] = {}
+        self.regs: dict[tuple[str, str], Reg | None] = {}
+        self.credits: dict[tuple[str, str], str | None] = {}
+        self.clients: dict[tuple[str, str], tuple[ClientActivity, set[str]]] = {}
         self.dirty: set[tuple[str, str, str]] = set()
-        self.full: set[str] = set()  # tenants all of whose rows are held
+        self.dirty_clients: dict[str, set[str]] = {}  # the dirty clients by tenant
+        # By tenant, what changed in this page since its last snapshot (kind, key); at the
+        # flush it joins the stored ``changes``.
+        self.changed: dict[str, set[tuple[str, str]]] = {}
+        self.drained: set[str] = set()  # tenants whose stored changes a snapshot of this page took
+        # Writes wait for ``flush``: until then the page only reads, so a rebuild may apply
+        # it in a read transaction and write it in a short one (``Projection.stageable``).
+        self.snapshots: list[tuple[str, str, str]] = []  # month_state rows (tenant, month, state)
         self.prev_tiers: dict[tuple[str, str], str | None] = {}
         self.active: dict[tuple[str, str], list[Interval]] = {}  # a held client's active intervals
         # (tenant, client) -> (the month start it was pruned for, the first end after it, its JSON or None)
@@ -424,6 +444,7 @@ class _TableState(State):
     def put_group(self, tenant_id: str, group_id: str, ends_on: str) -> None:
         self.groups[(tenant_id, group_id)] = ends_on
         self.dirty.add(("group", tenant_id, group_id))
+        self._changed(tenant_id).add(("group", group_id))
 
     def reg(self, tenant_id: str, reg_id: str) -> Reg | None:
         k = (tenant_id, reg_id)
@@ -435,6 +456,7 @@ class _TableState(State):
     def put_reg(self, tenant_id: str, reg_id: str, reg: Reg | None) -> None:
         self.regs[(tenant_id, reg_id)] = reg
         self.dirty.add(("reg", tenant_id, reg_id))
+        self._changed(tenant_id).add(("reg", reg_id))
 
     def credit(self, tenant_id: str, credit_id: str) -> str | None:
         k = (tenant_id, credit_id)
@@ -446,6 +468,7 @@ class _TableState(State):
     def put_credit(self, tenant_id: str, credit_id: str, client_id: str | None) -> None:
         self.credits[(tenant_id, credit_id)] = client_id
         self.dirty.add(("credit", tenant_id, credit_id))
+        self._changed(tenant_id).add(("credit", credit_id))
 
     def client(self, tenant_id: str, client_id: str) -> tuple[ClientActivity, set[str]]:
         k = (tenant_id, client_id)
@@ -459,8 +482,16 @@ class _TableState(State):
 
     def touch_client(self, tenant_id: str, client_id: str) -> None:
         self.dirty.add(("client", tenant_id, client_id))
+        self.dirty_clients.setdefault(tenant_id, set()).add(client_id)
+        self._changed(tenant_id).add(("client", client_id))
         self.pruned.pop((tenant_id, client_id), None)
         self.active.pop((tenant_id, client_id), None)
+
+    def _changed(self, tenant_id: str) -> set[tuple[str, str]]:
+        changed = self.changed.get(tenant_id)
+        if changed is None:
+            changed = self.changed[tenant_id] = set()
+        return changed
 
     def month_started(self, tenant_id: str, month: str) -> None:
         info = self.tenant(tenant_id)
@@ -469,12 +500,8 @@ class _TableState(State):
         prev = self._previous_tier(tenant_id, info, month, start) if month > (info.last_month or month) else None
         # The row below holds this prev_tier whether it is inserted now or was already there.
         self.prev_tiers[(tenant_id, month)] = prev
-        state = self._dump(tenant_id, start, prev)
-        self.tx.execute(
-            f"INSERT INTO {self.p.t('month_state')} (tenant_id, month, state) VALUES (?, ?, ?) "
-            "ON CONFLICT (tenant_id, month) DO NOTHING",
-            (tenant_id, month, orjson.dumps(state).decode()),
-        )
+        state = self._delta(tenant_id, start, prev)
+        self.snapshots.append((tenant_id, month, orjson.dumps(state).decode()))  # written by flush
 
     def _previous_tier(self, tenant_id: str, info: TenantInfo, month: str, as_of: int) -> str | None:
         """``ActivityTimeline._previous_tier`` on the page's state: rows not written yet count."""
@@ -507,7 +534,7 @@ class _TableState(State):
 
     def _intervals(self, tenant_id: str, info: TenantInfo, lo: int, hi: int) -> list[Interval]:
         """The tenant's active intervals meeting [lo, hi): stored rows, but held ones for clients changed since."""
-        changed = {cid for kind, t, cid in self.dirty if kind == "client" and t == tenant_id}
+        changed = self.dirty_clients.get(tenant_id, set())
         out = [
             (int(r[1]), None if r[2] is None else int(r[2]))
             for r in self.tx.execute(
@@ -517,59 +544,82 @@ class _TableState(State):
             )
             if r[0] not in changed
         ]
-        for cid in changed:
-            out += [(s, e) for s, e in self._active(tenant_id, cid, info) if s < hi and (e is None or e > lo)]
+        active, clients, zone = self.active, self.clients, info.zone
+        for cid in changed:  # ``_active`` inlined: this runs for every changed client at every month start
+            k = (tenant_id, cid)
+            ivs = active.get(k)
+            if ivs is None:
+                ivs = active[k] = clients[k][0].active_intervals(zone)
+            out += [(s, e) for s, e in ivs if s < hi and (e is None or e > lo)]
         return out
 
-    def _load_tenant(self, tenant_id: str) -> None:
-        """Hold every row of the tenant (the snapshot needs them all); held rows are newer."""
-        if tenant_id in self.full:
-            return
-        p, tx, t = self.p, self.tx, (tenant_id,)
-        for gid, ends_on in tx.execute(f"SELECT group_id, ends_on FROM {p.t('groups')} WHERE tenant_id = ?", t):
-            if (tenant_id, gid) not in self.groups:
-                self.groups[(tenant_id, gid)] = ends_on
-        for rid, cid, gid, state in tx.execute(
-            f"SELECT reg_id, client_id, group_id, state FROM {p.t('regs')} WHERE tenant_id = ?", t
-        ):
-            if (tenant_id, rid) not in self.regs:
-                self.regs[(tenant_id, rid)] = Reg(cid, gid, state)
-        for crid, cid in tx.execute(f"SELECT credit_id, client_id FROM {p.t('credits')} WHERE tenant_id = ?", t):
-            if (tenant_id, crid) not in self.credits:
-                self.credits[(tenant_id, crid)] = cid
-        for cid, model, flags in tx.execute(
-            f"SELECT client_id, model, flags FROM {p.t('clients')} WHERE tenant_id = ?", t
-        ):
-            if (tenant_id, cid) not in self.clients:
-                self.clients[(tenant_id, cid)] = (ClientActivity.from_json(orjson.loads(model)), set(orjson.loads(flags)))
-        self.full.add(tenant_id)
+    def _delta(self, tenant_id: str, start: int, prev_tier: str | None) -> dict[str, Any]:
+        """The month_state row of the month starting at ``start``: what changed since the
+        tenant's previous row (stored ``changes`` and this page's), as of now, in key order.
 
-    def _dump(self, tenant_id: str, start: int, prev_tier: str | None) -> dict[str, Any]:
-        """``dump_state`` from the rows held (all of the tenant's, just written), in key order."""
-        self._load_tenant(tenant_id)
+        A client's entry is pruned to ``start`` (``_pruned``); one with nothing left, and a
+        registration or credit that is gone, is ``null``. ``month_start`` folds these."""
+        p, tx = self.p, self.tx
+        keys = self.changed.pop(tenant_id, set())
+        if tenant_id not in self.drained:
+            rows = tx.execute(f"SELECT kind, key FROM {p.t('changes')} WHERE tenant_id = ?", (tenant_id,))
+            keys.update((str(r[0]), str(r[1])) for r in rows)
+            self.drained.add(tenant_id)  # flush deletes its stored changes
+        by_kind: dict[str, list[str]] = {"group": [], "reg": [], "credit": [], "client": []}
+        for kind, key in keys:
+            by_kind[kind].append(key)
+        self._hold(tenant_id, by_kind)
         info = self.tenant(tenant_id)
         assert info is not None
-        clients: dict[str, orjson.Fragment] = {}
+        clients: dict[str, orjson.Fragment | None] = {}
         pruned = self.pruned
-        for cid, (held, flags) in sorted(_of(self.clients, tenant_id)):
+        for cid in sorted(by_kind["client"]):
             k = (tenant_id, cid)
             done = pruned.get(k)
             if done is None or start < done[0] or (done[1] is not None and done[1] <= start):
+                held, flags = self.clients[k]
                 done = pruned[k] = _pruned(held, flags, start)
-            if done[2] is not None:
-                clients[cid] = done[2]
+            clients[cid] = done[2]
+        regs: dict[str, list[str] | None] = {}
+        for rid in sorted(by_kind["reg"]):
+            reg = self.regs[(tenant_id, rid)]
+            regs[rid] = None if reg is None else [reg.client_id, reg.group_id, reg.state]
         return {
             "prev_tier": prev_tier,
             "downgrades": info.downgrades,
-            "groups": {g: e for g, e in sorted(_of(self.groups, tenant_id)) if e is not None},
-            "regs": {
-                r: [v.client_id, v.group_id, v.state]
-                for r, v in sorted(_of(self.regs, tenant_id), key=lambda kv: kv[0])
-                if v is not None
-            },
-            "credits": {c: v for c, v in sorted(_of(self.credits, tenant_id)) if v is not None},
+            "groups": {g: self.groups[(tenant_id, g)] for g in sorted(by_kind["group"])},
+            "regs": regs,
+            "credits": {c: self.credits[(tenant_id, c)] for c in sorted(by_kind["credit"])},
             "clients": clients,
         }
+
+    def _hold(self, tenant_id: str, by_kind: dict[str, list[str]]) -> None:
+        """Read, a few statements per table, the rows of these keys not held yet."""
+        p, d = self.p, self.p.db.dialect
+        # Membership tests, not ``set - dict.keys()``: that builds a set of every held key.
+        want = {(tenant_id, k) for k in by_kind["group"] if (tenant_id, k) not in self.groups}
+        found = _load(self.tx, d, p.t("groups"), "group_id", "ends_on", want)
+        for k in want:
+            row = found.get(k)
+            self.groups[k] = row[0] if row else None
+        want = {(tenant_id, k) for k in by_kind["reg"] if (tenant_id, k) not in self.regs}
+        found = _load(self.tx, d, p.t("regs"), "reg_id", "client_id, group_id, state", want)
+        for k in want:
+            row = found.get(k)
+            self.regs[k] = Reg(row[0], row[1], row[2]) if row else None
+        want = {(tenant_id, k) for k in by_kind["credit"] if (tenant_id, k) not in self.credits}
+        found = _load(self.tx, d, p.t("credits"), "credit_id", "client_id", want)
+        for k in want:
+            row = found.get(k)
+            self.credits[k] = row[0] if row else None
+        want = {(tenant_id, k) for k in by_kind["client"] if (tenant_id, k) not in self.clients}
+        found = _load(self.tx, d, p.t("clients"), "client_id", "model, flags", want)
+        for k in want:
+            row = found.get(k)
+            if row:
+                self.clients[k] = (ClientActivity.from_json(orjson.loads(row[0])), set(orjson.loads(row[1])))
+            else:
+                self.clients[k] = (ClientActivity(), set())
 
     def prefetch(self, records: Sequence[EventRecord]) -> None:
         """Read, in a few statements, every row the page's events will ask for (by key)."""
@@ -679,7 +729,18 @@ class _TableState(State):
         delete_keys(tx, d, p.t("intervals"), "client_id", [(c[0], c[1]) for c in clients])
         insert_many(tx, d, f"INSERT INTO {p.t('intervals')} (tenant_id, client_id, start_us, end_us)",
                     ("text", "text", "bigint", "bigint"), intervals)
+        for t in sorted(self.drained):
+            tx.execute(f"DELETE FROM {p.t('changes')} WHERE tenant_id = ?", (t,))
+        insert_many(tx, d, f"INSERT INTO {p.t('month_state')} (tenant_id, month, state)", T3, self.snapshots,
+                    "ON CONFLICT (tenant_id, month) DO NOTHING")
+        changes = sorted((t, kind, key) for t, keys in self.changed.items() for kind, key in keys)
+        insert_many(tx, d, f"INSERT INTO {p.t('changes')} (tenant_id, kind, key)", T3, changes,
+                    "ON CONFLICT (tenant_id, kind, key) DO NOTHING")
         self.dirty.clear()
+        self.dirty_clients.clear()
+        self.changed.clear()
+        self.drained.clear()
+        self.snapshots.clear()
 
 
 def _pruned(act: ClientActivity, flags: set[str], start: int) -> tuple[int, int | None, orjson.Fragment | None]:
@@ -698,23 +759,6 @@ def _pruned(act: ClientActivity, flags: set[str], start: int) -> tuple[int, int 
     if not segments and not blocks and not flags:
         return start, first_end, None
     return start, first_end, orjson.Fragment(orjson.dumps([{"segments": segments, "blocks": blocks}, sorted(flags)]))
-
-
-class _Held(dict[tuple[str, str], _V]):
-    """Rows held by (tenant, key), with each tenant's keys at hand (the snapshot walks them)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.keys_of: dict[str, list[str]] = {}
-
-    def __setitem__(self, k: tuple[str, str], v: _V) -> None:
-        if k not in self:
-            self.keys_of.setdefault(k[0], []).append(k[1])
-        super().__setitem__(k, v)
-
-
-def _of(held: _Held[_V], tenant_id: str) -> list[tuple[str, _V]]:
-    return [(k, held[(tenant_id, k)]) for k in held.keys_of.get(tenant_id, ())]
 
 
 def _load(tx: Tx, dialect: str, table: str, key: str, columns: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[Any, ...]]:
@@ -819,6 +863,38 @@ class _DictState(State):
         pass
 
 
+def month_start(deltas: Sequence[dict[str, Any]], start: int) -> dict[str, Any]:
+    """The state at a month's start (the instant ``start``) from the tenant's month_state
+    rows up to that month, oldest first: each row's entries replace the earlier ones
+    (``null``: gone), and each client is pruned to ``start`` as a full snapshot would be."""
+    groups: dict[str, str | None] = {}
+    regs: dict[str, list[str] | None] = {}
+    credits: dict[str, str | None] = {}
+    entries: dict[str, list[Any] | None] = {}
+    for delta in deltas:
+        groups.update(delta.get("groups", {}))
+        regs.update(delta.get("regs", {}))
+        credits.update(delta.get("credits", {}))
+        entries.update(delta.get("clients", {}))
+    clients: dict[str, list[Any]] = {}
+    for cid, entry in entries.items():
+        if entry is None:
+            continue
+        act = ClientActivity.from_json(entry[0])
+        act.prune(start)
+        if not act.is_empty() or entry[1]:
+            clients[cid] = [act.to_json(), entry[1]]
+    last = deltas[-1]
+    return {
+        "prev_tier": last.get("prev_tier"),
+        "downgrades": last.get("downgrades", {}),
+        "groups": {k: v for k, v in groups.items() if v is not None},
+        "regs": {k: v for k, v in regs.items() if v is not None},
+        "credits": {k: v for k, v in credits.items() if v is not None},
+        "clients": clients,
+    }
+
+
 @dataclass
 class ReplayResult:
     report: dict[str, Any]
@@ -834,11 +910,12 @@ def replay_month(store: Store, view: ActivityTimeline, tenant_id: UUID, month: s
         if info is None:
             return None
         _, _, lo, hi = month_bounds(month, info.zone)
-        row = tx.one(
-            f"SELECT state FROM {view.t('month_state')} WHERE tenant_id = ? AND month = ?", (str(tenant_id), month)
+        deltas = tx.execute(
+            f"SELECT month, state FROM {view.t('month_state')} WHERE tenant_id = ? AND month <= ? ORDER BY month",
+            (str(tenant_id), month),
         )
-        if row is not None:
-            snapshot, source = orjson.loads(row[0]), "month_state"
+        if deltas and deltas[-1][0] == month:
+            snapshot, source = month_start([orjson.loads(r[1]) for r in deltas], lo), "month_state"
         elif info.last_month is not None and month > info.last_month:
             # Nothing has happened since this month began: the current state is its start.
             prev = view._previous_tier(tx, tenant_id, info, month, as_of)

@@ -23,6 +23,7 @@ import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,8 +40,12 @@ def from_us(v: int) -> datetime:
     return EPOCH + timedelta(microseconds=v)
 
 
+@lru_cache(maxsize=1 << 16)
 def day_start(d: date, zone: ZoneInfo) -> int:
-    """The instant of local 00:00 of ``d``; a day that skips 00:00 starts when the clocks resume."""
+    """The instant of local 00:00 of ``d``; a day that skips 00:00 starts when the clocks resume.
+
+    Cached: a pure function of (day, zone), asked again and again for the same group ends,
+    credit expiries and midnights (a rebuild asks it hundreds of thousands of times)."""
     local = datetime.combine(d, time(0), tzinfo=zone)
     start = us(local.astimezone(UTC))
     # A nonexistent 00:00 (DST at midnight) is interpreted with the old offset, which can

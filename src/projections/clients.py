@@ -104,6 +104,8 @@ _SELECT = ", ".join("c." + x for x in COLUMNS)
 class ClientDirectory(Projection):
     name = "clients"
     version = 2
+    weight = 3
+    stageable = True  # handlers only read; every write waits for the page's flush
     tables = {
         "tenants": (
             "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, currency TEXT NOT NULL, "
@@ -152,8 +154,12 @@ class ClientDirectory(Projection):
     def finish_page(self, tx: Tx) -> None:
         page = self._current
         if page is not None:
+            page.tx = tx  # a staged page was applied in a read transaction: write with this one
             page.flush()
             self._current = None
+
+    def discard_page(self) -> None:
+        self._current = None
 
     @handles("TenantCreated")
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:

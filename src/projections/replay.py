@@ -3,9 +3,11 @@
 A rebuild never touches the live tables until the end. It builds the projection's
 tables again under a scratch suffix, fed by the same runtime (each page commits with its
 position, so a killed rebuild resumes where it stopped), and then, in one transaction,
-replaces the live rows with the scratch rows and sets the live position to the
-scratch's. Events recorded after that position are applied by the live runner as usual.
-``--tenant`` limits all of this to one tenant's rows and events.
+puts the scratch tables in place of the live ones (renamed in; ``--tenant``: that
+tenant's rows copied) and sets the live position to the scratch's. Events recorded after
+that position are applied by the live runner as usual. ``--tenant`` limits all of this to
+one tenant's rows and events. A large build shares the projections between worker
+processes (``build_scratch``).
 
 Verification builds the scratch tables up to the live position and compares the two,
 row by row in a canonical order.
@@ -13,8 +15,9 @@ row by row in a canonical order.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -24,11 +27,13 @@ import orjson
 from classledger import projections as registry
 from classledger.projections.runtime import POSITIONS_DDL, EventRecord, Projection, Runner
 from classledger.store.codec import event_class, type_name, upcast
-from classledger.store.database import Store, Tx
-from classledger.store.recorders import EventRow
+from classledger.store.database import Store, Tx, check_identifier
+from classledger.store.recorders import hyphenated
 
 SCRATCH = "_scratch"
 BULK_PAGE = 20_000  # events per transaction of a rebuild: large, and memory stays flat
+WORKERS = 2  # worker processes of a large rebuild of several projections (the machines have 2 CPUs)
+PARALLEL_MIN = 100_000  # events to read before workers pay off: each costs a Python start (~1 s)
 
 
 @dataclass
@@ -122,15 +127,144 @@ def build_scratch(
     fresh: bool = False,
     page: int = BULK_PAGE,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> tuple[list[Projection], int, dict[str, int]]:
-    """Build (or resume building) the scratch copies; returns them, events read, resume points."""
+    """Build (or resume building) the scratch copies; returns them, events read, resume points.
+
+    ``workers``: how many processes share the projections (``None``: ``WORKERS`` when the
+    build reads at least ``PARALLEL_MIN`` events of every tenant and there is more than one
+    CPU, else 1). Each worker runs ``bulk_catch_up`` on its group of projections, reading
+    every event itself; each projection has its own position, committed with its rows, so
+    exactly-once, resuming and the tables do not depend on how the projections are grouped.
+    """
     scratch = select(store, names, suffix=SCRATCH)
     if fresh:
         _reset_scratch(store, scratch)
-    runner = Runner(store, scratch)
-    resumed = {p.name: pos for p in scratch if (pos := runner.positions().get(p.key, 0))}
-    read = bulk_catch_up(runner, upto=upto, tenant_id=tenant_id, page=page, progress=progress)
+    runner = Runner(store, scratch)  # the tables and position rows exist before any worker starts
+    positions = runner.positions()
+    resumed = {p.name: pos for p in scratch if (pos := positions.get(p.key, 0))}
+    if workers is None:
+        head = upto if upto is not None else (store.recorder.max_notification_id() or 0)
+        todo = head - min((positions.get(p.key, 0) for p in scratch), default=head)
+        large = tenant_id is None and todo >= PARALLEL_MIN and (os.cpu_count() or 1) > 1
+        workers = WORKERS if large else 1
+    groups = partition(scratch, workers)
+    if len(groups) > 1 and not _shareable(store.url):
+        groups = [[p.name for p in scratch]]
+    if len(groups) == 1:
+        read = bulk_catch_up(runner, upto=upto, tenant_id=tenant_id, page=page, progress=progress)
+    else:
+        read = _run_workers(store.url, groups, tenant_id=tenant_id, upto=upto, page=page, progress=progress)
     return scratch, read, resumed
+
+
+def partition(projections: Sequence[Projection], workers: int) -> list[list[str]]:
+    """Projection names in at most ``workers`` groups of about equal ``weight`` (heaviest
+    first, each to the lightest group so far; registry order among equals)."""
+    groups: list[list[Projection]] = [[] for _ in range(max(1, workers))]
+    for p in sorted(projections, key=lambda p: -p.weight):
+        min(groups, key=lambda g: sum(q.weight for q in g)).append(p)
+    return [[p.name for p in g] for g in groups if g]
+
+
+def _shareable(url: str) -> bool:
+    """Whether another process can open the same database (not an in-memory SQLite)."""
+    return not url.startswith("sqlite") or (":memory:" not in url and "mode=memory" not in url)
+
+
+# ---- worker processes -------------------------------------------------------------------
+
+
+def _run_workers(
+    url: str,
+    groups: list[list[str]],
+    *,
+    tenant_id: UUID | None,
+    upto: int | None,
+    page: int,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Build the groups' scratch tables in one spawned process each; the events read (by
+    the worker that read most). Progress follows the slowest worker. A worker that fails
+    makes this raise once all have stopped; what they committed stays (a rerun resumes)."""
+    import multiprocessing
+    import queue
+
+    # spawn, not fork: a forked child would share this process's open database connections.
+    ctx = multiprocessing.get_context("spawn")
+    messages = ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker, args=(i, os.getpid(), url, g, tenant_id, upto, page, messages), daemon=True)
+        for i, g in enumerate(groups)
+    ]
+    for proc in procs:
+        proc.start()
+    seen = [0] * len(procs)
+    shown = 0
+    done: dict[int, int] = {}
+    failed: dict[int, str] = {}
+    try:
+        while len(done) + len(failed) < len(procs):
+            try:
+                kind, i, value = messages.get(timeout=0.5)
+            except queue.Empty:
+                for i, proc in enumerate(procs):  # died without a word (killed, out of memory)
+                    if i not in done and i not in failed and not proc.is_alive():
+                        failed[i] = f"worker exited with {proc.exitcode}"
+                continue
+            if kind == "page":
+                seen[i] += value
+                if progress and min(seen) > shown:
+                    progress(min(seen) - shown)
+                    shown = min(seen)
+            elif kind == "done":
+                done[i] = value
+            else:
+                failed[i] = str(value)
+    finally:
+        for proc in procs:
+            if proc.is_alive() and (len(done) + len(failed) < len(procs)):
+                proc.terminate()  # this process is failing (an exception, Ctrl-C): stop them too
+            proc.join()
+    if failed:
+        raise RuntimeError("; ".join(f"worker {i} ({', '.join(groups[i])}): {m}" for i, m in sorted(failed.items())))
+    return max(done.values(), default=0)
+
+
+def _worker(
+    index: int, parent: int, url: str, names: list[str], tenant_id: UUID | None, upto: int | None, page: int,
+    messages: Any,
+) -> None:
+    """One worker process: ``bulk_catch_up`` for its projections' scratch tables."""
+    _die_with(parent)
+    store = Store.open(url)
+    try:
+        runner = Runner(store, select(store, names, suffix=SCRATCH))
+        read = bulk_catch_up(runner, upto=upto, tenant_id=tenant_id, page=page,
+                             progress=lambda n: messages.put(("page", index, n)))
+        messages.put(("done", index, read))
+    except BaseException as e:
+        messages.put(("error", index, f"{type(e).__name__}: {e}"))
+        raise
+    finally:
+        store.close()
+
+
+def _die_with(parent: int) -> None:
+    """Be killed when the parent dies, even by ``kill -9`` (Linux ``PR_SET_PDEATHSIG``): an
+    orphan would go on writing scratch tables the next run also builds (still exactly once,
+    the positions see to that, but two builders where the operator started one)."""
+    import ctypes
+    import ctypes.util
+    import signal
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux: the parent joins us anyway
+        pass
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before the line above
 
 
 # ---- the bulk path: what a rebuild into scratch tables runs ------------------------------
@@ -140,26 +274,49 @@ def build_scratch(
 class _Topic:
     name: str
     upcast: bool  # the class has later versions than 1: run its upcasters
+    wanted: bool  # some projection being built handles it (else it is not even decoded)
 
 
-def _decoder() -> Callable[[EventRow], EventRecord]:
-    """``runtime.decode`` with what depends only on the topic worked out once per topic."""
+Stored = tuple[int, str, int, str, bytes, str, int]  # ``EventRecorder.read_texts``' rows
+
+
+def _decoder(wanted: Collection[str], unwanted: list[str]) -> Callable[[Stored], EventRecord | None]:
+    """``runtime.decode`` with what depends only on the topic worked out once per topic,
+    on rows whose ids are text (``read_texts``); ``None`` for an event of a type no
+    projection in ``wanted`` handles (nearly half of a school's events: seats, waitlists),
+    whose topic is then added to ``unwanted``."""
     topics: dict[str, _Topic] = {}
     loads = orjson.loads
 
-    def decode(row: EventRow) -> EventRecord:
-        info = topics.get(row.topic)
+    def decode(row: Stored) -> EventRecord | None:
+        nid, oid, version, topic, raw, tenant, at_us = row
+        info = topics.get(topic)
         if info is None:
-            cls = event_class(row.topic)
-            info = topics[row.topic] = _Topic(type_name(row.topic), getattr(cls, "class_version", 1) != 1)
-        state = loads(row.state)
+            cls = event_class(topic)
+            name = type_name(topic)
+            info = topics[topic] = _Topic(name, getattr(cls, "class_version", 1) != 1, name in wanted)
+            if not info.wanted:
+                unwanted.append(topic)
+        if not info.wanted:
+            return None
+        state = loads(raw)
         if info.upcast or "class_version" in state:
-            state = upcast(row.topic, state)
-        return EventRecord(
-            row.notification_id, row.tenant_id, row.originator_id, row.originator_version, info.name, row.at_us, state
-        )
+            state = upcast(topic, state)
+        return EventRecord(nid, tenant if len(tenant) == 36 else hyphenated(tenant),
+                           oid if len(oid) == 36 else hyphenated(oid), version, info.name, at_us, state)
 
     return decode
+
+
+def _apply(p: Projection, tx: Tx, records: list[EventRecord], after: int) -> int:
+    """Apply to ``p`` (not flushed yet) the records past ``after`` it handles; how many."""
+    handlers = p.handlers
+    mine = [ev for ev in records if ev.id > after and ev.type in handlers]
+    if mine:
+        p.prefetch(tx, mine)
+    for ev in mine:
+        handlers[ev.type](p, tx, ev)
+    return len(mine)
 
 
 def bulk_catch_up(
@@ -173,43 +330,75 @@ def bulk_catch_up(
     """``Runner.catch_up`` for a rebuild: large pages, each projection first reads the
     rows the page will touch in a few statements (``prefetch``), then applies the page in
     memory and writes its rows with ``executemany`` (``finish_page``). Each page commits
-    with the positions, as in the runtime: exactly once, and a killed build resumes."""
+    with the positions, as in the runtime: exactly once, and a killed build resumes.
+
+    On SQLite, whose write lock is one for the whole database, ``stageable`` projections
+    apply the page in a read transaction first and only flush under the lock, so worker
+    processes building other projections are not kept waiting meanwhile. The write
+    transaction then checks each staged projection's position: one that moved (another
+    process applied those events) has its staged page discarded and not written."""
     store, db = runner.store, runner.db
     head = upto if upto is not None else (store.recorder.max_notification_id() or 0)
     positions = runner.positions()
     start = min((positions.get(p.key, 0) for p in runner.projections), default=head)
-    decode = _decoder()
+    # Topics seen and handled by none of these projections: later pages do not fetch them
+    # (not for one tenant's build, whose progress counts that tenant's events).
+    unwanted: list[str] = []
+    skip = unwanted if tenant_id is None else []
+    decode = _decoder({t for p in runner.projections for t in p.handlers}, unwanted)
+    first = start
+    skipped = False
+    stage = [p for p in runner.projections if p.stageable] if db.dialect == "sqlite" else []
     total = 0
     while start < head:
-        rows = store.recorder.read_rows(start, page, upto=head, tenant_id=tenant_id)
+        rows = store.recorder.read_texts(start, page, upto=head, tenant_id=tenant_id, skip_topics=tuple(skip))
+        skipped = skipped or bool(skip)
         if not rows:
-            runner._advance(head)  # the filtered tenant has nothing more up to head
+            runner._advance(head)  # the filtered tenant (or the wanted topics) have nothing more up to head
+            if skipped:
+                if progress:
+                    progress(head - start)
+                start = head
             break
-        records = [decode(r) for r in rows]
-        last = rows[-1].notification_id
-        with db.write() as tx:
+        records = [ev for r in rows if (ev := decode(r)) is not None]
+        last = rows[-1][0]
+        staged: dict[str, tuple[int, int]] = {}  # key -> (position applied after, events applied)
+        if stage:
+            with db.read() as rtx:
+                now = {r[0]: int(r[1]) for r in rtx.execute("SELECT name, position FROM projection_positions")}
+                for p in stage:
+                    pos = now.get(p.key, 0)
+                    if pos < last:
+                        staged[p.key] = (pos, _apply(p, rtx, records, pos))
+        with db.write(durable=False) as tx:
             held = runner._lock_positions(tx)
             moved: list[tuple[int, int, str]] = []
             for p in runner.projections:
                 pos = held.get(p.key, 0)
+                ahead = staged.get(p.key)
                 if pos >= last:
+                    if ahead is not None:
+                        p.discard_page()
                     continue  # another process got here first
-                handlers = p.handlers
-                mine = [ev for ev in records if ev.id > pos and ev.type in handlers]
-                if mine:
-                    p.prefetch(tx, mine)
-                for ev in mine:
-                    handlers[ev.type](p, tx, ev)
+                if ahead is not None and ahead[0] == pos:
+                    applied = ahead[1]  # staged on exactly these rows: write it
+                else:
+                    if ahead is not None:
+                        p.discard_page()
+                    applied = _apply(p, tx, records, pos)
                 p.finish_page(tx)
-                moved.append((last, len(mine), p.key))
+                moved.append((last, applied, p.key))
             tx.executemany(
                 "UPDATE projection_positions SET position = ?, events_applied = events_applied + ? WHERE name = ?",
                 moved,
             )
+        covered = last - start if skipped else len(rows)  # about: the ids passed over are events too
         start = last
         total += len(rows)
         if progress:
-            progress(len(rows))
+            progress(covered)
+    if skipped:
+        total = store.recorder.count_between(first, start)  # every event replayed, fetched or passed over
     return total
 
 
@@ -220,9 +409,11 @@ def rebuild(
     tenant_id: UUID | None = None,
     page: int = BULK_PAGE,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> RebuildSummary:
     t0 = time.perf_counter()
-    scratch, read, resumed = build_scratch(store, names, tenant_id=tenant_id, page=page, progress=progress)
+    scratch, read, resumed = build_scratch(store, names, tenant_id=tenant_id, page=page, progress=progress,
+                                           workers=workers)
     live = select(store, names)
     Runner(store, live)  # the live tables exist and have a position row
     # Catch up whatever arrived during the build, then switch in one transaction.
@@ -233,6 +424,9 @@ def rebuild(
             position = int(row[0]) if row else 0
             where, params = _where(tenant_id)
             for table in lv.tables:
+                if tenant_id is None:
+                    _swap_in(tx, store.db.dialect, s.t(table), lv.t(table))
+                    continue
                 tx.execute(f"DELETE FROM {lv.t(table)} {where}", params)
                 tx.execute(f"INSERT INTO {lv.t(table)} SELECT * FROM {s.t(table)} {where}", params)
             if tenant_id is None:
@@ -242,19 +436,45 @@ def rebuild(
     return RebuildSummary([p.name for p in live], read, time.perf_counter() - t0, resumed)
 
 
+def _swap_in(tx: Tx, dialect: str, scratch: str, live: str) -> None:
+    """Replace table ``live`` by table ``scratch`` (a whole rebuild): a rename, not a copy of
+    every row. The scratch table's indexes are named after it and must take the live names
+    (a later scratch build creates its own ``IF NOT EXISTS``): PostgreSQL renames them
+    (its primary key's too); SQLite cannot, so they are built again under the live names."""
+    tx.execute(f"DROP TABLE IF EXISTS {live}")
+    tx.execute(f"ALTER TABLE {scratch} RENAME TO {live}")
+    if dialect == "postgresql":
+        rows = tx.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ?", (live,)
+        )
+        for (name,) in rows:
+            if name.startswith(scratch):
+                tx.execute(f"ALTER INDEX {check_identifier(name)} RENAME TO {check_identifier(live + name[len(scratch):])}")
+        return
+    rows = tx.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (live,)
+    )
+    for name, sql in rows:
+        if name.startswith(scratch):
+            tx.execute(f"DROP INDEX {check_identifier(name)}")
+            tx.execute(str(sql).replace(name, check_identifier(live + name[len(scratch):]), 1))
+
+
 def verify(
     store: Store,
     names: Sequence[str],
     *,
     tenant_id: UUID | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> VerifyResult:
     live = select(store, names)
     live_runner = Runner(store, live)
     live_runner.catch_up()
     positions = live_runner.positions()
     target = min(positions.get(p.key, 0) for p in live)
-    scratch, read, _ = build_scratch(store, names, tenant_id=tenant_id, upto=target, fresh=True, progress=progress)
+    scratch, read, _ = build_scratch(store, names, tenant_id=tenant_id, upto=target, fresh=True, progress=progress,
+                                     workers=workers)
     differences: list[Difference] = []
     with store.db.read() as tx:
         for s, lv in zip(scratch, live, strict=True):
@@ -306,6 +526,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--verify", action="store_true", help="rebuild into scratch tables and compare with the live ones")
     ap.add_argument("--month", help="YYYY-MM: the activity report by replaying only that month (needs --tenant)")
     ap.add_argument("--page", type=int, default=BULK_PAGE, help=f"events per transaction (default {BULK_PAGE})")
+    ap.add_argument("--workers", type=int, help=f"processes sharing the projections (default {WORKERS} for "
+                    f"a rebuild of {PARALLEL_MIN:,} events or more, else 1)")
     a = ap.parse_args(argv)
     store = Store.open()
     try:
@@ -332,9 +554,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         update, close = _progress(total)
         try:
             if a.verify:
-                v = verify(store, names, tenant_id=a.tenant, progress=update)
+                v = verify(store, names, tenant_id=a.tenant, progress=update, workers=a.workers)
             else:
-                r = rebuild(store, names, tenant_id=a.tenant, page=a.page, progress=update)
+                r = rebuild(store, names, tenant_id=a.tenant, page=a.page, progress=update, workers=a.workers)
         finally:
             close()
         if a.verify:

@@ -37,8 +37,10 @@ class EventRecord:
     """A stored event as projections see it: a plain dict, already upcast."""
 
     id: int
-    tenant_id: UUID
-    aggregate_id: UUID
+    # UUIDs, or on a rebuild's bulk path their hyphenated text (what every handler makes
+    # of them with ``str()``; building UUID objects was a large part of reading).
+    tenant_id: UUID | str
+    aggregate_id: UUID | str
     version: int
     type: str
     at_us: int
@@ -83,6 +85,13 @@ class Projection:
     version: ClassVar[int] = 1
     tables: ClassVar[dict[str, str]] = {}
     indexes: ClassVar[list[str]] = []
+    # Roughly how much work an event costs it, relative to the others: a rebuild with
+    # worker processes balances its groups of projections by this (``replay.partition``).
+    weight: ClassVar[int] = 1
+    # Its handlers only read through ``tx`` and every write waits for ``finish_page``: a
+    # rebuild on SQLite may then apply a page in a read transaction and hold the database's
+    # single write lock only for the flush (``replay.bulk_catch_up``).
+    stageable: ClassVar[bool] = False
     handlers: ClassVar[dict[str, Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -121,6 +130,9 @@ class Projection:
 
     def finish_page(self, tx: Tx) -> None:
         """Flush anything a projection batched over the page (optional)."""
+
+    def discard_page(self) -> None:
+        """Forget a page applied but not flushed (a staged page whose position moved meanwhile)."""
 
     def prefetch(self, tx: Tx, records: Sequence[EventRecord]) -> None:
         """Read in bulk the rows ``records`` (this projection's events of a page) will need

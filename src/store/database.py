@@ -101,28 +101,46 @@ class Database:
         self.dialect = dialect
 
     @contextmanager
-    def write(self) -> Iterator[Tx]:
-        """One atomic write; on SQLite the write lock is taken up front."""
+    def write(self, *, durable: bool = True) -> Iterator[Tx]:
+        """One atomic write; on SQLite the write lock is taken up front.
+
+        ``durable=False`` (a rebuild's pages into scratch tables): the commit does not wait
+        for an fsync (SQLite: ``synchronous=NORMAL`` in WAL mode; PostgreSQL: ``SET LOCAL
+        synchronous_commit = off``). It is still atomic and survives the process being
+        killed; only a crash of the machine (or of the server) may lose the last pages,
+        which the rebuild then redoes from its checkpoint (rows and position commit together).
+        """
         if self.dialect == "sqlite":
             ds = self.factory.datastore  # type: ignore[attr-defined]
             with writer_lock(ds.pool.db_name), ds.get_connection(commit=True) as conn:
                 raw: sqlite3.Connection = conn._sqlite_conn
                 cur = raw.cursor()
                 cur.row_factory = None
-                cur.execute("BEGIN IMMEDIATE")
+                if not durable:
+                    (level,) = cur.execute("PRAGMA synchronous").fetchone()
+                    cur.execute("PRAGMA synchronous=NORMAL")
                 try:
-                    yield SQLiteTx(cur)
-                except BaseException:
-                    raw.rollback()
-                    raise
-                try:
-                    raw.commit()
-                except sqlite3.IntegrityError as e:
-                    raise IntegrityError(e) from e
+                    cur.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield SQLiteTx(cur)
+                    except BaseException:
+                        raw.rollback()
+                        raise
+                    try:
+                        raw.commit()
+                    except sqlite3.IntegrityError as e:
+                        raise IntegrityError(e) from e
+                finally:
+                    if not durable:
+                        cur.execute(f"PRAGMA synchronous={int(level)}")
         else:
             ds = self.factory.datastore  # type: ignore[attr-defined]
             with ds.get_connection() as conn, conn.transaction():
-                yield PgTx(conn.cursor(row_factory=tuple_row))
+                cur = conn.cursor(row_factory=tuple_row)
+                if not durable:
+                    # The same trade as SQLite's NORMAL: the commit does not wait for the WAL flush.
+                    cur.execute("SET LOCAL synchronous_commit = off")
+                yield PgTx(cur)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """One statement, no transaction around it: a single consistent read, one round trip."""

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from classledger.demo import generate
 from classledger.projections import replay
@@ -24,7 +25,8 @@ def dump_all(system: System) -> dict[str, list[tuple[object, ...]]]:
         return {p.t(t): replay.dump(tx, p, t) for p in system.views.values() for t in p.tables}
 
 
-def test_kill_minus_nine_then_resume(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_kill_minus_nine_then_resume(tmp_path: Path, workers: str) -> None:
     url = f"sqlite:///{tmp_path}/db.sqlite"
     system = System.open(url)
     generate(system, clients=150, seed=11)
@@ -33,14 +35,14 @@ def test_kill_minus_nine_then_resume(tmp_path: Path) -> None:
     env = {**os.environ, "CLASSLEDGER_DATABASE_URL": url}
     resumed = None
     for delay in (0.4, 0.7, 1.0, 1.5, 2.0, 3.0):
-        proc = subprocess.Popen([sys.executable, str(SCRIPT), "--projection", "all", "--page", "10"], env=env,
+        proc = subprocess.Popen([sys.executable, str(SCRIPT), "--projection", "all", "--page", "10", "--workers", workers], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         time.sleep(delay)
         if proc.poll() is not None:
             continue  # it finished before the kill: try a shorter run next time
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        done = subprocess.run([sys.executable, str(SCRIPT), "--projection", "all", "--page", "10"], env=env,
+        done = subprocess.run([sys.executable, str(SCRIPT), "--projection", "all", "--page", "10", "--workers", workers], env=env,
                               capture_output=True, check=True)
         summary = orjson.loads(done.stdout.splitlines()[-1])
         if summary["resumed_from"]:

@@ -16,6 +16,7 @@ row by row in a canonical order.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -89,6 +90,31 @@ def select(store: Store, names: Sequence[str], *, suffix: str = "") -> list[Proj
     if missing:
         raise KeyError(f"unknown projection(s) {missing}; known: {sorted(known)}")
     return [known[n] for n in names]
+
+
+_VERSIONED = re.compile(r"^p_([a-z]+)_v([0-9]+)_[a-z0-9_]+$")
+
+
+def prune_old_versions(store: Store) -> list[str]:
+    """Drop the tables of every projection version older than this code's (a version
+    bump builds new tables beside the old ones and switches; the old ones stay for the
+    processes still running the old code). Run it once every process runs this code: a
+    process on the old version would lose its read model. Newer versions' tables (a
+    rolling deploy's next code) are never touched. Returns the tables dropped."""
+    current = {p.name: p.version for p in registry.build(store.db)}
+    if store.dialect == "sqlite":
+        rows = store.db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    else:
+        rows = store.db.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")
+    old = []
+    for (table,) in rows:
+        m = _VERSIONED.match(table)
+        if m and m.group(1) in current and int(m.group(2)) < current[m.group(1)]:
+            old.append(check_identifier(table))
+    with store.db.write() as tx:
+        for table in old:
+            tx.execute(f"DROP TABLE IF EXISTS {table}")
+    return old
 
 
 def _where(tenant_id: UUID | None) -> tuple[str, tuple[Any, ...]]:
@@ -528,9 +554,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--page", type=int, default=BULK_PAGE, help=f"events per transaction (default {BULK_PAGE})")
     ap.add_argument("--workers", type=int, help=f"processes sharing the projections (default {WORKERS} for "
                     f"a rebuild of {PARALLEL_MIN:,} events or more, else 1)")
+    ap.add_argument("--prune-old", action="store_true",
+                    help="drop the tables of projection versions older than this code's (once no process runs older code)")
     a = ap.parse_args(argv)
     store = Store.open()
     try:
+        if a.prune_old:
+            sys.stdout.write(orjson.dumps({"dropped": prune_old_versions(store)}).decode() + "\n")
+            return 0
         names = [a.projection]
         if a.month:
             if a.tenant is None:

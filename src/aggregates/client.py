@@ -37,6 +37,7 @@ stable code. The rules this module owns, and why:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -45,7 +46,7 @@ from typing import Any
 from uuid import UUID
 
 from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
-from classledger.aggregates.errors import Conflict, Invalid
+from classledger.aggregates.errors import Conflict, Invalid, NotFound
 
 CONSENTS = ("marketing", "photos", "data_processing")
 DETAIL_FIELDS = (
@@ -100,6 +101,7 @@ class Client(Aggregate):
     deleted: bool = False
     waitlist: Waitlist | None = None
     next_call: date | None = None
+    cabinet_token_hash: str | None = None  # DOMAIN §8.1: the live cabinet link's sha256
 
     def family_ids(self) -> set[UUID]:
         """The family as far as this record knows: a member knows its parent, not its siblings."""
@@ -234,6 +236,26 @@ class ClientRestored(Event):
 class ClientDeleted(Event):
     def apply(self, state: Client) -> Client:
         return self.evolve(state, deleted=True)
+
+
+class CabinetLinkIssued(Event):
+    """DOMAIN §8.1: a new cabinet link; the previous one stops working. Only the token's
+    sha256 is recorded: the token itself is shown once, to whoever issued it."""
+
+    token_hash: str
+
+    def apply(self, state: Client) -> Client:
+        return self.evolve(state, cabinet_token_hash=self.token_hash)
+
+
+class CabinetLinkRevoked(Event):
+    def apply(self, state: Client) -> Client:
+        return self.evolve(state, cabinet_token_hash=None)
+
+
+def cabinet_token_hash(token: str) -> str:
+    """What is stored of a cabinet token, and what a presented token is looked up by."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class ClientJoinedWaitlist(Event):
@@ -513,6 +535,18 @@ def freeze(c: Client, meta: Meta, start: date, end: date) -> list[Event]:
                 end=f.end.isoformat(),
             )
     return [ClientFrozen.next(c, meta, start=start, end=end)]
+
+
+def issue_cabinet_link(c: Client, meta: Meta, token_hash: str) -> list[Event]:
+    """DOMAIN §8.1: a client who may still be written to gets a new link."""
+    writable(c)
+    return [CabinetLinkIssued.next(c, meta, token_hash=token_hash)]
+
+
+def revoke_cabinet_link(c: Client, meta: Meta) -> list[Event]:
+    if c.cabinet_token_hash is None:
+        raise NotFound("no_cabinet_link", "this client has no cabinet link", client_id=str(c.id))
+    return [CabinetLinkRevoked.next(c, meta)]
 
 
 def archive(c: Client, meta: Meta) -> list[Event]:

@@ -8,6 +8,7 @@ client's own event (see ``aggregates.client`` for the rules and their reasons).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
@@ -295,6 +296,23 @@ def delete_client(ctx: Ctx, a: ReasonArgs) -> dict[str, Any]:
 
 class ClientArgs(Args):
     client_id: UUID
+
+
+@command("issue_cabinet_link", ClientArgs)
+def issue_cabinet_link(ctx: Ctx, a: ClientArgs) -> dict[str, Any]:
+    """DOMAIN §8.1: a new unguessable cabinet link for the client; the previous one stops
+    working. The token is in this answer only (and in the command log, so that a retry
+    with the same Idempotency-Key gets the same link); events keep its sha256."""
+    token = secrets.token_urlsafe(32)
+    ctx.emit(c.issue_cabinet_link(ctx.get(Client, a.client_id), ctx.meta, c.cabinet_token_hash(token)))
+    return _answer(ctx, a.client_id, token=token, url=f"/cabinet/{token}")
+
+
+@command("revoke_cabinet_link", ClientArgs)
+def revoke_cabinet_link(ctx: Ctx, a: ClientArgs) -> dict[str, Any]:
+    """DOMAIN §8.1: the client's cabinet link stops working."""
+    ctx.emit(c.revoke_cabinet_link(ctx.get(Client, a.client_id), ctx.meta))
+    return _answer(ctx, a.client_id)
 
 
 @command("restore_client", ClientArgs)

@@ -21,10 +21,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from classledger.aggregates.client import cabinet_token_hash
 from classledger.application.clients import client_history as history_of
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, CommandSpec
 from classledger.http.auth import authenticate
+from classledger.http.cabinet_page import cabinet_page
 from classledger.http.errors import HANDLERS, ApiError, render
 from classledger.http.inputs import (
     BODY_LIMIT,
@@ -53,6 +55,7 @@ from classledger.projections import exports
 from classledger.projections.activity import ActivityTimeline
 from classledger.projections.activity_model import day_start, us
 from classledger.projections.books import Books
+from classledger.projections.cabinet import Cabinet
 from classledger.projections.clients import ClientDirectory, CursorError
 from classledger.projections.passes import PassBook
 from classledger.store import hashchain
@@ -99,6 +102,7 @@ class Api:
         self.activity = system.view(ActivityTimeline)
         self.books = system.view(Books)
         self.passes = system.view(PassBook)
+        self.cabinet_links = system.view(Cabinet)
         self.spec = openapi(unbuilt_reads=[r.name for r in READS if not hasattr(self, r.name)])
 
     async def principal(self, request: Request) -> Principal:
@@ -307,6 +311,43 @@ class Api:
         })
 
     # ---- service -------------------------------------------------------------------------
+
+    async def cabinet(self, request: Request) -> Response:
+        """DOMAIN §8.1: the client's read-only cabinet, opened by its link alone: balance,
+        attendance, passes with the lessons left and their validity. JSON for ``Accept:
+        application/json``, an HTML page otherwise. A revoked or replaced link, or a
+        deleted client, is a 404 like a link that never existed."""
+        token = str(request.path_params["token"])
+        await self.catch_up()
+        at = now()
+
+        def read() -> dict[str, Any] | None:
+            found = self.cabinet_links.lookup(cabinet_token_hash(token))
+            if found is None:
+                return None
+            tenant_id, client_id = found
+            zone = ZoneInfo(self.directory.timezone(tenant_id) or "UTC")
+            today = at.astimezone(zone).date()
+            card = self.directory.card(tenant_id, client_id, today=today)
+            if card is None or card["deleted"]:
+                return None
+            passes = self.passes.card_part(tenant_id, client_id, today)
+            return {
+                "name": card["name"],
+                "as_of": at.isoformat(),
+                "balance": self.books.balance(tenant_id, client_id, as_of=us(at)),
+                "remainders": passes["remainders"],
+                "passes": [{k: p[k] for k in ("lesson_type", "lessons_total", "lessons_remaining", "valid_from",
+                                              "valid_until", "state")} for p in passes["passes"]],
+                "attendance": self.cabinet_links.attendance(tenant_id, client_id),
+            }
+
+        view = await run_in_threadpool(read)
+        if view is None:
+            raise ApiError(404, "cabinet_not_found", "this cabinet link does not exist or no longer works")
+        if "application/json" in request.headers.get("accept", ""):
+            return render(view)
+        return HTMLResponse(cabinet_page(view))
 
     async def health(self, request: Request) -> Response:
         return render({"ok": True})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from classledger.projections.activity import ActivityTimeline
 from classledger.projections.books import Books
+from classledger.projections.cabinet import Cabinet
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.keys import StaffKeys
 from classledger.projections.passes import PassBook
@@ -21,6 +22,7 @@ def build(db: Database, *, suffix: str = "") -> list[Projection]:
         ClientDirectory(db, suffix=suffix),
         Books(db, suffix=suffix),
         PassBook(db, suffix=suffix),
+        Cabinet(db, suffix=suffix),
     ]
 
 

@@ -21,7 +21,7 @@ into the state at that month's start.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -42,8 +42,13 @@ from classledger.projections.activity_model import (
     next_month,
 )
 from classledger.projections.batch import delete_keys, in_keys, insert_many
-from classledger.projections.runtime import EventRecord, Projection, decode, handles
-from classledger.store.database import Database, Store, Tx
+from classledger.projections.runtime import (
+    EventRecord,
+    PagedProjection,
+    decode,
+    handles,
+)
+from classledger.store.database import Store, Tx
 
 ARCHIVE_EVENTS = {"ClientArchived": "archived", "ClientDeleted": "deleted"}
 RESTORE_EVENTS = {"ClientRestored"}
@@ -236,7 +241,7 @@ _HANDLED = frozenset(HANDLED)
 T2, T3, T4, T5 = (("text",) * n for n in (2, 3, 4, 5))
 
 
-class ActivityTimeline(Projection):
+class ActivityTimeline(PagedProjection["_TableState"]):
     name = "activity"
     version = 3  # 2: passes make clients eligible (DOMAIN §5.1 (c)); 3: month_state rows are deltas
     weight = 4
@@ -257,9 +262,6 @@ class ActivityTimeline(Projection):
         "CREATE INDEX IF NOT EXISTS {t_intervals}_by_start ON {t_intervals} (tenant_id, start_us)",
     ]
 
-    def __init__(self, db: Database, *, suffix: str = "") -> None:
-        super().__init__(db, suffix=suffix)
-        self._current: _TableState | None = None
 
     @handles(*HANDLED)
     def _on_event(self, tx: Tx, ev: EventRecord) -> None:
@@ -268,22 +270,9 @@ class ActivityTimeline(Projection):
     def prefetch(self, tx: Tx, records: Sequence[EventRecord]) -> None:
         self._page(tx).prefetch(records)
 
-    def finish_page(self, tx: Tx) -> None:
-        page = self._current
-        if page is not None:
-            page.tx = tx  # a staged page was applied in a read transaction: write with this one
-            page.flush()
-            self._current = None
 
-    def discard_page(self) -> None:
-        self._current = None
-
-    def _page(self, tx: Tx) -> _TableState:
-        page = self._current
-        if page is None or page.tx is not tx:
-            page = _TableState(self, tx)
-            self._current = page
-        return page
+    def new_page(self, tx: Tx) -> _TableState:
+        return _TableState(self, tx)
 
     # ---- reads -------------------------------------------------------------------
 
@@ -347,21 +336,28 @@ class ActivityTimeline(Projection):
                 return None
             _, _, lo, hi = month_bounds(month, info.zone)
             ivs = self.intervals(tx, tenant_id, lo, hi)
-            previous = self._previous_tier(tx, tenant_id, info, month, as_of)
+            previous = self.stored_previous_tier(tx, tenant_id, info, month, as_of)
         return month_report(
             month, ivs, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=previous,
             requested_downgrade=info.downgrades.get(month),
         )
 
-    def _previous_tier(
-        self, tx: Tx, tenant_id: UUID, info: TenantInfo, month: str, as_of: int,
-        known: dict[tuple[str, str], str | None] | None = None,
+    def stored_previous_tier(self, tx: Tx, tenant_id: UUID, info: TenantInfo, month: str, as_of: int) -> str | None:
+        """``previous_tier`` from the tables alone."""
+        return self.previous_tier(tx, str(tenant_id), info, month, as_of, {},
+                                  lambda lo, hi: self.intervals(tx, tenant_id, lo, hi))
+
+    def previous_tier(
+        self, tx: Tx, tenant_id: str, info: TenantInfo, month: str, as_of: int,
+        known: Mapping[tuple[str, str], str | None], intervals: Callable[[int, int], list[Interval]],
     ) -> str | None:
-        if known is not None and (str(tenant_id), month) in known:
-            return known[(str(tenant_id), month)]  # the prev_tier of a month_state row written in this page
-        row = tx.one(
-            f"SELECT state FROM {self.t('month_state')} WHERE tenant_id = ? AND month = ?", (str(tenant_id), month)
-        )
+        """The tier of the month before ``month`` (DOMAIN §5.6: moving down needs a request).
+        ``known`` holds prev_tiers of month_state rows not written yet (a page's), and
+        ``intervals(lo, hi)`` the activity intervals meeting [lo, hi), from wherever the
+        caller's current state lives (the tables, or a page in memory)."""
+        if (tenant_id, month) in known:
+            return known[(tenant_id, month)]
+        row = tx.one(f"SELECT state FROM {self.t('month_state')} WHERE tenant_id = ? AND month = ?", (tenant_id, month))
         if row is not None:
             prev: str | None = orjson.loads(row[0]).get("prev_tier")
             return prev
@@ -371,10 +367,9 @@ class ActivityTimeline(Projection):
             return None
         prev_month = _prev_month(month)
         _, _, lo, hi = month_bounds(prev_month, info.zone)
-        ivs = self.intervals(tx, tenant_id, lo, hi)
-        before = self._previous_tier(tx, tenant_id, info, prev_month, as_of, known)
-        rep = month_report(prev_month, ivs, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=before,
-                           requested_downgrade=info.downgrades.get(prev_month))
+        before = self.previous_tier(tx, tenant_id, info, prev_month, as_of, known, intervals)
+        rep = month_report(prev_month, intervals(lo, hi), info.zone, as_of=as_of, tiers=info.tiers,
+                           previous_tier=before, requested_downgrade=info.downgrades.get(prev_month))
         tier: str | None = rep["tier"]
         return tier
 
@@ -504,26 +499,9 @@ class _TableState(State):
         self.snapshots.append((tenant_id, month, orjson.dumps(state).decode()))  # written by flush
 
     def _previous_tier(self, tenant_id: str, info: TenantInfo, month: str, as_of: int) -> str | None:
-        """``ActivityTimeline._previous_tier`` on the page's state: rows not written yet count."""
-        if (tenant_id, month) in self.prev_tiers:
-            return self.prev_tiers[(tenant_id, month)]
-        row = self.tx.one(
-            f"SELECT state FROM {self.p.t('month_state')} WHERE tenant_id = ? AND month = ?", (tenant_id, month)
-        )
-        if row is not None:
-            prev: str | None = orjson.loads(row[0]).get("prev_tier")
-            return prev
-        last = info.last_month
-        if last is None or month <= last:
-            return None
-        prev_month = _prev_month(month)
-        _, _, lo, hi = month_bounds(prev_month, info.zone)
-        ivs = self._intervals(tenant_id, info, lo, hi)
-        before = self._previous_tier(tenant_id, info, prev_month, as_of)
-        rep = month_report(prev_month, ivs, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=before,
-                           requested_downgrade=info.downgrades.get(prev_month))
-        tier: str | None = rep["tier"]
-        return tier
+        """``ActivityTimeline.previous_tier`` on the page's state: rows not written yet count."""
+        return self.p.previous_tier(self.tx, tenant_id, info, month, as_of, self.prev_tiers,
+                                    lambda lo, hi: self._intervals(tenant_id, info, lo, hi))
 
     def _active(self, tenant_id: str, client_id: str, info: TenantInfo) -> list[Interval]:
         k = (tenant_id, client_id)
@@ -918,7 +896,7 @@ def replay_month(store: Store, view: ActivityTimeline, tenant_id: UUID, month: s
             snapshot, source = month_start([orjson.loads(r[1]) for r in deltas], lo), "month_state"
         elif info.last_month is not None and month > info.last_month:
             # Nothing has happened since this month began: the current state is its start.
-            prev = view._previous_tier(tx, tenant_id, info, month, as_of)
+            prev = view.stored_previous_tier(tx, tenant_id, info, month, as_of)
             snapshot, source = dump_state(tx, view, str(tenant_id), lo, prev), "current"
         else:
             snapshot, source = {"prev_tier": None, "downgrades": {}}, "empty"

@@ -38,9 +38,9 @@ from unidecode import unidecode
 
 from classledger.ledger.money import format_minor
 from classledger.projections.batch import in_keys, insert_many
-from classledger.projections.runtime import EventRecord, Projection, handles
+from classledger.projections.runtime import EventRecord, PagedProjection, handles
 from classledger.store.codec import EPOCH
-from classledger.store.database import Database, Tx
+from classledger.store.database import Tx
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -101,7 +101,7 @@ COLUMNS = (
 _SELECT = ", ".join("c." + x for x in COLUMNS)
 
 
-class ClientDirectory(Projection):
+class ClientDirectory(PagedProjection["_ClientPage"]):
     name = "clients"
     version = 2
     weight = 3
@@ -136,30 +136,14 @@ class ClientDirectory(Projection):
     # client, or in bulk by ``prefetch``) and ``finish_page`` writes every changed row
     # in a few multi-row statements: no read or write per event.
 
-    def __init__(self, db: Database, *, suffix: str = "") -> None:
-        super().__init__(db, suffix=suffix)
-        self._current: _ClientPage | None = None
 
-    def _page(self, tx: Tx) -> _ClientPage:
-        page = self._current
-        if page is None or page.tx is not tx:
-            page = _ClientPage(self, tx)
-            self._current = page
-        return page
+    def new_page(self, tx: Tx) -> _ClientPage:
+        return _ClientPage(self, tx)
 
     def prefetch(self, tx: Tx, records: Sequence[EventRecord]) -> None:
         keys = {(str(ev.tenant_id), str(ev.aggregate_id)) for ev in records if ev.type in _CLIENT_EVENTS}
         self._page(tx).load(keys)
 
-    def finish_page(self, tx: Tx) -> None:
-        page = self._current
-        if page is not None:
-            page.tx = tx  # a staged page was applied in a read transaction: write with this one
-            page.flush()
-            self._current = None
-
-    def discard_page(self) -> None:
-        self._current = None
 
     @handles("TenantCreated")
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:

@@ -19,7 +19,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
 import orjson
@@ -137,6 +137,45 @@ class Projection:
     def prefetch(self, tx: Tx, records: Sequence[EventRecord]) -> None:
         """Read in bulk the rows ``records`` (this projection's events of a page) will need
         (optional: a rebuild calls it before applying a large page; handlers must work without it)."""
+
+
+class Page(Protocol):
+    """A page's changes held in memory: written once, by ``flush``, at the page's end."""
+
+    tx: Tx
+
+    def flush(self) -> None: ...
+
+
+PageT = TypeVar("PageT", bound=Page)
+
+
+class PagedProjection(Projection, Generic[PageT]):
+    """A projection whose handlers change rows held in memory for the page (``new_page``)
+    and write them in a few statements when the page ends: no read or write per event."""
+
+    def __init__(self, db: Database, *, suffix: str = "") -> None:
+        super().__init__(db, suffix=suffix)
+        self._current: PageT | None = None
+
+    def new_page(self, tx: Tx) -> PageT:
+        raise NotImplementedError
+
+    def _page(self, tx: Tx) -> PageT:
+        page = self._current
+        if page is None or page.tx is not tx:
+            page = self._current = self.new_page(tx)
+        return page
+
+    def finish_page(self, tx: Tx) -> None:
+        page = self._current
+        if page is not None:
+            page.tx = tx  # a staged page was applied in a read transaction: write with this one
+            page.flush()
+            self._current = None
+
+    def discard_page(self) -> None:
+        self._current = None
 
 
 POSITIONS_DDL = (

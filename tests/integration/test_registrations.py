@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +13,7 @@ from classledger.aggregates.registration import Registration
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.system import System
+from tests.concurrency import run_in_threads
 
 T0 = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 
@@ -67,20 +67,11 @@ def test_twenty_concurrent_registrations_into_five_seats(system: System) -> None
     g = s.group(5)
     clients = [s.client(f"Súbežný {i}") for i in range(20)]
     answers: list[dict] = []
-    errors: list[BaseException] = []
 
     def go(cid: str) -> None:
-        try:
-            answers.append(system.app.execute(s.admin, "register", {"client_id": cid, "group_id": g}, at=s.clock + timedelta(hours=1)))
-        except BaseException as e:  # pragma: no cover - reported below
-            errors.append(e)
+        answers.append(system.app.execute(s.admin, "register", {"client_id": cid, "group_id": g}, at=s.clock + timedelta(hours=1)))
 
-    threads = [threading.Thread(target=go, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_in_threads(go, clients) == []
     assert sorted(a["state"] for a in answers) == ["registered"] * 5 + ["waitlist"] * 15
     group: Group = system.app.get(uuid.UUID(g))
     assert len(group.seats) == 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -132,14 +133,20 @@ def test_tenant_rebuild_touches_only_that_tenant(system: System) -> None:
     assert replay.verify(system.store, ["all"]).ok
 
 
-def test_a_staged_page_is_dropped_when_another_process_applied_it(system: System, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_staged_page_is_dropped_when_another_process_applied_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite: stageable projections apply a page in a read transaction before taking the
     write lock. If another runner applies those events meanwhile, the staged page must be
     discarded, not written a second time (exactly once)."""
+    system = System.open(f"sqlite:///{tmp_path}/staged.db")  # pages are staged on SQLite only
+    try:
+        _staged_page_race(system, monkeypatch)
+    finally:
+        system.close()
+
+
+def _staged_page_race(system: System, monkeypatch: pytest.MonkeyPatch) -> None:
     from classledger.projections.runtime import Runner
 
-    if system.store.db.dialect != "sqlite":
-        pytest.skip("pages are staged on SQLite only")
     populate(system)
     live = snapshot(system)
     store = system.store

@@ -18,6 +18,7 @@ from classledger.projections.clients import ClientDirectory
 from classledger.store import hashchain
 from classledger.store.group_commit import GroupCommit, Job
 from classledger.system import System
+from tests.concurrency import run_in_threads
 from tests.integration.books_support import School
 from tests.integration.test_registrations import School as RegistrationSchool
 
@@ -62,21 +63,12 @@ def test_a_failing_projection_never_fails_the_write(system: System, monkeypatch:
 def test_concurrent_writers_each_land_exactly_once(system: System) -> None:
     school = School(system)
     clients = [school.run("register_client", {"name": f"Klient {i}", "branch_id": school.ba})["id"] for i in range(8)]
-    errors: list[BaseException] = []
 
     def pay(client: str) -> None:
-        try:
-            for _ in range(15):
-                system.execute(school.admin, "receive_payment", {"client_id": client, "amount": "1.10", "method": "card", "branch_id": school.ba})
-        except BaseException as e:  # pragma: no cover - reported below
-            errors.append(e)
+        for _ in range(15):
+            system.execute(school.admin, "receive_payment", {"client_id": client, "amount": "1.10", "method": "card", "branch_id": school.ba})
 
-    threads = [threading.Thread(target=pay, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_in_threads(pay, clients) == []
     system.runner.catch_up()
     books = system.view(Books)
     later = us(datetime(2100, 1, 1, tzinfo=UTC))

@@ -1,0 +1,206 @@
+"""The storage floor of a command on SQLite: how fast its SQL alone runs, with no Python.
+
+Issues 4 and 5 ask a payment to sustain half, and a visit a third, of the raw single-row
+insert rate. This bench answers how much of that budget the database itself takes: it
+traces the SQL that one real command executes (SQLite's trace callback gives each
+statement with its values inlined), then replays that SQL ``--commands`` times on the same
+database file, one transaction per command, exactly as the command commits, the statement
+texts prepared before the clock starts. Between two statements nothing runs but the loop.
+
+The replayed copies stay realistic: the command is traced twice in a row, and every value
+that differs between the two traces (ids the command made, versions, times, the request's
+key, positions) is continued for each copy: numbers by the step seen between the two
+traces, strings by a fresh id of the same shape. Values the two traces share (the tenant,
+the client, the branch, the pass) stay, so the copies touch the same rows and index pages
+as a run of real commands does.
+
+The table: raw inserts/s (before and after), the command's SQL alone per s and its ratio,
+the real command per s and its ratio, and the share of a real command's time that is SQL.
+Medians of ``--runs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import bench_books, bench_visits
+from bench.common import raw_insert_rate
+from classledger.store.database import Store
+from classledger.system import System
+
+# A literal in a traced statement: a quoted string, a blob, or a bare integer.
+LITERAL = re.compile(r"x'[0-9a-fA-F]*'|'(?:[^']|'')*'|(?<![\w.])-?\d+(?![\w.])")
+DASHED = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+WRITES = ("INSERT", "UPDATE", "DELETE", "SELECT")
+
+
+def traced(system: System, run: Callable[[], object]) -> list[str]:
+    """The statements one command executes on SQLite, values inlined, in order."""
+    seen: list[str] = []
+    pool = system.store.factory.datastore.pool  # type: ignore[attr-defined]
+    conns = [c._sqlite_conn for c in [*pool._pool, *pool._in_use.values()]]
+    conns += list(system.store.recorder._readers)  # type: ignore[attr-defined]
+    for c in conns:
+        c.set_trace_callback(seen.append)
+    try:
+        run()
+    finally:
+        for c in conns:
+            c.set_trace_callback(None)
+    return [s.strip() for s in seen if s.split(None, 1)[0].upper() in WRITES]
+
+
+def literal(text: str) -> object:
+    """A traced literal as the value the statement was bound with."""
+    if text.startswith("x'"):
+        return bytes.fromhex(text[2:-1])
+    if text.startswith("'"):
+        return text[1:-1].replace("''", "'")
+    return int(text)
+
+
+Copy = Callable[[int], list[tuple[str, tuple[object, ...]]]]
+
+
+def template_of(first: list[str], second: list[str]) -> Copy:
+    """Statements for the i-th copy, as ``(sql with ? placeholders, values)``: values that
+    changed between two consecutive real commands continue (numbers by their step, ids
+    fresh in the same shape). Bound, not inlined, so SQLite prepares each text once, as
+    the store's cached statements do."""
+    if len(first) != len(second):
+        raise SystemExit(f"the two traces differ in shape ({len(first)} and {len(second)} statements): retry")
+    plans: list[tuple[str, list[tuple[object, object]]]] = []
+    for a, b in zip(first, second, strict=True):
+        pieces_a, pieces_b = LITERAL.split(a), LITERAL.split(b)
+        if pieces_a != pieces_b:
+            raise SystemExit("the two traces differ in shape: retry")
+        pairs = [(literal(x), literal(y)) for x, y in zip(LITERAL.findall(a), LITERAL.findall(b), strict=True)]
+        plans.append(("?".join(pieces_a), pairs))
+
+    def value(i: int, x: object, y: object) -> object:
+        if x == y or isinstance(y, bytes):  # shared, or a blob: no constraint looks inside
+            return y
+        if isinstance(x, int) and isinstance(y, int):
+            return y + (y - x) * i
+        assert isinstance(y, str)
+        fresh = uuid.uuid5(uuid.NAMESPACE_OID, f"{i}:{y}")
+        if DASHED.match(y):
+            return str(fresh)
+        if HEX32.match(y):
+            return fresh.hex
+        return f"{y}:{i}"
+
+    def copy(i: int) -> list[tuple[str, tuple[object, ...]]]:
+        return [(sql, tuple(value(i, x, y) for x, y in pairs)) for sql, pairs in plans]
+
+    return copy
+
+
+def sql_alone(path: str, copy: Copy, n: int, *, after: int) -> float:
+    """Commands/s replaying the statements alone, one transaction each, as committed;
+    the copies continue after the ``after`` real commands that followed the traces."""
+    plan = [copy(after + i + 1) for i in range(n)]
+    conn = sqlite3.connect(path, isolation_level=None, cached_statements=256)
+    try:
+        (sync,) = conn.execute("PRAGMA synchronous").fetchone()
+        assert sync == 2, "the replay commits as the store does (synchronous=FULL)"
+        cur = conn.cursor()
+        t0 = time.perf_counter()
+        for statements in plan:
+            cur.execute("BEGIN IMMEDIATE")
+            for sql, values in statements:
+                cur.execute(sql, values)
+            cur.execute("COMMIT")
+        return n / (time.perf_counter() - t0)
+    finally:
+        conn.close()
+
+
+def payment(system: System) -> tuple[Callable[[], object], Callable[[], object]]:
+    admin, branch, client = bench_books.setup(system)
+    args = {"client_id": client, "amount": "10.00", "method": "cash", "branch_id": branch}
+
+    def one() -> object:
+        return system.execute(admin, "receive_payment", args)
+    for _ in range(50):
+        one()
+    return one, one
+
+
+def visit(system: System) -> tuple[Callable[[], object], Callable[[], object]]:
+    boss, branch, client = bench_visits.setup(system)
+    tpl = bench_visits.template(system, boss, 1000, 365)
+    for _ in range(4):  # 4,000 lessons: the oldest sale is consumed first, then the next
+        system.execute(boss, "sell_pass", {"template_id": tpl, "client_ids": [client], "branch_id": branch,
+                                           "valid_from": "2026-01-01", "payment": "paid", "method": "cash"},
+                       at=bench_visits.T0)
+    count = iter(range(10**9))
+
+    def one() -> object:
+        i = next(count)
+        return system.execute(boss, "record_visit", {"client_id": client, "lesson_type": "group",
+                                                     "date": (date(2026, 1, 1) + timedelta(days=i % 300)).isoformat(),
+                                                     "status": "attended"}, at=bench_visits.T0 + timedelta(minutes=i))
+    for _ in range(50):
+        one()
+    return one, one
+
+
+def measure(kind: Callable[[System], tuple[Callable[[], object], Callable[[], object]]], n: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/floor.db"
+        system = System.open(f"sqlite:///{path}")
+        try:
+            raw_before = raw_insert_rate(system.store, n)
+            one, _ = kind(system)
+            # Away from a snapshot's version (every 100): both traces must have one shape.
+            first, second = traced(system, one), traced(system, one)
+            t0 = time.perf_counter()
+            for _ in range(n):
+                one()
+            real = n / (time.perf_counter() - t0)
+            statements = len(second)
+        finally:
+            system.close()
+        alone = sql_alone(path, template_of(first, second), n, after=n)
+        # The store alone: the replayed rows are not for the projections to read again.
+        store = Store.open(f"sqlite:///{path}")
+        try:
+            raw_after = raw_insert_rate(store, n)
+        finally:
+            store.close()
+    return {"raw": statistics.median([raw_before, raw_after]), "alone": alone, "real": real, "statements": statements}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--commands", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    a = parser.parse_args()
+    print(f"{'command':8} {'statements':>10} {'raw inserts/s':>13} {'SQL alone/s':>11} {'ratio':>6}"
+          f" {'real/s':>7} {'ratio':>6} {'SQL share':>9}   target")
+    for name, kind, target in (("payment", payment, "1/2"), ("visit", visit, "1/3")):
+        runs = [measure(kind, a.commands) for _ in range(a.runs)]
+        raw = statistics.median(r["raw"] for r in runs)
+        alone = statistics.median(r["alone"] for r in runs)
+        real = statistics.median(r["real"] for r in runs)
+        print(f"{name:8} {runs[0]['statements']:10d} {raw:13.0f} {alone:11.0f} {alone / raw:6.2f}"
+              f" {real:7.0f} {real / raw:6.2f} {real / alone:9.0%}   {target}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import drop, engines, median_ms, raw_insert_rate, server_rate
+from bench.common import drop, engine_names, fresh_database, median_ms, raw_insert_rate, server_rate
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.projections.activity_model import us
@@ -78,10 +78,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{'database':9} {'raw inserts/s':>13} {'payments/s':>10} {'ratio':>6} {f'{n}x{threads} server/s':>15} {'ratio':>6}"
               f"   as-of balance, {HISTORY} transactions (ms): {'now':>5} {'middle':>7}")
-        for name in engines(Path(tmp)):
+        for name in engine_names():
             raws, rates, multi = [], [], []
             for _ in range(runs):
-                url = engines(Path(tmp))[name]
+                url = fresh_database(name, Path(tmp))
                 system = System.open(url)
                 try:
                     raws.append(raw_insert_rate(system.store, 1000))
@@ -92,7 +92,7 @@ def main() -> None:
                 finally:
                     system.close()
                     drop(url)
-            url = engines(Path(tmp))[name]
+            url = fresh_database(name, Path(tmp))
             system = System.open(url)
             try:
                 admin, branch, client = setup(system)

@@ -1,4 +1,4 @@
-"""The storage floor of a command on SQLite: how fast its SQL alone runs, with no Python.
+"""The storage floor of a command: how fast its SQL alone runs, with no domain Python.
 
 Issues 4 and 5 ask a payment to sustain half, and a visit a third, of the raw single-row
 insert rate. This bench answers how much of that budget the database itself takes: it
@@ -13,6 +13,10 @@ key, positions) is continued for each copy: numbers by the step seen between the
 traces, strings by a fresh id of the same shape. Values the two traces share (the tenant,
 the client, the branch, the pass) stay, so the copies touch the same rows and index pages
 as a run of real commands does.
+
+On PostgreSQL the calls psycopg received (query, values) are recorded instead, and
+replayed through psycopg on one connection, round trip for round trip: there the floor
+includes psycopg's own Python (adapting values, the protocol), which no command can avoid.
 
 The table: raw inserts/s (before and after), the command's SQL alone per s and its ratio,
 the real command per s and its ratio, and the share of a real command's time that is SQL.
@@ -34,10 +38,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import bench_books, bench_visits
-from bench.common import raw_insert_rate
+from bench.common import drop, engine_names, fresh_database, raw_insert_rate
 from classledger.store.database import Store
 from classledger.system import System
 
@@ -160,29 +166,92 @@ def visit(system: System) -> tuple[Callable[[], object], Callable[[], object]]:
     return one, one
 
 
-def measure(kind: Callable[[System], tuple[Callable[[], object], Callable[[], object]]], n: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = f"{tmp}/floor.db"
-        system = System.open(f"sqlite:///{path}")
-        try:
-            raw_before = raw_insert_rate(system.store, n)
-            one, _ = kind(system)
-            # Away from a snapshot's version (every 100): both traces must have one shape.
-            first, second = traced(system, one), traced(system, one)
-            t0 = time.perf_counter()
-            for _ in range(n):
-                one()
-            real = n / (time.perf_counter() - t0)
-            statements = len(second)
-        finally:
-            system.close()
-        alone = sql_alone(path, template_of(first, second), n, after=n)
-        # The store alone: the replayed rows are not for the projections to read again.
-        store = Store.open(f"sqlite:///{path}")
-        try:
-            raw_after = raw_insert_rate(store, n)
-        finally:
-            store.close()
+Call = tuple[str, Any, Any, dict[str, Any]]  # cursor method, query, values, keywords
+
+
+def pg_traced(run: Callable[[], object]) -> list[Call]:
+    """The calls one command makes on psycopg's cursors, in order."""
+    seen: list[Call] = []
+    originals = {m: getattr(psycopg.Cursor, m) for m in ("execute", "executemany")}
+
+    def recording(method: str) -> Callable[..., Any]:
+        def call(self: psycopg.Cursor[Any], query: Any, params: Any = None, **kw: Any) -> Any:
+            seen.append((method, query, params, kw))
+            return originals[method](self, query, params, **kw)
+        return call
+    for m in originals:
+        setattr(psycopg.Cursor, m, recording(m))
+    try:
+        run()
+    finally:
+        for m, f in originals.items():
+            setattr(psycopg.Cursor, m, f)
+    return seen
+
+
+def continued(i: int, x: Any, y: Any) -> Any:
+    """The i-th continuation of a value seen as ``x`` then ``y`` in two consecutive commands."""
+    if x == y or isinstance(y, bytes | bytearray | memoryview | bool):
+        return y
+    if isinstance(x, int) and isinstance(y, int):
+        return y + (y - x) * i
+    if isinstance(y, uuid.UUID):
+        return uuid.uuid5(uuid.NAMESPACE_OID, f"{i}:{y}")
+    if isinstance(y, list | tuple) and isinstance(x, list | tuple) and len(x) == len(y):
+        return type(y)(continued(i, a, b) for a, b in zip(x, y, strict=True))
+    if isinstance(y, str):
+        fresh = uuid.uuid5(uuid.NAMESPACE_OID, f"{i}:{y}")
+        return str(fresh) if DASHED.match(y) else fresh.hex if HEX32.match(y) else f"{y}:{i}"
+    return y
+
+
+def pg_alone(url: str, first: list[Call], second: list[Call], n: int, *, after: int) -> float:
+    """Commands/s replaying the psycopg calls alone on one autocommit connection (the
+    recorder sends BEGIN and COMMIT itself), as the store's connections are set up."""
+    if [(m, repr(q)) for m, q, _, _ in first] != [(m, repr(q)) for m, q, _, _ in second]:
+        raise SystemExit("the two traces differ in shape: retry")
+    plan = [[(m, q, continued(after + i + 1, a, b), kw) for (m, q, a, kw), (_, _, b, _) in zip(first, second, strict=True)]
+            for i in range(n)]
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.cursor()
+        t0 = time.perf_counter()
+        for calls in plan:
+            for method, query, values, kw in calls:
+                getattr(cur, method)(query, values, **kw)
+                while True:  # read every answer, as the store does
+                    if cur.description is not None:
+                        cur.fetchall()
+                    if not cur.nextset():
+                        break
+        return n / (time.perf_counter() - t0)
+
+
+def measure(engine: str, url: str, kind: Callable[[System], tuple[Callable[[], object], Callable[[], object]]],
+            n: int) -> dict[str, Any]:
+    system = System.open(url)
+    try:
+        raw_before = raw_insert_rate(system.store, n)
+        one, _ = kind(system)
+        # Away from a snapshot's version (every 100): both traces must have one shape.
+        trace: Callable[[Callable[[], object]], Any] = (lambda f: traced(system, f)) if engine == "sqlite" else pg_traced
+        first, second = trace(one), trace(one)
+        t0 = time.perf_counter()
+        for _ in range(n):
+            one()
+        real = n / (time.perf_counter() - t0)
+        statements = len(second)
+    finally:
+        system.close()
+    if engine == "sqlite":
+        alone = sql_alone(url[len("sqlite:///"):], template_of(first, second), n, after=n)
+    else:
+        alone = pg_alone(url, first, second, n, after=n)
+    # The store alone: the replayed rows are not for the projections to read again.
+    store = Store.open(url)
+    try:
+        raw_after = raw_insert_rate(store, n)
+    finally:
+        store.close()
     return {"raw": statistics.median([raw_before, raw_after]), "alone": alone, "real": real, "statements": statements}
 
 
@@ -191,15 +260,27 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     a = parser.parse_args()
-    print(f"{'command':8} {'statements':>10} {'raw inserts/s':>13} {'SQL alone/s':>11} {'ratio':>6}"
+    print(f"{'database':9} {'command':8} {'statements':>10} {'raw inserts/s':>13} {'SQL alone/s':>11} {'ratio':>6}"
           f" {'real/s':>7} {'ratio':>6} {'SQL share':>9}   target")
-    for name, kind, target in (("payment", payment, "1/2"), ("visit", visit, "1/3")):
-        runs = [measure(kind, a.commands) for _ in range(a.runs)]
-        raw = statistics.median(r["raw"] for r in runs)
-        alone = statistics.median(r["alone"] for r in runs)
-        real = statistics.median(r["real"] for r in runs)
-        print(f"{name:8} {runs[0]['statements']:10d} {raw:13.0f} {alone:11.0f} {alone / raw:6.2f}"
-              f" {real:7.0f} {real / raw:6.2f} {real / alone:9.0%}   {target}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine in engine_names():
+            for name, kind, target in (("payment", payment, "1/2"), ("visit", visit, "1/3")):
+                runs = []
+                for _ in range(a.runs):
+                    url = fresh_database(engine, Path(tmp))
+                    try:
+                        runs.append(measure(engine, url, kind, a.commands))
+                    finally:
+                        drop(url)
+                report(engine, name, target, runs)
+
+
+def report(engine: str, name: str, target: str, runs: list[dict[str, Any]]) -> None:
+    raw = statistics.median(r["raw"] for r in runs)
+    alone = statistics.median(r["alone"] for r in runs)
+    real = statistics.median(r["real"] for r in runs)
+    print(f"{engine:9} {name:8} {runs[0]['statements']:10d} {raw:13.0f} {alone:11.0f} {alone / raw:6.2f}"
+          f" {real:7.0f} {real / raw:6.2f} {real / alone:9.0%}   {target}", flush=True)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import drop, engines, raw_insert_rate
+from bench.common import drop, engine_names, fresh_database, raw_insert_rate
 from classledger.application.importer import Importer
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
@@ -61,10 +61,10 @@ def one_run(url: str) -> tuple[float, float, float]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{'database':10} {'raw inserts/s':>14} {'imports/s':>10} {'ratio':>6} {'with projections/s':>19} {'ratio':>6}")
-        for name in engines(Path(tmp)):
+        for name in engine_names():
             results = []
             for _ in range(RUNS):
-                url = engines(Path(tmp))[name]
+                url = fresh_database(name, Path(tmp))
                 try:
                     results.append(one_run(url))
                 finally:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import drop, engines, median_ms, raw_insert_rate, server_rate
+from bench.common import drop, engine_names, fresh_database, median_ms, raw_insert_rate, server_rate
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.projections.clients import ClientDirectory
@@ -114,10 +114,10 @@ def main() -> None:
         print(f"{'database':9} {'raw inserts/s':>13} {'visits/s':>9} {'ratio':>6} {f'{n}x{threads} server/s':>15} "
               f"{'ratio':>6}   client with {PASSES} passes, "
               f"{HISTORY_VISITS} visits (ms): {'card':>6} {'cold visit':>10} {'warm visit':>10}")
-        for name in engines(Path(tmp)):
+        for name in engine_names():
             raws, rates, served = [], [], []
             for _ in range(a.runs):
-                url = engines(Path(tmp))[name]
+                url = fresh_database(name, Path(tmp))
                 system = System.open(url)
                 try:
                     raws.append(raw_insert_rate(system.store, 1000))
@@ -127,7 +127,7 @@ def main() -> None:
                 finally:
                     system.close()
                     drop(url)
-            url = engines(Path(tmp))[name]
+            url = fresh_database(name, Path(tmp))
             system = System.open(url)
             try:
                 boss, _branch, client = build_history(system)

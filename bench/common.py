@@ -30,21 +30,34 @@ from classledger.system import System
 PAYLOAD = orjson.dumps({"name": "Ľubica Šťastná", "phones": ["+421905123456"], "tags": ["trial"], "branch_id": str(uuid.uuid4())})
 
 
+def _admin_url() -> str | None:
+    return os.environ.get("CLASSLEDGER_BENCH_POSTGRES_URL") or os.environ.get("CLASSLEDGER_TEST_POSTGRES_URL")
+
+
+def engine_names() -> list[str]:
+    """The databases to measure on: SQLite always, PostgreSQL when configured."""
+    return ["sqlite", "postgres"] if _admin_url() else ["sqlite"]
+
+
+def fresh_database(name: str, tmp: Path) -> str:
+    """A new, empty database of that engine (``drop`` it when done)."""
+    if name == "sqlite":
+        return f"sqlite:///{tmp}/bench-{uuid.uuid4().hex[:8]}.db"
+    admin = _admin_url() or ""
+    db = f"cl_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    return admin.rsplit("/", 1)[0] + "/" + db
+
+
 def engines(tmp: Path) -> dict[str, str]:
-    """Fresh databases to measure on: SQLite always, PostgreSQL when configured."""
-    out = {"sqlite": f"sqlite:///{tmp}/bench-{uuid.uuid4().hex[:8]}.db"}
-    pg = os.environ.get("CLASSLEDGER_BENCH_POSTGRES_URL") or os.environ.get("CLASSLEDGER_TEST_POSTGRES_URL")
-    if pg:
-        name = f"cl_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(pg, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        out["postgres"] = pg.rsplit("/", 1)[0] + "/" + name
-    return out
+    """A fresh database of every engine to measure on (``drop`` each when done)."""
+    return {name: fresh_database(name, tmp) for name in engine_names()}
 
 
 def drop(url: str) -> None:
     if url.startswith("postgresql"):
-        admin = os.environ.get("CLASSLEDGER_BENCH_POSTGRES_URL") or os.environ.get("CLASSLEDGER_TEST_POSTGRES_URL") or ""
+        admin = _admin_url() or ""
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 

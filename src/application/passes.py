@@ -378,8 +378,10 @@ def add_virtual_visits(ctx: Ctx, a: AddVirtualVisits) -> dict[str, Any]:
 
 def move_passes_for_freeze(ctx: Ctx, client_id: UUID, start: date, end: date) -> None:
     """DOMAIN §2.4, §4.6: each of the client's passes moves its end by the frozen days
-    overlapping its validity. A pass shared by siblings (§4.2) moves only for days no earlier
-    freeze of any holder already moved it for (``ps.pause``): a day counts once per pass."""
+    overlapping its validity. A pass shared by siblings (§4.2) is paused when any one holder
+    is frozen (the seeds are silent on shared passes, so the per-client rule stays), but it
+    moves only for days no earlier freeze of any holder already moved it for (``ps.pause``):
+    a day counts once per pass (docs/accounting.md, pass lifecycle)."""
     idx = _index(ctx, client_id)
     for e in idx.entries if idx else ():
         if not e.open:

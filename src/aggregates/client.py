@@ -16,8 +16,9 @@ stable code. The rules this module owns, and why:
   unlinks it from its family (both sides, same write): the deleted record leaves every
   list, including the parent's list of members.
 - **Freezes (§2.4).** Periods of one client never overlap; an overlapping one is refused,
-  not merged. Each frozen day later moves the client's passes by one day (§4.6), so a
-  day that belonged to two freezes would be counted twice, and merging would silently
+  not merged. Each frozen day later moves the client's passes by one day (§4.6); a pass
+  counts a day once however many freezes cover it (needed anyway for passes shared by
+  siblings, whose periods may overlap: aggregates/passes.py), but merging would silently
   change a period staff already recorded. Staff see the clash and choose.
 - **Unique phones (§2.3).** When the tenant turns uniqueness on, it is owned by one small
   ``PhoneIndex`` aggregate per (tenant, phone digits): whoever takes a number emits

@@ -4,8 +4,9 @@ sales, visits and the rest of the pass lifecycle build on them."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Any, Literal
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
@@ -76,6 +77,15 @@ PaymentMode = Literal["paid", "on_credit", "no_payment"]
 Origin = Literal["sale", "recalculation", "transfer"]
 
 
+class Pause(Immutable):
+    """A holder's freeze period (DOMAIN §2.4) that moved this pass (§4.6), whole, as recorded
+    for the client: the pass keeps them so that no calendar day moves it twice, whichever
+    holder is frozen that day (see the freezes section below)."""
+
+    start: date
+    end: date
+
+
 class Pass(Aggregate):
     template_id: UUID | None
     client_ids: tuple[UUID, ...]
@@ -97,6 +107,7 @@ class Pass(Aggregate):
     status: PassStatus = "active"
     transactions: tuple[UUID, ...] = ()  # every journal transaction this pass posted (§4.9)
     transferred_out: int = 0  # lessons given to other clients (§4.10)
+    paused: tuple[Pause, ...] = ()  # the freezes that moved it (§4.6), at sale or later
 
     @property
     def billed(self) -> int:
@@ -167,6 +178,15 @@ class PassSold(_PassEvent):
     origin: Origin = "sale"
     transactions: tuple[UUID, ...] = ()
     source_pass_id: UUID | None = None  # recalculation or lesson transfer: where it came from
+    paused: tuple[Pause, ...] = ()  # holders' freezes recorded before the sale that moved valid_until (§2.4)
+
+    # v2 adds ``paused``. Stored v1 sales were paused at sale without saying by what; they
+    # load with none, which is all they can truthfully say (docs/accounting.md).
+    class_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["paused"] = []
 
     def apply(self, state: Any) -> Pass:
         return self.birth(
@@ -174,7 +194,7 @@ class PassSold(_PassEvent):
             lesson_type=self.lesson_type, price=self.price, discount=self.discount, paid=self.paid,
             lessons_total=self.lessons_total, remaining=self.remaining, unit=self.unit, value=self.value,
             valid_from=self.valid_from, valid_until=self.valid_until, payment=self.payment, origin=self.origin,
-            transactions=self.transactions,
+            transactions=self.transactions, paused=self.paused,
         )
 
 
@@ -207,10 +227,20 @@ class PassValidityChanged(_PassEvent):
     change: Literal["extend", "correct", "freeze"]
     bonus_lessons: int = 0
     frozen_days: int = 0
+    paused: tuple[Pause, ...] = ()  # change "freeze": the holder's freeze period that moved it
+
+    # v2 adds ``paused``. A stored v1 freeze says how many days it moved the pass, not which
+    # period: it loads with none (docs/accounting.md: passes moved before v2).
+    class_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["paused"] = []
 
     def apply(self, state: Pass) -> Pass:
         return self.evolve(state, valid_from=self.valid_from, valid_until=self.valid_until,
-                           remaining=self.remaining, lessons_total=self.lessons_total)
+                           remaining=self.remaining, lessons_total=self.lessons_total,
+                           paused=(*state.paused, *self.paused))
 
 
 class PassBroken(_PassEvent):
@@ -292,7 +322,8 @@ def return_lesson(p: Pass, meta: Meta, visit_id: UUID, value: int) -> list[Event
 
 
 def change_validity(p: Pass, meta: Meta, change: Literal["extend", "correct", "freeze"], *, valid_from: date,
-                    valid_until: date, bonus_lessons: int = 0, frozen_days: int = 0) -> list[Event]:
+                    valid_until: date, bonus_lessons: int = 0, frozen_days: int = 0,
+                    paused: tuple[Pause, ...] = ()) -> list[Event]:
     check_active(p)
     if valid_until < valid_from:
         raise Invalid("invalid_period", "a pass ends on or after the day it starts",
@@ -300,15 +331,68 @@ def change_validity(p: Pass, meta: Meta, change: Literal["extend", "correct", "f
     if bonus_lessons < 0:
         raise Invalid("invalid_bonus", "bonus lessons cannot be negative")
     return [PassValidityChanged.next(p, meta, change=change, bonus_lessons=bonus_lessons, frozen_days=frozen_days,
-                                     **figures(p, valid_from=valid_from, valid_until=valid_until,
+                                     paused=paused, **figures(p, valid_from=valid_from, valid_until=valid_until,
                                                remaining=p.remaining + bonus_lessons,
                                                lessons_total=p.lessons_total + bonus_lessons))]
 
 
+# ---- freezes (DOMAIN §2.4, §4.6) ----------------------------------------------------------
+#
+# The rule, where the specification and the seeds are silent (docs/accounting.md, pass
+# lifecycle): a pass is paused on a day when any of its holders is frozen that day, and
+# each calendar day moves it at most once, however many holders are frozen then.
+#
+# A freeze moves the end by its days that lie inside the validity as it stands when the
+# freeze is recorded (already moved by earlier freezes: §4.6 "overlapping its validity")
+# and that no freeze which moved the pass before covered. A freeze that moved the pass is
+# kept on it whole (``Pass.paused``), days beyond the end included: a sibling frozen later
+# on those days adds nothing, just as the first holder's own freeze counted only its
+# overlap. A freeze that moves nothing (all its days outside the validity, or already
+# paused) is not kept, so it emits no event.
+
+
+def unpaused_days(paused: Iterable[Pause], lo: date, hi: date) -> int:
+    """The days of ``[lo, hi]`` (0 when empty) that lie in none of the ``paused`` periods."""
+    if hi < lo:
+        return 0
+    covered: list[tuple[date, date]] = sorted((max(lo, q.start), min(hi, q.end)) for q in paused
+                                              if q.start <= hi and lo <= q.end)
+    count, upto = (hi - lo).days + 1, lo - timedelta(days=1)  # ``upto``: last day already subtracted
+    for a, b in covered:
+        a = max(a, upto + timedelta(days=1))
+        if a <= b:
+            count -= (b - a).days + 1
+            upto = b
+    return count
+
+
 def frozen_overlap(p: Pass, start: date, end: date) -> int:
-    """§4.6: the frozen days that overlap the pass's validity."""
-    lo, hi = max(p.valid_from, start), min(p.valid_until, end)
-    return max(0, (hi - lo).days + 1)
+    """§4.6: the days of the freeze ``[start, end]`` that overlap the pass's validity (as
+    already moved) and for which it was not paused yet by another holder's freeze."""
+    return unpaused_days(p.paused, max(p.valid_from, start), min(p.valid_until, end))
+
+
+def pause(p: Pass, meta: Meta, start: date, end: date) -> list[Event]:
+    """§2.4, §4.6: a holder frozen ``[start, end]`` moves the pass's end by the new frozen days
+    overlapping its validity; nothing when there are none (or the pass is no longer active)."""
+    days = frozen_overlap(p, start, end)
+    if p.status != "active" or days == 0:
+        return []
+    return change_validity(p, meta, "freeze", valid_from=p.valid_from, valid_until=p.valid_until + timedelta(days=days),
+                           frozen_days=days, paused=(Pause(start=start, end=end),))
+
+
+def paused_at_sale(valid_from: date, valid_until: date,
+                   freezes: Iterable[tuple[date, date]]) -> tuple[date, tuple[Pause, ...]]:
+    """§2.4 at sale: the holders' freezes already recorded, met in date order as the end
+    moves, each by the rule of ``pause``. Returns the moved end and the freezes that moved it."""
+    paused: tuple[Pause, ...] = ()
+    for start, end in sorted(set(freezes)):
+        days = unpaused_days(paused, max(valid_from, start), min(valid_until, end))
+        if days:
+            valid_until += timedelta(days=days)
+            paused = (*paused, Pause(start=start, end=end))
+    return valid_until, paused
 
 
 # ---- the client's pass index -------------------------------------------------------------

@@ -106,15 +106,13 @@ def _check_overlap(ctx: Ctx, client_id: UUID, lesson_type: str, start: date, end
                            valid_until=other.valid_until.isoformat())
 
 
-def _paused(ctx: Ctx, client_ids: tuple[UUID, ...], start: date, end: date) -> date:
-    """DOMAIN §2.4, §4.6 at sale: a pass sold into a recorded freeze of a holder is paused
-    by the frozen days overlapping its validity (each freeze met in turn as the end moves)."""
-    freezes = sorted({(f.start, f.end) for cid in client_ids for f in ctx.get(Client, cid).freezes})
-    for f_start, f_end in freezes:
-        lo, hi = max(start, f_start), min(end, f_end)
-        if lo <= hi:
-            end += timedelta(days=(hi - lo).days + 1)
-    return end
+def _paused(ctx: Ctx, client_ids: tuple[UUID, ...], start: date, end: date) -> tuple[date, tuple[ps.Pause, ...]]:
+    """DOMAIN §2.4, §4.6 at sale: a pass sold into freezes already recorded for its holders is
+    paused by their distinct frozen days overlapping its validity, each day once however many
+    holders are frozen that day (``ps.paused_at_sale``). Returns the end and the freezes that
+    moved it, which the sale records so a later freeze of a sibling does not count them again."""
+    freezes = [(f.start, f.end) for cid in client_ids for f in ctx.get(Client, cid).freezes]
+    return ps.paused_at_sale(start, end, freezes)
 
 
 def _new_pass(ctx: Ctx, pass_id: UUID, *, client_ids: tuple[UUID, ...], events: list[Event]) -> Pass:
@@ -173,7 +171,7 @@ def sell_pass(ctx: Ctx, a: SellPass) -> dict[str, Any]:
         raise Invalid("negative_price", "a pass cannot cost less than nothing")
     lessons = a.lessons or t.lessons
     valid_until = a.valid_from + timedelta(days=(a.validity_days or t.validity_days) - 1)
-    valid_until = _paused(ctx, clients, a.valid_from, valid_until)
+    valid_until, paused = _paused(ctx, clients, a.valid_from, valid_until)
     if not t.allow_overlap:
         for cid in clients:
             _check_overlap(ctx, cid, t.lesson_type, a.valid_from, valid_until)
@@ -199,7 +197,7 @@ def sell_pass(ctx: Ctx, a: SellPass) -> dict[str, Any]:
         ctx.meta, pass_id, 1, template_id=t.id, client_ids=clients, branch_id=a.branch_id, city=branch.city,
         lesson_type=t.lesson_type, price=price, discount=discount, paid=paid, unit=value // lessons, value=value,
         payment=a.payment, transactions=tuple(x.id for x in txs), remaining=lessons, lessons_total=lessons,
-        valid_from=a.valid_from, valid_until=valid_until)])
+        valid_from=a.valid_from, valid_until=valid_until, paused=paused)])
     record(ctx, *txs)
     return {"id": pass_id, "version": 1, "transaction_ids": _ids(txs),
             "sale_transaction_id": str(txs[0].id) if txs else None,
@@ -379,16 +377,18 @@ def add_virtual_visits(ctx: Ctx, a: AddVirtualVisits) -> dict[str, Any]:
 
 
 def move_passes_for_freeze(ctx: Ctx, client_id: UUID, start: date, end: date) -> None:
-    """DOMAIN §2.4, §4.6: each of the client's passes moves its end by the frozen days overlapping its validity."""
+    """DOMAIN §2.4, §4.6: each of the client's passes moves its end by the frozen days
+    overlapping its validity. A pass shared by siblings (§4.2) is paused when any one holder
+    is frozen (the seeds are silent on shared passes, so the per-client rule stays), but it
+    moves only for days no earlier freeze of any holder already moved it for (``ps.pause``):
+    a day counts once per pass (docs/accounting.md, pass lifecycle)."""
     idx = _index(ctx, client_id)
     for e in idx.entries if idx else ():
         if not e.open:
             continue
-        p = ctx.get(Pass, e.pass_id)
-        days = ps.frozen_overlap(p, start, end)
-        if p.status == "active" and days > 0:
-            _emit_pass(ctx, ps.change_validity(p, ctx.meta, "freeze", valid_from=p.valid_from,
-                                               valid_until=p.valid_until + timedelta(days=days), frozen_days=days))
+        events = ps.pause(ctx.get(Pass, e.pass_id), ctx.meta, start, end)
+        if events:
+            _emit_pass(ctx, events)
 
 
 clients.FREEZE_HOOKS.append(move_passes_for_freeze)

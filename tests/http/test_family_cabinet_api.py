@@ -8,7 +8,6 @@ The clock is the server's over HTTP; the tests that need real calendar days set 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,11 +36,11 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     c = Clock(LATE_EVENING)
     monkeypatch.setattr(system_module, "now", c)
     monkeypatch.setattr(family_cabinet, "now", c)
-    yield c
+    return c
 
 
 def family(api: Api) -> dict[str, str]:

@@ -10,6 +10,7 @@ an argument, so no request can reach another parent's login.
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -132,7 +133,7 @@ def _retry_after(ctx: Ctx, today: date) -> int:
     """Seconds until the tenant's next midnight, when the day's attempts start again."""
     zone = ctx.tenant.zone
     midnight = datetime.combine(today + timedelta(days=1), time(), tzinfo=zone)
-    return max(1, int((midnight - ctx.meta.at).total_seconds()) + 1)
+    return max(1, math.ceil((midnight - ctx.meta.at).total_seconds()))
 
 
 @command("link_cabinet_client", LinkClient, need="cabinet")

@@ -179,8 +179,8 @@ def test_attempts_are_limited_per_tenant_day_and_come_back_after_its_midnight(ap
     before = api.events()
     blocked = link(api, token, ANNA)
     e = assert_error(blocked, 429, "too_many_attempts")
-    assert blocked.headers["Retry-After"] == "1801"  # 23:30 local → midnight, rounded up
-    assert e["details"]["retry_after"] == 1801
+    assert blocked.headers["Retry-After"] == "1800"  # 23:30 local: half an hour to the tenant's midnight
+    assert e["details"]["retry_after"] == 1800
     assert api.events() == before  # a blocked attempt is not even counted
 
     clock.at = LATE_EVENING + timedelta(minutes=29)  # 23:59 local

@@ -27,10 +27,13 @@ from classledger.application.service import validation_details
 from classledger.http.auth import authenticate_cabinet_user
 from classledger.http.errors import ApiError, render
 from classledger.http.inputs import path_id, read_json_object
-from classledger.http.routes import ProofBody, Query, RedeemBody
+from classledger.http.routes import CABINET_ROUTES, ProofBody, Query, RedeemBody
 from classledger.projections.cabinet import Cabinet
 from classledger.projections.cabinet_users import CabinetUsers
 from classledger.system import System, now
+
+# The command each route runs, by the route's handler name (routes.CABINET_ROUTES).
+COMMAND = {c.name: c.command for c in CABINET_ROUTES}
 
 
 def _body(model: type[Query], raw: dict[str, Any]) -> Any:
@@ -66,7 +69,7 @@ class FamilyCabinet:
         found = await run_in_threadpool(owner)
         if found is None:
             raise ApiError(404, "invitation_not_found", "this invitation does not exist, was used, or has expired")
-        answer = await self._execute(cabinet_principal(*found), "redeem_cabinet_invitation",
+        answer = await self._execute(cabinet_principal(*found), COMMAND["redeem"],
                                      {"invitation": body.invitation})
         return render(answer, 201)
 
@@ -78,7 +81,7 @@ class FamilyCabinet:
         # phone; the command decides on their records.
         rows = await run_in_threadpool(self.users.candidates, principal.tenant_id, proof.birth_date)
         candidates = [str(cid) for cid, phones in rows if any(phones_match(p, proof.phone) for p in phones)]
-        answer = await self._execute(principal, "link_cabinet_client", {
+        answer = await self._execute(principal, COMMAND["link"], {
             "phone": proof.phone, "birth_date": proof.birth_date.isoformat(), "surname": proof.surname,
             "candidate_ids": candidates[:MAX_CANDIDATES],
         })
@@ -92,11 +95,11 @@ class FamilyCabinet:
     async def unlink(self, request: Request) -> Response:
         principal = await authenticate_cabinet_user(self.system, request)
         client_id = path_id(request, "client_id")
-        return render(await self._execute(principal, "unlink_cabinet_client", {"client_id": str(client_id)}))
+        return render(await self._execute(principal, COMMAND["unlink"], {"client_id": str(client_id)}))
 
     async def sign_out(self, request: Request) -> Response:
         principal = await authenticate_cabinet_user(self.system, request)
-        return render(await self._execute(principal, "revoke_cabinet_login", {}))
+        return render(await self._execute(principal, COMMAND["sign_out"], {}))
 
     async def me(self, request: Request) -> Response:
         """For each linked client that still exists: its name (to tell siblings apart) and

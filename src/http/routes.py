@@ -263,7 +263,8 @@ class CabinetRoute:
 
     method: str
     path: str
-    name: str  # operationId; app.py serves it with the FamilyCabinet method of this name
+    name: str  # app.py serves it with the FamilyCabinet method of this name
+    command: str  # the one command it runs ("" for a read)
     summary: str
     body: type[Query] | None = None
     status: int = 200
@@ -271,14 +272,14 @@ class CabinetRoute:
 
 
 CABINET_ROUTES: tuple[CabinetRoute, ...] = (
-    CabinetRoute("POST", "/cabinet/users", "redeem", "Redeem an invitation for a cabinet login (DOMAIN §8.2)",
+    CabinetRoute("POST", "/cabinet/users", "redeem", "redeem_cabinet_invitation", "Redeem an invitation for a cabinet login (DOMAIN §8.2)",
                  RedeemBody, 201, signed_in=False),
-    CabinetRoute("GET", "/cabinet/me", "me",
+    CabinetRoute("GET", "/cabinet/me", "me", "",
                  "Your linked clients: invoices, payments, attendance, make-ups, group transfers (DOMAIN §8.2)"),
-    CabinetRoute("DELETE", "/cabinet/me/login", "sign_out", "Sign out: this login token stops working"),
-    CabinetRoute("POST", "/cabinet/me/links", "link", "Prove a client's phone, birth date and surname, and link it",
+    CabinetRoute("DELETE", "/cabinet/me/login", "sign_out", "revoke_cabinet_login", "Sign out: this login token stops working"),
+    CabinetRoute("POST", "/cabinet/me/links", "link", "link_cabinet_client", "Prove a client's phone, birth date and surname, and link it",
                  ProofBody, 201),
-    CabinetRoute("DELETE", "/cabinet/me/links/{client_id}", "unlink", "Take a client off your login"),
+    CabinetRoute("DELETE", "/cabinet/me/links/{client_id}", "unlink", "unlink_cabinet_client", "Take a client off your login"),
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from starlette.testclient import TestClient
@@ -312,3 +313,22 @@ def test_the_openapi_document_lists_the_cabinet_routes(api: Api) -> None:
     assert "429" in spec["paths"]["/cabinet/me/links"]["post"]["responses"]
     assert "delete" in spec["paths"]["/cabinet/me/links/{client_id}"]
     assert "post" in spec["paths"]["/v1/cabinet-users"]
+
+
+def test_the_pipeline_keeps_parents_and_staff_apart(api: Api) -> None:
+    """Below HTTP too: a parent's principal runs no staff command, not even a read-level
+    one, and a staff principal, whatever its role, runs no parent's command."""
+    from classledger.aggregates.errors import Forbidden
+    from classledger.application.cabinet_users import cabinet_principal
+    from classledger.application.principal import Principal
+
+    user_id, _ = signup(api)
+    parent = cabinet_principal(api.tenant_id, UUID(user_id))
+    with pytest.raises(Forbidden):
+        api.system.execute(parent, "register_client", {"name": "X", "branch_id": api.branch})
+    with pytest.raises(Forbidden):
+        api.system.execute(parent, "invite_cabinet_user", {})
+    for role in ("admin", "regional_director", "accountant"):
+        staff = Principal(api.tenant_id, UUID(user_id), "impostor", role)
+        with pytest.raises(Forbidden):
+            api.system.execute(staff, "link_cabinet_client", ANNA)

@@ -1,7 +1,8 @@
 """Refusals: every business rule that says no raises one of these, with a stable code.
 
 The HTTP layer maps the class to a status (API §3): ``Invalid`` 422, ``NotFound`` 404,
-``Forbidden`` 403, ``Conflict`` 409. Nothing is written when one is raised.
+``Forbidden`` 403, ``Conflict`` 409, ``TooMany`` 429 (with ``retry_after`` seconds in its
+details, which HTTP also sends as ``Retry-After``). Nothing is written when one is raised.
 """
 
 from __future__ import annotations
@@ -34,3 +35,7 @@ class Forbidden(Refused):
 
 class Conflict(Refused):
     status = 409
+
+
+class TooMany(Refused):
+    status = 429

@@ -2,6 +2,7 @@
 
 from classledger.application import (
     books,  # noqa: F401
+    cabinet_users,  # noqa: F401
     clients,  # noqa: F401
     passes,  # noqa: F401
     registrations,  # noqa: F401

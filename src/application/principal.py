@@ -12,7 +12,10 @@ from classledger.ledger.accounts import city_key
 # Writers form a ladder: each role may do everything the one below may.
 WRITE_RANK = {"admin": 1, "director": 2, "regional_director": 3, "system": 100}
 # "system" is what the CLI acts as for tenant set-up; no staff key carries it.
-Need = Literal["admin", "director", "regional_director", "read", "system"]
+Need = Literal["admin", "director", "regional_director", "read", "system", "cabinet"]
+# A parent signed in to the self-service cabinet (DOMAIN §8.2): the only principal that
+# meets ``need="cabinet"``, and it meets nothing else, not even "read".
+CABINET_ROLE = "cabinet_user"
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,11 @@ class Principal:
     city: str | None = None
 
     def require(self, need: Need) -> None:
-        if need == "read":
+        if (need == "cabinet") != (self.role == CABINET_ROLE):
+            why = ("only a signed-in cabinet user does this" if need == "cabinet"
+                   else "a cabinet login reads its own cabinet and nothing else")
+            raise Forbidden("forbidden_role", why, role=self.role, needs=need)
+        if need in ("read", "cabinet"):
             return
         rank = WRITE_RANK.get(self.role, 0)
         if rank < WRITE_RANK[need]:

@@ -28,6 +28,7 @@ from classledger.application.registry import COMMANDS, CommandSpec
 from classledger.http.auth import authenticate
 from classledger.http.cabinet_page import cabinet_page
 from classledger.http.errors import HANDLERS, ApiError, render
+from classledger.http.family_cabinet import FamilyCabinet
 from classledger.http.inputs import (
     BODY_LIMIT,
     idempotency_key,
@@ -37,6 +38,7 @@ from classledger.http.inputs import (
 )
 from classledger.http.openapi import DOCS_HTML, openapi
 from classledger.http.routes import (
+    CABINET_ROUTES,
     READS,
     ROUTE_OF,
     TEXT_PARAMS,
@@ -71,7 +73,11 @@ MEDIA = {
 
 def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
     api = Api(system, body_limit)
+    family = FamilyCabinet(system, body_limit)
     endpoints: dict[str, dict[str, Endpoint]] = {}  # path → method → endpoint
+    # First: starlette tries routes in order, and GET /cabinet/{token} would take /cabinet/me.
+    for c in CABINET_ROUTES:
+        endpoints.setdefault(c.path, {})[c.method] = getattr(family, c.name)
     for w in WRITES:
         endpoints.setdefault(w.path, {})[w.method] = api.write_endpoint(w)
     endpoints.setdefault("/v1/commands", {})["POST"] = api.run_command

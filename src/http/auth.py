@@ -8,13 +8,17 @@ write is decided by the pipeline (``Principal.require``), not here.
 from __future__ import annotations
 
 import re
+from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from classledger.aggregates.cabinet_user import secret_hash
+from classledger.application.cabinet_users import cabinet_principal
 from classledger.application.principal import Principal
 from classledger.application.tenants import hash_key
 from classledger.http.errors import ApiError
+from classledger.projections.cabinet_users import CabinetUsers
 from classledger.projections.keys import KeyRow, StaffKeys
 from classledger.system import System
 
@@ -47,3 +51,25 @@ def _lookup(system: System, digest: str) -> KeyRow | None:
         system.runner.catch_up()
         row = keys.lookup(digest)
     return row
+
+
+async def authenticate_cabinet_user(system: System, request: Request) -> Principal:
+    """DOMAIN §8.2: ``Authorization: Bearer TOKEN`` with a cabinet login token → the parent.
+    Logins and staff keys live apart (each found by its hash in its own read model), so a
+    staff key opens no cabinet here and a login token no ``/v1`` route there."""
+    match = BEARER.fullmatch(request.headers.get("authorization", ""))
+    if match is None:
+        raise _unauthenticated("send your cabinet login token as Authorization: Bearer TOKEN")
+    found = await run_in_threadpool(_lookup_login, system, secret_hash(match.group(1)))
+    if found is None:
+        raise _unauthenticated("this cabinet login is not valid (signed out, replaced, or never issued)")
+    return cabinet_principal(*found)
+
+
+def _lookup_login(system: System, digest: str) -> tuple[UUID, UUID] | None:
+    users = system.view(CabinetUsers)
+    found = users.login(digest)
+    if found is None:
+        system.runner.catch_up()  # redeemed a moment ago in another process
+        found = users.login(digest)
+    return found

@@ -55,7 +55,9 @@ async def on_api_error(request: Request, exc: Exception) -> Response:
 
 async def on_refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    retry_after = exc.details.get("retry_after")
+    headers = {"Retry-After": str(retry_after)} if exc.status == 429 and retry_after is not None else None
+    return error_response(exc.status, exc.code, exc.message, exc.details, headers)
 
 
 # Starlette raises these itself: routing (404, 405) and anything a middleware may add.

@@ -14,9 +14,11 @@ from typing import Any
 from classledger import __version__
 from classledger.application.registry import COMMANDS
 from classledger.http.routes import (
+    CABINET_ROUTES,
     READS,
     TEXT_PARAMS,
     WRITES,
+    CabinetRoute,
     Query,
     ReadRoute,
     WriteRoute,
@@ -56,6 +58,7 @@ ERROR_TEXT = {
     409: "Conflict: concurrency, duplicate id, reused Idempotency-Key, business rule",
     413: "The body is over the limit",
     422: "Invalid arguments or query parameters",
+    429: "Too many attempts: wait for Retry-After seconds",
     501: "Part of the API, not built yet",
 }
 
@@ -72,6 +75,8 @@ def openapi(unbuilt_reads: Collection[str] = ()) -> dict[str, Any]:
     paths.setdefault("/v1/commands", {})["post"] = _commands_operation()
     for r in READS:
         paths.setdefault(openapi_path(r.path), {})["get"] = _read_operation(r, schemas, r.name not in unbuilt_reads)
+    for c in CABINET_ROUTES:
+        paths.setdefault(openapi_path(c.path), {})[c.method.lower()] = _cabinet_operation(c, schemas)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -84,7 +89,11 @@ def openapi(unbuilt_reads: Collection[str] = ()) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a staff key"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "a staff key"},
+                "cabinetLogin": {"type": "http", "scheme": "bearer",
+                                 "description": "a parent's cabinet login token (DOMAIN §8.2); never a staff key"},
+            },
         },
     }
 
@@ -191,6 +200,24 @@ def _read_operation(r: ReadRoute, schemas: dict[str, Any], built: bool) -> dict[
         op["summary"] += " (not built yet)"
     if r.path == "/docs":
         op["responses"]["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
+    return op
+
+
+def _cabinet_operation(c: CabinetRoute, schemas: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": f"cabinet_{c.name}",
+        "summary": c.summary,
+        "tags": ["cabinet"],
+        "parameters": [_path_parameter(p) for p in path_params(c.path)],
+        "security": [{"cabinetLogin": []}] if c.signed_in else [],
+    }
+    if c.body is not None:
+        name = c.body.__name__
+        schemas[name] = _model_schema(c.body, schemas)
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": REF.format(model=name)}}}}
+    errors = [401] if c.signed_in else []
+    errors += [404, 409, 422] + ([429] if c.name == "link" else [])
+    op["responses"] = _responses(c.status, {"type": "object"}, *errors)
     return op
 
 

@@ -71,6 +71,11 @@ WRITES: tuple[WriteRoute, ...] = (
     # §8.1: a new token revokes the previous one), so it is a command like any other.
     _w("POST", "/v1/clients/{id}/cabinet-link", "issue_cabinet_link", CLIENT, created=True),
     _w("DELETE", "/v1/clients/{id}/cabinet-link", "revoke_cabinet_link", CLIENT),
+    # DOMAIN §8.2: staff register a parent's cabinet user (the answer holds its single-use
+    # invitation), re-invite it (a lost login) and sign it out.
+    _w("POST", "/v1/cabinet-users", "invite_cabinet_user", created=True),
+    _w("POST", "/v1/cabinet-users/{id}/invitation", "reinvite_cabinet_user", {"id": "user_id"}, created=True),
+    _w("DELETE", "/v1/cabinet-users/{id}/login", "revoke_cabinet_user_login", {"id": "user_id"}),
     _w("POST", "/v1/courses", "create_course", created=True),
     _w("POST", "/v1/groups", "create_group", created=True),
     _w("POST", "/v1/registrations", "register", created=True),
@@ -102,8 +107,9 @@ ROUTE_OF: dict[str, WriteRoute] = {w.command: w for w in WRITES}
 
 
 def runnable(spec: CommandSpec | None) -> TypeGuard[CommandSpec]:
-    """Whether a command can run over HTTP: registered, and not tenant set-up (CLI only)."""
-    return spec is not None and spec.need != "system"
+    """Whether a command can run with a staff key: registered, not tenant set-up (CLI
+    only), and not a cabinet user's own (those run only behind ``/cabinet/me``, signed in)."""
+    return spec is not None and spec.need not in ("system", "cabinet")
 
 
 # ---- query parameters ----------------------------------------------------------------------
@@ -232,6 +238,48 @@ READS: tuple[ReadRoute, ...] = (
     ReadRoute("/v1/ledger/trial-balance", "trial_balance", "Every account's balance as of an instant", AsOfQuery),
     ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain (DOMAIN §9.3)"),
     ReadRoute("/cabinet/{token}", "cabinet", "The client's read-only cabinet (DOMAIN §8.1)", public=True),
+)
+
+
+# ---- the family cabinet (DOMAIN §8.2) ----------------------------------------------------
+
+
+class RedeemBody(Query):
+    invitation: str = Field(min_length=1, max_length=200, description="the invitation staff gave you")
+
+
+class ProofBody(Query):
+    """One client's proof: all three must match what the school recorded."""
+
+    phone: str = Field(min_length=1, max_length=40, description="the client's phone, any formatting")
+    birth_date: date = Field(description="the client's birth date, YYYY-MM-DD")
+    surname: str = Field(min_length=1, max_length=200, description="the client's surname (case and accents do not matter)")
+
+
+@dataclass(frozen=True)
+class CabinetRoute:
+    """A route of a parent's own cabinet: a cabinet login's Bearer token, never a staff key
+    (``signed_in=False``: the one route that makes the login)."""
+
+    method: str
+    path: str
+    name: str  # app.py serves it with the FamilyCabinet method of this name
+    command: str  # the one command it runs ("" for a read)
+    summary: str
+    body: type[Query] | None = None
+    status: int = 200
+    signed_in: bool = True
+
+
+CABINET_ROUTES: tuple[CabinetRoute, ...] = (
+    CabinetRoute("POST", "/cabinet/users", "redeem", "redeem_cabinet_invitation", "Redeem an invitation for a cabinet login (DOMAIN §8.2)",
+                 RedeemBody, 201, signed_in=False),
+    CabinetRoute("GET", "/cabinet/me", "me", "",
+                 "Your linked clients: invoices, payments, attendance, make-ups, group transfers (DOMAIN §8.2)"),
+    CabinetRoute("DELETE", "/cabinet/me/login", "sign_out", "revoke_cabinet_login", "Sign out: this login token stops working"),
+    CabinetRoute("POST", "/cabinet/me/links", "link", "link_cabinet_client", "Prove a client's phone, birth date and surname, and link it",
+                 ProofBody, 201),
+    CabinetRoute("DELETE", "/cabinet/me/links/{client_id}", "unlink", "unlink_cabinet_client", "Take a client off your login"),
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from classledger.projections.activity import ActivityTimeline
 from classledger.projections.books import Books
 from classledger.projections.cabinet import Cabinet
+from classledger.projections.cabinet_users import CabinetUsers
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.keys import StaffKeys
 from classledger.projections.passes import PassBook
@@ -23,6 +24,7 @@ def build(db: Database, *, suffix: str = "") -> list[Projection]:
         Books(db, suffix=suffix),
         PassBook(db, suffix=suffix),
         Cabinet(db, suffix=suffix),
+        CabinetUsers(db, suffix=suffix),
     ]
 
 

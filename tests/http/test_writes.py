@@ -11,7 +11,14 @@ from starlette.testclient import TestClient
 from classledger.application.registry import COMMANDS
 from classledger.http.app import Api as ApiHandlers
 from classledger.http.app import create_app
-from classledger.http.routes import READS, TEXT_PARAMS, WRITES, openapi_path, path_params
+from classledger.http.routes import (
+    CABINET_ROUTES,
+    READS,
+    TEXT_PARAMS,
+    WRITES,
+    openapi_path,
+    path_params,
+)
 from tests.http.support import Api, assert_error
 
 API_WRITES = {  # API §3's list, as (method, path) pairs; the table may add, never drop
@@ -37,7 +44,9 @@ def test_the_table_holds_every_write_of_the_api_once() -> None:
     for w in WRITES:
         assert set(w.params) == set(path_params(w.path)), w  # every path parameter goes somewhere
     # Every command a key may run has a route.
-    assert {n for n, s in COMMANDS.items() if s.need != "system"} <= {w.command for w in WRITES}
+    assert {n for n, s in COMMANDS.items() if s.need not in ("system", "cabinet")} <= {w.command for w in WRITES}
+    # Every command of a signed-in parent has its cabinet route (DOMAIN §8.2), and only those.
+    assert {n for n, s in COMMANDS.items() if s.need == "cabinet"} == {c.command for c in CABINET_ROUTES if c.command}
 
 
 def _fill(path: str, values: dict[str, str]) -> str:

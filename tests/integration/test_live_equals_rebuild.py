@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from classledger.aggregates.errors import Refused
+from classledger.application.cabinet_users import cabinet_principal
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.projections import replay
@@ -89,6 +90,35 @@ class Commands(RuleBasedStateMachine):
     def link(self, i: int, minutes: int) -> None:
         if len(self.clients) > 1:
             self.run("link_family", {"parent_id": self.clients[0], "member_id": self.clients[1 + i % (len(self.clients) - 1)]}, minutes)
+
+    @rule(i=st.integers(0, 20), minutes=st.integers(1, 3000))
+    def transfer(self, i: int, minutes: int) -> None:
+        if self.regs:
+            self.run("transfer_registration", {"registration_id": self.regs[i % len(self.regs)], "group_id": self.groups[i % 2]}, minutes)
+
+    @rule(born=st.sampled_from(["2016-04-02", "2019-09-30"]), minutes=st.integers(1, 3000))
+    def register_child(self, born: str, minutes: int) -> None:
+        ans = self.run("register_client", {"name": "Anna Tamm", "branch_id": self.branch, "phones": ["5123 4567"], "birth_date": born}, minutes)
+        if ans:
+            self.clients.append(ans["id"])
+
+    @rule(born=st.sampled_from(["2016-04-02", "2019-09-30", "2000-01-01"]), unlink=st.booleans(), minutes=st.integers(1, 3000))
+    def cabinet(self, born: str, unlink: bool, minutes: int) -> None:
+        """DOMAIN §8.2: a parent's login, proofs that link or fail, and unlinks."""
+        if not hasattr(self, "parent"):
+            self.at += timedelta(minutes=minutes)
+            invited = self.system.execute(self.admin, "invite_cabinet_user", {}, at=self.at)
+            self.parent = cabinet_principal(self.admin.tenant_id, uuid.UUID(invited["id"]))
+            self.system.execute(self.parent, "redeem_cabinet_invitation", {"invitation": invited["invitation"]}, at=self.at)
+        self.at += timedelta(minutes=minutes)
+        try:
+            if unlink and self.clients:
+                self.system.execute(self.parent, "unlink_cabinet_client", {"client_id": self.clients[-1]}, at=self.at)
+            else:
+                self.system.execute(self.parent, "link_cabinet_client", {"phone": "+372 5123 4567", "birth_date": born, "surname": "tamm",
+                                                                         "candidate_ids": self.clients[-3:]}, at=self.at)
+        except Refused:
+            pass
 
     def teardown(self) -> None:
         if hasattr(self, "system"):

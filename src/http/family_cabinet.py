@@ -1,0 +1,125 @@
+"""A parent's own cabinet over HTTP (DOMAIN §8.2): redeem an invitation, prove and link
+clients, see them, sign out. The routes are ``routes.CABINET_ROUTES``.
+
+Everything here but redeeming needs ``Authorization: Bearer`` with a cabinet login token
+(``auth.authenticate_cabinet_user``); staff keys are not logins. The commands act on the
+signed-in user only (the principal carries its id). ``Idempotency-Key`` is not taken
+here: the command log's keys are per tenant, and one parent's key must never answer
+another parent's request.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from classledger.aggregates.cabinet_user import phones_match, secret_hash
+from classledger.application.cabinet_users import MAX_CANDIDATES, PROOF_REFUSED, cabinet_principal
+from classledger.application.principal import Principal
+from classledger.application.service import validation_details
+from classledger.http.auth import authenticate_cabinet_user
+from classledger.http.errors import ApiError, render
+from classledger.http.inputs import path_id, read_json_object
+from classledger.http.routes import CABINET_ROUTES, ProofBody, Query, RedeemBody
+from classledger.projections.cabinet import Cabinet
+from classledger.projections.cabinet_users import CabinetUsers
+from classledger.system import System, now
+
+# The command each route runs, by the route's handler name (routes.CABINET_ROUTES).
+COMMAND = {c.name: c.command for c in CABINET_ROUTES}
+
+
+def _body(model: type[Query], raw: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        raise ApiError(422, "invalid_args", "the body is not valid", errors=validation_details(e)) from None
+
+
+class FamilyCabinet:
+    def __init__(self, system: System, body_limit: int) -> None:
+        self.system = system
+        self.body_limit = body_limit
+        self.users = system.view(CabinetUsers)
+        self.visits = system.view(Cabinet)
+
+    async def _execute(self, principal: Principal, command: str, args: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = await run_in_threadpool(self.system.execute, principal, command, args)
+        return answer
+
+    async def redeem(self, request: Request) -> Response:
+        """The invitation names the tenant and the user; the answer holds the login token."""
+        body = _body(RedeemBody, await read_json_object(request, self.body_limit))
+
+        def owner() -> tuple[UUID, UUID] | None:
+            digest = secret_hash(body.invitation)
+            found = self.users.invitation(digest)
+            if found is None:
+                self.system.runner.catch_up()  # issued a moment ago by another process
+                found = self.users.invitation(digest)
+            return found
+
+        found = await run_in_threadpool(owner)
+        if found is None:
+            raise ApiError(404, "invitation_not_found", "this invitation does not exist, was used, or has expired")
+        answer = await self._execute(cabinet_principal(*found), COMMAND["redeem"],
+                                     {"invitation": body.invitation})
+        return render(answer, 201)
+
+    async def link(self, request: Request) -> Response:
+        principal = await authenticate_cabinet_user(self.system, request)
+        proof = _body(ProofBody, await read_json_object(request, self.body_limit))
+        await run_in_threadpool(self.system.runner.catch_up)
+        # The identity index narrows the search to the clients born that day with that
+        # phone; the command decides on their records.
+        rows = await run_in_threadpool(self.users.candidates, principal.tenant_id, proof.birth_date)
+        candidates = [str(cid) for cid, phones in rows if any(phones_match(p, proof.phone) for p in phones)]
+        answer = await self._execute(principal, COMMAND["link"], {
+            "phone": proof.phone, "birth_date": proof.birth_date.isoformat(), "surname": proof.surname,
+            "candidate_ids": candidates[:MAX_CANDIDATES],
+        })
+        if answer.get("proof") == PROOF_REFUSED:
+            # One answer for every wrong proof, whichever field was wrong (no oracle).
+            raise ApiError(422, "proof_refused",
+                           "no client matches this phone, birth date and surname; check them with the school",
+                           attempts_left=answer["attempts_left"])
+        return render(answer, 201)
+
+    async def unlink(self, request: Request) -> Response:
+        principal = await authenticate_cabinet_user(self.system, request)
+        client_id = path_id(request, "client_id")
+        return render(await self._execute(principal, COMMAND["unlink"], {"client_id": str(client_id)}))
+
+    async def sign_out(self, request: Request) -> Response:
+        principal = await authenticate_cabinet_user(self.system, request)
+        return render(await self._execute(principal, COMMAND["sign_out"], {}))
+
+    async def me(self, request: Request) -> Response:
+        """For each linked client that still exists: its name (to tell siblings apart) and
+        invoices, payments, attendance, make-ups, group transfers. Nothing else."""
+        principal = await authenticate_cabinet_user(self.system, request)
+        await run_in_threadpool(self.system.runner.catch_up)
+        at = now()
+
+        def read() -> dict[str, Any]:
+            tenant_id = principal.tenant_id
+            today: date = at.astimezone(ZoneInfo(self.users.timezone(tenant_id))).date()
+            clients = []
+            for client_id, name in self.users.linked(tenant_id, principal.staff_id):
+                view = self.users.client_view(tenant_id, client_id, today)
+                clients.append({
+                    "id": str(client_id), "name": name,
+                    "invoices": view["invoices"], "payments": view["payments"],
+                    "attendance": self.visits.attendance(tenant_id, client_id),
+                    "makeups": view["makeups"], "group_transfers": view["group_transfers"],
+                })
+            return {"user_id": str(principal.staff_id), "as_of": at.isoformat(), "clients": clients}
+
+        return render(await run_in_threadpool(read))

@@ -28,8 +28,9 @@ from classledger.http.auth import authenticate_cabinet_user
 from classledger.http.errors import ApiError, render
 from classledger.http.inputs import path_id, read_json_object
 from classledger.http.routes import CABINET_ROUTES, ProofBody, Query, RedeemBody
+from classledger.projections.books import Books
 from classledger.projections.cabinet import Cabinet
-from classledger.projections.cabinet_users import CabinetUsers
+from classledger.projections.cabinet_users import LIST_LIMIT, CabinetUsers
 from classledger.system import System, now
 
 # The command each route runs, by the route's handler name (routes.CABINET_ROUTES).
@@ -49,6 +50,7 @@ class FamilyCabinet:
         self.body_limit = body_limit
         self.users = system.view(CabinetUsers)
         self.visits = system.view(Cabinet)
+        self.books = system.view(Books)
 
     async def _execute(self, principal: Principal, command: str, args: dict[str, Any]) -> dict[str, Any]:
         answer: dict[str, Any] = await run_in_threadpool(self.system.execute, principal, command, args)
@@ -114,9 +116,10 @@ class FamilyCabinet:
             clients = []
             for client_id, name in self.users.linked(tenant_id, principal.staff_id):
                 view = self.users.client_view(tenant_id, client_id, today)
+                money = self.books.statement(tenant_id, client_id, limit=LIST_LIMIT)
                 clients.append({
                     "id": str(client_id), "name": name,
-                    "invoices": view["invoices"], "payments": view["payments"],
+                    "invoices": money["invoices"], "payments": money["payments"],
                     "attendance": self.visits.attendance(tenant_id, client_id),
                     "makeups": view["makeups"], "group_transfers": view["group_transfers"],
                 })

@@ -20,6 +20,8 @@ from classledger.ledger.money import format_minor
 from classledger.projections.runtime import EventRecord, Projection, handles
 from classledger.store.database import Tx
 
+PAYMENT_KINDS = ("payment", "refund")  # on a statement, what the client paid (or was paid back)
+
 
 class Books(Projection):
     name = "books"
@@ -133,6 +135,26 @@ class Books(Projection):
              "cancelled_by": r[11]}
             for r in rows
         ]
+
+    def statement(self, tenant_id: UUID, client_id: UUID, *, limit: int) -> dict[str, list[dict[str, Any]]]:
+        """A client's statement (DOMAIN §8.2), newest first: every transaction that moved the
+        client's account, charges as ``invoices`` (+ what was charged) and payments and
+        refunds as ``payments`` (+ what was paid or paid back), each with its status. A
+        reversal shows as its original's ``cancelled``; revenue recognition never touches a
+        client's account. Read from the balance index, so it costs no row of its own per
+        posting (every row a command writes is a page on its commit)."""
+        with self.db.read() as tx:
+            rows = tx.execute(
+                f"SELECT s.tx_id, s.at_us, t.kind, s.amount, t.status FROM (SELECT tx_id, at_us, SUM(amount) AS amount "
+                f"FROM {self.t('postings')} WHERE tenant_id = ? AND client_id = ? GROUP BY tx_id, at_us) s "
+                f"JOIN {self.t('transactions')} t ON t.tenant_id = ? AND t.tx_id = s.tx_id "
+                "WHERE s.amount <> 0 AND t.kind NOT IN ('reversal', 'revenue') ORDER BY s.at_us DESC, s.tx_id LIMIT ?",
+                (str(tenant_id), str(client_id), str(tenant_id), 2 * limit))
+            cur = self.currency(tx, tenant_id)
+        items = [(r[2] in PAYMENT_KINDS, {"id": r[0], "at": _iso(r[1]), "kind": r[2], "status": r[4],
+                                          "amount": format_minor(-int(r[3]) if r[2] in PAYMENT_KINDS else int(r[3]), cur)})
+                 for r in rows]
+        return {"invoices": [i for paid, i in items if not paid][:limit], "payments": [i for paid, i in items if paid][:limit]}
 
     def trial_balance(self, tenant_id: UUID, *, as_of: int) -> dict[str, Any]:
         """Every account's balance as of an instant; the total is always zero (§6.2)."""

@@ -6,10 +6,10 @@ index proofs are checked against, and what a parent may see of each linked clien
 - **Identities**: each client's birth date and phones, indexed by (tenant, birth date),
   so a proof finds its few candidates without reading events. The decision is still made
   on the client's own record (``aggregates.cabinet_user.proves``); this only narrows it.
-- **What a parent sees** (nothing else): the client's statement (every journal
-  transaction that moved the client's account: charges as invoices, payments and
-  refunds as payments, with their status), make-up credits, and group transfers.
-  Attendance is the §8.1 cabinet's (``projections.cabinet``).
+- **What a parent sees** (nothing else): make-up credits and group transfers from here;
+  the client's statement (invoices and payments) is the books' (``Books.statement``, read
+  from the balance index: a copy here cost every payment and visit one more row on its
+  commit); attendance is the §8.1 cabinet's (``projections.cabinet``).
 """
 
 from __future__ import annotations
@@ -20,15 +20,9 @@ from uuid import UUID
 
 import orjson
 
-from classledger.ledger.accounts import as_receivable
-from classledger.ledger.money import format_minor
 from classledger.projections.runtime import EventRecord, Projection, handles
 from classledger.store.database import Tx
 
-PAYMENT_KINDS = ("payment", "refund")
-# Not on a statement: a reversal shows as its original's "cancelled" status, and revenue
-# recognition moves the school's accounts, never the client's.
-NOT_ON_STATEMENT = ("reversal", "revenue")
 LIST_LIMIT = 200  # the newest rows of each list a cabinet shows
 
 
@@ -36,7 +30,7 @@ class CabinetUsers(Projection):
     name = "cabinet_users"
     version = 1
     tables = {
-        "tenants": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, currency TEXT NOT NULL, timezone TEXT NOT NULL)",
+        "tenants": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, timezone TEXT NOT NULL)",
         "invitations": (
             "CREATE TABLE IF NOT EXISTS {t} (invitation_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, user_id TEXT NOT NULL)"
         ),
@@ -67,11 +61,6 @@ class CabinetUsers(Projection):
             "registration_id TEXT NOT NULL, granted_us BIGINT NOT NULL, expires_on TEXT NOT NULL, state TEXT NOT NULL, "
             "PRIMARY KEY (tenant_id, credit_id))"
         ),
-        "statement": (
-            "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, tx_id TEXT NOT NULL, client_id TEXT NOT NULL, "
-            "at_us BIGINT NOT NULL, kind TEXT NOT NULL, amount BIGINT NOT NULL, status TEXT NOT NULL, "
-            "PRIMARY KEY (tenant_id, tx_id))"
-        ),
     }
     indexes = [
         "CREATE INDEX IF NOT EXISTS {t_invitations}_by_user ON {t_invitations} (tenant_id, user_id)",
@@ -79,15 +68,14 @@ class CabinetUsers(Projection):
         "CREATE INDEX IF NOT EXISTS {t_identities}_by_birth ON {t_identities} (tenant_id, birth_date)",
         "CREATE INDEX IF NOT EXISTS {t_transfers}_by_client ON {t_transfers} (tenant_id, client_id, at_us)",
         "CREATE INDEX IF NOT EXISTS {t_makeups}_by_client ON {t_makeups} (tenant_id, client_id, granted_us)",
-        "CREATE INDEX IF NOT EXISTS {t_statement}_by_client ON {t_statement} (tenant_id, client_id, at_us)",
     ]
 
     # ---- tenants ---------------------------------------------------------------------------
 
     @handles("TenantCreated")
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"INSERT INTO {self.t('tenants')} (tenant_id, currency, timezone) VALUES (?, ?, ?) "
-                   "ON CONFLICT (tenant_id) DO NOTHING", (str(ev.tenant_id), ev.data["currency"], ev.data["timezone"]))
+        tx.execute(f"INSERT INTO {self.t('tenants')} (tenant_id, timezone) VALUES (?, ?) "
+                   "ON CONFLICT (tenant_id) DO NOTHING", (str(ev.tenant_id), ev.data["timezone"]))
 
     # ---- users -----------------------------------------------------------------------------
 
@@ -196,29 +184,6 @@ class CabinetUsers(Projection):
         tx.execute(f"UPDATE {self.t('makeups')} SET state = ? WHERE tenant_id = ? AND credit_id = ?",
                    (state, str(ev.tenant_id), str(ev.aggregate_id)))
 
-    # ---- money -----------------------------------------------------------------------------
-
-    @handles("TransactionPosted")
-    def _posted(self, tx: Tx, ev: EventRecord) -> None:
-        t = ev.data["transaction"]
-        client_id = t.get("client_id")
-        if client_id is None or t["kind"] in NOT_ON_STATEMENT:
-            return
-        # What the transaction did to the client's account (every city): + charged, - paid.
-        amount = sum(int(p["amount"]) for p in t["postings"] if as_receivable(p["account"]) is not None)
-        if amount == 0:
-            return
-        tx.execute(
-            f"INSERT INTO {self.t('statement')} (tenant_id, tx_id, client_id, at_us, kind, amount, status) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'posted') ON CONFLICT (tenant_id, tx_id) DO NOTHING",
-            (str(ev.tenant_id), t["id"], client_id, ev.at_us, t["kind"], amount),
-        )
-
-    @handles("TransactionCancelled")
-    def _cancelled(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"UPDATE {self.t('statement')} SET status = 'cancelled' WHERE tenant_id = ? AND tx_id = ?",
-                   (str(ev.tenant_id), str(ev.aggregate_id)))
-
     # ---- reads -----------------------------------------------------------------------------
 
     def invitation(self, invitation_hash: str) -> tuple[UUID, UUID] | None:
@@ -253,14 +218,9 @@ class CabinetUsers(Projection):
         return [(UUID(str(r[0])), str(r[1])) for r in rows]
 
     def client_view(self, tenant_id: UUID, client_id: UUID, today: date) -> dict[str, Any]:
-        """Invoices, payments, make-ups and group transfers of one client, newest first."""
+        """Make-ups and group transfers of one client, newest first."""
         tenant, client = str(tenant_id), str(client_id)
         with self.db.read() as tx:
-            row = tx.one(f"SELECT currency FROM {self.t('tenants')} WHERE tenant_id = ?", (tenant,))
-            currency = str(row[0]) if row else "EUR"
-            money = tx.execute(
-                f"SELECT tx_id, at_us, kind, amount, status FROM {self.t('statement')} WHERE tenant_id = ? AND client_id = ? "
-                "ORDER BY at_us DESC, tx_id LIMIT ?", (tenant, client, 2 * LIST_LIMIT))
             makeups = tx.execute(
                 f"SELECT credit_id, granted_us, expires_on, state FROM {self.t('makeups')} WHERE tenant_id = ? "
                 "AND client_id = ? ORDER BY granted_us DESC, credit_id LIMIT ?", (tenant, client, LIST_LIMIT))
@@ -270,14 +230,7 @@ class CabinetUsers(Projection):
                 f"LEFT JOIN {self.t('groups')} g ON g.tenant_id = t.tenant_id AND g.group_id = t.to_group_id "
                 "WHERE t.tenant_id = ? AND t.client_id = ? ORDER BY t.at_us DESC, t.registration_id, t.version LIMIT ?",
                 (tenant, client, LIST_LIMIT))
-        invoices = [{"id": r[0], "at": _iso(r[1]), "kind": r[2], "amount": format_minor(int(r[3]), currency),
-                     "status": r[4]} for r in money if r[2] not in PAYMENT_KINDS]
-        # A payment reads as what was paid: the account's credit, shown positive.
-        payments = [{"id": r[0], "at": _iso(r[1]), "kind": r[2], "amount": format_minor(-int(r[3]), currency),
-                     "status": r[4]} for r in money if r[2] in PAYMENT_KINDS]
         return {
-            "invoices": invoices[:LIST_LIMIT],
-            "payments": payments[:LIST_LIMIT],
             "makeups": [{"id": r[0], "granted_at": _iso(r[1]), "expires_on": r[2],
                          "state": "expired" if r[3] == "open" and date.fromisoformat(r[2]) < today else r[3]}
                         for r in makeups],

@@ -104,6 +104,8 @@ def test_a_parent_links_two_siblings_and_sees_only_what_the_rule_allows(api: Api
                                    "valid_from": today.isoformat(), "payment": "on_credit"}).status_code == 201
     assert api.post("/v1/payments", {"client_id": kids["anna"], "amount": "50.00", "method": "cash",
                                      "branch_id": api.branch}).status_code == 201
+    typo = api.post("/v1/payments", {"client_id": kids["anna"], "amount": "20.00", "method": "cash", "branch_id": api.branch})
+    assert api.post(f"/v1/transactions/{typo.json()['id']}/cancel", {"reason": "typo"}, role="director").status_code == 200
     assert api.post("/v1/visits", {"client_id": kids["anna"], "lesson_type": "group", "date": today.isoformat(),
                                    "status": "attended"}).status_code == 201
     course = api.post("/v1/courses", {"name": "Ballet", "lesson_type": "group"}).json()["id"]
@@ -124,7 +126,9 @@ def test_a_parent_links_two_siblings_and_sees_only_what_the_rule_allows(api: Api
     assert set(a) == {"id", "name", "invoices", "payments", "attendance", "makeups", "group_transfers"}
     assert a["name"] == "Anna Nováková"
     assert [(i["kind"], i["amount"], i["status"]) for i in a["invoices"]] == [("sale", "120.00", "posted")]
-    assert [(p["kind"], p["amount"], p["status"]) for p in a["payments"]] == [("payment", "50.00", "posted")]
+    # A cancelled payment stays on the statement as cancelled; its reversal is not a line of its own (§6.4).
+    assert [(p["kind"], p["amount"], p["status"]) for p in a["payments"]] == [("payment", "20.00", "cancelled"),
+                                                                              ("payment", "50.00", "posted")]
     assert [(v["date"], v["status"]) for v in a["attendance"]] == [(today.isoformat(), "attended")]
     assert [(m["state"], m["expires_on"]) for m in a["makeups"]] == [("open", (today + timedelta(days=30)).isoformat())]
     assert [(t["from_group"]["name"], t["to_group"]["name"]) for t in a["group_transfers"]] == [("Mon 16:00", "Wed 17:00")]

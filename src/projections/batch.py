@@ -65,3 +65,26 @@ def in_keys(dialect: str, keys: Sequence[str]) -> tuple[str, list[Any]]:
     if dialect == "postgresql":
         return "IN (SELECT jsonb_array_elements_text(?::jsonb))", [_json(list(keys))]
     return f"IN ({', '.join('?' * len(keys))})", list(keys)
+
+
+class PendingInserts:
+    """Plain inserts a projection's handlers queue over a page, written by ``flush`` with
+    ``insert_many`` (a few statements instead of one per event: on PostgreSQL each
+    statement is a round trip). A handler that runs any other statement flushes first, so
+    the statements still take effect in the events' order (an update or an
+    ``INSERT ... SELECT`` sees every row queued before it)."""
+
+    def __init__(self) -> None:
+        # (head, tail) → column types and rows, in the order first queued.
+        self._queued: dict[tuple[str, str], tuple[Sequence[str], list[Sequence[Any]]]] = {}
+
+    def add(self, head: str, types: Sequence[str], row: Sequence[Any], tail: str = "") -> None:
+        self._queued.setdefault((head, tail), (types, []))[1].append(row)
+
+    def flush(self, tx: Tx, dialect: str) -> None:
+        queued, self._queued = self._queued, {}
+        for (head, tail), (types, rows) in queued.items():
+            insert_many(tx, dialect, head, types, rows, tail)
+
+    def clear(self) -> None:
+        self._queued = {}

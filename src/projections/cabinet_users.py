@@ -14,14 +14,16 @@ index proofs are checked against, and what a parent may see of each linked clien
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 
+from classledger.projections.batch import PendingInserts
 from classledger.projections.runtime import EventRecord, Projection, handles
-from classledger.store.database import Tx
+from classledger.store.database import Database, Tx
 
 LIST_LIMIT = 200  # the newest rows of each list a cabinet shows
 
@@ -70,11 +72,28 @@ class CabinetUsers(Projection):
         "CREATE INDEX IF NOT EXISTS {t_makeups}_by_client ON {t_makeups} (tenant_id, client_id, granted_us)",
     ]
 
+    def __init__(self, db: Database, *, suffix: str = "") -> None:
+        super().__init__(db, suffix=suffix)
+        # The frequent inserts (a client, group, registration or make-up per event) are
+        # queued over the page: one statement per event was a round trip each on PostgreSQL.
+        self._queue = PendingInserts()
+
+    def _sql(self, tx: Tx, sql: str, params: Sequence[Any] = ()) -> None:
+        """Any statement other than a queued insert: the queue goes first (events' order)."""
+        self._queue.flush(tx, self.db.dialect)
+        tx.execute(sql, params)
+
+    def finish_page(self, tx: Tx) -> None:
+        self._queue.flush(tx, self.db.dialect)
+
+    def discard_page(self) -> None:
+        self._queue.clear()
+
     # ---- tenants ---------------------------------------------------------------------------
 
     @handles("TenantCreated")
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"INSERT INTO {self.t('tenants')} (tenant_id, timezone) VALUES (?, ?) "
+        self._sql(tx, f"INSERT INTO {self.t('tenants')} (tenant_id, timezone) VALUES (?, ?) "
                    "ON CONFLICT (tenant_id) DO NOTHING", (str(ev.tenant_id), ev.data["timezone"]))
 
     # ---- users -----------------------------------------------------------------------------
@@ -82,34 +101,34 @@ class CabinetUsers(Projection):
     @handles("CabinetUserRegistered", "CabinetInvitationIssued")
     def _invited(self, tx: Tx, ev: EventRecord) -> None:
         self._drop_invitation(tx, ev)
-        tx.execute(f"INSERT INTO {self.t('invitations')} (invitation_hash, tenant_id, user_id) VALUES (?, ?, ?)",
+        self._sql(tx, f"INSERT INTO {self.t('invitations')} (invitation_hash, tenant_id, user_id) VALUES (?, ?, ?)",
                    (ev.data["invitation_hash"], str(ev.tenant_id), str(ev.aggregate_id)))
 
     def _drop_invitation(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"DELETE FROM {self.t('invitations')} WHERE tenant_id = ? AND user_id = ?",
+        self._sql(tx, f"DELETE FROM {self.t('invitations')} WHERE tenant_id = ? AND user_id = ?",
                    (str(ev.tenant_id), str(ev.aggregate_id)))
 
     @handles("CabinetLoginIssued")
     def _login(self, tx: Tx, ev: EventRecord) -> None:
         self._drop_invitation(tx, ev)
         self._logout(tx, ev)
-        tx.execute(f"INSERT INTO {self.t('logins')} (login_hash, tenant_id, user_id) VALUES (?, ?, ?)",
+        self._sql(tx, f"INSERT INTO {self.t('logins')} (login_hash, tenant_id, user_id) VALUES (?, ?, ?)",
                    (ev.data["login_hash"], str(ev.tenant_id), str(ev.aggregate_id)))
 
     @handles("CabinetLoginRevoked")
     def _logout(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"DELETE FROM {self.t('logins')} WHERE tenant_id = ? AND user_id = ?",
+        self._sql(tx, f"DELETE FROM {self.t('logins')} WHERE tenant_id = ? AND user_id = ?",
                    (str(ev.tenant_id), str(ev.aggregate_id)))
 
     @handles("CabinetClientLinked")
     def _linked(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"INSERT INTO {self.t('links')} (tenant_id, user_id, client_id, seq) VALUES (?, ?, ?, ?) "
+        self._sql(tx, f"INSERT INTO {self.t('links')} (tenant_id, user_id, client_id, seq) VALUES (?, ?, ?, ?) "
                    "ON CONFLICT (tenant_id, user_id, client_id) DO NOTHING",
                    (str(ev.tenant_id), str(ev.aggregate_id), ev.data["client_id"], ev.id))
 
     @handles("CabinetClientUnlinked")
     def _unlinked(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"DELETE FROM {self.t('links')} WHERE tenant_id = ? AND user_id = ? AND client_id = ?",
+        self._sql(tx, f"DELETE FROM {self.t('links')} WHERE tenant_id = ? AND user_id = ? AND client_id = ?",
                    (str(ev.tenant_id), str(ev.aggregate_id), ev.data["client_id"]))
 
     # ---- identities ------------------------------------------------------------------------
@@ -117,12 +136,11 @@ class CabinetUsers(Projection):
     @handles("ClientRegistered")
     def _client(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
-        tx.execute(
-            f"INSERT INTO {self.t('identities')} (tenant_id, client_id, name, birth_date, phones) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (tenant_id, client_id) DO NOTHING",
-            (str(ev.tenant_id), str(ev.aggregate_id), d["name"], d.get("birth_date"),
-             orjson.dumps(d.get("phones") or []).decode()),
-        )
+        self._queue.add(f"INSERT INTO {self.t('identities')} (tenant_id, client_id, name, birth_date, phones)",
+                        ("text", "text", "text", "text", "text"),
+                        (str(ev.tenant_id), str(ev.aggregate_id), d["name"], d.get("birth_date"),
+                         orjson.dumps(d.get("phones") or []).decode()),
+                        "ON CONFLICT (tenant_id, client_id) DO NOTHING")
 
     @handles("ClientDetailsChanged")
     def _client_changed(self, tx: Tx, ev: EventRecord) -> None:
@@ -136,30 +154,31 @@ class CabinetUsers(Projection):
             sets["phones"] = orjson.dumps(changes["phones"] or []).decode()
         if sets:
             assignments = ", ".join(f"{k} = ?" for k in sets)
-            tx.execute(f"UPDATE {self.t('identities')} SET {assignments} WHERE tenant_id = ? AND client_id = ?",
+            self._sql(tx, f"UPDATE {self.t('identities')} SET {assignments} WHERE tenant_id = ? AND client_id = ?",
                        (*sets.values(), str(ev.tenant_id), str(ev.aggregate_id)))
 
     @handles("ClientDeleted")
     def _client_deleted(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"UPDATE {self.t('identities')} SET deleted = 1 WHERE tenant_id = ? AND client_id = ?",
+        self._sql(tx, f"UPDATE {self.t('identities')} SET deleted = 1 WHERE tenant_id = ? AND client_id = ?",
                    (str(ev.tenant_id), str(ev.aggregate_id)))
 
     # ---- registrations, transfers, make-ups -----------------------------------------------
 
     @handles("GroupCreated")
     def _group(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"INSERT INTO {self.t('groups')} (tenant_id, group_id, name) VALUES (?, ?, ?) "
-                   "ON CONFLICT (tenant_id, group_id) DO NOTHING", (str(ev.tenant_id), str(ev.aggregate_id), ev.data["name"]))
+        self._queue.add(f"INSERT INTO {self.t('groups')} (tenant_id, group_id, name)", ("text", "text", "text"),
+                        (str(ev.tenant_id), str(ev.aggregate_id), ev.data["name"]), "ON CONFLICT (tenant_id, group_id) DO NOTHING")
 
     @handles("RegistrationCreated")
     def _registration(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"INSERT INTO {self.t('registrations')} (tenant_id, registration_id, client_id) VALUES (?, ?, ?) "
-                   "ON CONFLICT (tenant_id, registration_id) DO NOTHING",
-                   (str(ev.tenant_id), str(ev.aggregate_id), ev.data["client_id"]))
+        self._queue.add(f"INSERT INTO {self.t('registrations')} (tenant_id, registration_id, client_id)",
+                        ("text", "text", "text"), (str(ev.tenant_id), str(ev.aggregate_id), ev.data["client_id"]),
+                        "ON CONFLICT (tenant_id, registration_id) DO NOTHING")
 
     @handles("RegistrationTransferred")
     def _transfer(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(
+        self._sql(
+            tx,
             f"INSERT INTO {self.t('transfers')} (tenant_id, registration_id, version, client_id, from_group_id, to_group_id, "
             f"at_us) SELECT tenant_id, registration_id, ?, client_id, ?, ?, ? FROM {self.t('registrations')} "
             "WHERE tenant_id = ? AND registration_id = ? ON CONFLICT (tenant_id, registration_id, version) DO NOTHING",
@@ -172,16 +191,16 @@ class CabinetUsers(Projection):
         d = ev.data
         if d["kind"] != "makeup":
             return  # coupons and other credits are not make-ups (DOMAIN §3.3)
-        tx.execute(
-            f"INSERT INTO {self.t('makeups')} (tenant_id, credit_id, client_id, registration_id, granted_us, expires_on, "
-            "state) VALUES (?, ?, ?, ?, ?, ?, 'open') ON CONFLICT (tenant_id, credit_id) DO NOTHING",
-            (str(ev.tenant_id), str(ev.aggregate_id), d["client_id"], d["registration_id"], ev.at_us, d["expires_on"]),
-        )
+        self._queue.add(
+            f"INSERT INTO {self.t('makeups')} (tenant_id, credit_id, client_id, registration_id, granted_us, expires_on, state)",
+            ("text", "text", "text", "text", "bigint", "text", "text"),
+            (str(ev.tenant_id), str(ev.aggregate_id), d["client_id"], d["registration_id"], ev.at_us, d["expires_on"], "open"),
+            "ON CONFLICT (tenant_id, credit_id) DO NOTHING")
 
     @handles("CreditUsed", "CreditVoided")
     def _credit_closed(self, tx: Tx, ev: EventRecord) -> None:
         state = "used" if ev.type == "CreditUsed" else "voided"
-        tx.execute(f"UPDATE {self.t('makeups')} SET state = ? WHERE tenant_id = ? AND credit_id = ?",
+        self._sql(tx, f"UPDATE {self.t('makeups')} SET state = ? WHERE tenant_id = ? AND credit_id = ?",
                    (state, str(ev.tenant_id), str(ev.aggregate_id)))
 
     # ---- reads -----------------------------------------------------------------------------

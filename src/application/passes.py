@@ -475,14 +475,15 @@ def recalculate_pass(ctx: Ctx, a: RecalculatePass) -> dict[str, Any]:
     _emit_pass(ctx, [ps.PassEnded.next(old, ctx.meta, transaction_ids=txs, successor_id=new_id,
                                        **ps.figures(old, status="recalculated", remaining=0))])
     start = today(ctx)
+    # Like a sale (§2.4, §4.6): the new pass is paused by the holders' recorded freezes.
+    valid_until, paused = _paused(ctx, old.client_ids, start, start + timedelta(days=t.validity_days - 1))
     # The client's old value counts as paid towards the new pass (for a later refund, §4.8).
     carried = actual + min(0, agreed)
     _new_pass(ctx, new_id, client_ids=old.client_ids, events=[ps.PassSold.make(
         ctx.meta, new_id, 1, template_id=t.id, client_ids=old.client_ids, branch_id=branch_id, city=old.city,
         lesson_type=t.lesson_type, price=t.price, discount=discount, paid=max(0, carried), unit=t.price // t.lessons,
         value=t.price, payment="on_credit", origin="recalculation", transactions=txs, source_pass_id=old.id,
-        remaining=t.lessons, lessons_total=t.lessons, valid_from=start,
-        valid_until=start + timedelta(days=t.validity_days - 1))])
+        remaining=t.lessons, lessons_total=t.lessons, valid_from=start, valid_until=valid_until, paused=paused)])
     if tx is not None:
         record(ctx, tx)
     return {"id": new_id, "version": 1, "old_pass_id": old.id, "actual_value": format_minor(actual, cur),

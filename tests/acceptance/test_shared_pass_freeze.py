@@ -151,3 +151,24 @@ def test_any_freezes_of_three_siblings(system: System, before: list[tuple[int, i
     expected = reference(sale, date(2026, 4, 30), recorded)
     for h in holders:
         assert s.card(h)["passes"][0]["valid_until"] == expected.isoformat()
+
+
+def test_a_recalculated_pass_is_paused_by_the_holders_recorded_freezes_like_a_sale(system: System) -> None:
+    """DOMAIN §4.7 with §2.4, §4.6: the pass a recalculation sells starts today (2 March) for
+    60 days, to 30 April; Eva's freeze of 10–19 March was recorded before, so it runs to
+    10 May, as a sale on that day would. The freeze is on the new pass: Adam frozen on the
+    same days later moves it no further."""
+    s = Family(system)
+    old = s.sell_shared()
+    s.freeze(s.client, "2026-03-10", "2026-03-19")
+    bigger = s.template("Family+", "300.00", 20, 60, "group", multi_client=True)
+    new = str(s.run("recalculate_pass", {"pass_id": old, "template_id": bigger})["id"])
+
+    def until() -> tuple[str, str]:  # the new pass on both holders' cards (the old one shows as recalculated)
+        mine, theirs = ([p["valid_until"] for p in s.card(c)["passes"] if p["id"] == new] for c in (s.client, s.sibling))
+        return mine[0], theirs[0]
+
+    assert until() == ("2026-05-10", "2026-05-10")
+    assert system.app.get(uuid.UUID(new)).paused == (Pause(start=date(2026, 3, 10), end=date(2026, 3, 19)),)
+    s.freeze(s.sibling, "2026-03-12", "2026-03-15")
+    assert until() == ("2026-05-10", "2026-05-10")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from classledger.application.registry import COMMANDS
-from classledger.http.routes import READS, TEXT_PARAMS, WRITES, path_params
+from classledger.http.routes import CABINET_ROUTES, READS, TEXT_PARAMS, WRITES, path_params
 from tests.http.support import Api, assert_error
 
 FIELDS = sorted({name for spec in COMMANDS.values() for name in spec.args.model_json_schema().get("properties", {})})
@@ -77,3 +77,23 @@ def test_no_query_makes_a_500(api: Api, data: st.DataObject, query: dict[str, st
     r = data.draw(st.sampled_from([r for r in READS if not r.public]))
     path = r.path.replace("{id}", data.draw(st.sampled_from(_ids(api))))
     _check(api.get(path, **query))
+
+
+PROOF_FIELDS = st.sampled_from(["phone", "birth_date", "surname", "invitation", "client_ids", "x"])
+CABINET_BODIES = JSON | st.dictionaries(PROOF_FIELDS, JSON | st.sampled_from(["+421 905 111 222", "2016-04-02", "Nováková"]),
+                                        max_size=4)
+
+
+@FUZZ
+@given(data=st.data(), body=CABINET_BODIES,
+       auth=st.sampled_from(["none", "garbage", "staff", "login"]) | st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20).map(lambda t: "Bearer " + t))
+def test_no_cabinet_request_makes_a_500(api: Api, data: st.DataObject, body: object, auth: str) -> None:
+    """The parents' routes (DOMAIN §8.2), signed in or not, with any body: never a 500."""
+    from tests.http.test_family_cabinet_api import signup
+
+    route = data.draw(st.sampled_from(CABINET_ROUTES))
+    path = route.path.replace("{client_id}", quote(data.draw(st.sampled_from(_ids(api))), safe=""))
+    headers = {"none": {}, "garbage": {"Authorization": "Bearer x"}, "staff": api.h("director"),
+               "login": {"Authorization": f"Bearer {signup(api)[1]}"}}.get(auth, {"Authorization": auth})
+    r = api.http.request(route.method, path, json=body if route.method == "POST" else None, headers=headers)
+    _check(r)

@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from pydantic import Field, StringConstraints
 
 from classledger.aggregates import cabinet_user as u
@@ -24,6 +25,7 @@ from classledger.aggregates.client import Client
 from classledger.aggregates.errors import Conflict, TooMany
 from classledger.application.principal import CABINET_ROLE, Principal
 from classledger.application.registry import Args, Ctx, command
+from classledger.application.service import ClassLedger
 
 INVITATION_VALID = timedelta(days=14)
 MAX_CANDIDATES = 50
@@ -87,6 +89,29 @@ def revoke_cabinet_user_login(ctx: Ctx, a: UserArgs) -> dict[str, Any]:
     """Sign a cabinet user out: its login token stops working (e.g. a stolen phone)."""
     ctx.emit(u.revoke_login(ctx.get(CabinetUser, a.user_id), ctx.meta))
     return _answer(ctx, a.user_id)
+
+
+def cabinet_user_status(app: ClassLedger, tenant_id: UUID, user_id: UUID, today: date) -> dict[str, Any] | None:
+    """What the front desk needs when a parent calls (DOMAIN §8.2): signed in or not, an
+    open invitation, the linked clients, and today's failed proofs against the daily
+    limit. Never a secret or its hash. None when the tenant has no such user."""
+    try:
+        user = app.get(user_id)
+    except AggregateNotFoundError:
+        return None
+    if not isinstance(user, CabinetUser) or user.tenant_id != tenant_id:
+        return None
+    failures = user.failures_on(today)
+    return {
+        "id": str(user_id),
+        "version": user.version,
+        "signed_in": user.login_hash is not None,
+        "invitation_expires_at": user.invitation_expires_at.isoformat()
+        if user.invitation_hash is not None and user.invitation_expires_at is not None else None,
+        "client_ids": [str(c) for c in user.client_ids],
+        "failed_proofs_today": failures,
+        "attempts_left_today": max(0, u.MAX_FAILURES_PER_DAY - failures),
+    }
 
 
 # ---- the parent ---------------------------------------------------------------------------

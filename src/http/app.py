@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from classledger.aggregates.client import cabinet_token_hash
+from classledger.application.cabinet_users import cabinet_user_status
 from classledger.application.clients import client_history as history_of
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, CommandSpec
@@ -250,6 +251,18 @@ class Api:
         if report is None:
             raise ApiError(404, "tenant_not_found", "this tenant has no activity records yet")
         return render(report)
+
+    async def cabinet_user(self, request: Request) -> Response:
+        """A parent's login as the front desk sees it when the parent calls (DOMAIN §8.2):
+        why linking is refused today (the attempts left), which clients are linked. Read
+        from the event store, always current; no secret or hash in it."""
+        principal = await self.principal(request)
+        user_id = path_id(request)
+        today = self._today(principal, now())
+        status = await run_in_threadpool(cabinet_user_status, self.system.app, principal.tenant_id, user_id, today)
+        if status is None:
+            raise ApiError(404, "cabinet_user_not_found", f"no cabinet user {user_id}", id=str(user_id))
+        return render(status)
 
     def _today(self, principal: Principal, at: datetime) -> date:
         return at.astimezone(ZoneInfo(self.directory.timezone(principal.tenant_id) or "UTC")).date()

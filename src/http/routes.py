@@ -236,6 +236,9 @@ READS: tuple[ReadRoute, ...] = (
     ReadRoute("/v1/reports/passes", "passes_report", "Passes whose validity overlaps a range", PassesQuery),
     ReadRoute("/v1/ledger/journal", "journal", "The journal (DOMAIN §6)", JournalQuery),
     ReadRoute("/v1/ledger/trial-balance", "trial_balance", "Every account's balance as of an instant", AsOfQuery),
+    ReadRoute("/v1/cabinet-users/{id}", "cabinet_user",
+              "A parent's cabinet login for the front desk: signed in, open invitation, linked clients, "
+              "today's failed proofs (DOMAIN §8.2)"),
     ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain (DOMAIN §9.3)"),
     ReadRoute("/cabinet/{token}", "cabinet", "The client's read-only cabinet (DOMAIN §8.1)", public=True),
 )

@@ -8,6 +8,7 @@ The clock is the server's over HTTP; the tests that need real calendar days set 
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -16,7 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from classledger import system as system_module
-from classledger.aggregates.cabinet_user import MAX_FAILURES_PER_DAY
+from classledger.aggregates.cabinet_user import MAX_FAILURES_PER_DAY, secret_hash
 from classledger.http import family_cabinet
 from classledger.http.app import create_app
 from classledger.system import System
@@ -336,3 +337,30 @@ def test_the_pipeline_keeps_parents_and_staff_apart(api: Api) -> None:
         staff = Principal(api.tenant_id, UUID(user_id), "impostor", role)
         with pytest.raises(Forbidden):
             api.system.execute(staff, "link_cabinet_client", ANNA)
+
+
+def test_the_front_desk_sees_a_login_as_the_parent_describes_it(api: Api) -> None:
+    """DOMAIN §8.2 from the staff side (GET /v1/cabinet-users/{id}): a parent calls because
+    linking is refused; staff see the attempts left today, whether the login is in use, an
+    open invitation, and the linked clients. No secret or hash of one is shown."""
+    kids = family(api)
+    invited = api.post("/v1/cabinet-users", {}).json()
+    status = api.get(f"/v1/cabinet-users/{invited['id']}")
+    assert status.status_code == 200, status.text
+    s = status.json()
+    assert (s["signed_in"], s["client_ids"], s["failed_proofs_today"], s["attempts_left_today"]) == (False, [], 0, MAX_FAILURES_PER_DAY)
+    assert s["invitation_expires_at"] == invited["expires_at"]
+
+    token = api.http.post("/cabinet/users", json={"invitation": invited["invitation"]}).json()["token"]
+    assert_error(link(api, token, {**ANNA, "surname": "Kováčová"}), 422, "proof_refused")
+    assert link(api, token, PETER).status_code == 201
+    s = api.get(f"/v1/cabinet-users/{invited['id']}", role="accountant").json()
+    assert (s["signed_in"], s["invitation_expires_at"], s["client_ids"]) == (True, None, [kids["peter"]])
+    assert (s["failed_proofs_today"], s["attempts_left_today"]) == (1, MAX_FAILURES_PER_DAY - 1)
+    text = str(s)
+    for secret in (invited["invitation"], token, secret_hash(invited["invitation"]), secret_hash(token)):
+        assert secret not in text
+
+    assert_error(api.get(f"/v1/cabinet-users/{kids['anna']}"), 404, "cabinet_user_not_found")  # a client, not a user
+    assert_error(api.get(f"/v1/cabinet-users/{uuid.uuid4()}"), 404, "cabinet_user_not_found")
+    assert api.http.get(f"/v1/cabinet-users/{invited['id']}", headers=bearer(token)).status_code == 401

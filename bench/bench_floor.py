@@ -84,8 +84,7 @@ Copy = Callable[[int], list[tuple[str, tuple[object, ...]]]]
 
 def template_of(first: list[str], second: list[str]) -> Copy:
     """Statements for the i-th copy, as ``(sql with ? placeholders, values)``: values that
-    changed between two consecutive real commands continue (numbers by their step, ids
-    fresh in the same shape). Bound, not inlined, so SQLite prepares each text once, as
+    changed between two consecutive real commands continue (``continued``). Bound, not inlined, so SQLite prepares each text once, as
     the store's cached statements do."""
     if len(first) != len(second):
         raise SystemExit(f"the two traces differ in shape ({len(first)} and {len(second)} statements): retry")
@@ -97,21 +96,8 @@ def template_of(first: list[str], second: list[str]) -> Copy:
         pairs = [(literal(x), literal(y)) for x, y in zip(LITERAL.findall(a), LITERAL.findall(b), strict=True)]
         plans.append(("?".join(pieces_a), pairs))
 
-    def value(i: int, x: object, y: object) -> object:
-        if x == y or isinstance(y, bytes):  # shared, or a blob: no constraint looks inside
-            return y
-        if isinstance(x, int) and isinstance(y, int):
-            return y + (y - x) * i
-        assert isinstance(y, str)
-        fresh = uuid.uuid5(uuid.NAMESPACE_OID, f"{i}:{y}")
-        if DASHED.match(y):
-            return str(fresh)
-        if HEX32.match(y):
-            return fresh.hex
-        return f"{y}:{i}"
-
     def copy(i: int) -> list[tuple[str, tuple[object, ...]]]:
-        return [(sql, tuple(value(i, x, y) for x, y in pairs)) for sql, pairs in plans]
+        return [(sql, tuple(continued(i, x, y) for x, y in pairs)) for sql, pairs in plans]
 
     return copy
 
@@ -136,7 +122,7 @@ def sql_alone(path: str, copy: Copy, n: int, *, after: int) -> float:
         conn.close()
 
 
-def payment(system: System) -> tuple[Callable[[], object], Callable[[], object]]:
+def payment(system: System) -> Callable[[], object]:
     admin, branch, client = bench_books.setup(system)
     args = {"client_id": client, "amount": "10.00", "method": "cash", "branch_id": branch}
 
@@ -144,10 +130,10 @@ def payment(system: System) -> tuple[Callable[[], object], Callable[[], object]]
         return system.execute(admin, "receive_payment", args)
     for _ in range(50):
         one()
-    return one, one
+    return one
 
 
-def visit(system: System) -> tuple[Callable[[], object], Callable[[], object]]:
+def visit(system: System) -> Callable[[], object]:
     boss, branch, client = bench_visits.setup(system)
     tpl = bench_visits.template(system, boss, 1000, 365)
     for _ in range(4):  # 4,000 lessons: the oldest sale is consumed first, then the next
@@ -163,7 +149,7 @@ def visit(system: System) -> tuple[Callable[[], object], Callable[[], object]]:
                                                      "status": "attended"}, at=bench_visits.T0 + timedelta(minutes=i))
     for _ in range(50):
         one()
-    return one, one
+    return one
 
 
 Call = tuple[str, Any, Any, dict[str, Any]]  # cursor method, query, values, keywords
@@ -226,12 +212,12 @@ def pg_alone(url: str, first: list[Call], second: list[Call], n: int, *, after: 
         return n / (time.perf_counter() - t0)
 
 
-def measure(engine: str, url: str, kind: Callable[[System], tuple[Callable[[], object], Callable[[], object]]],
+def measure(engine: str, url: str, kind: Callable[[System], Callable[[], object]],
             n: int) -> dict[str, Any]:
     system = System.open(url)
     try:
         raw_before = raw_insert_rate(system.store, n)
-        one, _ = kind(system)
+        one = kind(system)
         # Away from a snapshot's version (every 100): both traces must have one shape.
         trace: Callable[[Callable[[], object]], Any] = (lambda f: traced(system, f)) if engine == "sqlite" else pg_traced
         first, second = trace(one), trace(one)

@@ -16,7 +16,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from pydantic import Field, StringConstraints
 
 from classledger.aggregates import cabinet_user as u
@@ -95,11 +94,8 @@ def cabinet_user_status(app: ClassLedger, tenant_id: UUID, user_id: UUID, today:
     """What the front desk needs when a parent calls (DOMAIN §8.2): signed in or not, an
     open invitation, the linked clients, and today's failed proofs against the daily
     limit. Never a secret or its hash. None when the tenant has no such user."""
-    try:
-        user = app.get(user_id)
-    except AggregateNotFoundError:
-        return None
-    if not isinstance(user, CabinetUser) or user.tenant_id != tenant_id:
+    user = app.find(CabinetUser, user_id, tenant_id)
+    if user is None:
         return None
     failures = user.failures_on(today)
     return {

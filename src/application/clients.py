@@ -14,7 +14,6 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from pydantic import (
     Field,
     StrictBool,
@@ -366,11 +365,8 @@ HISTORY_SOURCES: list[HistorySource] = []
 def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[dict[str, Any]] | None:
     """Every event of the client, oldest first (API §3, DOMAIN §9.2); None when the tenant
     has no such client. Items: ``type, at, actor, reason, aggregate_id, version, data``."""
-    try:
-        client = app.get(client_id)
-    except AggregateNotFoundError:
-        return None
-    if not isinstance(client, Client) or client.tenant_id != tenant_id:
+    client = app.find(Client, client_id, tenant_id)
+    if client is None:
         return None
     events: list[Event] = app.history(client_id)
     # One aggregate: its versions are its order. (Timestamps need not be: a command that

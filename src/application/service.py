@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 import orjson
@@ -29,7 +29,7 @@ from eventsourcing.persistence import (
 )
 from pydantic import ValidationError
 
-from classledger.aggregates.base import Event, Meta, Snapshot, project
+from classledger.aggregates.base import Aggregate, Event, Meta, Snapshot, project
 from classledger.aggregates.errors import Conflict, Invalid, NotFound
 from classledger.application.cache import AggregateCache
 from classledger.application.principal import Principal
@@ -39,6 +39,7 @@ from classledger.store.database import Store
 from classledger.store.group_commit import Job
 from classledger.store.recorders import CommandRecord, EventRecorder
 
+A = TypeVar("A", bound=Aggregate)
 MAX_ATTEMPTS = 12
 # Keys of requests that carry none: unique per process by the counter, across processes by
 # the nonce (a uuid4 per request cost a getrandom call on every command).
@@ -244,6 +245,16 @@ class ClassLedger(Application[UUID]):
         """An aggregate's current state."""
         self.refresh()
         return self.load(aggregate_id)
+
+    def find(self, kind: type[A], aggregate_id: UUID, tenant_id: UUID) -> A | None:
+        """The tenant's aggregate of that kind, current, or None: another tenant's id, or an
+        id of another kind, is simply not found (DOMAIN §1.1). For reads; a command's
+        handlers use ``Ctx.find``, which keeps what the command has decided so far."""
+        try:
+            agg = self.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return agg if isinstance(agg, kind) and agg.tenant_id == tenant_id else None
 
     def history(self, aggregate_id: UUID) -> list[Event]:
         return [e for e in self.events.get(aggregate_id) if isinstance(e, Event)]

@@ -94,7 +94,7 @@ class CabinetUsers(Projection):
     @handles("TenantCreated")
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"INSERT INTO {self.t('tenants')} (tenant_id, timezone) VALUES (?, ?) "
-                   "ON CONFLICT (tenant_id) DO NOTHING", (str(ev.tenant_id), ev.data["timezone"]))
+                  "ON CONFLICT (tenant_id) DO NOTHING", (str(ev.tenant_id), ev.data["timezone"]))
 
     # ---- users -----------------------------------------------------------------------------
 
@@ -102,34 +102,34 @@ class CabinetUsers(Projection):
     def _invited(self, tx: Tx, ev: EventRecord) -> None:
         self._drop_invitation(tx, ev)
         self._sql(tx, f"INSERT INTO {self.t('invitations')} (invitation_hash, tenant_id, user_id) VALUES (?, ?, ?)",
-                   (ev.data["invitation_hash"], str(ev.tenant_id), str(ev.aggregate_id)))
+                  (ev.data["invitation_hash"], str(ev.tenant_id), str(ev.aggregate_id)))
 
     def _drop_invitation(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"DELETE FROM {self.t('invitations')} WHERE tenant_id = ? AND user_id = ?",
-                   (str(ev.tenant_id), str(ev.aggregate_id)))
+                  (str(ev.tenant_id), str(ev.aggregate_id)))
 
     @handles("CabinetLoginIssued")
     def _login(self, tx: Tx, ev: EventRecord) -> None:
         self._drop_invitation(tx, ev)
         self._logout(tx, ev)
         self._sql(tx, f"INSERT INTO {self.t('logins')} (login_hash, tenant_id, user_id) VALUES (?, ?, ?)",
-                   (ev.data["login_hash"], str(ev.tenant_id), str(ev.aggregate_id)))
+                  (ev.data["login_hash"], str(ev.tenant_id), str(ev.aggregate_id)))
 
     @handles("CabinetLoginRevoked")
     def _logout(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"DELETE FROM {self.t('logins')} WHERE tenant_id = ? AND user_id = ?",
-                   (str(ev.tenant_id), str(ev.aggregate_id)))
+                  (str(ev.tenant_id), str(ev.aggregate_id)))
 
     @handles("CabinetClientLinked")
     def _linked(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"INSERT INTO {self.t('links')} (tenant_id, user_id, client_id, seq) VALUES (?, ?, ?, ?) "
-                   "ON CONFLICT (tenant_id, user_id, client_id) DO NOTHING",
-                   (str(ev.tenant_id), str(ev.aggregate_id), ev.data["client_id"], ev.id))
+                  "ON CONFLICT (tenant_id, user_id, client_id) DO NOTHING",
+                  (str(ev.tenant_id), str(ev.aggregate_id), ev.data["client_id"], ev.id))
 
     @handles("CabinetClientUnlinked")
     def _unlinked(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"DELETE FROM {self.t('links')} WHERE tenant_id = ? AND user_id = ? AND client_id = ?",
-                   (str(ev.tenant_id), str(ev.aggregate_id), ev.data["client_id"]))
+                  (str(ev.tenant_id), str(ev.aggregate_id), ev.data["client_id"]))
 
     # ---- identities ------------------------------------------------------------------------
 
@@ -160,7 +160,7 @@ class CabinetUsers(Projection):
     @handles("ClientDeleted")
     def _client_deleted(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"UPDATE {self.t('identities')} SET deleted = 1 WHERE tenant_id = ? AND client_id = ?",
-                   (str(ev.tenant_id), str(ev.aggregate_id)))
+                  (str(ev.tenant_id), str(ev.aggregate_id)))
 
     # ---- registrations, transfers, make-ups -----------------------------------------------
 
@@ -201,7 +201,7 @@ class CabinetUsers(Projection):
     def _credit_closed(self, tx: Tx, ev: EventRecord) -> None:
         state = "used" if ev.type == "CreditUsed" else "voided"
         self._sql(tx, f"UPDATE {self.t('makeups')} SET state = ? WHERE tenant_id = ? AND credit_id = ?",
-                   (state, str(ev.tenant_id), str(ev.aggregate_id)))
+                  (state, str(ev.tenant_id), str(ev.aggregate_id)))
 
     # ---- reads -----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -158,8 +159,9 @@ class PagedProjection(Projection, Generic[PageT]):
         super().__init__(db, suffix=suffix)
         self._current: PageT | None = None
 
+    @abstractmethod
     def new_page(self, tx: Tx) -> PageT:
-        raise NotImplementedError
+        """A fresh page of held changes, written with ``tx`` when the page ends."""
 
     def _page(self, tx: Tx) -> PageT:
         page = self._current

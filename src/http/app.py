@@ -28,6 +28,7 @@ from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, CommandSpec
 from classledger.http.auth import authenticate
 from classledger.http.cabinet_page import cabinet_page
+from classledger.http.docs_assets import docs_assets_mount
 from classledger.http.errors import HANDLERS, ApiError, render
 from classledger.http.family_cabinet import FamilyCabinet
 from classledger.http.inputs import (
@@ -88,7 +89,8 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
     # One Route per path, dispatching on the method: with one Route per method, starlette
     # would answer a wrong method with the Allow header of whichever route came first.
     return Starlette(
-        routes=[Route(path, _by_method(methods), methods=list(methods)) for path, methods in endpoints.items()],
+        routes=[*(Route(path, _by_method(methods), methods=list(methods)) for path, methods in endpoints.items()),
+                docs_assets_mount()],
         exception_handlers=HANDLERS,
     )
 

@@ -26,6 +26,7 @@ import uvicorn
 
 from classledger.http.app import create_app
 from classledger.system import System
+from tests.http.support import Api
 
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]
@@ -107,6 +108,14 @@ def open_tab(browser: Any, *, viewport: dict[str, int] = PHONE, locale: str = "e
 def tab(browser: Any) -> Iterator[Tab]:
     with open_tab(browser) as t:
         yield t
+
+
+@pytest.fixture
+def api(database_url: str) -> Iterator[Api]:
+    """A fresh tenant on each database, as in the HTTP tests; serve its system with ``serving``."""
+    system = System.open(database_url)
+    yield Api(system)
+    system.close()
 
 
 def _free_port() -> int:

@@ -46,8 +46,9 @@ def _unavailable(why: str) -> None:
     pytest.skip(why)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One chromium per test module: closed before the rest of the suite runs on."""
     executable = _chromium()
     if executable is None:
         _unavailable("no chromium on this machine (apt-get install chromium)")

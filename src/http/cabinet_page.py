@@ -94,7 +94,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "voided": "аннулирован",
         "refunded": "возвращён",
         "recalculated": "пересчитан",
-        "attended": "был(а)",
+        "attended": "присутствие",
         "absent": "пропуск",
         "cancelled": "отменено",
         "This link does not work": "Эта ссылка не работает",

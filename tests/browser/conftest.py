@@ -29,7 +29,7 @@ from classledger.system import System
 from tests.http.support import Api
 
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
+               "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 PHONE = {"width": 375, "height": 800}
 
 
@@ -82,6 +82,18 @@ class Tab:
     def scroll_width(self) -> int:
         return int(self.page.evaluate("document.documentElement.scrollWidth"))
 
+    def screenshot(self, path: Path) -> tuple[int, int]:
+        """The whole page as a PNG at ``path``; answers its width and height in pixels."""
+        self.page.screenshot(path=str(path), full_page=True)
+        return png_size(path)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    assert data[12:16] == b"IHDR", path
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
 
 @contextmanager
 def open_tab(browser: Any, *, viewport: dict[str, int] = PHONE, locale: str = "en-US") -> Iterator[Tab]:
@@ -103,12 +115,6 @@ def open_tab(browser: Any, *, viewport: dict[str, int] = PHONE, locale: str = "e
         yield tab
     finally:
         context.close()
-
-
-@pytest.fixture
-def tab(browser: Any) -> Iterator[Tab]:
-    with open_tab(browser) as t:
-        yield t
 
 
 @pytest.fixture

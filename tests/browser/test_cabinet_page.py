@@ -57,13 +57,14 @@ def test_a_debtors_cabinet_on_a_phone(api: Api, browser: Any, tmp_path: Path) ->
     with serving(api.system) as base, open_tab(browser) as tab:
         response = tab.page.goto(base + url)
         assert response.status == 200
-        tab.page.screenshot(path=str(tmp_path / "cabinet-en.png"), full_page=True)
+        shot = tab.screenshot(tmp_path / "cabinet-en.png")
         text = _text(tab)
         assert tab.scroll_width() <= PHONE["width"]
         assert _color(tab, "#balance .amount") == RED  # owed to the school
         lang = tab.page.get_attribute("html", "lang")
         pass_title = tab.page.inner_text(".pass h3 span")
     assert lang == "en"
+    assert shot[0] == PHONE["width"]  # the whole page, as a phone shows it: no wider than the screen
     assert "To pay" in text
     assert "€120.00" in text  # the tenant's currency, as English writes it
     assert pass_title == LESSON  # the name, not the code
@@ -82,7 +83,7 @@ def test_money_paid_in_advance_is_not_red(api: Api, browser: Any, tmp_path: Path
     url = _link(api, cid)
     with serving(api.system) as base, open_tab(browser) as tab:
         tab.page.goto(base + url)
-        tab.page.screenshot(path=str(tmp_path / "cabinet-credit.png"), full_page=True)
+        tab.screenshot(tmp_path / "cabinet-credit.png")
         color = _color(tab, "#balance .amount")
         text = _text(tab)
     assert color != RED
@@ -105,7 +106,7 @@ def test_the_cabinet_speaks_the_tenants_locale(api: Api, browser: Any, tmp_path:
     url = _link(api, cid)
     with serving(api.system) as base, open_tab(browser, locale="en-US") as tab:
         tab.page.goto(base + url)
-        tab.page.screenshot(path=str(tmp_path / f"cabinet-{locale}.png"), full_page=True)
+        shot = tab.screenshot(tmp_path / f"cabinet-{locale}.png")
         text = _text(tab)
         width = tab.scroll_width()
         lang = tab.page.get_attribute("html", "lang")
@@ -120,6 +121,7 @@ def test_the_cabinet_speaks_the_tenants_locale(api: Api, browser: Any, tmp_path:
     if locale == "ru":
         assert f"{today.year} г." in text
     assert width <= PHONE["width"]
+    assert shot[0] == PHONE["width"]
     assert red == RED
 
 
@@ -130,7 +132,7 @@ def test_a_revoked_link_shows_a_page_in_the_browsers_language(api: Api, browser:
     with serving(api.system) as base, open_tab(browser, locale="sk-SK") as tab:
         response = tab.page.goto(base + url)
         status, content_type = response.status, response.headers["content-type"]
-        tab.page.screenshot(path=str(tmp_path / "cabinet-revoked.png"), full_page=True)
+        tab.screenshot(tmp_path / "cabinet-revoked.png")
         title = tab.page.inner_text("h1")
         width = tab.scroll_width()
         unknown = tab.page.goto(base + "/cabinet/no-such-link")

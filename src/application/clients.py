@@ -389,6 +389,24 @@ def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[d
             "aggregate_id": str(e.originator_id),
             "version": e.originator_version,
             "data": {k: v for k, v in e.payload().items() if k not in _NOT_DATA},
+            **({"erased": True} if client.erased and e.originator_id == client_id else {}),
         }
         for e in events
     ]
+
+
+@command("erase_client", ReasonArgs, need="director")
+def erase_client(ctx: Ctx, a: ReasonArgs) -> dict[str, Any]:
+    """Erase a client's personal data for good (DOMAIN §2.9): their key is destroyed; every
+    amount, date and id stays. The family links and the cabinet link go with it."""
+    client = ctx.get(Client, a.client_id)
+    relatives = {i: ctx.get(Client, i) for i in client.family_ids() - {client.id}}
+    ctx.emit(c.erase(client, ctx.meta, relatives))
+    # The numbers go back to the pool; the index holds digits only under a hashed id.
+    if ctx.tenant.settings.unique_phones:
+        tenant_id = ctx.principal.tenant_id
+        for digits in sorted({phone_digits(p) for p in client.phones}):
+            ctx.emit(c.release_phone(ctx.find(PhoneIndex, phone_index_id(tenant_id, digits)), ctx.meta, a.client_id))
+    # Registrations, passes and money are left as they are: erasure changes no amount, no
+    # activity and no peak (archive or delete the client for that).
+    return _answer(ctx, a.client_id, erased=True)

@@ -25,6 +25,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     ApplicationRecorder,
     InfrastructureFactory,
+    Mapper,
     RecordConflictError,
 )
 from pydantic import ValidationError
@@ -95,6 +96,10 @@ class ClassLedger(Application[UUID]):
     # The store already opened the factory and the recorder: share them, one pool.
     def construct_factory(self, env: Any) -> InfrastructureFactory[Any]:
         return self.store.factory
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        # The store's mapper holds the clients' data keys (store/personal.py).
+        return self.store.mapper
 
     def construct_recorder(self) -> ApplicationRecorder:
         recorder = self.store.recorder

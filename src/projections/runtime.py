@@ -25,8 +25,9 @@ from uuid import UUID
 
 import orjson
 
-from classledger.store.codec import type_name, upcast
+from classledger.store.codec import open_state, type_name, upcast
 from classledger.store.database import Database, Store, Tx, check_identifier
+from classledger.store.personal import KeyRing
 from classledger.store.recorders import EventRow
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,10 @@ class EventRecord:
     data: dict[str, Any]
 
 
-def decode(row: EventRow) -> EventRecord:
+def decode(row: EventRow, keys: KeyRing | None = None) -> EventRecord:
+    """A stored row as projections read it; with the store's ``keys``, a client's personal
+    data is opened (store/personal.py), else it stays sealed."""
+    state = orjson.loads(row.state)
     return EventRecord(
         row.notification_id,
         row.tenant_id,
@@ -56,7 +60,7 @@ def decode(row: EventRow) -> EventRecord:
         row.originator_version,
         type_name(row.topic),
         row.at_us,
-        upcast(row.topic, orjson.loads(row.state)),
+        upcast(row.topic, state) if keys is None else open_state(row.topic, row.originator_id, state, keys),
     )
 
 
@@ -271,7 +275,7 @@ class Runner:
                 )
 
     def apply_page(self, rows: Sequence[EventRow]) -> None:
-        records = [decode(r) for r in rows]
+        records = [decode(r, self.store.mapper.keyring) for r in rows]
         last = rows[-1].notification_id
         try:
             with self.db.write() as tx:
@@ -335,7 +339,7 @@ class Runner:
         if not self._lock.acquire(blocking=False):
             return False  # a catch-up of this process is running: it will see these events
         try:
-            records = [decode(r) for r in rows]
+            records = [decode(r, self.store.mapper.keyring) for r in rows]
             keys = [p.key for p in self.projections]
             applied = [sum(1 for ev in records if ev.type in p.handlers) for p in self.projections]
             # Claim every position in one statement: it moves only the rows still at the

@@ -28,6 +28,7 @@ from eventsourcing.utils import get_topic
 from psycopg.rows import tuple_row
 
 from classledger.store.codec import OrjsonTranscoder, PydanticMapper
+from classledger.store.personal import KeyRing
 from classledger.store.recorders import EventRecorder, PostgresEventRecorder, SQLiteEventRecorder
 from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
 from classledger.store.writer_lock import writer_lock
@@ -219,6 +220,8 @@ class Store:
         mapper: Mapper[Any] = factory.mapper(transcoder=OrjsonTranscoder())
         if not isinstance(mapper, PydanticMapper):
             raise TypeError("the store needs classledger's PydanticMapper")
+        # One key ring per store: the clients' data keys (store/personal.py).
+        mapper.keyring = recorder.keyring = KeyRing(recorder.client_key)
         return cls(url, env, factory, recorder, mapper, Database(factory, dialect))
 
     @property

@@ -42,11 +42,13 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from classledger.store import hashchain
 from classledger.store.codec import TenantStoredEvent
+from classledger.store.personal import KeyRing
 from classledger.store.group_commit import GroupCommit, Job
 from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
 from classledger.store.writer_lock import writer_lock
 
 EVENTS_TABLE = "events"
+SNAPSHOTS_TABLE = "stored_snapshots"  # the library's snapshot store (aggregate_recorder "snapshots")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class EventRecorder(ABC):
     """
 
     on_insert: OnInsert | None = None
+    # The clients' data keys (store/personal.py): told of keys written and destroyed.
+    keyring: KeyRing | None = None
     # Called right after each commit, before any writer of the batch returns, with the
     # jobs that landed in notification order: the application's cache learns of its own
     # writes in order (application/cache.py), whichever thread returns first.
@@ -127,6 +131,16 @@ class EventRecorder(ABC):
             logging.getLogger(__name__).error("projection failed inside the write; the runner will retry",
                                               exc_info=failed.__cause__)
             self._write_batch(jobs, inline=False)
+        if self.keyring is not None:
+            for job in jobs:
+                for e in job.events:
+                    if isinstance(e, TenantStoredEvent) and (e.new_key is not None or e.shreds is not None):
+                        subject = str(e.originator_id)
+                        landed = job.error is None and bool(job.ids)
+                        if e.shreds is not None and landed:
+                            self.keyring.forget(subject)
+                        elif e.new_key is not None:
+                            self.keyring.settle(subject, e.new_key, landed=landed)
         if self.after_commit is not None:
             landed = [j for j in jobs if j.error is None and j.ids]
             if landed:
@@ -254,6 +268,16 @@ class EventRecorder(ABC):
     def _text(self, column: str) -> str:
         """A UUID column selected as text."""
         return column
+
+    @property
+    def _client_keys(self) -> str:
+        """The clients' data keys' table as SQL (store/personal.py)."""
+        return "client_keys"
+
+    def client_key(self, client_id: str) -> bytes | None:
+        """A client's data key, or None once the client is erased."""
+        rows = self._rows(f"SELECT key FROM {self._client_keys} WHERE client_id = ?", (client_id,))
+        return bytes(rows[0][0]) if rows else None
 
     def count_between(self, after: int, upto: int) -> int:
         """How many events have ``after < notification_id <= upto``."""
@@ -392,6 +416,9 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
             "CREATE TABLE IF NOT EXISTS command_log (tenant_id TEXT NOT NULL, "
             "key TEXT NOT NULL, request_hash TEXT NOT NULL, response BLOB NOT NULL, "
             "at_us INTEGER NOT NULL, PRIMARY KEY (tenant_id, key)) WITHOUT ROWID",
+            # Each client's data key (store/personal.py); erasing the client deletes its row.
+            "CREATE TABLE IF NOT EXISTS client_keys (client_id TEXT NOT NULL PRIMARY KEY, "
+            "tenant_id TEXT NOT NULL, key BLOB NOT NULL)",
         ]
 
     def insert_events(self, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -405,6 +432,9 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
         ):
             cur = conn._sqlite_conn.cursor()
             cur.row_factory = None
+            # What is deleted (an erased client's key, the rows it leaves) is overwritten
+            # with zeros, not left in free pages (DOMAIN §2.9).
+            cur.execute("PRAGMA secure_delete = ON")
             # Under the write lock ids follow the previous head without gaps (max + 1; a
             # rolled-back savepoint gives its ids back), so no query for the head. Chain
             # heads are read once per batch and tenant, and carried from job to job.
@@ -442,6 +472,15 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
                 (oid.hex, s.originator_version, s.topic, s.state, str(tenant_id), at_us, chain),
             )
             ids.append(c.lastrowid)
+        for s in stored_events:
+            if isinstance(s, TenantStoredEvent) and s.new_key is not None:
+                c.execute("INSERT INTO client_keys (client_id, tenant_id, key) VALUES (?,?,?)",
+                          (str(s.originator_id), str(s.tenant_id), s.new_key))
+            if isinstance(s, TenantStoredEvent) and s.shreds is not None:
+                oid = _uuid(s.shreds)
+                c.execute("DELETE FROM client_keys WHERE client_id = ?", (str(oid),))
+                # Snapshots hold the aggregate's decrypted state: a cache, gone with the key.
+                c.execute(f"DELETE FROM {SNAPSHOTS_TABLE} WHERE originator_id IN (?, ?)", (oid.hex, str(oid)))
         record: CommandRecord | None = kwargs.get("command_record")
         if record is not None:
             c.execute(
@@ -534,6 +573,10 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 "key text NOT NULL, request_hash text NOT NULL, response bytea NOT NULL, "
                 "at_us bigint NOT NULL, PRIMARY KEY (tenant_id, key))"
             ).format(s=schema),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {s}.client_keys (client_id text NOT NULL PRIMARY KEY, "
+                "tenant_id text NOT NULL, key bytea NOT NULL)"
+            ).format(s=schema),
         ]
         self.insert_rows_statement = SQL(
             "INSERT INTO {t} (originator_id, originator_version, topic, state, tenant_id, "
@@ -613,6 +656,15 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 strict=True,
             ):
                 col.append(value)
+        schema = Identifier(self.datastore.schema)
+        for s in stored_events:
+            if isinstance(s, TenantStoredEvent) and s.new_key is not None:
+                curs.execute(SQL("INSERT INTO {s}.client_keys (client_id, tenant_id, key) VALUES (%s, %s, %s)").format(
+                    s=schema), (str(s.originator_id), str(s.tenant_id), s.new_key))
+            if isinstance(s, TenantStoredEvent) and s.shreds is not None:
+                curs.execute(SQL("DELETE FROM {s}.client_keys WHERE client_id = %s").format(s=schema), (str(s.shreds),))
+                curs.execute(SQL("DELETE FROM {s}.{t} WHERE originator_id = %s").format(
+                    s=schema, t=Identifier(SNAPSHOTS_TABLE)), (_uuid(s.shreds),))
         log = (record.tenant_id, record.key, record.request_hash, record.response, record.at_us) if record else None
         if stored_events and log:
             curs.execute(self.insert_rows_and_log_statement, (*cols, *log))
@@ -632,6 +684,10 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
     @property
     def _command_log(self) -> str:
         return f'"{self.datastore.schema}".command_log'
+
+    @property
+    def _client_keys(self) -> str:
+        return f'"{self.datastore.schema}".client_keys'
 
     def _text(self, column: str) -> str:
         return f"{column}::text"

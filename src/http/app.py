@@ -241,6 +241,34 @@ class Api:
         await self.require_client(principal, client_id)
         return await self.journal_of(principal, q, client_id)
 
+    async def client_export(self, request: Request) -> Response:
+        """The right of access (DOMAIN §2.9, API §9): everything the school holds about the
+        client, personal data decrypted: the card as ``GET /v1/clients/{id}`` shows it, every
+        event of the client and of its related records, and every transaction of theirs."""
+        principal = await self.principal(request)
+        client_id = path_id(request)
+        await self.catch_up()
+        at = now()
+        tenant_id = principal.tenant_id
+
+        def read() -> dict[str, Any] | None:
+            card = self.directory.card(tenant_id, client_id, at=at)
+            history = history_of(self.system.app, tenant_id, client_id)
+            if card is None or history is None:
+                return None
+            card["active"] = self.activity.is_active(tenant_id, client_id, us(at))
+            card["registrations"] = self.activity.registrations_of(tenant_id, client_id)
+            card["balance"] = self.books.balance(tenant_id, client_id, as_of=us(at))
+            card.update(self.passes.card_part(tenant_id, client_id, self._today(principal, at)))
+            finance = self.books.journal(tenant_id, client_id=client_id, limit=1_000_000)
+            return {"client_id": str(client_id), "exported_at": at.isoformat(), "card": card, "history": history,
+                    "finance": finance}
+
+        export = await run_in_threadpool(read)
+        if export is None:
+            raise _no_client(client_id)
+        return render(export)
+
     async def require_client(self, principal: Principal, client_id: UUID) -> None:
         if await run_in_threadpool(self.directory.card, principal.tenant_id, client_id) is None:
             raise _no_client(client_id)

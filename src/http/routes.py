@@ -60,6 +60,8 @@ WRITES: tuple[WriteRoute, ...] = (
     _w("POST", "/v1/clients/{id}/archive", "archive_client", CLIENT),
     _w("POST", "/v1/clients/{id}/restore", "restore_client", CLIENT),
     _w("POST", "/v1/clients/{id}/delete", "delete_client", CLIENT),
+    # DOMAIN §2.9, API §9: the client's personal data destroyed for good (director, with a reason).
+    _w("POST", "/v1/clients/{id}/erase", "erase_client", CLIENT),
     # DOMAIN §2.6 (waitlist, next call): not in API §3's list, named like their neighbours.
     _w("POST", "/v1/clients/{id}/waitlist", "join_waitlist", CLIENT),
     _w("DELETE", "/v1/clients/{id}/waitlist", "leave_waitlist", CLIENT),
@@ -231,6 +233,8 @@ READS: tuple[ReadRoute, ...] = (
     ReadRoute("/v1/clients/{id}/history", "client_history", "Every event of the client, oldest first (DOMAIN §9.2)"),
     ReadRoute("/v1/clients/{id}/balance", "client_balance", "The client's balance as of an instant (DOMAIN §6.5)", AsOfQuery),
     ReadRoute("/v1/clients/{id}/finance", "client_finance", "The client's finance history (DOMAIN §6.7)", FinanceQuery),
+    ReadRoute("/v1/clients/{id}/export", "client_export",
+              "Everything the school holds about the client, decrypted: card, history, finance (DOMAIN §2.9, API §9)"),
     ReadRoute("/v1/reports/active-clients", "active_clients", "Active and inactive clients at an instant (DOMAIN §5)", AtQuery),
     ReadRoute("/v1/reports/activity", "activity_report", "The month's peak, its day, the count at month end, the tier (DOMAIN §5)", MonthQuery),
     ReadRoute("/v1/reports/passes", "passes_report", "Passes whose validity overlaps a range", PassesQuery),

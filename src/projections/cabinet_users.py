@@ -162,6 +162,15 @@ class CabinetUsers(Projection):
         self._sql(tx, f"UPDATE {self.t('identities')} SET deleted = 1 WHERE tenant_id = ? AND client_id = ?",
                   (str(ev.tenant_id), str(ev.aggregate_id)))
 
+    @handles("ClientErased")
+    def _client_erased(self, tx: Tx, ev: EventRecord) -> None:
+        """DOMAIN §2.9: the identity a proof was checked against is emptied, and no cabinet
+        user reaches the erased client any more."""
+        key = (str(ev.tenant_id), str(ev.aggregate_id))
+        self._sql(tx, f"UPDATE {self.t('identities')} SET name = '', birth_date = NULL, phones = '[]', deleted = 1 "
+                  "WHERE tenant_id = ? AND client_id = ?", key)
+        self._sql(tx, f"DELETE FROM {self.t('links')} WHERE tenant_id = ? AND client_id = ?", key)
+
     # ---- registrations, transfers, make-ups -----------------------------------------------
 
     @handles("GroupCreated")

@@ -117,6 +117,7 @@ class Database:
                 raw: sqlite3.Connection = conn._sqlite_conn
                 cur = raw.cursor()
                 cur.row_factory = None
+                cur.execute("PRAGMA secure_delete = ON")  # an erased client's rows leave no trace (DOMAIN §2.9)
                 if not durable:
                     (level,) = cur.execute("PRAGMA synchronous").fetchone()
                     cur.execute("PRAGMA synchronous=NORMAL")

@@ -279,6 +279,11 @@ class EventRecorder(ABC):
         rows = self._rows(f"SELECT key FROM {self._client_keys} WHERE client_id = ?", (client_id,))
         return bytes(rows[0][0]) if rows else None
 
+    @abstractmethod
+    def scrub(self, tables: Sequence[str]) -> None:
+        """After an erasure (DOMAIN §2.9): leave no copy of what was deleted or overwritten
+        in the database's files. ``tables``: the projection tables that were scrubbed."""
+
     def count_between(self, after: int, upto: int) -> int:
         """How many events have ``after < notification_id <= upto``."""
         sql = f"SELECT COUNT(*) FROM {self._events} WHERE notification_id > ? AND notification_id <= ?"
@@ -509,6 +514,14 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
     def _param(self, value: UUID) -> Any:
         return str(value)
 
+    def scrub(self, tables: Sequence[str]) -> None:
+        # Every write runs with ``secure_delete`` (freed cells and pages are zeroed); the
+        # WAL still holds the pages as they were: copy them home and empty the file.
+        if self.datastore.pool.is_sqlite_memory_mode:
+            return
+        with self.datastore.get_connection(commit=False) as conn:
+            conn._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         reader = self._reader()
         if reader is None:
@@ -691,6 +704,18 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
 
     def _text(self, column: str) -> str:
         return f"{column}::text"
+
+    def scrub(self, tables: Sequence[str]) -> None:
+        # Deleted and updated rows stay in the table's pages as dead tuples until a VACUUM
+        # reclaims them. A tiny table that held keys is rewritten whole (VACUUM FULL); the
+        # others are vacuumed. Old WAL segments and backups are the operator's part
+        # (docs/operations.md: retention of both).
+        schema = self.datastore.schema
+        with self.datastore.get_connection() as conn:
+            assert conn.autocommit  # VACUUM runs outside any transaction
+            conn.execute(f'VACUUM FULL "{schema}".client_keys')
+            for table in (f'"{schema}".{SNAPSHOTS_TABLE}', *tables):
+                conn.execute(f"VACUUM {table}")
 
     def _param(self, value: UUID) -> Any:
         return value

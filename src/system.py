@@ -121,7 +121,8 @@ class System:
         """After an erasure (DOMAIN §2.9): the erased data leaves the database's files too,
         not only its tables (the read models that empty a client on ``ClientErased``)."""
         self.runner.catch_up()
-        tables = [p.t(t) for p in self.views.values() if "ClientErased" in p.handlers for t in p.tables]
+        tables = [p.t(t) for p in self.views.values() if "ClientErased" in p.handlers
+                  for t in getattr(p, "erasure_tables", p.tables)]
         self.store.recorder.scrub(tables)
 
     def start_background(self, interval: float = 0.5) -> None:

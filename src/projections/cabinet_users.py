@@ -72,6 +72,8 @@ class CabinetUsers(Projection):
         "CREATE INDEX IF NOT EXISTS {t_makeups}_by_client ON {t_makeups} (tenant_id, client_id, granted_us)",
     ]
 
+    erasure_tables = ("identities", "links")  # what ``ClientErased`` empties (System.scrub)
+
     def __init__(self, db: Database, *, suffix: str = "") -> None:
         super().__init__(db, suffix=suffix)
         # The frequent inserts (a client, group, registration or make-up per event) are

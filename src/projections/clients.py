@@ -104,6 +104,7 @@ _SELECT = ", ".join("c." + x for x in COLUMNS)
 class ClientDirectory(PagedProjection["_ClientPage"]):
     name = "clients"
     version = 3
+    erasure_tables = ("clients", "tags")  # what ``ClientErased`` empties (System.scrub)
     weight = 3
     stageable = True  # handlers only read; every write waits for the page's flush
     tables = {

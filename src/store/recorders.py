@@ -706,16 +706,18 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
         return f"{column}::text"
 
     def scrub(self, tables: Sequence[str]) -> None:
-        # Deleted and updated rows stay in the table's pages as dead tuples until a VACUUM
-        # reclaims them. A tiny table that held keys is rewritten whole (VACUUM FULL); the
-        # others are vacuumed. Old WAL segments and backups are the operator's part
-        # (docs/operations.md: retention of both).
+        # Deleted and updated rows stay in the tables' pages as dead tuples; a VACUUM frees
+        # them for reuse but leaves their bytes in the page until overwritten (tried and
+        # seen: the name was still in the heap and index files). VACUUM FULL writes each
+        # table (and its indexes) anew and unlinks the old files. It holds an exclusive
+        # lock on the table while it rewrites it: proportionate to the table's size, and
+        # erasures are rare. Old WAL segments, archives and backups taken before are the
+        # operator's part (docs/operations.md).
         schema = self.datastore.schema
         with self.datastore.get_connection() as conn:
             assert conn.autocommit  # VACUUM runs outside any transaction
-            conn.execute(f'VACUUM FULL "{schema}".client_keys')
-            for table in (f'"{schema}".{SNAPSHOTS_TABLE}', *tables):
-                conn.execute(f"VACUUM {table}")
+            for table in (f'"{schema}".client_keys', f'"{schema}".{SNAPSHOTS_TABLE}', *tables):
+                conn.execute(f"VACUUM FULL {table}")
 
     def _param(self, value: UUID) -> Any:
         return value

@@ -347,11 +347,17 @@ ERASED_STATE = tuple(f for f in Client.PERSONAL_STATE if f != "name")
 # ---- checks ---------------------------------------------------------------------------
 
 
-def writable(c: Client) -> None:
-    """Refuse a write on a client that is deleted (for good) or archived (until restored)."""
+def not_erased(c: Client) -> None:
+    """An erased client's record is read-only for good (DOMAIN §2.9): its key is gone, so
+    nothing about the person could be written, not even a reason."""
     if c.erased:
         raise Conflict("client_erased", "this client's personal data was erased; their record is read-only",
                        client_id=str(c.id))
+
+
+def writable(c: Client) -> None:
+    """Refuse a write on a client that is deleted (for good) or archived (until restored)."""
+    not_erased(c)
     if c.deleted:
         raise Conflict("client_deleted", "this client was deleted; their record is read-only", client_id=str(c.id))
     if c.archived:
@@ -591,6 +597,7 @@ def issue_cabinet_link(c: Client, meta: Meta, token_hash: str) -> list[Event]:
 
 
 def revoke_cabinet_link(c: Client, meta: Meta) -> list[Event]:
+    not_erased(c)
     if c.cabinet_token_hash is None:
         raise NotFound("no_cabinet_link", "this client has no cabinet link", client_id=str(c.id))
     return [CabinetLinkRevoked.next(c, meta)]
@@ -599,6 +606,7 @@ def revoke_cabinet_link(c: Client, meta: Meta) -> list[Event]:
 def archive(c: Client, meta: Meta) -> list[Event]:
     """DOMAIN §2.5: archiving needs a reason (the event's ``reason``); registrations and
     scheduled lessons react to the event in the same write (application hooks)."""
+    not_erased(c)
     if c.deleted:
         raise Conflict("client_deleted", "this client was deleted", client_id=str(c.id))
     if c.archived:
@@ -609,6 +617,7 @@ def archive(c: Client, meta: Meta) -> list[Event]:
 
 
 def restore(c: Client, meta: Meta) -> list[Event]:
+    not_erased(c)
     if c.deleted:
         raise Conflict("client_deleted", "a deleted client cannot be restored; register them again",
                        client_id=str(c.id))
@@ -621,6 +630,7 @@ def delete(c: Client, meta: Meta, relatives: Mapping[UUID, Client]) -> list[Even
     """DOMAIN §2.5: soft delete with a reason. ``relatives`` holds the client's parent and
     members: the family links are undone on both sides first, whatever their state, because
     the deleted record must leave their family lists too."""
+    not_erased(c)
     if c.deleted:
         raise Conflict("already_deleted", "this client is already deleted", client_id=str(c.id))
     if not (meta.reason or "").strip():

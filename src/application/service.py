@@ -38,6 +38,7 @@ from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
 from classledger.store.codec import to_micros
 from classledger.store.database import Store
 from classledger.store.group_commit import Job
+from classledger.store.personal import ErasedClient
 from classledger.store.recorders import CommandRecord, EventRecorder
 
 A = TypeVar("A", bound=Aggregate)
@@ -172,12 +173,16 @@ class ClassLedger(Application[UUID]):
                 return orjson.loads(response)  # type: ignore[no-any-return]
             record = CommandRecord(principal.tenant_id, key, digest, response, to_micros(meta.at))
             try:
+                stored = [self.mapper.to_stored_event(e) for e in ctx.events]
+            except ErasedClient as e:  # a rule that forgot erasure: refused, never a 500
+                raise Conflict("client_erased", "this client's personal data was erased; their record is read-only",
+                               client_id=e.subject) from None
+            try:
                 # ``states`` rides along to the recorder, which hands them back to
                 # ``_committed`` once the write has landed (group commit, cache.py).
                 # Straight to the recorder: the library's ``save`` would only collect the
                 # events again, wrap each in a Recording and notify no one.
-                self.recorder.insert_events([self.mapper.to_stored_event(e) for e in ctx.events],
-                                           command_record=record, states=ctx.touched())
+                self.recorder.insert_events(stored, command_record=record, states=ctx.touched())
             except RecordConflictError:
                 self.cache.forget(e.originator_id for e in ctx.events)
                 known = self._answer_from_log(principal.tenant_id, key, digest)

@@ -87,6 +87,18 @@ class Commands(RuleBasedStateMachine):
                 self.run("restore_client", {"client_id": cid}, minutes)
 
     @rule(i=st.integers(0, 20), minutes=st.integers(1, 3000))
+    def erase(self, i: int, minutes: int) -> None:
+        """DOMAIN §2.9: an erased client's personal data is gone from the rebuild as from live."""
+        if self.clients:
+            self.at += timedelta(minutes=minutes)
+            director = Principal(self.admin.tenant_id, uuid.uuid4(), "Mari", "director")
+            try:
+                self.system.execute(director, "erase_client", {"client_id": self.clients[i % len(self.clients)],
+                                                               "reason": "request"}, at=self.at)
+            except Refused:
+                pass
+
+    @rule(i=st.integers(0, 20), minutes=st.integers(1, 3000))
     def link(self, i: int, minutes: int) -> None:
         if len(self.clients) > 1:
             self.run("link_family", {"parent_id": self.clients[0], "member_id": self.clients[1 + i % (len(self.clients) - 1)]}, minutes)

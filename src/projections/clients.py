@@ -99,6 +99,7 @@ COLUMNS = (
     "consents", "preferences", "version", "name_folded", "erased",
 )
 _SELECT = ", ".join("c." + x for x in COLUMNS)
+_FOLDED = COLUMNS.index("name_folded")
 
 
 class ClientDirectory(PagedProjection["_ClientPage"]):
@@ -348,7 +349,7 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
         rows = rows[:limit]
         today = _local_day(at, zone)
         items = [_card(r, currency, today) for r in rows]
-        next_cursor = _encode_cursor((rows[-1][-1], rows[-1][0])) if more and rows else None
+        next_cursor = _encode_cursor((rows[-1][_FOLDED], rows[-1][0])) if more and rows else None
         return {"items": items, "total": int(total), "next_cursor": next_cursor}
 
     def card(

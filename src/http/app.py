@@ -54,6 +54,7 @@ from classledger.http.routes import (
     WriteRoute,
     runnable,
 )
+from classledger.http.schedule import ScheduleReads
 from classledger.projections import exports
 from classledger.projections.activity import ActivityTimeline
 from classledger.projections.activity_model import day_start, us
@@ -101,7 +102,7 @@ def _by_method(methods: dict[str, Endpoint]) -> Endpoint:
     return endpoint
 
 
-class Api:
+class Api(ScheduleReads):
     def __init__(self, system: System, body_limit: int) -> None:
         self.system = system
         self.body_limit = body_limit

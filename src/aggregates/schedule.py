@@ -39,8 +39,7 @@ class Timetable(Immutable):
 
     def clash(self, starts_at: datetime, ends_at: datetime) -> Slot | None:
         """The slot that overlaps ``[starts_at, ends_at)``, if any (no lesson lasts > 24 h)."""
-        starts = [s.starts_at for s in self.slots]
-        i = bisect_left(starts, ends_at)
+        i = bisect_left(self.slots, ends_at, key=_start)
         while i > 0:
             i -= 1
             s = self.slots[i]
@@ -51,10 +50,18 @@ class Timetable(Immutable):
         return None
 
     def taken(self, slots: Iterable[Slot]) -> Timetable:
-        return Timetable(slots=tuple(sorted((*self.slots, *slots), key=lambda s: (s.starts_at, str(s.lesson_id)))))
+        return Timetable(slots=tuple(sorted((*self.slots, *slots), key=_order)))
 
     def freed(self, lesson_ids: set[UUID]) -> Timetable:
         return Timetable(slots=tuple(s for s in self.slots if s.lesson_id not in lesson_ids))
+
+
+def _start(s: Slot) -> datetime:
+    return s.starts_at
+
+
+def _order(s: Slot) -> tuple[datetime, int]:
+    return s.starts_at, s.lesson_id.int
 
 
 class Room(Aggregate):
@@ -194,16 +201,17 @@ def reserve(holder: Room | Instructor, meta: Meta, slots: Sequence[Slot], zone_d
     """Take ``slots`` on a room's or an instructor's timetable, or refuse naming the first
     date that clashes (``room_booked`` / ``instructor_busy``). ``zone_day`` gives a slot's
     local date for the message."""
-    table = holder.timetable
-    for s in slots:  # oldest first, so the first clash named is the earliest date
-        other = table.clash(s.starts_at, s.ends_at)
+    ordered = sorted(slots, key=_order)
+    for s, before in zip(ordered, [None, *ordered[:-1]], strict=True):  # the earliest clash is named
+        other = holder.timetable.clash(s.starts_at, s.ends_at)
+        if other is None and before is not None and before.ends_at > s.starts_at:
+            other = before  # the plan's own lessons overlap
         if other is not None:
             code, what = (("room_booked", "the room") if isinstance(holder, Room)
                           else ("instructor_busy", "the instructor"))
             day = zone_day(s.starts_at)
             raise Conflict(code, f"{what} is taken on {day} by another lesson", date=day.isoformat(),
                            lesson_id=str(other.lesson_id), **{f"{type(holder).__name__.lower()}_id": str(holder.id)})
-        table = table.taken([s])
     return TimeReserved.next(holder, meta, slots=tuple(slots))
 
 

@@ -21,7 +21,7 @@ from classledger.aggregates.client import Client, writable
 from classledger.aggregates.course import Course, Group, GroupLesson
 from classledger.aggregates.errors import Conflict, Invalid
 from classledger.aggregates.lesson import BookedLesson, Booking, ClientLessons, Lesson
-from classledger.aggregates.recurrence import Repeat, Weekday, parse_hhmm
+from classledger.aggregates.recurrence import WEEKDAYS, Repeat, Weekday, parse_hhmm
 from classledger.aggregates.registration import Credit, Registration
 from classledger.aggregates.schedule import BranchHours, Instructor, Room, Slot
 from classledger.application import clients, group_lessons
@@ -97,7 +97,7 @@ def set_branch_hours(ctx: Ctx, a: SetBranchHours) -> dict[str, Any]:
     ctx.tenant.branch(a.branch_id)
     hours_id = sc.hours_id(a.branch_id)
     weekly: dict[Weekday, list[tuple[str, str]]] = {
-        day: list(intervals) for day, intervals in a.weekly.model_dump().items() if intervals}
+        day: list(getattr(a.weekly, day)) for day in WEEKDAYS if getattr(a.weekly, day)}
     (event,) = ctx.emit(sc.set_hours(ctx.find(BranchHours, hours_id), ctx.meta, a.branch_id, weekly, a.closed_on))
     return {"id": a.branch_id, "version": event.originator_version}
 
@@ -216,9 +216,10 @@ def cancel_lesson(ctx: Ctx, a: CancelLesson) -> dict[str, Any]:
     """Cancel a lesson: its room and instructor are free again, its bookings stay as history (§7.4)."""
     lesson = ctx.get(Lesson, a.lesson_id)
     ctx.emit(ls.cancel(lesson, ctx.meta))
-    for holder_id, kind in ((lesson.room_id, Room), (lesson.instructor_id, Instructor)):
-        if holder_id is not None:
-            ctx.emit(sc.release(ctx.get(kind, holder_id), ctx.meta, [lesson.id]))
+    if lesson.room_id is not None:
+        ctx.emit(sc.release(ctx.get(Room, lesson.room_id), ctx.meta, [lesson.id]))
+    if lesson.instructor_id is not None:
+        ctx.emit(sc.release(ctx.get(Instructor, lesson.instructor_id), ctx.meta, [lesson.id]))
     for b in lesson.bookings:
         ctx.emit(ls.client_unbooked(ctx.find(ClientLessons, ls.client_lessons_id(b.client_id)), ctx.meta,
                                     [lesson.id], "lesson_cancelled"))

@@ -163,7 +163,8 @@ def ics_feed(items: list[dict[str, Any]], rooms: dict[str, str], teachers: dict[
             ev.add("description", f"Instructor: {teacher}")
         ev.add("status", "CANCELLED" if lesson["cancelled"] else "CONFIRMED")
         cal.add_component(ev)
-    return cal.to_ical()
+    feed: bytes = cal.to_ical()
+    return feed
 
 
 def _bound(value: date | datetime | None, zone: ZoneInfo, *, end: bool = False) -> int | None:

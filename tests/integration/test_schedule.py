@@ -14,6 +14,7 @@ import pytest
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid, Refused
 from classledger.aggregates.lesson import Lesson
 from classledger.aggregates.schedule import Room
+from classledger.application.clients import client_history
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.projections.lessons import Timetable
@@ -211,6 +212,10 @@ def test_group_lessons_follow_registrations(system: System) -> None:
     assert why[anna] == ("unbooked", "registration_cancelled")
     assert why[boris] == ("unbooked", "transferred")
     assert why[cyril][0] == "unbooked"
+    # The client's history shows the bookings and their cancellations.
+    kinds = [item["type"] for item in client_history(system.app, s.tenant_id, UUID(cyril)) or []]
+    assert "ClientLessonsBooked" in kinds
+    assert kinds.count("ClientLessonsUnbooked") >= 1
 
 
 def test_a_makeup_credit_books_a_lesson_of_its_type(system: System) -> None:

@@ -86,11 +86,18 @@ def test_occurrences_are_ordered_distinct_and_inside_the_plan(first: date, span:
                                                              weekdays: list[str]) -> None:
     until = first + timedelta(days=span)
     repeat = Repeat(every=every, interval=interval, weekdays=tuple(weekdays) if every == "week" else (), until=until)  # type: ignore[arg-type]
-    if every == "week" and weekdays and not any(
-            WEEKDAYS[(first + timedelta(days=k)).weekday()] in weekdays for k in range(min(span, 6) + 1)):
-        with pytest.raises(Invalid, match="weekdays"):  # a short span may hold none of the chosen weekdays
-            occurrences(first, repeat)
-        return
+    if every == "week":
+        # The reference: the chosen weekdays of every interval-th calendar week from the first's.
+        monday = first - timedelta(days=first.weekday())
+        chosen = set(weekdays) or {WEEKDAYS[first.weekday()]}
+        expected = [first + timedelta(days=k) for k in range(span + 1)
+                    if WEEKDAYS[(first + timedelta(days=k)).weekday()] in chosen
+                    and ((first + timedelta(days=k) - monday).days // 7) % interval == 0]
+        if not expected:
+            with pytest.raises(Invalid, match="weekdays"):
+                occurrences(first, repeat)
+            return
+        assert occurrences(first, repeat) == expected
     days = occurrences(first, repeat)
     assert days[0] == first or (every == "week" and weekdays)
     assert days == sorted(set(days))

@@ -200,7 +200,7 @@ def _read_operation(r: ReadRoute, schemas: dict[str, Any], built: bool) -> dict[
         op["summary"] += " (not built yet)"
     if r.path == "/docs":
         op["responses"]["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
-    if r.path == "/cabinet/{token}":
+    if r.path == "/cabinet/{token}" and built:
         # DOMAIN §8.1: a browser (Accept: text/html) gets a page, the cabinet's or one that
         # says the link does not work; Accept: application/json gets JSON.
         for status in ("200", "404"):

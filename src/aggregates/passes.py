@@ -86,6 +86,13 @@ class Pause(Immutable):
     end: date
 
 
+class WriteOffShare(Immutable):
+    """The part of one write-off transaction (§6.3) that settled this pass's debt."""
+
+    transaction_id: UUID
+    amount: int
+
+
 class Pass(Aggregate):
     template_id: UUID | None
     client_ids: tuple[UUID, ...]
@@ -108,10 +115,23 @@ class Pass(Aggregate):
     transactions: tuple[UUID, ...] = ()  # every journal transaction this pass posted (§4.9)
     transferred_out: int = 0  # lessons given to other clients (§4.10)
     paused: tuple[Pause, ...] = ()  # the freezes that moved it (§4.6), at sale or later
+    written_off: tuple[WriteOffShare, ...] = ()  # write-offs that settled its debt (§6.3)
 
     @property
     def billed(self) -> int:
         return self.price - self.discount
+
+    @property
+    def written_off_total(self) -> int:
+        return sum(w.amount for w in self.written_off)
+
+    @property
+    def owed(self) -> int:
+        """What the client still owes for this pass: its charge less what was paid for it and
+        what write-offs settled (§6.3). Payments not naming a pass are not counted here."""
+        if self.status != "active":
+            return 0
+        return max(0, self.billed - min(self.paid, self.billed) - self.written_off_total)
 
     @property
     def unearned(self) -> int:
@@ -262,6 +282,55 @@ class PassPaid(_PassEvent):
 
     def apply(self, state: Pass) -> Pass:
         return self.evolve(state, paid=state.paid + self.amount)
+
+
+class PassWrittenOff(_PassEvent):
+    """§6.3 "the debt on the pass is settled": a write-off of the client's debt in the pass's
+    city took ``amount`` of what the pass still owed; a refund (§4.8) no longer settles it."""
+
+    amount: int
+    transaction_id: UUID
+
+    def apply(self, state: Pass) -> Pass:
+        return self.evolve(state, written_off=(*state.written_off,
+                                               WriteOffShare(transaction_id=self.transaction_id, amount=self.amount)))
+
+
+class PassWriteOffCancelled(_PassEvent):
+    """§6.4: the write-off was cancelled in error; the pass owes its share again."""
+
+    transaction_id: UUID
+    reversal_id: UUID
+
+    def apply(self, state: Pass) -> Pass:
+        return self.evolve(state, written_off=tuple(w for w in state.written_off
+                                                    if w.transaction_id != self.transaction_id))
+
+
+def settle_by_write_off(passes: Iterable[Pass], meta: Meta, amount: int,
+                        transaction_id: UUID) -> list[Event]:
+    """§6.3: a write-off of ``amount`` settles the debt of the ``passes`` (the client's, in the
+    write-off's city, oldest sale first) up to what each still owes; the rest of the amount
+    was other debt (charged visits, corrections) and settles no pass."""
+    events: list[Event] = []
+    left = amount
+    for p in passes:
+        share = min(left, p.owed)
+        if share <= 0:
+            continue
+        events.append(PassWrittenOff.next(p, meta, amount=share, transaction_id=transaction_id, **p.figures()))
+        left -= share
+        if left == 0:
+            break
+    return events
+
+
+def cancel_write_off(p: Pass, meta: Meta, transaction_id: UUID, reversal_id: UUID) -> list[Event]:
+    """§6.4: the pass's share of a cancelled write-off is owed again (nothing when it had none)."""
+    if not any(w.transaction_id == transaction_id for w in p.written_off):
+        return []
+    return [PassWriteOffCancelled.next(p, meta, transaction_id=transaction_id, reversal_id=reversal_id,
+                                       **p.figures())]
 
 
 class LessonsTransferredOut(_PassEvent):

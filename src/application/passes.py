@@ -262,8 +262,10 @@ def record_visit(ctx: Ctx, a: RecordVisit) -> dict[str, Any]:
             value, tx = _consume(ctx, p, 1, client_id=a.client_id, visit_id=visit_id, day=a.date)
             fields = {"pass_id": p.id, "value": value, "transaction_id": tx.id if tx else None}
         else:
+            city = _client_city(ctx, client)
+            in_city(ctx, city)  # §6.6: the charge is a debt in the client's city, posted by its staff
             charge = posting.visit_charge(ctx.new_id(), ctx.meta.at, ctx.tenant.currency, client_id=a.client_id,
-                                          city=_client_city(ctx, client), lesson_type=a.lesson_type,
+                                          city=city, lesson_type=a.lesson_type,
                                           price=lt.single_visit_price, branch_id=client.branch_id,
                                           related=(visit_id,))
             if charge is not None:
@@ -313,6 +315,9 @@ def cancel_visit(ctx: Ctx, a: CancelVisit) -> dict[str, Any]:
         # a voided pass already reversed this lesson's revenue (§4.9)
     reversal_id = None
     if v.transaction_id is not None:
+        city = ctx.get(Transaction, v.transaction_id).transaction.city
+        if v.charged and city is not None:  # §6.6: taking back a single-visit charge settles that city's debt
+            in_city(ctx, city)
         reversal_id = _reverse(ctx, v.transaction_id, a.reason)
     ctx.emit([ps.VisitCancelled.next(v, ctx.meta, client_id=v.client_id, pass_id=v.pass_id,
                                      lesson_returned=returned, reversal_id=reversal_id)])
@@ -514,7 +519,8 @@ def refund_pass(ctx: Ctx, a: RefundPass) -> dict[str, Any]:
     svp = ctx.tenant.lesson_type(p.lesson_type).single_visit_price
     amount = None if a.amount is None else money(ctx, a.amount, "amount")
     terms = posting.refund_terms(billed=p.billed, price_paid=p.paid, lessons_total=p.lessons_total,
-                                 lessons_remaining=p.remaining, single_visit_price=svp, amount=amount)
+                                 lessons_remaining=p.remaining, single_visit_price=svp, amount=amount,
+                                 written_off=p.written_off_total)
     if terms.settled < 0:
         raise Conflict("refund_too_small", "a hand-set refund cannot leave the client owing more than the pass")
     txs = posting.refund((ctx.new_id(), ctx.new_id()), ctx.meta.at, cur, client_id=p.payer_id, city=p.city,

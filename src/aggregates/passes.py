@@ -411,13 +411,15 @@ def change_validity(p: Pass, meta: Meta, change: Literal["extend", "correct", "f
 # lifecycle): a pass is paused on a day when any of its holders is frozen that day, and
 # each calendar day moves it at most once, however many holders are frozen then.
 #
-# A freeze moves the end by its days that lie inside the validity as it stands when the
-# freeze is recorded (already moved by earlier freezes: §4.6 "overlapping its validity")
-# and that no freeze which moved the pass before covered. A freeze that moved the pass is
-# kept on it whole (``Pass.paused``), days beyond the end included: a sibling frozen later
-# on those days adds nothing, just as the first holder's own freeze counted only its
-# overlap. A freeze that moves nothing (all its days outside the validity, or already
-# paused) is not kept, so it emits no event.
+# Validity is paused, not merely lengthened: a freeze counts its days that lie inside the
+# validity as it stands when the freeze is recorded (already moved by earlier freezes) and
+# that no freeze which moved the pass before covered; those days resume after the end,
+# on days when no holder is frozen. So a pass valid 1–30 December frozen 25 December –
+# 10 January had 6 days left at the freeze's start: they run 11–16 January, not to
+# 5 January inside the freeze. A freeze that moved the pass, or that the end moved over,
+# is kept on it whole (``Pass.paused``), days beyond the end included: a sibling frozen
+# later on those days adds nothing. A freeze that moves nothing (all its days outside the
+# validity, or already paused) is not kept, so it emits no event.
 
 
 def unpaused_days(paused: Iterable[Pause], lo: date, hi: date) -> int:
@@ -435,32 +437,59 @@ def unpaused_days(paused: Iterable[Pause], lo: date, hi: date) -> int:
     return count
 
 
+def resume_after(end: date, days: int, frozen: Iterable[Pause]) -> tuple[date, tuple[Pause, ...]]:
+    """The end moved by ``days`` days on which none of the ``frozen`` periods runs: the days
+    a freeze took from the validity resume after it. Returns the new end and the periods
+    it moved over."""
+    periods = sorted(set(frozen), key=lambda q: (q.start, q.end))
+    skipped: list[Pause] = []
+    day = end
+    while days > 0:
+        day += timedelta(days=1)
+        covering = [q for q in periods if q.start <= day <= q.end]
+        if covering:
+            skipped += [q for q in covering if q not in skipped]
+            day = max(q.end for q in covering)
+            continue
+        days -= 1
+    return day, tuple(skipped)
+
+
 def frozen_overlap(p: Pass, start: date, end: date) -> int:
     """§4.6: the days of the freeze ``[start, end]`` that overlap the pass's validity (as
     already moved) and for which it was not paused yet by another holder's freeze."""
     return unpaused_days(p.paused, max(p.valid_from, start), min(p.valid_until, end))
 
 
-def pause(p: Pass, meta: Meta, start: date, end: date) -> list[Event]:
-    """§2.4, §4.6: a holder frozen ``[start, end]`` moves the pass's end by the new frozen days
-    overlapping its validity; nothing when there are none (or the pass is no longer active)."""
+def pause(p: Pass, meta: Meta, start: date, end: date, recorded: Iterable[tuple[date, date]] = ()) -> list[Event]:
+    """§2.4, §4.6: a holder frozen ``[start, end]`` pauses the pass for its new frozen days
+    overlapping the validity; they resume after the end on days no holder is frozen
+    (``recorded``: every holder's freezes, which the end may move over). Nothing when
+    there are none (or the pass is no longer active). ``frozen_days`` is the whole move."""
     days = frozen_overlap(p, start, end)
     if p.status != "active" or days == 0:
         return []
-    return change_validity(p, meta, "freeze", valid_from=p.valid_from, valid_until=p.valid_until + timedelta(days=days),
-                           frozen_days=days, paused=(Pause(start=start, end=end),))
+    this = Pause(start=start, end=end)
+    until, skipped = resume_after(p.valid_until, days,
+                                  (*p.paused, this, *(Pause(start=a, end=b) for a, b in recorded)))
+    kept = tuple(q for q in dict.fromkeys((this, *skipped)) if q not in p.paused)
+    return change_validity(p, meta, "freeze", valid_from=p.valid_from, valid_until=until,
+                           frozen_days=(until - p.valid_until).days, paused=kept)
 
 
 def paused_at_sale(valid_from: date, valid_until: date,
                    freezes: Iterable[tuple[date, date]]) -> tuple[date, tuple[Pause, ...]]:
     """§2.4 at sale: the holders' freezes already recorded, met in date order as the end
     moves, each by the rule of ``pause``. Returns the moved end and the freezes that moved it."""
+    met: list[Pause] = []
     paused: tuple[Pause, ...] = ()
     for start, end in sorted(set(freezes)):
+        this = Pause(start=start, end=end)
+        met.append(this)
         days = unpaused_days(paused, max(valid_from, start), min(valid_until, end))
         if days:
-            valid_until += timedelta(days=days)
-            paused = (*paused, Pause(start=start, end=end))
+            valid_until, skipped = resume_after(valid_until, days, met)
+            paused = tuple(dict.fromkeys((*paused, this, *skipped)))
     return valid_until, paused
 
 

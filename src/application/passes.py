@@ -391,7 +391,9 @@ def move_passes_for_freeze(ctx: Ctx, client_id: UUID, start: date, end: date) ->
     for e in idx.entries if idx else ():
         if not e.open:
             continue
-        events = ps.pause(ctx.get(Pass, e.pass_id), ctx.meta, start, end)
+        p = ctx.get(Pass, e.pass_id)
+        recorded = [(f.start, f.end) for cid in p.client_ids for f in ctx.get(Client, cid).freezes]
+        events = ps.pause(p, ctx.meta, start, end, recorded)
         if events:
             _emit_pass(ctx, events)
 

@@ -160,7 +160,16 @@ class ClassLedger(Application[UUID]):
         for attempt in range(MAX_ATTEMPTS):
             self.refresh()
             ctx = Ctx(self, principal, meta, key)
-            answer = spec.handler(ctx, args)
+            try:
+                answer = spec.handler(ctx, args)
+            except Conflict as refused:
+                # A create re-sent by its id under another key (or none): the first answer.
+                if refused.code != "duplicate_id" or given_id is None:
+                    raise
+                known = self._answer_for_id(principal.tenant_id, given_id, key, digest)
+                if known is None:
+                    raise
+                return known
             result = {"ok": True, **answer}
             response = orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS)
             if not ctx.events and not durable:
@@ -176,6 +185,8 @@ class ClassLedger(Application[UUID]):
             except RecordConflictError:
                 self.cache.forget(e.originator_id for e in ctx.events)
                 known = self._answer_from_log(principal.tenant_id, key, digest)
+                if known is None and given_id is not None:
+                    known = self._answer_for_id(principal.tenant_id, given_id, key, digest)
                 if known is not None:
                     return known
                 # Someone else wrote first: decide again on fresh state.
@@ -202,6 +213,29 @@ class ClassLedger(Application[UUID]):
                 key=key[4:],
             )
         return orjson.loads(record.response)  # type: ignore[no-any-return]
+
+    def _answer_for_id(self, tenant_id: UUID, given_id: UUID, key: str, digest: str) -> dict[str, Any] | None:
+        """API §2: re-sending a create with the same ``id`` and args returns the first
+        answer, whatever ``Idempotency-Key`` either send carried. The first send is in the
+        command log under its id, or under the key its events record; ``None`` when the
+        id names nothing yet (the conflict was elsewhere: decide again). An id already
+        used by another request is ``duplicate_id``."""
+        if key != f"id:{given_id}":
+            known = self._answer_from_log(tenant_id, f"id:{given_id}", digest)
+            if known is not None:
+                return known
+        self.refresh()
+        try:
+            self.load(given_id)
+        except AggregateNotFoundError:
+            return None
+        first = next(iter(self.events.get(given_id, limit=1)), None)
+        first_key = getattr(first, "idempotency_key", None)
+        if isinstance(first, Event) and first.tenant_id == tenant_id and first_key and f"key:{first_key}" != key:
+            record = self.event_recorder.get_command_record(tenant_id, f"key:{first_key}")
+            if record is not None and record.request_hash == digest:
+                return orjson.loads(record.response)  # type: ignore[no-any-return]
+        raise Conflict("duplicate_id", "this id was already used with other arguments", key=str(given_id))
 
     def _snapshot(self, ctx: Ctx) -> None:
         if self.snapshots is None:

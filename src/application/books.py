@@ -9,10 +9,10 @@ from uuid import UUID
 from pydantic import Field
 
 from classledger.aggregates import books as b
+from classledger.aggregates import passes as ps
 from classledger.aggregates.books import ClientAccount, Transaction
 from classledger.aggregates.client import Client
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid
-from classledger.aggregates import passes as ps
 from classledger.aggregates.passes import ClientPasses, Pass, PassPaid
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.tenants import money
@@ -89,9 +89,9 @@ def cancel_transaction(ctx: Ctx, a: CancelTransaction) -> dict[str, Any]:
     if original.transaction.kind == TransactionKind.WRITE_OFF:
         # §6.3, §6.4: the passes whose debt it settled owe their shares again.
         for pid in original.transaction.related:
-            p = ctx.find(Pass, pid)
-            if p is not None:
-                ctx.emit(ps.cancel_write_off(p, ctx.meta, original.id, reversal.id))
+            settled = ctx.find(Pass, pid)
+            if settled is not None:
+                ctx.emit(ps.cancel_write_off(settled, ctx.meta, original.id, reversal.id))
     return {"id": reversal.id, "transaction_id": reversal.id, "reverses": original.id, "version": 1}
 
 

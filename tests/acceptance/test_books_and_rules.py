@@ -133,11 +133,13 @@ def test_archiving_cancels_the_next_call(system: System) -> None:
     assert directory.card(s.tenant_id, uuid.UUID(s.client))["next_call"] == "2026-04-01"  # type: ignore[index]
     s.run("archive_client", {"client_id": s.client, "reason": "moved away"})
     card = directory.card(s.tenant_id, uuid.UUID(s.client))
-    assert card is not None and card["archived"] is True
+    assert card is not None
+    assert card["archived"] is True
     assert card["next_call"] is None
     s.run("restore_client", {"client_id": s.client})
     card = directory.card(s.tenant_id, uuid.UUID(s.client))
-    assert card is not None and card["next_call"] is None
+    assert card is not None
+    assert card["next_call"] is None
 
 
 def test_archiving_a_client_with_no_call_writes_only_the_archive(system: System) -> None:

@@ -41,7 +41,8 @@ def test_a_note_starting_like_a_formula_is_text_in_the_csv(api: Api) -> None:
     for row in body:  # only the amount may start with "-": it is a number
         assert all(not cell.startswith(exports.FORMULA_STARTS) for i, cell in enumerate(row) if i != amount), row
     amounts = [Decimal(row[amount]) for row in body]
-    assert any(a < 0 for a in amounts) and sum(amounts) == 0
+    assert any(a < 0 for a in amounts)
+    assert sum(amounts) == 0
     assert any(row[amount].startswith("-") for row in body)  # money is not neutralised
 
 

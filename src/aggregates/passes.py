@@ -284,6 +284,26 @@ class PassPaid(_PassEvent):
         return self.evolve(state, paid=state.paid + self.amount)
 
 
+class PassPaymentCancelled(_PassEvent):
+    """§6.4: a payment for this pass (at sale, or naming it) was cancelled in error: it no
+    longer counts as paid, so a refund (§4.8) does not pay it out."""
+
+    amount: int
+    transaction_id: UUID
+    reversal_id: UUID
+
+    def apply(self, state: Pass) -> Pass:
+        return self.evolve(state, paid=max(0, state.paid - self.amount))
+
+
+def cancel_payment(p: Pass, meta: Meta, amount: int, transaction_id: UUID, reversal_id: UUID) -> list[Event]:
+    """§6.4 with §4.8: the pass counts ``amount`` less as paid (nothing when it counted none)."""
+    if p.paid == 0 or amount <= 0:
+        return []
+    return [PassPaymentCancelled.next(p, meta, amount=amount, transaction_id=transaction_id, reversal_id=reversal_id,
+                                      **p.figures())]
+
+
 class PassWrittenOff(_PassEvent):
     """§6.3 "the debt on the pass is settled": a write-off of the client's debt in the pass's
     city took ``amount`` of what the pass still owed; a refund (§4.8) no longer settles it."""

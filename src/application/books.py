@@ -86,12 +86,19 @@ def cancel_transaction(ctx: Ctx, a: CancelTransaction) -> dict[str, Any]:
     reversal = reversal_of(original.transaction, ctx.new_id(), ctx.meta.at, memo=a.reason)
     record(ctx, reversal)
     ctx.emit([b.TransactionCancelled.next(original, ctx.meta, reversal_id=reversal.id)])
-    if original.transaction.kind == TransactionKind.WRITE_OFF:
-        # §6.3, §6.4: the passes whose debt it settled owe their shares again.
-        for pid in original.transaction.related:
-            settled = ctx.find(Pass, pid)
-            if settled is not None:
-                ctx.emit(ps.cancel_write_off(settled, ctx.meta, original.id, reversal.id))
+    tx = original.transaction
+    if tx.kind in (TransactionKind.WRITE_OFF, TransactionKind.PAYMENT):
+        # §6.4 with §4.8: the passes whose debt it settled owe their shares again; the pass
+        # a payment was for no longer counts it as paid.
+        received = -sum(d for d in b.receivable_deltas(tx, tx.client_id).values()) if tx.client_id else 0
+        for pid in tx.related:
+            named = ctx.find(Pass, pid)
+            if named is None:
+                continue
+            if tx.kind == TransactionKind.WRITE_OFF:
+                ctx.emit(ps.cancel_write_off(named, ctx.meta, original.id, reversal.id))
+            else:
+                ctx.emit(ps.cancel_payment(named, ctx.meta, received, original.id, reversal.id))
     return {"id": reversal.id, "transaction_id": reversal.id, "reverses": original.id, "version": 1}
 
 

@@ -553,6 +553,11 @@ def void_pass(ctx: Ctx, a: VoidPass) -> dict[str, Any]:
     if p.transferred_out:
         raise Conflict("lessons_transferred", f"{p.transferred_out} lessons of this pass went to another client; "
                        "refund it instead", transferred=p.transferred_out)
+    if p.written_off:
+        # §6.3: a write-off settled its debt; reversing the sale under it would leave the
+        # client owed the written-off sum.
+        raise Conflict("written_off", "a write-off settled this pass's debt: cancel the write-off first, or "
+                       "refund the pass", written_off=[str(w.transaction_id) for w in p.written_off])
     in_city(ctx, p.city)
     reversals = [r for r in (_reverse(ctx, t, a.reason) for t in p.transactions) if r is not None]
     _emit_pass(ctx, [ps.PassEnded.next(p, ctx.meta, transaction_ids=tuple(reversals),

@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from classledger.aggregates.errors import Forbidden
+from classledger.aggregates.errors import Conflict, Forbidden
 from classledger.application.principal import Principal
 from classledger.projections.clients import ClientDirectory
 from classledger.system import System
@@ -75,6 +75,49 @@ def test_a_cancelled_write_off_gives_the_pass_its_debt_back(system: System) -> N
     assert s.balance()["total"] == "120.00"
     r = s.run("refund_pass", {"pass_id": p["id"], "method": "cash", "comment": "x"}, who=s.director)
     assert (r["amount"], r["settled"]) == ("0.00", "120.00")
+    assert s.balance()["total"] == "0.00"
+
+
+def test_a_written_off_pass_is_not_voided_under_its_write_off(system: System) -> None:
+    """§4.9 with §6.3: voiding reverses the sale, but the write-off that settled its debt would
+    stay, leaving the school owing the client 120.00. Refused; once the write-off is
+    cancelled, the void leaves nobody owing anybody."""
+    s = PassSchool(system)
+    p = s.sell(payment="on_credit")
+    wo = s.run("write_off_debt", {"client_id": s.client, "city": "Bratislava", "reason": "x"}, who=s.director)
+    head = system.store.recorder.max_notification_id()
+    with pytest.raises(Conflict) as e:
+        s.run("void_pass", {"pass_id": p["id"], "reason": "sold by mistake"}, who=s.director)
+    assert e.value.code == "written_off"
+    assert system.store.recorder.max_notification_id() == head
+    s.run("cancel_transaction", {"transaction_id": wo["id"], "reason": "wrong"}, who=s.director)
+    s.run("void_pass", {"pass_id": p["id"], "reason": "sold by mistake"}, who=s.director)
+    assert s.balance()["total"] == "0.00"
+
+
+def test_a_cancelled_payment_for_a_pass_is_not_refunded(system: System) -> None:
+    """§6.4 with §4.8: a pass sold paid (120.00 cash), the payment cancelled as entered in
+    error (the client owes 120.00 again): the refund pays nothing out and cancels the
+    charge; the client does not walk away with 120.00 never paid."""
+    s = PassSchool(system)
+    p = s.sell()
+    s.run("cancel_transaction", {"transaction_id": p["payment_transaction_id"], "reason": "card declined"},
+          who=s.director)
+    assert s.balance()["total"] == "120.00"
+    r = s.run("refund_pass", {"pass_id": p["id"], "method": "cash", "comment": "x"}, who=s.director)
+    assert (r["amount"], r["settled"]) == ("0.00", "120.00")
+    assert s.balance()["total"] == "0.00"
+    assert s.accounts().get(f"assets:cash:{s.ba}", "0.00") == "0.00"
+
+
+def test_a_cancelled_payment_naming_a_pass_no_longer_counts_as_paid(system: System) -> None:
+    s = PassSchool(system)
+    p = s.sell(payment="on_credit")
+    pay = s.run("receive_payment", {"client_id": s.client, "amount": "50.00", "method": "cash", "branch_id": s.ba,
+                                    "pass_id": p["id"]})
+    s.run("cancel_transaction", {"transaction_id": pay["id"], "reason": "wrong pass"}, who=s.director)
+    r = s.run("refund_pass", {"pass_id": p["id"], "method": "cash", "comment": "x"}, who=s.director)
+    assert r["amount"] == "0.00"
     assert s.balance()["total"] == "0.00"
 
 

@@ -184,7 +184,7 @@ class ClassLedger(Application[UUID]):
             attempt += 1
             if attempt >= MAX_ATTEMPTS and time.monotonic() - started >= RETRY_SECONDS:
                 break
-            # Another process wrote first: a short jittered wait, growing, before deciding again.
+            # Someone else wrote first: a short jittered wait, growing, before deciding again.
             time.sleep(min(0.001 * (2 ** min(attempt, 8)), 0.05) * (0.5 + uuid.uuid4().int % 100 / 100))
         raise Conflict(
             "concurrency_conflict",

@@ -269,8 +269,10 @@ def record_visit(ctx: Ctx, a: RecordVisit) -> dict[str, Any]:
             value, tx = _consume(ctx, p, 1, client_id=a.client_id, visit_id=visit_id, day=day)
             fields = {"pass_id": p.id, "value": value, "transaction_id": tx.id if tx else None}
         else:
+            city = _client_city(ctx, client)
+            in_city(ctx, city)  # §6.6: the charge is a debt in the client's city, posted by its staff
             charge = posting.visit_charge(ctx.new_id(), ctx.meta.at, ctx.tenant.currency, client_id=a.client_id,
-                                          city=_client_city(ctx, client), lesson_type=lesson_type,
+                                          city=city, lesson_type=lesson_type,
                                           price=lt.single_visit_price, branch_id=client.branch_id,
                                           related=(visit_id,))
             if charge is not None:
@@ -337,6 +339,9 @@ def cancel_visit(ctx: Ctx, a: CancelVisit) -> dict[str, Any]:
         # a voided pass already reversed this lesson's revenue (§4.9)
     reversal_id = None
     if v.transaction_id is not None:
+        city = ctx.get(Transaction, v.transaction_id).transaction.city
+        if v.charged and city is not None:  # §6.6: taking back a single-visit charge settles that city's debt
+            in_city(ctx, city)
         reversal_id = _reverse(ctx, v.transaction_id, a.reason)
     if v.lesson_id is not None:
         ctx.emit(ls.unmark(ctx.get(Lesson, v.lesson_id), ctx.meta, v.client_id, v.id))
@@ -412,7 +417,9 @@ def move_passes_for_freeze(ctx: Ctx, client_id: UUID, start: date, end: date) ->
     for e in idx.entries if idx else ():
         if not e.open:
             continue
-        events = ps.pause(ctx.get(Pass, e.pass_id), ctx.meta, start, end)
+        p = ctx.get(Pass, e.pass_id)
+        recorded = [(f.start, f.end) for cid in p.client_ids for f in ctx.get(Client, cid).freezes]
+        events = ps.pause(p, ctx.meta, start, end, recorded)
         if events:
             _emit_pass(ctx, events)
 
@@ -540,7 +547,8 @@ def refund_pass(ctx: Ctx, a: RefundPass) -> dict[str, Any]:
     svp = ctx.tenant.lesson_type(p.lesson_type).single_visit_price
     amount = None if a.amount is None else money(ctx, a.amount, "amount")
     terms = posting.refund_terms(billed=p.billed, price_paid=p.paid, lessons_total=p.lessons_total,
-                                 lessons_remaining=p.remaining, single_visit_price=svp, amount=amount)
+                                 lessons_remaining=p.remaining, single_visit_price=svp, amount=amount,
+                                 written_off=p.written_off_total)
     if terms.settled < 0:
         raise Conflict("refund_too_small", "a hand-set refund cannot leave the client owing more than the pass")
     txs = posting.refund((ctx.new_id(), ctx.new_id()), ctx.meta.at, cur, client_id=p.payer_id, city=p.city,
@@ -571,6 +579,11 @@ def void_pass(ctx: Ctx, a: VoidPass) -> dict[str, Any]:
     if p.transferred_out:
         raise Conflict("lessons_transferred", f"{p.transferred_out} lessons of this pass went to another client; "
                        "refund it instead", transferred=p.transferred_out)
+    if p.written_off:
+        # §6.3: a write-off settled its debt; reversing the sale under it would leave the
+        # client owed the written-off sum.
+        raise Conflict("written_off", "a write-off settled this pass's debt: cancel the write-off first, or "
+                       "refund the pass", written_off=[str(w.transaction_id) for w in p.written_off])
     in_city(ctx, p.city)
     reversals = [r for r in (_reverse(ctx, t, a.reason) for t in p.transactions) if r is not None]
     _emit_pass(ctx, [ps.PassEnded.next(p, ctx.meta, transaction_ids=tuple(reversals),

@@ -101,6 +101,9 @@ WRITES: tuple[WriteRoute, ...] = (
     _w("POST", "/v1/transactions/{id}/cancel", "cancel_transaction", {"id": "transaction_id"}),
     _w("POST", "/v1/corrections", "post_correction", created=True),
     _w("POST", "/v1/tier-downgrades", "request_tier_downgrade", created=True),
+    # Staff keys (a director's): issue one (shown once), revoke one by its id (GET /v1/keys).
+    _w("POST", "/v1/keys", "create_key", created=True),
+    _w("POST", "/v1/keys/{id}/revoke", "revoke_key", {"id": "key_id"}),
 )
 
 ROUTE_OF: dict[str, WriteRoute] = {w.command: w for w in WRITES}
@@ -204,6 +207,11 @@ class JournalQuery(FinanceQuery):
     client_id: UUID | None = Field(None, description="only this client's transactions")
 
 
+class KeysQuery(Query):
+    limit: int = Field(100, ge=1, le=1000, description="page size")
+    cursor: str | None = Field(None, max_length=100, description="next_cursor of the previous page")
+
+
 class PassesQuery(Query):
     from_: date | None = Field(None, alias="from")
     to: date | None = None
@@ -239,6 +247,8 @@ READS: tuple[ReadRoute, ...] = (
     ReadRoute("/v1/cabinet-users/{id}", "cabinet_user",
               "A parent's cabinet login for the front desk: signed in, open invitation, linked clients, "
               "today's failed proofs (DOMAIN §8.2)"),
+    ReadRoute("/v1/keys", "list_keys",
+              "The staff keys you manage, oldest first: holder, role, city, issued, revoked (never a key)", KeysQuery),
     ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain (DOMAIN §9.3)"),
     ReadRoute("/cabinet/{token}", "cabinet", "The client's read-only cabinet (DOMAIN §8.1)", public=True),
 )

@@ -88,6 +88,12 @@ def cmd_key_revoke(system: System, a: argparse.Namespace) -> None:
     emit({"key_id": ans["id"], "staff_id": ans["staff_id"], "revoked": True}, a.json)
 
 
+def cmd_secrets_scrub(system: System, a: argparse.Namespace) -> None:
+    from classledger.application.scrub import scrub_secrets
+
+    emit(scrub_secrets(system.store), a.json)
+
+
 def cmd_import(system: System, a: argparse.Namespace) -> None:
     importer = Importer(system.app, a.tenant, unknown_actor_role=a.actor_role)
     progress_bar: Any = None
@@ -223,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     kr.add_argument("--reason", help="why (recorded with the event)")
     kr.add_argument("--json", action="store_true")
     kr.set_defaults(run=cmd_key_revoke)
+
+    se = sub.add_parser("secrets", help="secrets at rest").add_subparsers(dest="action", required=True)
+    ss = se.add_parser("scrub", help="take the secrets earlier versions kept out of the command log (run once, "
+                       "with the server stopped)")
+    ss.add_argument("--json", action="store_true")
+    ss.set_defaults(run=cmd_secrets_scrub)
 
     im = sub.add_parser("import", help="run a JSONL command file")
     im.add_argument("--tenant", required=True, type=parse_uuid)

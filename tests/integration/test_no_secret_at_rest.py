@@ -25,6 +25,7 @@ import psycopg
 import pytest
 
 from classledger import cli
+from classledger.application import service
 from classledger.system import System
 from tests.http.support import Api, assert_error
 
@@ -168,3 +169,39 @@ def test_a_retried_secret_issuing_request_is_a_clear_409_and_writes_nothing(api:
     user = str(uuid.uuid4())
     assert api.post("/v1/cabinet-users", {"id": user}).status_code == 201
     assert_error(api.post("/v1/cabinet-users", {"id": user}), 409, "secret_not_repeated")
+
+
+def test_the_secrets_earlier_versions_kept_are_scrubbed(
+    api: Api, database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Earlier versions kept each answer whole in the command log. ``classledger secrets
+    scrub`` takes the secrets out of it, and out of the files, once."""
+    with monkeypatch.context() as earlier:
+        earlier.setattr(service, "kept_answer", lambda spec, result: orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS))
+        secrets = issue_everything(api, database_url, capsys, earlier)
+        field = api.post("/v1/custom-fields", {"key": "school", "label": "School", "type": "text"}, role="director",
+                         **{"Idempotency-Key": "field-1"})
+        assert field.status_code == 201, field.text
+    with pytest.raises(AssertionError, match="secrets at rest"):
+        assert_absent(database_url, secrets)
+
+    monkeypatch.setenv("CLASSLEDGER_DATABASE_URL", database_url)
+    capsys.readouterr()
+    cli.main(["secrets", "scrub", "--json"])
+    report = orjson.loads(capsys.readouterr().out)
+    assert report["rewritten"] == len(secrets) - len(api.keys)  # the fixture's own keys were issued before
+    assert report["compacted"] is True
+    assert_absent(database_url, secrets)
+
+    # A retry of a scrubbed answer is the 409 of today's answers; other answers are as they were.
+    error = assert_error(api.post("/v1/keys", {"role": "admin", "staff": "Ján"}, role="director",
+                                  **{"Idempotency-Key": "key-1"}), 409, "secret_not_repeated")
+    assert error["details"]["withheld"] == ["key"]
+    again = api.post("/v1/custom-fields", {"key": "school", "label": "School", "type": "text"}, role="director",
+                     **{"Idempotency-Key": "field-1"})
+    assert again.json() == field.json()
+    # The secrets still work (revoking and re-issuing them is the school's next step), and
+    # a second run finds nothing more to do.
+    assert api.http.get("/v1/clients", headers={"Authorization": f"Bearer {secrets['key from the route']}"}).status_code == 200
+    cli.main(["secrets", "scrub", "--json"])
+    assert orjson.loads(capsys.readouterr().out)["rewritten"] == 0

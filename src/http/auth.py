@@ -10,6 +10,7 @@ here at once. Every role may read; what each may write is decided by the pipelin
 
 from __future__ import annotations
 
+import hmac
 import re
 from uuid import UUID
 
@@ -69,7 +70,11 @@ def _lookup(system: System, digest: str) -> Principal | None:
     # The read model may not have seen a revocation made a moment ago in another process;
     # the tenant's record (one query to learn whether anything was written since) has.
     tenant = system.app.find(Tenant, row.tenant_id, row.tenant_id)
-    held = tenant.keys.get(digest) if tenant is not None else None
+    if tenant is None:
+        return None
+    # Each of the tenant's keys compared in constant time (a handful): no timing says how
+    # close a presented key's hash came to a stored one.
+    held = next((k for h, k in tenant.keys.items() if hmac.compare_digest(h, digest)), None)
     if held is None or held.revoked:
         return None
     return Principal(row.tenant_id, held.staff_id, held.staff_name, held.role, held.city)

@@ -3,6 +3,8 @@ opens nothing from that moment, in every process. A list never shows a key or it
 
 from __future__ import annotations
 
+import hmac
+
 import orjson
 import pytest
 
@@ -144,3 +146,16 @@ def test_the_command_line_lists_and_revokes(
     with pytest.raises(SystemExit):
         cli.main(["key", "revoke", "--tenant", str(api.tenant_id), "00000000-0000-0000-0000-000000000001"])
     assert "key_not_found" in capsys.readouterr().err
+
+
+def test_a_presented_key_is_compared_in_constant_time(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    compared: list[tuple[str, str]] = []
+    real = hmac.compare_digest
+
+    def spy(a: str, b: str) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    assert api.get("/v1/clients", role="operator").status_code == 200
+    assert (hash_key(api.keys["operator"]), hash_key(api.keys["operator"])) in compared

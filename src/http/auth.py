@@ -17,7 +17,7 @@ from uuid import UUID
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from classledger.aggregates.cabinet_user import secret_hash
+from classledger.aggregates.cabinet_user import CabinetUser, secret_hash
 from classledger.aggregates.tenant import Tenant
 from classledger.application.cabinet_users import cabinet_principal
 from classledger.application.principal import Principal
@@ -102,4 +102,12 @@ def _lookup_login(system: System, digest: str) -> tuple[UUID, UUID] | None:
     if found is None:
         system.runner.catch_up()  # redeemed a moment ago in another process
         found = users.login(digest)
+    if found is None:
+        return None
+    # As for staff keys: a sign-out a moment ago in another process is in the user's
+    # record before it is in the read model; compared in constant time.
+    tenant_id, user_id = found
+    user = system.app.find(CabinetUser, user_id, tenant_id)
+    if user is None or user.login_hash is None or not hmac.compare_digest(user.login_hash, digest):
+        return None
     return found

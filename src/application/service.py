@@ -73,7 +73,7 @@ def kept_answer(spec: CommandSpec, result: dict[str, Any]) -> bytes:
     the caller ever sees (the log is in every backup of the database)."""
     withheld = [f for f in spec.shown_once if f in result]
     kept = {k: v for k, v in result.items() if k not in spec.shown_once}
-    return orjson.dumps({**kept, WITHHELD: withheld}, option=orjson.OPT_NON_STR_KEYS)
+    return orjson.dumps({**kept, WITHHELD: withheld} if withheld else kept, option=orjson.OPT_NON_STR_KEYS)
 
 
 def request_hash(command: str, args: Args) -> str:

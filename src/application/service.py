@@ -77,6 +77,18 @@ def parse_args(spec: CommandSpec, raw: Any) -> Args:
         raise Invalid("invalid_args", f"{spec.name}: the arguments are not valid", errors=validation_details(e)) from None
 
 
+# The command log's mark of an answer whose secrets (``CommandSpec.shown_once``) were left out.
+WITHHELD = "_withheld"
+
+
+def kept_answer(spec: CommandSpec, result: dict[str, Any]) -> bytes:
+    """What the command log keeps of an answer: everything but its secrets, which only
+    the caller ever sees (the log is in every backup of the database)."""
+    withheld = [f for f in spec.shown_once if f in result]
+    kept = {k: v for k, v in result.items() if k not in spec.shown_once}
+    return orjson.dumps({**kept, WITHHELD: withheld} if withheld else kept, option=orjson.OPT_NON_STR_KEYS)
+
+
 def request_hash(command: str, args: Args) -> str:
     canonical = orjson.dumps(
         {"command": command, "args": args.model_dump(mode="json")}, option=orjson.OPT_SORT_KEYS
@@ -212,7 +224,8 @@ class ClassLedger(Application[UUID]):
         response = orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS)
         if not ctx.events and not durable:
             return True, orjson.loads(response)
-        record = CommandRecord(principal.tenant_id, key, digest, response, to_micros(meta.at))
+        kept = kept_answer(spec, result) if spec.shown_once else response
+        record = CommandRecord(principal.tenant_id, key, digest, kept, to_micros(meta.at))
         try:
             # ``states`` rides along to the recorder, which hands them back to
             # ``_committed`` once the write has landed (group commit, cache.py).
@@ -243,7 +256,19 @@ class ClassLedger(Application[UUID]):
                 "this Idempotency-Key was already used for a different request",
                 key=key[4:],
             )
-        return orjson.loads(record.response)  # type: ignore[no-any-return]
+        answer: dict[str, Any] = orjson.loads(record.response)
+        withheld = answer.pop(WITHHELD, None)
+        if withheld is not None:
+            # The first answer's secret was shown once and not kept: a retry cannot repeat
+            # it, and must not make a second one behind the caller's back.
+            raise Conflict(
+                "secret_not_repeated",
+                "this request was already applied; the secret it issued was shown once, in the "
+                "first answer, and is not kept: issue a new one (without this key)",
+                withheld=withheld,
+                first_answer=answer,
+            )
+        return answer
 
     def _answer_for_id(self, tenant_id: UUID, given_id: UUID, key: str, digest: str) -> dict[str, Any] | None:
         """API §2: re-sending a create with the same ``id`` and args returns the first
@@ -265,7 +290,7 @@ class ClassLedger(Application[UUID]):
         if isinstance(first, Event) and first.tenant_id == tenant_id and first_key and f"key:{first_key}" != key:
             record = self.event_recorder.get_command_record(tenant_id, f"key:{first_key}")
             if record is not None and record.request_hash == digest:
-                return orjson.loads(record.response)  # type: ignore[no-any-return]
+                return self._answer_from_log(tenant_id, f"key:{first_key}", digest)  # a kept secret is not repeated
         raise Conflict("duplicate_id", "this id was already used with other arguments", key=str(given_id))
 
     def _snapshot(self, ctx: Ctx) -> None:

@@ -27,6 +27,7 @@ from classledger.application.cabinet_users import cabinet_user_status
 from classledger.application.clients import client_history as history_of
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, CommandSpec
+from classledger.application.tenants import staff_keys
 from classledger.http.auth import authenticate
 from classledger.http.cabinet_page import (
     Presentation,
@@ -57,12 +58,14 @@ from classledger.http.routes import (
     ClientsQuery,
     FinanceQuery,
     JournalQuery,
+    KeysQuery,
     MonthQuery,
     PassesQuery,
     WriteRoute,
     runnable,
 )
 from classledger.http.schedule import ScheduleReads
+from classledger.http.throttle import throttle_of
 from classledger.projections import exports
 from classledger.projections.activity import ActivityTimeline
 from classledger.projections.activity_model import day_start, us
@@ -330,6 +333,24 @@ class Api(ScheduleReads):
         tb = await run_in_threadpool(lambda: self.books.trial_balance(principal.tenant_id, as_of=us(at)))
         return render({"as_of": at.isoformat(), **tb})
 
+    async def list_keys(self, request: Request) -> Response:
+        """The staff keys the caller may revoke (a director or above), oldest first; never a
+        key or its hash. Read from the tenant's record: a revocation shows at once."""
+        principal = await self.principal(request)
+        principal.require("director")
+        q = parse_query(request, KeysQuery)
+        tenant = await run_in_threadpool(self.system.app.find, Tenant, principal.tenant_id, principal.tenant_id)
+        items = staff_keys(tenant, principal) if tenant is not None else []
+        start = 0
+        if q.cursor is not None:
+            ids = [k["id"] for k in items]
+            if q.cursor not in ids:
+                raise ApiError(422, "invalid_cursor", "this cursor is no next_cursor of this list", parameter="cursor")
+            start = ids.index(q.cursor) + 1
+        page = items[start:start + q.limit]
+        more = start + q.limit < len(items)
+        return render({"items": page, "total": len(items), "next_cursor": page[-1]["id"] if more else None})
+
     async def audit_verify(self, request: Request) -> Response:
         principal = await self.principal(request)
         recorder = self.system.store.recorder
@@ -349,6 +370,8 @@ class Api(ScheduleReads):
         application/json``, an HTML page otherwise. A revoked or replaced link, or a
         deleted client, is a 404 like a link that never existed."""
         token = str(request.path_params["token"])
+        throttle = throttle_of(request)
+        throttle.check(request)
         await self.catch_up()
         at = now()
 
@@ -377,6 +400,7 @@ class Api(ScheduleReads):
         found = await run_in_threadpool(read)
         accept = request.headers.get("accept", "")
         if found is None:
+            throttle.failed(request)
             if "text/html" in accept and "application/json" not in accept:  # a browser: a page, not JSON
                 page = not_found_page(browser_locale(request.headers.get("accept-language", "")))
                 return HTMLResponse(page, status_code=404, headers=_PRIVATE_PAGE)

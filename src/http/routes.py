@@ -110,6 +110,9 @@ WRITES: tuple[WriteRoute, ...] = (
     _w("POST", "/v1/lessons/{id}/cancel", "cancel_lesson", LESSON),
     _w("POST", "/v1/lessons/{id}/bookings", "book_lesson", LESSON, created=True),
     _w("DELETE", "/v1/lessons/{id}/bookings/{client_id}", "unbook_lesson", {"id": "lesson_id", "client_id": "client_id"}),
+    # Staff keys (a director's): issue one (shown once), revoke one by its id (GET /v1/keys).
+    _w("POST", "/v1/keys", "create_key", created=True),
+    _w("POST", "/v1/keys/{id}/revoke", "revoke_key", {"id": "key_id"}),
 )
 
 ROUTE_OF: dict[str, WriteRoute] = {w.command: w for w in WRITES}
@@ -214,6 +217,9 @@ class JournalQuery(FinanceQuery):
 
 
 Day = date  # for a field called "date"
+class KeysQuery(Query):
+    limit: int = Field(100, ge=1, le=1000, description="page size")
+    cursor: str | None = Field(None, max_length=100, description="next_cursor of the previous page")
 
 
 class PassesQuery(Query):
@@ -270,6 +276,8 @@ READS: tuple[ReadRoute, ...] = (
     ReadRoute("/v1/cabinet-users/{id}", "cabinet_user",
               "A parent's cabinet login for the front desk: signed in, open invitation, linked clients, "
               "today's failed proofs (DOMAIN §8.2)"),
+    ReadRoute("/v1/keys", "list_keys",
+              "The staff keys you manage, oldest first: holder, role, city, issued, revoked (never a key)", KeysQuery),
     ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain (DOMAIN §9.3)"),
     ReadRoute("/v1/lessons", "list_lessons", "Lessons by range, branch, room, instructor, client or group; "
               "format=ics for a calendar feed (DOMAIN §7.2)", LessonsQuery),

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from classledger.aggregates.client import cabinet_token_hash
+from classledger.application.audit import parse_head, verify_chain
 from classledger.application.cabinet_users import cabinet_user_status
 from classledger.application.clients import client_history as history_of
 from classledger.application.principal import Principal
@@ -46,6 +47,7 @@ from classledger.http.routes import (
     WRITES,
     AsOfQuery,
     AtQuery,
+    AuditVerifyQuery,
     ClientsQuery,
     FinanceQuery,
     JournalQuery,
@@ -61,7 +63,6 @@ from classledger.projections.books import Books
 from classledger.projections.cabinet import Cabinet
 from classledger.projections.clients import ClientDirectory, CursorError
 from classledger.projections.passes import PassBook
-from classledger.store import hashchain
 from classledger.system import System, now
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -319,15 +320,13 @@ class Api:
         return render({"as_of": at.isoformat(), **tb})
 
     async def audit_verify(self, request: Request) -> Response:
+        """DOMAIN §9.3, §9.4: the chain recomputed under the deployment's key, its ``head``;
+        with ``expect_head``, whether the log still reaches the head an auditor kept."""
         principal = await self.principal(request)
-        recorder = self.system.store.recorder
-        report = await run_in_threadpool(
-            lambda: hashchain.verify(principal.tenant_id, recorder.chain_rows(principal.tenant_id))
-        )
-        return render({
-            "ok": report.ok, "events_checked": report.events_checked,
-            "first_bad_notification_id": report.first_bad_notification_id, "detail": report.detail,
-        })
+        q = parse_query(request, AuditVerifyQuery)
+        expect = None if q.expect_head is None else parse_head(q.expect_head)
+        answer = await run_in_threadpool(verify_chain, self.system.store, principal.tenant_id, expect)
+        return render(answer)
 
     # ---- service -------------------------------------------------------------------------
 

@@ -210,6 +210,13 @@ class PassesQuery(Query):
     include_expired: bool = False
 
 
+class AuditVerifyQuery(Query):
+    expect_head: str | None = Field(
+        None, pattern=r"^[0-9a-fA-F]{64}$",
+        description="the head's hash an auditor kept (`classledger audit head`): ok only if the log still reaches it",
+    )
+
+
 # ---- reads -------------------------------------------------------------------------------
 
 
@@ -239,7 +246,8 @@ READS: tuple[ReadRoute, ...] = (
     ReadRoute("/v1/cabinet-users/{id}", "cabinet_user",
               "A parent's cabinet login for the front desk: signed in, open invitation, linked clients, "
               "today's failed proofs (DOMAIN §8.2)"),
-    ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain (DOMAIN §9.3)"),
+    ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain and its head (DOMAIN §9.3, §9.4)",
+              AuditVerifyQuery),
     ReadRoute("/cabinet/{token}", "cabinet", "The client's read-only cabinet (DOMAIN §8.1)", public=True),
 )
 

@@ -41,6 +41,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from classledger.store import hashchain
+from classledger.store.audit_key import DEVELOPMENT_SECRET
 from classledger.store.codec import TenantStoredEvent
 from classledger.store.group_commit import GroupCommit, Job
 from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
@@ -94,6 +95,9 @@ class EventRecorder(ABC):
     """
 
     on_insert: OnInsert | None = None
+    # The secret the hash chain's links are keyed with (audit_key.py); ``Store.open`` sets
+    # the deployment's.
+    chain_key: bytes = DEVELOPMENT_SECRET
     # Called right after each commit, before any writer of the batch returns, with the
     # jobs that landed in notification order: the application's cache learns of its own
     # writes in order (application/cache.py), whichever thread returns first.
@@ -434,7 +438,7 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
                 heads[tenant_id] = bytes(row[0]) if row else hashchain.GENESIS
             oid = _uuid(s.originator_id)
             chain = hashchain.link(
-                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state
+                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state, self.chain_key
             )
             heads[tenant_id] = chain
             c.execute(
@@ -604,7 +608,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
             tenant_id, at_us = _tenant_of(s)
             oid = _uuid(s.originator_id)
             chain = hashchain.link(
-                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state
+                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state, self.chain_key
             )
             heads[tenant_id] = chain
             for col, value in zip(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import logging
 import time
 import uuid
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ from eventsourcing.persistence import (
 from pydantic import ValidationError
 
 from classledger.aggregates.base import Aggregate, Event, Meta, Snapshot, project
-from classledger.aggregates.errors import Conflict, Invalid, NotFound
+from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused
 from classledger.application.cache import AggregateCache
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
@@ -38,6 +39,7 @@ from classledger.store.codec import to_micros
 from classledger.store.database import Store
 from classledger.store.group_commit import Job
 from classledger.store.recorders import CommandRecord, EventRecorder
+from classledger.store.staff_actions import ActionRecord
 
 A = TypeVar("A", bound=Aggregate)
 MAX_ATTEMPTS = 12
@@ -62,6 +64,19 @@ def parse_args(spec: CommandSpec, raw: Any) -> Args:
         return spec.args.model_validate(dict(raw))
     except ValidationError as e:
         raise Invalid("invalid_args", f"{spec.name}: the arguments are not valid", errors=validation_details(e)) from None
+
+
+def _named_id(raw_args: Any) -> UUID | None:
+    """The record a refused command's arguments named: ``id``, else the first ``*_id``."""
+    if not isinstance(raw_args, Mapping):
+        return None
+    for name in sorted(raw_args, key=lambda n: (n != "id", not str(n).endswith("_id"))):
+        if name == "id" or str(name).endswith("_id"):
+            try:
+                return UUID(str(raw_args[name]))
+            except ValueError:
+                continue
+    return None
 
 
 def request_hash(command: str, args: Args) -> str:
@@ -122,6 +137,47 @@ class ClassLedger(Application[UUID]):
         idempotency_key: str | None = None,
         monotonic_clock: bool = False,
     ) -> dict[str, Any]:
+        """Run one command. Done or refused, it is one row of the staff action log
+        (store/staff_actions.py); a retry answered from the command log is not a new one."""
+        try:
+            return self._execute(principal, command, raw_args, at=at, reason=reason,
+                                 idempotency_key=idempotency_key, monotonic_clock=monotonic_clock)
+        except Refused as refused:
+            if command in COMMANDS:
+                self._record_refusal(principal, command, raw_args, at, reason, refused)
+            raise
+
+    def _record_refusal(
+        self, principal: Principal, command: str, raw_args: Any, at: datetime, reason: str | None, refused: Refused
+    ) -> None:
+        try:
+            named = _named_id(raw_args)
+            given = raw_args.get("reason") if isinstance(raw_args, Mapping) else None
+            self.recorder.insert_events([], action=ActionRecord(
+                principal.tenant_id, to_micros(at), principal.staff_name, principal.staff_id, principal.role, command,
+                "refused", () if named is None else (named,), refused.code, refused.status,
+                reason if reason is not None else given if isinstance(given, str) else None,
+            ))
+        except Exception:  # the refusal is the answer; failing to log it must not turn it into a 500
+            logging.getLogger(__name__).exception("could not record the refusal of %s", command)
+
+    def _action(self, principal: Principal, command: str, meta: Meta, events: list[Event]) -> ActionRecord:
+        return ActionRecord(
+            principal.tenant_id, to_micros(meta.at), principal.staff_name, principal.staff_id, principal.role, command,
+            "done", tuple(dict.fromkeys(e.originator_id for e in events)), reason=meta.reason,
+        )
+
+    def _execute(
+        self,
+        principal: Principal,
+        command: str,
+        raw_args: Any,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+        monotonic_clock: bool = False,
+    ) -> dict[str, Any]:
         spec = COMMANDS.get(command)
         if spec is None:
             raise NotFound("unknown_command", f"no command {command!r}", known=sorted(COMMANDS))
@@ -164,6 +220,7 @@ class ClassLedger(Application[UUID]):
             result = {"ok": True, **answer}
             response = orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS)
             if not ctx.events and not durable:
+                self.recorder.insert_events([], action=self._action(principal, command, meta, []))
                 return orjson.loads(response)  # type: ignore[no-any-return]
             record = CommandRecord(principal.tenant_id, key, digest, response, to_micros(meta.at))
             try:
@@ -172,7 +229,8 @@ class ClassLedger(Application[UUID]):
                 # Straight to the recorder: the library's ``save`` would only collect the
                 # events again, wrap each in a Recording and notify no one.
                 self.recorder.insert_events([self.mapper.to_stored_event(e) for e in ctx.events],
-                                           command_record=record, states=ctx.touched())
+                                           command_record=record, states=ctx.touched(),
+                                           action=self._action(principal, command, meta, ctx.events))
             except RecordConflictError:
                 self.cache.forget(e.originator_id for e in ctx.events)
                 known = self._answer_from_log(principal.tenant_id, key, digest)

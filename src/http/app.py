@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from classledger.aggregates.client import cabinet_token_hash
-from classledger.application.audit import parse_head, verify_chain
+from classledger.application.audit import parse_head, staff_actions, verify_chain
 from classledger.application.cabinet_users import cabinet_user_status
 from classledger.application.clients import client_history as history_of
 from classledger.application.principal import Principal
@@ -47,6 +47,7 @@ from classledger.http.routes import (
     WRITES,
     AsOfQuery,
     AtQuery,
+    AuditActionsQuery,
     AuditVerifyQuery,
     ClientsQuery,
     FinanceQuery,
@@ -327,6 +328,21 @@ class Api:
         expect = None if q.expect_head is None else parse_head(q.expect_head)
         answer = await run_in_threadpool(verify_chain, self.system.store, principal.tenant_id, expect)
         return render(answer)
+
+    async def audit_actions(self, request: Request) -> Response:
+        """Who did what (API §9): the staff action log, paged; days are the tenant's."""
+        principal = await self.principal(request)
+        q = parse_query(request, AuditActionsQuery)
+        await self.catch_up()
+
+        def read() -> dict[str, Any]:
+            zone = ZoneInfo(self.directory.timezone(principal.tenant_id) or "UTC")
+            return staff_actions(
+                self.system.store, principal, actor=q.actor, from_us=_instant_us(q.from_, zone),
+                to_us=_instant_us(q.to, zone, end=True), limit=q.limit, cursor=q.cursor,
+            )
+
+        return render(await run_in_threadpool(read))
 
     # ---- service -------------------------------------------------------------------------
 

@@ -217,6 +217,14 @@ class AuditVerifyQuery(Query):
     )
 
 
+class AuditActionsQuery(Query):
+    actor: str | None = Field(None, max_length=200, description="only this staff member's actions: their name, or staff id")
+    from_: DayOrInstant | None = Field(None, alias="from", description="from this day or instant (inclusive)")
+    to: DayOrInstant | None = Field(None, description="to this day (inclusive) or instant (exclusive)")
+    limit: int = Field(100, ge=1, le=500, description="page size")
+    cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
+
+
 # ---- reads -------------------------------------------------------------------------------
 
 
@@ -248,6 +256,9 @@ READS: tuple[ReadRoute, ...] = (
               "today's failed proofs (DOMAIN §8.2)"),
     ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain and its head (DOMAIN §9.3, §9.4)",
               AuditVerifyQuery),
+    ReadRoute("/v1/audit/actions", "audit_actions",
+              "Who did what: every command's actor, role, command, aggregate and outcome, refusals included "
+              "(directors and accountants)", AuditActionsQuery),
     ReadRoute("/cabinet/{token}", "cabinet", "The client's read-only cabinet (DOMAIN §8.1)", public=True),
 )
 

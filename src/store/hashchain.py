@@ -122,8 +122,11 @@ def verify(
     found_at: int | None = None  # events_checked when the expected link went by
     expected_nid = 0
     for nid, oid, version, topic, at_us, state, chain in rows:
-        expected = link(prev, tenant_id, oid, version, topic, at_us, state, key)
-        if not hmac.compare_digest(expected, chain):
+        try:
+            expected = link(prev, tenant_id, oid, version, topic, at_us, state, key)
+        except (TypeError, ValueError, AttributeError, OverflowError, struct.error):
+            expected = None  # a field of the wrong type: it cannot be the row that was linked
+        if expected is None or not isinstance(chain, bytes) or not hmac.compare_digest(expected, chain):
             return ChainReport(
                 ok=False,
                 events_checked=n,

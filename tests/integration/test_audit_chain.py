@@ -96,6 +96,21 @@ def test_an_altered_event_is_found(keyed: System) -> None:
     assert answer["head"] is None  # a broken chain gives no head to keep
 
 
+def test_a_row_rewritten_with_values_of_another_type_is_found_not_a_crash(keyed: System, engine: str) -> None:
+    # SQLite keeps whatever type an UPDATE writes (PostgreSQL's column types refuse it):
+    # text where the state's bytes were, or an id that is no UUID, is a broken link.
+    if engine != "sqlite":
+        pytest.skip("PostgreSQL's column types refuse such a row")
+    tenant_id = school(keyed)
+    stored = rows(keyed, tenant_id)
+    sql(keyed, "UPDATE EVENTS SET state = ? WHERE notification_id = ?",
+        (stored[2][5].decode().replace("Pobo", "Xobo"), stored[2][0]))
+    assert verify_chain(keyed.store, tenant_id)["first_bad_notification_id"] == stored[2][0]
+    sql(keyed, "UPDATE EVENTS SET state = ?, originator_id = 'not a uuid' WHERE notification_id = ?",
+        (stored[2][5], stored[2][0]))
+    assert verify_chain(keyed.store, tenant_id)["first_bad_notification_id"] == stored[2][0]
+
+
 def test_a_removed_middle_event_is_found(keyed: System) -> None:
     tenant_id = school(keyed)
     stored = rows(keyed, tenant_id)

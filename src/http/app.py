@@ -337,10 +337,17 @@ class Api:
 
         def read() -> dict[str, Any]:
             zone = ZoneInfo(self.directory.timezone(principal.tenant_id) or "UTC")
-            return staff_actions(
-                self.system.store, principal, actor=q.actor, from_us=_instant_us(q.from_, zone),
-                to_us=_instant_us(q.to, zone, end=True), limit=q.limit, cursor=q.cursor,
-            )
+            # A day at the calendar's very edge (0001-01-01, 9999-12-31) is as good as no bound.
+            try:
+                from_us = _instant_us(q.from_, zone)
+            except OverflowError:
+                from_us = None
+            try:
+                to_us = _instant_us(q.to, zone, end=True)
+            except OverflowError:
+                to_us = None
+            return staff_actions(self.system.store, principal, actor=q.actor, from_us=from_us, to_us=to_us,
+                                 limit=q.limit, cursor=q.cursor)
 
         return render(await run_in_threadpool(read))
 

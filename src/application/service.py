@@ -31,7 +31,7 @@ from eventsourcing.persistence import (
 from pydantic import ValidationError
 
 from classledger.aggregates.base import Aggregate, Event, Meta, Snapshot, project
-from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused
+from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused, TooMany
 from classledger.application.cache import AggregateCache
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
@@ -138,12 +138,14 @@ class ClassLedger(Application[UUID]):
         monotonic_clock: bool = False,
     ) -> dict[str, Any]:
         """Run one command. Done or refused, it is one row of the staff action log
-        (store/staff_actions.py); a retry answered from the command log is not a new one."""
+        (store/staff_actions.py); a retry answered from the command log is not a new one,
+        nor is an attempt held off by a limit (429): a caller being throttled must not be
+        able to keep writing."""
         try:
             return self._execute(principal, command, raw_args, at=at, reason=reason,
                                  idempotency_key=idempotency_key, monotonic_clock=monotonic_clock)
         except Refused as refused:
-            if command in COMMANDS:
+            if command in COMMANDS and not isinstance(refused, TooMany):
                 self._record_refusal(principal, command, raw_args, at, reason, refused)
             raise
 

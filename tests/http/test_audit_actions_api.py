@@ -123,6 +123,26 @@ def test_refusals_from_the_cli_and_the_importer_are_kept_too(api: Api) -> None:
     assert (last["actor"], last["command"], last["outcome"]) == ("admin person", "add_branch", "refused")
 
 
+def test_a_parents_failed_proofs_are_kept_but_throttled_attempts_write_nothing(api: Api) -> None:
+    # DOMAIN §8.2: a failed proof is recorded (it counts); once the day's attempts are
+    # used up, a further try is held off (429) and leaves no row: a caller being throttled
+    # cannot keep writing.
+    from classledger.aggregates.cabinet_user import MAX_FAILURES_PER_DAY
+    from tests.http.test_family_cabinet_api import ANNA, family, link, signup
+
+    family(api)
+    user_id, token = signup(api)
+    for _ in range(MAX_FAILURES_PER_DAY):
+        assert_error(link(api, token, {**ANNA, "surname": "Kováčová"}), 422, "proof_refused")
+    for _ in range(3):
+        assert_error(link(api, token, ANNA), 429, "too_many_attempts")
+    parent = actions(api, actor=f"cabinet user {user_id}")["items"]
+    assert [(i["command"], i["outcome"], i["role"]) for i in parent] == [
+        ("redeem_cabinet_invitation", "done", "cabinet_user"),
+        *[("link_cabinet_client", "done", "cabinet_user")] * MAX_FAILURES_PER_DAY,
+    ]
+
+
 def test_read_by_directors_and_accountants_only(api: Api) -> None:
     for role in ("director", "regional_director", "accountant"):
         assert api.get("/v1/audit/actions", role=role).status_code == 200

@@ -350,11 +350,12 @@ class EventRecorder(ABC):
         while rows := self._rows(sql, (self._param(tenant_id), after)):
             for r in rows:
                 try:
-                    yield (r[0], _uuid(r[1]), r[2], r[3], r[4], bytes(r[5]), bytes(r[6]))
+                    row = (r[0], _uuid(r[1]), r[2], r[3], r[4], bytes(r[5]), bytes(r[6]))
                 except (TypeError, ValueError):
                     # A row someone rewrote with values of the wrong type (SQLite keeps
                     # them): as it is, for the verify to report it, not to crash on it.
-                    yield cast(tuple[int, UUID, int, str, int, bytes, bytes], tuple(r))
+                    row = cast(tuple[int, UUID, int, str, int, bytes, bytes], tuple(r))
+                yield row
             after = rows[-1][0]
 
 

@@ -477,6 +477,7 @@ class Visit(Aggregate):
     day: date
     status: Literal["attended", "absent"]
     group_id: UUID | None = None
+    lesson_id: UUID | None = None  # marked on a scheduled lesson (DOMAIN §7.4)
     pass_id: UUID | None = None
     value: int = 0  # revenue recognised from the pass
     transaction_id: UUID | None = None  # the revenue or the single-visit charge
@@ -490,6 +491,7 @@ class VisitRecorded(Event):
     day: date
     status: Literal["attended", "absent"]
     group_id: UUID | None = None
+    lesson_id: UUID | None = None
     pass_id: UUID | None = None
     value: int = 0
     transaction_id: UUID | None = None
@@ -497,7 +499,8 @@ class VisitRecorded(Event):
 
     def apply(self, state: Any) -> Visit:
         return self.birth(Visit, client_id=self.client_id, lesson_type=self.lesson_type, day=self.day,
-                          status=self.status, group_id=self.group_id, pass_id=self.pass_id, value=self.value,
+                          status=self.status, group_id=self.group_id, lesson_id=self.lesson_id,
+                          pass_id=self.pass_id, value=self.value,
                           transaction_id=self.transaction_id, charged=self.charged)
 
 

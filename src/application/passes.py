@@ -17,12 +17,14 @@ from pydantic import Field
 
 from classledger.aggregates import books as b
 from classledger.aggregates import client as c
+from classledger.aggregates import lesson as ls
 from classledger.aggregates import passes as ps
 from classledger.aggregates.base import Event
 from classledger.aggregates.books import ClientAccount, Transaction
 from classledger.aggregates.client import Client
 from classledger.aggregates.course import Group
 from classledger.aggregates.errors import Conflict, Invalid
+from classledger.aggregates.lesson import Lesson
 from classledger.aggregates.passes import ClientPasses, Pass, PassTemplate, Visit
 from classledger.application import clients
 from classledger.application.books import in_city, record
@@ -209,13 +211,17 @@ def sell_pass(ctx: Ctx, a: SellPass) -> dict[str, Any]:
 # ---- visits (§4.3, §7.1) ----------------------------------------------------------------
 
 
+Day = date  # the field below is called "date"
+
+
 class RecordVisit(Args):
     id: UUID | None = None
     client_id: UUID
-    lesson_type: str
-    date: date
+    lesson_type: str | None = None  # required unless lesson_id: then the lesson's
+    date: Day | None = None  # required unless lesson_id: then the lesson's local date
     status: Literal["attended", "absent"]
     group_id: UUID | None = None
+    lesson_id: UUID | None = None  # attendance on a scheduled lesson (DOMAIN §7.4)
 
 
 def find_usable(ctx: Ctx, client_id: UUID, lesson_type: str, day: date) -> Pass | None:
@@ -250,33 +256,51 @@ def record_visit(ctx: Ctx, a: RecordVisit) -> dict[str, Any]:
     """Mark attendance (DOMAIN §7.1): a lesson from the pass expiring first, or a single-visit charge (§4.3)."""
     client = ctx.get(Client, a.client_id)
     c.writable(client)
-    lt = ctx.tenant.lesson_type(a.lesson_type)
-    if a.group_id is not None:
-        ctx.get(Group, a.group_id)
     visit_id = ctx.new_id(a.id)
+    lesson_type, day, group_id = _on_lesson(ctx, a, visit_id)
+    lt = ctx.tenant.lesson_type(lesson_type)
+    if group_id is not None:
+        ctx.get(Group, group_id)
     consumes = a.status == "attended" or ctx.tenant.settings.no_show_consumes
     fields: dict[str, Any] = {}
     if consumes:
-        p = find_usable(ctx, a.client_id, a.lesson_type, a.date)
+        p = find_usable(ctx, a.client_id, lesson_type, day)
         if p is not None:
-            value, tx = _consume(ctx, p, 1, client_id=a.client_id, visit_id=visit_id, day=a.date)
+            value, tx = _consume(ctx, p, 1, client_id=a.client_id, visit_id=visit_id, day=day)
             fields = {"pass_id": p.id, "value": value, "transaction_id": tx.id if tx else None}
         else:
             charge = posting.visit_charge(ctx.new_id(), ctx.meta.at, ctx.tenant.currency, client_id=a.client_id,
-                                          city=_client_city(ctx, client), lesson_type=a.lesson_type,
+                                          city=_client_city(ctx, client), lesson_type=lesson_type,
                                           price=lt.single_visit_price, branch_id=client.branch_id,
                                           related=(visit_id,))
             if charge is not None:
                 record(ctx, charge)
             fields = {"charged": True, "transaction_id": charge.id if charge else None}
-    ctx.emit([ps.VisitRecorded.make(ctx.meta, visit_id, 1, client_id=a.client_id, lesson_type=a.lesson_type,
-                                    day=a.date, status=a.status, group_id=a.group_id, **fields)])
+    ctx.emit([ps.VisitRecorded.make(ctx.meta, visit_id, 1, client_id=a.client_id, lesson_type=lesson_type,
+                                    day=day, status=a.status, group_id=group_id, lesson_id=a.lesson_id,
+                                    **fields)])
     cur = ctx.tenant.currency
     return {"id": visit_id, "version": 1, "consumed": consumes,
             "pass_id": str(fields["pass_id"]) if fields.get("pass_id") else None,
             "charged": bool(fields.get("charged")),
             "transaction_id": str(fields["transaction_id"]) if fields.get("transaction_id") else None,
             "amount": format_minor(fields.get("value", lt.single_visit_price if fields.get("charged") else 0), cur)}
+
+
+def _on_lesson(ctx: Ctx, a: RecordVisit, visit_id: UUID) -> tuple[str, date, UUID | None]:
+    """A visit on a scheduled lesson marks a booked client once and takes the lesson's type,
+    local date and group (DOMAIN §7.1, §7.4); a visit without one names its type and date."""
+    if a.lesson_id is None:
+        if a.lesson_type is None or a.date is None:
+            raise Invalid("lesson_type_and_date_required", "a visit names its lesson_type and date, or a lesson_id")
+        return a.lesson_type, a.date, a.group_id
+    lesson = ctx.get(Lesson, a.lesson_id)
+    for given, actual, name in ((a.lesson_type, lesson.lesson_type, "lesson_type"), (a.date, lesson.day, "date"),
+                                (a.group_id, lesson.group_id, "group_id")):
+        if given is not None and given != actual:
+            raise Invalid("lesson_mismatch", f"{name} differs from the lesson's", field=name)
+    ctx.emit(ls.mark(lesson, ctx.meta, a.client_id, visit_id, a.status))
+    return lesson.lesson_type, lesson.day, lesson.group_id
 
 
 class CancelVisit(Args):
@@ -314,6 +338,8 @@ def cancel_visit(ctx: Ctx, a: CancelVisit) -> dict[str, Any]:
     reversal_id = None
     if v.transaction_id is not None:
         reversal_id = _reverse(ctx, v.transaction_id, a.reason)
+    if v.lesson_id is not None:
+        ctx.emit(ls.unmark(ctx.get(Lesson, v.lesson_id), ctx.meta, v.client_id, v.id))
     ctx.emit([ps.VisitCancelled.next(v, ctx.meta, client_id=v.client_id, pass_id=v.pass_id,
                                      lesson_returned=returned, reversal_id=reversal_id)])
     return {"id": v.id, "version": v.version + 1, "lesson_returned": returned,

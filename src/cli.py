@@ -7,6 +7,7 @@ without); errors go to stderr as the API's error body, with a non-zero exit stat
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -16,9 +17,10 @@ from typing import Any
 import orjson
 
 from classledger.aggregates.errors import Refused
+from classledger.application.audit import parse_head, verify_chain
 from classledger.application.importer import Importer, read_lines
 from classledger.application.tenants import system_principal
-from classledger.store import hashchain
+from classledger.store.audit_key import AuditKey, AuditKeyError, audit_key_from_env
 from classledger.store.database import DatabaseURLError, database_url
 from classledger.system import System, now
 
@@ -119,6 +121,7 @@ def cmd_import(system: System, a: argparse.Namespace) -> None:
 def cmd_serve(system: System, a: argparse.Namespace) -> None:
     from classledger.http.serve import serve
 
+    warn_if_development_key(system.store.audit_key)
     serve(system, a.host, a.port, workers=a.workers)
 
 
@@ -180,18 +183,33 @@ def cmd_passes_expire(system: System, a: argparse.Namespace) -> None:
 
 
 def cmd_audit_verify(system: System, a: argparse.Namespace) -> None:
-    report = hashchain.verify(a.tenant, system.store.recorder.chain_rows(a.tenant))
-    emit(
-        {
-            "ok": report.ok,
-            "events_checked": report.events_checked,
-            "first_bad_notification_id": report.first_bad_notification_id,
-            "detail": report.detail,
-        },
-        a.json,
-    )
-    if not report.ok:
+    expect = None if a.expect_head is None else parse_head(a.expect_head)
+    answer = verify_chain(system.store, a.tenant, expect)
+    emit(answer, a.json)
+    if not answer["ok"]:
         sys.exit(1)
+
+
+def cmd_audit_head(system: System, a: argparse.Namespace) -> None:
+    """What an auditor keeps, outside the system (DOMAIN §9.4): the head of a chain that
+    verifies now, with the key's fingerprint and when it was taken. A broken chain gives
+    no head to keep: the verify answer, and exit status 1."""
+    answer = verify_chain(system.store, a.tenant)
+    if not answer["ok"]:
+        emit(answer, a.json)
+        sys.exit(1)
+    head = answer["head"] or {"notification_id": 0, "hash": None}
+    emit({"tenant_id": str(a.tenant), **head, "events": answer["events_checked"], "taken_at": now().isoformat(),
+          "key": answer["key"]}, a.json)
+
+
+def warn_if_development_key(key: AuditKey) -> None:
+    if key.development:
+        sys.stderr.write(
+            "WARNING: NO AUDIT KEY CONFIGURED. The event log's hash chain is keyed with the published\n"
+            "development key, so it proves nothing to an auditor. Set CLASSLEDGER_AUDIT_KEY or\n"
+            "CLASSLEDGER_AUDIT_KEY_FILE before real data is written (docs/operations.md, Audit).\n"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -275,15 +293,26 @@ def build_parser() -> argparse.ArgumentParser:
     au = sub.add_parser("audit", help="audit tools").add_subparsers(dest="action", required=True)
     av = au.add_parser("verify", help="verify a tenant's event hash chain (DOMAIN §9.3)")
     av.add_argument("--tenant", required=True, type=parse_uuid)
+    av.add_argument("--expect-head", metavar="HASH",
+                    help="the head's hash an auditor kept (`audit head`): fail unless the log still reaches it")
     av.add_argument("--json", action="store_true")
     av.set_defaults(run=cmd_audit_verify)
+    ah = au.add_parser("head", help="verify, then print the chain's head for the auditor to keep (DOMAIN §9.4)")
+    ah.add_argument("--tenant", required=True, type=parse_uuid)
+    ah.add_argument("--json", action="store_true")
+    ah.set_defaults(run=cmd_audit_head)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
-        system = System.open()
+        key = audit_key_from_env(os.environ)
+    except AuditKeyError as e:
+        sys.stderr.write(orjson.dumps({"error": {"code": "bad_audit_key", "message": str(e), "details": {}}}).decode() + "\n")
+        sys.exit(2)
+    try:
+        system = System.open(audit_key=key)
     except DatabaseURLError as e:
         sys.stderr.write(orjson.dumps({"error": {"code": "bad_database_url", "message": str(e), "details": {}}}).decode() + "\n")
         sys.exit(2)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import logging
 import threading
 import time
 import uuid
@@ -31,7 +32,7 @@ from eventsourcing.persistence import (
 from pydantic import ValidationError
 
 from classledger.aggregates.base import Aggregate, Event, Meta, Snapshot, project
-from classledger.aggregates.errors import Conflict, Invalid, NotFound
+from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused, TooMany
 from classledger.application.cache import AggregateCache
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
@@ -39,6 +40,7 @@ from classledger.store.codec import to_micros
 from classledger.store.database import Store
 from classledger.store.group_commit import Job
 from classledger.store.recorders import CommandRecord, EventRecorder
+from classledger.store.staff_actions import ActionRecord
 
 A = TypeVar("A", bound=Aggregate)
 MAX_ATTEMPTS = 12
@@ -89,6 +91,19 @@ def kept_answer(spec: CommandSpec, result: dict[str, Any]) -> bytes:
     return orjson.dumps({**kept, WITHHELD: withheld} if withheld else kept, option=orjson.OPT_NON_STR_KEYS)
 
 
+def _named_id(raw_args: Any) -> UUID | None:
+    """The record a refused command's arguments named: ``id``, else the first ``*_id``."""
+    if not isinstance(raw_args, Mapping):
+        return None
+    for name in sorted(raw_args, key=lambda n: (n != "id", not str(n).endswith("_id"))):
+        if name == "id" or str(name).endswith("_id"):
+            try:
+                return UUID(str(raw_args[name]))
+            except ValueError:
+                continue
+    return None
+
+
 def request_hash(command: str, args: Args) -> str:
     canonical = orjson.dumps(
         {"command": command, "args": args.model_dump(mode="json")}, option=orjson.OPT_SORT_KEYS
@@ -137,6 +152,49 @@ class ClassLedger(Application[UUID]):
     # ---- the pipeline -----------------------------------------------------------
 
     def execute(
+        self,
+        principal: Principal,
+        command: str,
+        raw_args: Any,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+        monotonic_clock: bool = False,
+    ) -> dict[str, Any]:
+        """Run one command. Done or refused, it is one row of the staff action log
+        (store/staff_actions.py); a retry answered from the command log is not a new one,
+        nor is an attempt held off by a limit (429): a caller being throttled must not be
+        able to keep writing."""
+        try:
+            return self._execute(principal, command, raw_args, at=at, reason=reason,
+                                 idempotency_key=idempotency_key, monotonic_clock=monotonic_clock)
+        except Refused as refused:
+            if command in COMMANDS and not isinstance(refused, TooMany):
+                self._record_refusal(principal, command, raw_args, at, reason, refused)
+            raise
+
+    def _record_refusal(
+        self, principal: Principal, command: str, raw_args: Any, at: datetime, reason: str | None, refused: Refused
+    ) -> None:
+        try:
+            named = _named_id(raw_args)
+            given = raw_args.get("reason") if isinstance(raw_args, Mapping) else None
+            self.recorder.insert_events([], action=ActionRecord(
+                principal.tenant_id, to_micros(at), principal.staff_name, principal.staff_id, principal.role, command,
+                "refused", () if named is None else (named,), refused.code, refused.status,
+                reason if reason is not None else given if isinstance(given, str) else None,
+            ))
+        except Exception:  # the refusal is the answer; failing to log it must not turn it into a 500
+            logging.getLogger(__name__).exception("could not record the refusal of %s", command)
+
+    def _action(self, principal: Principal, command: str, meta: Meta, events: list[Event]) -> ActionRecord:
+        return ActionRecord(
+            principal.tenant_id, to_micros(meta.at), principal.staff_name, principal.staff_id, principal.role, command,
+            "done", tuple(dict.fromkeys(e.originator_id for e in events)), reason=meta.reason,
+        )
+
+    def _execute(
         self,
         principal: Principal,
         command: str,
@@ -223,6 +281,7 @@ class ClassLedger(Application[UUID]):
         result = {"ok": True, **answer}
         response = orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS)
         if not ctx.events and not durable:
+            self.recorder.insert_events([], action=self._action(principal, spec.name, meta, []))
             return True, orjson.loads(response)
         kept = kept_answer(spec, result) if spec.shown_once else response
         record = CommandRecord(principal.tenant_id, key, digest, kept, to_micros(meta.at))
@@ -232,7 +291,8 @@ class ClassLedger(Application[UUID]):
             # Straight to the recorder: the library's ``save`` would only collect the
             # events again, wrap each in a Recording and notify no one.
             self.recorder.insert_events([self.mapper.to_stored_event(e) for e in ctx.events],
-                                       command_record=record, states=ctx.touched())
+                                       command_record=record, states=ctx.touched(),
+                                       action=self._action(principal, spec.name, meta, ctx.events))
         except RecordConflictError:
             self.cache.forget(e.originator_id for e in ctx.events)
             known = self._answer_from_log(principal.tenant_id, key, digest)

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from classledger.aggregates.client import cabinet_token_hash
 from classledger.aggregates.tenant import Tenant
+from classledger.application.audit import parse_head, staff_actions, verify_chain
 from classledger.application.cabinet_users import cabinet_user_status
 from classledger.application.clients import client_history as history_of
 from classledger.application.principal import Principal
@@ -55,6 +56,8 @@ from classledger.http.routes import (
     WRITES,
     AsOfQuery,
     AtQuery,
+    AuditActionsQuery,
+    AuditVerifyQuery,
     ClientsQuery,
     FinanceQuery,
     JournalQuery,
@@ -73,7 +76,6 @@ from classledger.projections.books import Books
 from classledger.projections.cabinet import Cabinet
 from classledger.projections.clients import ClientDirectory, CursorError
 from classledger.projections.passes import PassBook
-from classledger.store import hashchain
 from classledger.system import System, now
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -352,15 +354,35 @@ class Api(ScheduleReads):
         return render({"items": page, "total": len(items), "next_cursor": page[-1]["id"] if more else None})
 
     async def audit_verify(self, request: Request) -> Response:
+        """DOMAIN §9.3, §9.4: the chain recomputed under the deployment's key, its ``head``;
+        with ``expect_head``, whether the log still reaches the head an auditor kept."""
         principal = await self.principal(request)
-        recorder = self.system.store.recorder
-        report = await run_in_threadpool(
-            lambda: hashchain.verify(principal.tenant_id, recorder.chain_rows(principal.tenant_id))
-        )
-        return render({
-            "ok": report.ok, "events_checked": report.events_checked,
-            "first_bad_notification_id": report.first_bad_notification_id, "detail": report.detail,
-        })
+        q = parse_query(request, AuditVerifyQuery)
+        expect = None if q.expect_head is None else parse_head(q.expect_head)
+        answer = await run_in_threadpool(verify_chain, self.system.store, principal.tenant_id, expect)
+        return render(answer)
+
+    async def audit_actions(self, request: Request) -> Response:
+        """Who did what (API §9): the staff action log, paged; days are the tenant's."""
+        principal = await self.principal(request)
+        q = parse_query(request, AuditActionsQuery)
+        await self.catch_up()
+
+        def read() -> dict[str, Any]:
+            zone = ZoneInfo(self.directory.timezone(principal.tenant_id) or "UTC")
+            # A day at the calendar's very edge (0001-01-01, 9999-12-31) is as good as no bound.
+            try:
+                from_us = _instant_us(q.from_, zone)
+            except OverflowError:
+                from_us = None
+            try:
+                to_us = _instant_us(q.to, zone, end=True)
+            except OverflowError:
+                to_us = None
+            return staff_actions(self.system.store, principal, actor=q.actor, from_us=from_us, to_us=to_us,
+                                 limit=q.limit, cursor=q.cursor)
+
+        return render(await run_in_threadpool(read))
 
     # ---- service -------------------------------------------------------------------------
 

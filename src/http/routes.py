@@ -228,6 +228,21 @@ class PassesQuery(Query):
     include_expired: bool = False
 
 
+class AuditVerifyQuery(Query):
+    expect_head: str | None = Field(
+        None, pattern=r"^[0-9a-fA-F]{64}$",
+        description="the head's hash an auditor kept (`classledger audit head`): ok only if the log still reaches it",
+    )
+
+
+class AuditActionsQuery(Query):
+    actor: str | None = Field(None, max_length=200, description="only this staff member's actions: their name, or staff id")
+    from_: DayOrInstant | None = Field(None, alias="from", description="from this day or instant (inclusive)")
+    to: DayOrInstant | None = Field(None, description="to this day (inclusive) or instant (exclusive)")
+    limit: int = Field(100, ge=1, le=500, description="page size")
+    cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
+
+
 class LessonsQuery(Query):
     from_: DayOrInstant | None = Field(None, alias="from", description="lessons that end after this day or instant")
     to: DayOrInstant | None = Field(None, description="lessons that begin before the end of this day, or this instant")
@@ -278,7 +293,11 @@ READS: tuple[ReadRoute, ...] = (
               "today's failed proofs (DOMAIN §8.2)"),
     ReadRoute("/v1/keys", "list_keys",
               "The staff keys you manage, oldest first: holder, role, city, issued, revoked (never a key)", KeysQuery),
-    ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain (DOMAIN §9.3)"),
+    ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain and its head (DOMAIN §9.3, §9.4)",
+              AuditVerifyQuery),
+    ReadRoute("/v1/audit/actions", "audit_actions",
+              "Who did what: every command's actor, role, command, aggregate and outcome, refusals included "
+              "(directors and accountants)", AuditActionsQuery),
     ReadRoute("/v1/lessons", "list_lessons", "Lessons by range, branch, room, instructor, client or group; "
               "format=ics for a calendar feed (DOMAIN §7.2)", LessonsQuery),
     ReadRoute("/v1/lessons/{id}", "lesson", "One lesson with its register: booked clients and their attendance (§7.4)"),

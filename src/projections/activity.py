@@ -311,6 +311,19 @@ class ActivityTimeline(PagedProjection["_TableState"]):
             )
         return row is not None
 
+    def active_among(self, tenant_id: UUID, client_ids: list[str], at: int) -> set[str]:
+        """Which of ``client_ids`` are active at ``at`` (``is_active`` for a page of clients)."""
+        if not client_ids:
+            return set()
+        marks = ", ".join("?" * len(client_ids))
+        with self.db.read() as tx:
+            rows = tx.execute(
+                f"SELECT DISTINCT client_id FROM {self.t('intervals')} WHERE tenant_id = ? AND client_id IN ({marks}) "
+                "AND start_us <= ? AND (end_us IS NULL OR end_us > ?)",
+                (str(tenant_id), *client_ids, at, at),
+            )
+        return {str(r[0]) for r in rows}
+
     def registrations_of(self, tenant_id: UUID, client_id: UUID) -> list[dict[str, str]]:
         """The client's open registrations for the card (API §3)."""
         with self.db.read() as tx:

@@ -64,6 +64,7 @@ from classledger.projections.clients import ClientDirectory, CursorError
 from classledger.projections.paging import CursorError as PageCursorError
 from classledger.projections.paging import page as page_of
 from classledger.projections.passes import PassBook
+from classledger.projections.peak import with_peak_clients
 from classledger.store import hashchain
 from classledger.system import System, now
 
@@ -262,7 +263,8 @@ class Api(Readback):
         report = await run_in_threadpool(lambda: self.activity.report(principal.tenant_id, month, as_of=us(now())))
         if report is None:
             raise ApiError(404, "tenant_not_found", "this tenant has no activity records yet")
-        return render(report)
+        # DOMAIN §5.8: who the peak counted, and why.
+        return render(await run_in_threadpool(with_peak_clients, self.activity, self.directory, principal.tenant_id, report))
 
     async def cabinet_user(self, request: Request) -> Response:
         """A parent's login as the front desk sees it when the parent calls (DOMAIN §8.2):

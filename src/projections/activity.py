@@ -40,6 +40,7 @@ from classledger.projections.activity_model import (
     month_of,
     month_report,
     next_month,
+    peak_clients,
 )
 from classledger.projections.batch import delete_keys, in_keys, insert_many
 from classledger.projections.runtime import (
@@ -354,6 +355,23 @@ class ActivityTimeline(PagedProjection["_TableState"]):
             month, ivs, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=previous,
             requested_downgrade=info.downgrades.get(month),
         )
+
+    def peak_clients(self, tenant_id: UUID, peak_day: str | None) -> list[dict[str, Any]]:
+        """§5.8: the clients counted in the peak of ``peak_day`` and why (``activity_model.peak_clients``)."""
+        with self.db.read() as tx:
+            info = self.tenant_info(tx, tenant_id)
+            if info is None or peak_day is None:
+                return []
+            day = date.fromisoformat(peak_day)
+            lo, hi = day_start(day, info.zone), end_of_day(day, info.zone)
+            rows = tx.execute(
+                f"SELECT c.client_id, c.model FROM {self.t('clients')} c WHERE c.tenant_id = ? AND c.client_id IN "
+                f"(SELECT DISTINCT client_id FROM {self.t('intervals')} WHERE tenant_id = ? AND start_us < ? "
+                "AND (end_us IS NULL OR end_us > ?))",
+                (str(tenant_id), str(tenant_id), hi, lo),
+            )
+        models = [(str(r[0]), ClientActivity.from_json(orjson.loads(r[1]))) for r in rows]
+        return peak_clients(models, peak_day, info.zone)
 
     def stored_previous_tier(self, tx: Tx, tenant_id: UUID, info: TenantInfo, month: str, as_of: int) -> str | None:
         """``previous_tier`` from the tables alone."""
@@ -936,5 +954,7 @@ def replay_month(store: Store, view: ActivityTimeline, tenant_id: UUID, month: s
         month, intervals, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=snapshot.get("prev_tier"),
         requested_downgrade=final.downgrades.get(month),
     )
+    report["peak_clients"] = peak_clients([(k, act) for k, (act, _) in state.clients.items()], report["peak_day"],
+                                          info.zone)
     return ReplayResult(report, read, int(total), source)
 

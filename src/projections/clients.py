@@ -362,6 +362,16 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
             return None
         return _card(row, currency, today if today is not None else _local_day(at, zone))
 
+    def names(self, tenant_id: UUID, client_ids: list[str]) -> dict[str, str]:
+        """The names of some clients, by id, in one statement (deleted ones included)."""
+        if not client_ids:
+            return {}
+        with self.db.read() as tx:
+            where, params = in_keys(self.db.dialect, client_ids)
+            rows = tx.execute(f"SELECT client_id, name FROM {self.t('clients')} WHERE tenant_id = ? AND client_id {where}",
+                              (str(tenant_id), *params))
+        return {str(r[0]): str(r[1]) for r in rows}
+
     def timezone(self, tenant_id: UUID) -> str | None:
         with self.db.read() as tx:
             row = tx.one(f"SELECT timezone FROM {self.t('tenants')} WHERE tenant_id = ?", (str(tenant_id),))

@@ -542,6 +542,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from classledger.projections.activity import ActivityTimeline, replay_month
     from classledger.projections.activity_model import us
+    from classledger.projections.clients import ClientDirectory
+    from classledger.projections.peak import with_peak_clients
 
     ap = argparse.ArgumentParser(
         prog="replay.py",
@@ -573,7 +575,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if result is None:
                 sys.stderr.write(f"no tenant {a.tenant}\n")
                 return 2
-            out = {**result.report, "replay": {"events_read": result.events_read, "tenant_events": result.tenant_events, "state_from": result.snapshot}}
+            directory = select(store, ["clients"])[0]
+            assert isinstance(directory, ClientDirectory)
+            report = with_peak_clients(view, directory, a.tenant, result.report)
+            out = {**report, "replay": {"events_read": result.events_read, "tenant_events": result.tenant_events, "state_from": result.snapshot}}
             sys.stdout.write(orjson.dumps(out).decode() + "\n")
             return 0
         try:

@@ -81,7 +81,8 @@ def test_the_history_holds_everything_of_the_client_oldest_first(api: Api) -> No
     assert _history(api, cid, limit=1000) == items
     # The sibling's history has the family link from its side, not the client's pass.
     sibling_types = [i["type"] for i in _history(api, sibling)]
-    assert "FamilyParentLinked" in sibling_types and "PassSold" not in sibling_types
+    assert "FamilyParentLinked" in sibling_types
+    assert "PassSold" not in sibling_types
     assert_error(api.get(f"/v1/clients/{uuid.uuid4()}/history"), 404, "client_not_found")
     assert_error(api.get(f"/v1/clients/{cid}/history", cursor="x"), 422, "invalid_cursor")
     assert_error(Api(api.system, name="Iná").get(f"/v1/clients/{cid}/history"), 404, "client_not_found")

@@ -331,7 +331,7 @@ class Api(Readback):
         if q.format == "csv":
             content: bytes | str = exports.to_csv(items)
         elif q.format == "xlsx":
-            content = exports.to_xlsx(items)
+            content = exports.to_xlsx(items, zone=zone)
         else:
             content = exports.to_beancount(items, currency, zone)
         disposition = {"Content-Disposition": f'attachment; filename="journal.{q.format}"'}

@@ -282,3 +282,30 @@ def test_instants_take_a_day_or_an_instant_on_every_route(api: Api) -> None:
                        ("/v1/payments", "from"), ("/v1/ledger/journal", "to")):
         assert_error(api.get(path, **{name: "2026-02-30"}), 422, "invalid_query")
         assert_error(api.get(path, **{name: "2026-02-01T10:00:00"}), 422, "invalid_query")  # no offset
+
+
+def test_the_xlsx_journal_has_numbers_dates_and_a_frozen_header(api: Api) -> None:
+    """API §7: in XLSX amounts are numeric cells and instants date cells (in the tenant's
+    time), under a bold header row that stays in view, in columns wide enough to read."""
+    import io
+
+    from openpyxl import load_workbook
+
+    cid = api.client()
+    api.post("/v1/payments", {"client_id": cid, "amount": "1234.50", "method": "cash", "branch_id": api.branch})
+    (tx,) = api.get("/v1/ledger/journal").json()["items"]
+    r = api.get("/v1/ledger/journal", format="xlsx", role="accountant")
+    ws = load_workbook(io.BytesIO(r.content)).active
+    assert ws is not None
+    rows = list(ws.iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[:3] == ["id", "at", "kind"]
+    assert ws.freeze_panes == "A2"
+    assert ws.cell(row=1, column=1).font.bold
+    assert ws.column_dimensions["A"].width >= 36
+    amount, at = header.index("amount"), header.index("at")
+    assert sorted(row[amount] for row in rows[1:]) == [-1234.5, 1234.5]
+    local = datetime.fromisoformat(tx["at"]).astimezone(ZONE).replace(tzinfo=None)
+    assert all(row[at] == local.replace(microsecond=row[at].microsecond) for row in rows[1:])
+    assert ws.cell(row=2, column=amount + 1).number_format == "#,##0.00"
+    assert ws.cell(row=2, column=at + 1).is_date

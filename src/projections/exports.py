@@ -75,7 +75,8 @@ def _format_sheet(ws: Worksheet, at: int, amount: int) -> None:
     for (at_cell,) in ws.iter_rows(min_row=2, min_col=at + 1, max_col=at + 1):
         at_cell.number_format = "yyyy-mm-dd hh:mm:ss"
     for (amount_cell,) in ws.iter_rows(min_row=2, min_col=amount + 1, max_col=amount + 1):
-        places = -amount_cell.value.as_tuple().exponent if isinstance(amount_cell.value, Decimal) else 2
+        exponent = amount_cell.value.as_tuple().exponent if isinstance(amount_cell.value, Decimal) else -2
+        places = -exponent if isinstance(exponent, int) else 2
         amount_cell.number_format = "#,##0" + ("." + "0" * places if places > 0 else "")
 
 

@@ -568,15 +568,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if a.month:
             if a.tenant is None:
                 ap.error("--month needs --tenant")
-            view = select(store, ["activity"])[0]
+            view, directory = select(store, ["activity", "clients"])
             assert isinstance(view, ActivityTimeline)
-            Runner(store, [view]).catch_up()
+            assert isinstance(directory, ClientDirectory)
+            Runner(store, [view, directory]).catch_up()
             result = replay_month(store, view, a.tenant, a.month, as_of=us(datetime.now(UTC)))
             if result is None:
                 sys.stderr.write(f"no tenant {a.tenant}\n")
                 return 2
-            directory = select(store, ["clients"])[0]
-            assert isinstance(directory, ClientDirectory)
             report = with_peak_clients(view, directory, a.tenant, result.report)
             out = {**report, "replay": {"events_read": result.events_read, "tenant_events": result.tenant_events, "state_from": result.snapshot}}
             sys.stdout.write(orjson.dumps(out).decode() + "\n")

@@ -17,9 +17,10 @@ from uuid import UUID
 
 import orjson
 
+from classledger.projections.batch import PendingInserts
 from classledger.projections.paging import decode_cursor, sql_page
 from classledger.projections.runtime import EventRecord, Projection, handles
-from classledger.store.database import Tx
+from classledger.store.database import Database, Tx
 
 # The client aggregate's own events.
 CLIENT_EVENTS = (
@@ -55,6 +56,8 @@ def _owners(ev: EventRecord) -> list[str]:
 class ClientTrail(Projection):
     name = "trail"
     version = 1
+    # Handlers only read (an owner not seen in this page); every row waits for the page's end.
+    stageable = True
     tables = {
         "owners": (
             "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, aggregate_id TEXT NOT NULL, "
@@ -66,39 +69,57 @@ class ClientTrail(Projection):
         ),
     }
 
+    def __init__(self, db: Database, *, suffix: str = "") -> None:
+        super().__init__(db, suffix=suffix)
+        # Rows are queued over the page and written in a few statements at its end; the
+        # owners learnt in the page are held, so that their later events need no read.
+        self._queue = PendingInserts()
+        self._owners: dict[tuple[str, str], list[str]] = {}
+
+    def finish_page(self, tx: Tx) -> None:
+        self._queue.flush(tx, self.db.dialect)
+        self._owners.clear()
+
+    def discard_page(self) -> None:
+        self._queue.clear()
+        self._owners.clear()
+
     @handles(*CLIENT_EVENTS)
     def _own(self, tx: Tx, ev: EventRecord) -> None:
-        self._add(tx, ev, [str(ev.aggregate_id)])
+        self._add(ev, [str(ev.aggregate_id)])
 
     @handles(*OWNING_EVENTS)
     def _owning(self, tx: Tx, ev: EventRecord) -> None:
-        clients = _owners(ev)
-        if not clients:
+        clients = list(dict.fromkeys(_owners(ev)))
+        key = (str(ev.tenant_id), str(ev.aggregate_id))
+        if not clients or key in self._owners:
             return
-        tx.execute(
-            f"INSERT INTO {self.t('owners')} (tenant_id, aggregate_id, client_ids) VALUES (?, ?, ?) "
-            "ON CONFLICT (tenant_id, aggregate_id) DO NOTHING",
-            (str(ev.tenant_id), str(ev.aggregate_id), orjson.dumps(clients).decode()),
-        )
-        self._add(tx, ev, clients)
+        self._owners[key] = clients
+        self._queue.add(f"INSERT INTO {self.t('owners')} (tenant_id, aggregate_id, client_ids)", ("text",) * 3,
+                        (*key, orjson.dumps(clients).decode()), "ON CONFLICT (tenant_id, aggregate_id) DO NOTHING")
+        self._add(ev, clients)
 
     @handles(*OWNED_EVENTS)
     def _owned(self, tx: Tx, ev: EventRecord) -> None:
-        row = tx.one(f"SELECT client_ids FROM {self.t('owners')} WHERE tenant_id = ? AND aggregate_id = ?",
-                     (str(ev.tenant_id), str(ev.aggregate_id)))
-        if row is not None:
-            self._add(tx, ev, orjson.loads(row[0]))
+        key = (str(ev.tenant_id), str(ev.aggregate_id))
+        clients = self._owners.get(key)
+        if clients is None:
+            row = tx.one(f"SELECT client_ids FROM {self.t('owners')} WHERE tenant_id = ? AND aggregate_id = ?", key)
+            if row is None:
+                return
+            clients = self._owners[key] = orjson.loads(row[0])
+        self._add(ev, clients)
 
     @handles(*NAMING_EVENTS)
     def _naming(self, tx: Tx, ev: EventRecord) -> None:
-        self._add(tx, ev, [str(ev.data["client_id"])])
+        self._add(ev, [str(ev.data["client_id"])])
 
-    def _add(self, tx: Tx, ev: EventRecord, clients: list[str]) -> None:
-        tx.executemany(
-            f"INSERT INTO {self.t('events')} (tenant_id, client_id, seq, aggregate_id, version) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (tenant_id, client_id, seq) DO NOTHING",
-            [(str(ev.tenant_id), c, ev.id, str(ev.aggregate_id), ev.version) for c in dict.fromkeys(clients)],
-        )
+    def _add(self, ev: EventRecord, clients: list[str]) -> None:
+        for c in clients:
+            self._queue.add(f"INSERT INTO {self.t('events')} (tenant_id, client_id, seq, aggregate_id, version)",
+                            ("text", "text", "bigint", "text", "integer"),
+                            (str(ev.tenant_id), c, ev.id, str(ev.aggregate_id), ev.version),
+                            "ON CONFLICT (tenant_id, client_id, seq) DO NOTHING")
 
     # ---- reads ------------------------------------------------------------------------
 

@@ -343,7 +343,8 @@ class ActivityTimeline(PagedProjection["_TableState"]):
         )
 
     def report(self, tenant_id: UUID, month: str, *, as_of: int) -> dict[str, Any] | None:
-        """The live monthly report (§5.5–5.6) from the projection's intervals."""
+        """The live monthly report (§5.5–5.6) from the projection's intervals, with the
+        clients counted in its peak and why (§5.8, ``peak_clients``)."""
         with self.db.read() as tx:
             info = self.tenant_info(tx, tenant_id)
             if info is None:
@@ -351,10 +352,12 @@ class ActivityTimeline(PagedProjection["_TableState"]):
             _, _, lo, hi = month_bounds(month, info.zone)
             ivs = self.intervals(tx, tenant_id, lo, hi)
             previous = self.stored_previous_tier(tx, tenant_id, info, month, as_of)
-        return month_report(
+        report = month_report(
             month, ivs, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=previous,
             requested_downgrade=info.downgrades.get(month),
         )
+        report["peak_clients"] = self.peak_clients(tenant_id, report["peak_day"])
+        return report
 
     def peak_clients(self, tenant_id: UUID, peak_day: str | None) -> list[dict[str, Any]]:
         """§5.8: the clients counted in the peak of ``peak_day`` and why (``activity_model.peak_clients``)."""

@@ -20,7 +20,7 @@ def named(directory: ClientDirectory, tenant_id: UUID, clients: list[dict[str, A
 
 def with_peak_clients(activity: ActivityTimeline, directory: ClientDirectory, tenant_id: UUID,
                       report: dict[str, Any]) -> dict[str, Any]:
-    """The live report with the clients counted in its peak."""
+    """A report (live or replayed) with its peak's clients named."""
     clients = report.get("peak_clients")
     if clients is None:
         clients = activity.peak_clients(tenant_id, report["peak_day"])

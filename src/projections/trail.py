@@ -92,11 +92,13 @@ class ClientTrail(Projection):
     def _owning(self, tx: Tx, ev: EventRecord) -> None:
         clients = list(dict.fromkeys(_owners(ev)))
         key = (str(ev.tenant_id), str(ev.aggregate_id))
-        if not clients or key in self._owners:
+        if not clients:
             return
-        self._owners[key] = clients
-        self._queue.add(f"INSERT INTO {self.t('owners')} (tenant_id, aggregate_id, client_ids)", ("text",) * 3,
-                        (*key, orjson.dumps(clients).decode()), "ON CONFLICT (tenant_id, aggregate_id) DO NOTHING")
+        if key not in self._owners:
+            # An account's first move makes it the client's; its later moves say the same.
+            self._owners[key] = clients
+            self._queue.add(f"INSERT INTO {self.t('owners')} (tenant_id, aggregate_id, client_ids)", ("text",) * 3,
+                            (*key, orjson.dumps(clients).decode()), "ON CONFLICT (tenant_id, aggregate_id) DO NOTHING")
         self._add(ev, clients)
 
     @handles(*OWNED_EVENTS)

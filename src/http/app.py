@@ -292,6 +292,8 @@ class Api(Readback):
             zone = self.zone(principal.tenant_id)
             items = self.passes.report(principal.tenant_id, start=local_date(q.from_, zone), end=local_date(q.to, zone),
                                        include_expired=q.include_expired, today=self._today(principal, at))
+            # Paged in (valid_until, id) order: a total order a cursor can continue.
+            items.sort(key=lambda p: (p["valid_until"], p["id"]))
             return page_of(items, lambda p: (p["valid_until"], p["id"]), limit=q.limit, cursor=q.cursor)
 
         try:

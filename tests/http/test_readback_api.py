@@ -309,3 +309,17 @@ def test_the_xlsx_journal_has_numbers_dates_and_a_frozen_header(api: Api) -> Non
     assert all(row[at] == local.replace(microsecond=row[at].microsecond) for row in rows[1:])
     assert ws.cell(row=2, column=amount + 1).number_format == "#,##0.00"
     assert ws.cell(row=2, column=at + 1).is_date
+
+
+def test_the_passes_report_pages(api: Api) -> None:
+    """API §7: the passes report is a list like the others, in validity order."""
+    s = _school(api)
+    sold = []
+    for n, start in enumerate((5, 1, 3, 0)):
+        cid = api.client(f"Klient {n}")
+        sold.append(api.post("/v1/passes", {"template_id": s["template"], "client_ids": [cid], "branch_id": api.branch,
+                                            "valid_from": _day(start), "payment": "on_credit"}).json()["id"])
+    items, total, pages = _walk(api, "/v1/reports/passes", 3)
+    assert (total, pages) == (4, 2)
+    assert [p["id"] for p in items] == [sold[3], sold[1], sold[2], sold[0]]
+    assert [p["valid_until"] for p in items] == sorted(p["valid_until"] for p in items)

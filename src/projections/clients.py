@@ -42,8 +42,8 @@ from classledger.projections.runtime import EventRecord, PagedProjection, handle
 from classledger.store.codec import EPOCH
 from classledger.store.database import Tx
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
+DEFAULT_LIMIT = 100  # API §7
+MAX_LIMIT = 1000
 INCLUDE = frozenset({"archived", "deleted"})
 _PHONE_QUERY = re.compile(r"[\d\s+\-()./]+")
 MIN_PHONE_QUERY = 3

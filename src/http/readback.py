@@ -26,6 +26,7 @@ from classledger.http.inputs import parse_query, path_id
 from classledger.http.queries import GroupsQuery, Paged, RecalculationQuery
 from classledger.http.routes import PaymentsQuery
 from classledger.projections.activity_model import day_start, from_us, us
+from classledger.projections.books import Books
 from classledger.projections.catalogue import Catalogue, Kind
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.paging import CursorError
@@ -78,7 +79,7 @@ class Readback:
             return now()
         if isinstance(value, datetime):
             return value
-        zone = self.zone(principal.tenant_id)
+        zone = self.zone(principal.tenant_id)  # one indexed lookup, only when a day is given
         at = instant_us(value, zone)
         assert at is not None
         return from_us(at).astimezone(zone)
@@ -163,8 +164,11 @@ class Readback:
     async def pass_detail(self, request: Request) -> Response:
         principal = await self.principal(request)
         pass_id = path_id(request)
-        today = self.today(principal)
-        return render(await run_in_threadpool(readback.pass_view, self.system.app, principal.tenant_id, pass_id, today))
+
+        def read() -> dict[str, Any]:
+            return readback.pass_view(self.system.app, principal.tenant_id, pass_id, self.today(principal))
+
+        return render(await run_in_threadpool(read))
 
     async def recalculation_preview(self, request: Request) -> Response:
         principal = await self.principal(request)
@@ -191,7 +195,6 @@ class Readback:
         principal = await self.principal(request)
         q = parse_query(request, PaymentsQuery)
         await self.catch_up()
-        from classledger.projections.books import Books
 
         def read() -> dict[str, Any]:
             zone = self.zone(principal.tenant_id)

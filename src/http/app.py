@@ -228,7 +228,7 @@ class Api(Readback):
     async def client_balance(self, request: Request) -> Response:
         principal = await self.principal(request)
         client_id = path_id(request)
-        at = self.instant(principal, parse_query(request, AsOfQuery).as_of)
+        at = self.instant(principal, parse_query(request, AsOfQuery).as_of, "as_of")
         await self.catch_up()
         await self.require_client(principal, client_id)
         balance = await run_in_threadpool(lambda: self.books.balance(principal.tenant_id, client_id, as_of=us(at)))
@@ -251,7 +251,7 @@ class Api(Readback):
 
     async def active_clients(self, request: Request) -> Response:
         principal = await self.principal(request)
-        at = self.instant(principal, parse_query(request, AtQuery).at)
+        at = self.instant(principal, parse_query(request, AtQuery).at, "at")
         await self.catch_up()
         counts = await run_in_threadpool(self.activity.active_counts, principal.tenant_id, us(at))
         return render({"at": at.isoformat(), **counts})
@@ -290,7 +290,8 @@ class Api(Readback):
 
         def read() -> dict[str, Any]:
             zone = self.zone(principal.tenant_id)
-            items = self.passes.report(principal.tenant_id, start=local_date(q.from_, zone), end=local_date(q.to, zone),
+            items = self.passes.report(principal.tenant_id, start=local_date(q.from_, zone, field="from"),
+                                       end=local_date(q.to, zone, field="to"),
                                        include_expired=q.include_expired, today=self._today(principal, at))
             # Paged in (valid_until, id) order: a total order a cursor can continue.
             items.sort(key=lambda p: (p["valid_until"], p["id"]))
@@ -311,7 +312,7 @@ class Api(Readback):
         tenant_id = principal.tenant_id
 
         zone = await run_in_threadpool(self.zone, tenant_id)
-        from_us, to_us = instant_us(q.from_, zone), instant_us(q.to, zone, end=True)
+        from_us, to_us = instant_us(q.from_, zone, field="from"), instant_us(q.to, zone, end=True, field="to")
         if q.format == "json":
             # A list like every other (API §7): paged, never cut.
             def page() -> dict[str, Any]:
@@ -341,7 +342,7 @@ class Api(Readback):
 
     async def trial_balance(self, request: Request) -> Response:
         principal = await self.principal(request)
-        at = self.instant(principal, parse_query(request, AsOfQuery).as_of)
+        at = self.instant(principal, parse_query(request, AsOfQuery).as_of, "as_of")
         await self.catch_up()
         tb = await run_in_threadpool(lambda: self.books.trial_balance(principal.tenant_id, as_of=us(at)))
         return render({"as_of": at.isoformat(), **tb})

@@ -34,21 +34,33 @@ from classledger.projections.trail import ClientTrail
 from classledger.system import System, now
 
 
-def instant_us(value: date | datetime | None, zone: ZoneInfo, *, end: bool = False) -> int | None:
+def instant_us(value: date | datetime | None, zone: ZoneInfo, *, end: bool = False, field: str = "") -> int | None:
     """An instant parameter as microseconds: an instant as is; a day as its local midnight
-    (with ``end``, a range's end, the next day's midnight, so that the day is included)."""
+    (with ``end``, a range's end, the next day's midnight, so that the day is included).
+    The calendar's last day as an end leaves the range open; a day whose midnight the
+    calendar cannot hold is a 422."""
     if value is None:
         return None
     if isinstance(value, datetime):
         return us(value)
-    return day_start(value + timedelta(days=1) if end else value, zone)
+    try:
+        if end and value == date.max:
+            return None
+        return day_start(value + timedelta(days=1) if end else value, zone)
+    except (OverflowError, ValueError):
+        raise ApiError(422, "invalid_query", "the query parameters are not valid", errors=[
+            {"field": field, "problem": "the day's midnight lies outside the calendar", "type": "out_of_range"}]) from None
 
 
-def local_date(value: date | datetime | None, zone: ZoneInfo) -> date | None:
+def local_date(value: date | datetime | None, zone: ZoneInfo, *, field: str = "") -> date | None:
     """A day parameter: a day as is, an instant as its day on the tenant's calendar."""
     if value is None or not isinstance(value, datetime):
         return value
-    return value.astimezone(zone).date()
+    try:
+        return value.astimezone(zone).date()
+    except (OverflowError, ValueError):
+        raise ApiError(422, "invalid_query", "the query parameters are not valid", errors=[
+            {"field": field, "problem": "the instant's day lies outside the calendar", "type": "out_of_range"}]) from None
 
 
 def cursor_error(e: CursorError) -> ApiError:
@@ -72,7 +84,7 @@ class Readback:
     def zone(self, tenant_id: UUID) -> ZoneInfo:
         return ZoneInfo(self.directory.timezone(tenant_id) or "UTC")
 
-    def instant(self, principal: Principal, value: date | datetime | None) -> datetime:
+    def instant(self, principal: Principal, value: date | datetime | None, field: str = "") -> datetime:
         """``as_of``/``at``: the instant asked (default: now), a day its local midnight, with the
         tenant's offset."""
         if value is None:
@@ -80,7 +92,7 @@ class Readback:
         if isinstance(value, datetime):
             return value
         zone = self.zone(principal.tenant_id)  # one indexed lookup, only when a day is given
-        at = instant_us(value, zone)
+        at = instant_us(value, zone, field=field)
         assert at is not None
         return from_us(at).astimezone(zone)
 
@@ -199,7 +211,8 @@ class Readback:
         def read() -> dict[str, Any]:
             zone = self.zone(principal.tenant_id)
             return self.system.view(Books).payments(
-                principal.tenant_id, from_us=instant_us(q.from_, zone), to_us=instant_us(q.to, zone, end=True),
+                principal.tenant_id, from_us=instant_us(q.from_, zone, field="from"),
+                to_us=instant_us(q.to, zone, end=True, field="to"),
                 branch_id=q.branch_id, money=None if q.method is None else "cash" if q.method == "cash" else "bank",
                 include_cancelled=q.include_cancelled, limit=q.limit, cursor=q.cursor)
 

@@ -27,23 +27,31 @@ def encode_cursor(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
 
 
-def decode_cursor(text: str, arity: int) -> list[Any]:
-    """The key a cursor holds: ``arity`` strings or integers."""
+def decode_cursor(text: str, arity: int, *, integers: bool = True) -> list[Any]:
+    """The key a cursor holds: ``arity`` integers (a database's 64-bit ones), or with
+    ``integers=False`` strings or integers. Anything else was not given out here."""
     try:
         key = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise CursorError("the cursor is not one this API gave out") from None
-    if (not isinstance(key, list) or len(key) != arity
-            or not all(isinstance(k, str | int) and not isinstance(k, bool) for k in key)):
+    if not isinstance(key, list) or len(key) != arity or not all(_part(k, integers) for k in key):
         raise CursorError("the cursor is not one this API gave out")
     return key
+
+
+def _part(value: Any, integers: bool) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str) and not integers
 
 
 def page(items: Sequence[T], key: Callable[[T], Sequence[Any]], *, limit: int, cursor: str | None) -> dict[str, Any]:
     """A page of a list held in memory, ``items`` in ``key`` order (a total order)."""
     rest: Sequence[T] = items
     if cursor:
-        after = decode_cursor(cursor, len(key(items[0])) if items else 0) if items else None
+        after = decode_cursor(cursor, len(key(items[0])), integers=False) if items else None
         if after is not None:
             try:
                 rest = [i for i in items if list(key(i)) > after]

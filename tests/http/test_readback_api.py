@@ -323,3 +323,24 @@ def test_the_passes_report_pages(api: Api) -> None:
     assert (total, pages) == (4, 2)
     assert [p["id"] for p in items] == [sold[3], sold[1], sold[2], sold[0]]
     assert [p["valid_until"] for p in items] == sorted(p["valid_until"] for p in items)
+
+
+def test_instants_at_the_calendars_edges_are_answered_never_a_500(api: Api) -> None:
+    """API §3: bad input is a 4xx, never a 500 — days and instants at the ends of the
+    calendar, and cursors that were never given out, on every route of API §7."""
+    routes = {"/v1/ledger/trial-balance": ("as_of",), "/v1/reports/active-clients": ("at",),
+              "/v1/payments": ("from", "to"), "/v1/ledger/journal": ("from", "to"), "/v1/reports/passes": ("from", "to")}
+    for path, names in routes.items():
+        for name in names:
+            for value in ("0001-01-01", "9999-12-31", "0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59-12:00"):
+                r = api.get(path, **{name: value})
+                assert r.status_code in (200, 422), (path, name, value, r.text)
+    for path in ("/v1/ledger/journal", "/v1/payments", "/v1/branches", "/v1/groups", "/v1/reports/passes",
+                 f"/v1/clients/{api.client()}/history"):
+        for cursor in ("WyJhIl0", "Wzk5OTk5OTk5OTk5OTk5OTk5OTk5XQ", "WzEuNV0", "W3RydWVd", "WzEsMiwzXQ"):
+            r = api.get(path, cursor=cursor)
+            assert r.status_code in (200, 422), (path, cursor, r.text)
+    # The calendar's last day as a range's end leaves the range open.
+    cid = api.client("Eva")
+    api.post("/v1/payments", {"client_id": cid, "amount": "1.00", "method": "cash", "branch_id": api.branch})
+    assert api.get("/v1/payments", to="9999-12-31").json()["total"] == 1

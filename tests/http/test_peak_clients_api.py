@@ -8,6 +8,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import orjson
+import pytest
+
+from classledger import cli
 from classledger.projections.activity import ActivityTimeline, replay_month
 from classledger.projections.activity_model import us
 from tests.http.support import Api
@@ -19,7 +23,9 @@ def _day(offset: int = 0) -> str:
     return (datetime.now(ZONE).date() + timedelta(days=offset)).isoformat()
 
 
-def test_the_report_names_the_peaks_clients_and_their_sources(api: Api) -> None:
+def test_the_report_names_the_peaks_clients_and_their_sources(
+    api: Api, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     api.post("/v1/lesson-types", {"code": "group", "name": "Skupina", "single_visit_price": "15.00"}, role="director")
     course = api.post("/v1/courses", {"name": "Balet", "lesson_type": "group"}).json()["id"]
     group = api.post("/v1/groups", {"course_id": course, "branch_id": api.branch, "name": "Po", "capacity": 9,
@@ -52,5 +58,9 @@ def test_the_report_names_the_peaks_clients_and_their_sources(api: Api) -> None:
     assert replayed is not None
     assert replayed.report["peak_clients"] == sorted(({"id": c["id"], "sources": c["sources"]} for c in report["peak_clients"]),
                                                      key=lambda c: c["id"])
+    # The CLI gives the same body (API §1).
+    monkeypatch.setenv("CLASSLEDGER_DATABASE_URL", database_url)
+    cli.main(["report", "activity", "--tenant", str(api.tenant_id), "--month", month, "--json"])
+    assert orjson.loads(capsys.readouterr().out)["peak_clients"] == report["peak_clients"]
     # A month with no activity names nobody.
     assert api.get("/v1/reports/activity", month="2026-01").json()["peak_clients"] == []

@@ -136,10 +136,13 @@ def cmd_report_activity(system: System, a: argparse.Namespace) -> None:
     from classledger.projections.activity_model import us
 
     system.runner.catch_up()
+    from classledger.projections.clients import ClientDirectory
+    from classledger.projections.peak import with_peak_clients
+
     report = system.view(ActivityTimeline).report(a.tenant, a.month, as_of=us(now()))
     if report is None:
         raise CLIError("tenant_not_found", f"no tenant {a.tenant}")
-    emit(report, a.json)
+    emit(with_peak_clients(system.view(ActivityTimeline), system.view(ClientDirectory), a.tenant, report), a.json)
 
 
 def expire_due_passes(system: System, tenant_id: uuid.UUID, at: datetime) -> dict[str, Any]:

@@ -27,7 +27,6 @@ from classledger.aggregates.schedule import BranchHours, Instructor, Room, Slot
 from classledger.application import clients, group_lessons
 from classledger.application.principal import WRITE_RANK
 from classledger.application.registry import Args, Ctx, command
-from classledger.application.service import ClassLedger
 
 Name = Field(min_length=1, max_length=200)
 
@@ -278,12 +277,6 @@ def archive_bookings(ctx: Ctx, client_id: UUID) -> None:
     """DOMAIN §2.5, §7.4: archiving cancels the client's future bookings."""
     group_lessons.unbook_all_future(ctx, client_id, "archived")
 
+
 clients.ARCHIVE_HOOKS.append(archive_bookings)
 
-
-def booking_history(app: ClassLedger, client: Client) -> list[UUID]:
-    """The client's history shows their bookings and unbookings (DOMAIN §7.2, §9.2)."""
-    return [ls.client_lessons_id(client.id)]
-
-
-clients.HISTORY_SOURCES.append(booking_history)

@@ -18,6 +18,7 @@ from pydantic import Field
 from classledger.aggregates import books as b
 from classledger.aggregates import client as c
 from classledger.aggregates import lesson as ls
+from classledger.aggregates import pass_terms as pt
 from classledger.aggregates import passes as ps
 from classledger.aggregates.base import Event
 from classledger.aggregates.books import ClientAccount, Transaction
@@ -487,17 +488,16 @@ def recalculate_pass(ctx: Ctx, a: RecalculatePass) -> dict[str, Any]:
         raise Conflict("different_city", f"a pass sold in {old.city} is recalculated only into a pass sold there",
                        old_city=old.city, new_city=city)
     cur = ctx.tenant.currency
-    if old.lessons_total == 0:
-        raise Conflict("no_lessons", "every lesson of this pass went to other clients; nothing to recalculate")
-    actual = posting.actual_value(old.price, old.lessons_total, old.remaining)
-    offered = posting.offered_templates(actual, {t.id: t.price})
-    if not offered:
+    actual = pt.actual_value(old)
+    offers = pt.recalculation_offers(old, [pt.TemplatePrice(t.id, t.price, t.multi_client)],
+                                     lambda price: _discount(ctx, old.payer_id, price))
+    if not offers and not posting.offered_templates(actual, {t.id: t.price}):
         raise Conflict("template_not_offered", "a pass switches only to a template priced at least its actual value",
                        actual_value=format_minor(actual, cur), price=format_minor(t.price, cur))
-    if len(old.client_ids) > 1 and not t.multi_client:
+    if not offers:
         raise Invalid("not_multi_client", "a shared pass switches only to a multi-client template")
     discount = _discount(ctx, old.payer_id, t.price)
-    computed = posting.recalculation_difference(actual=actual, new_price=t.price, discount=discount)
+    computed = offers[0].difference
     agreed = computed if a.difference is None else money(ctx, a.difference, "difference")
     new_id = ctx.new_id(a.id)
     tx = posting.recalculation(ctx.new_id(), ctx.meta.at, cur, client_id=old.payer_id, city=old.city,
@@ -538,17 +538,12 @@ class RefundPass(Args):
 def refund_pass(ctx: Ctx, a: RefundPass) -> dict[str, Any]:
     """Refund a pass by the formula of DOMAIN §4.8 (or a hand-set amount), in cash or cashless."""
     p = ctx.get(Pass, a.pass_id)
-    ps.check_active(p)
-    if p.origin == "transfer":
-        raise Conflict("not_paid_for", "these lessons came from another client's pass: nothing was paid for them "
-                       "here; transfer them back instead", origin=p.origin)
+    pt.refund_terms(p, 0)  # refused before anything else when the pass cannot be refunded
     in_city(ctx, p.city)
     cur = ctx.tenant.currency
     svp = ctx.tenant.lesson_type(p.lesson_type).single_visit_price
     amount = None if a.amount is None else money(ctx, a.amount, "amount")
-    terms = posting.refund_terms(billed=p.billed, price_paid=p.paid, lessons_total=p.lessons_total,
-                                 lessons_remaining=p.remaining, single_visit_price=svp, amount=amount,
-                                 written_off=p.written_off_total)
+    terms = pt.refund_terms(p, svp, amount)
     if terms.settled < 0:
         raise Conflict("refund_too_small", "a hand-set refund cannot leave the client owing more than the pass")
     txs = posting.refund((ctx.new_id(), ctx.new_id()), ctx.meta.at, cur, client_id=p.payer_id, city=p.city,

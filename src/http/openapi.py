@@ -11,6 +11,8 @@ import copy
 from collections.abc import Collection
 from typing import Any
 
+from pydantic import BaseModel
+
 from classledger import __version__
 from classledger.application.registry import COMMANDS
 from classledger.http.routes import (
@@ -19,7 +21,6 @@ from classledger.http.routes import (
     TEXT_PARAMS,
     WRITES,
     CabinetRoute,
-    Query,
     ReadRoute,
     WriteRoute,
     openapi_path,
@@ -226,7 +227,7 @@ def _cabinet_operation(c: CabinetRoute, schemas: dict[str, Any]) -> dict[str, An
     return op
 
 
-def _query_parameters(query: type[Query], schemas: dict[str, Any]) -> list[dict[str, Any]]:
+def _query_parameters(query: type[BaseModel], schemas: dict[str, Any]) -> list[dict[str, Any]]:
     schema = _model_schema(query, schemas)
     required = set(schema.get("required", []))
     out = []

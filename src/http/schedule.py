@@ -5,7 +5,7 @@ iCalendar feed (RFC 5545, written by the ``icalendar`` library) that a calendar 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -19,8 +19,9 @@ from starlette.responses import Response
 from classledger.application.principal import Principal
 from classledger.http.errors import ApiError, render
 from classledger.http.inputs import parse_query, path_id
+from classledger.http.readback import instant_us
 from classledger.http.routes import LessonsQuery, WeekQuery
-from classledger.projections.activity_model import day_start, us
+from classledger.projections.activity_model import day_start
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.lessons import LessonCursorError, Timetable
 from classledger.system import System, now
@@ -66,7 +67,8 @@ class ScheduleReads:
         def read() -> dict[str, Any]:
             zone = self._zone(tenant_id)
             return self.timetable.lessons(
-                tenant_id, start_us=_bound(q.from_, zone), end_us=_bound(q.to, zone, end=True),
+                tenant_id, start_us=instant_us(q.from_, zone, field="from"),
+                end_us=instant_us(q.to, zone, end=True, field="to"),
                 branch_id=q.branch_id, room_id=q.room_id, instructor_id=q.instructor_id, client_id=client_id,
                 group_id=q.group_id, include_cancelled=q.include_cancelled,
                 limit=None if q.format == "ics" else q.limit, cursor=None if q.format == "ics" else q.cursor)
@@ -165,13 +167,3 @@ def ics_feed(items: list[dict[str, Any]], rooms: dict[str, str], teachers: dict[
         cal.add_component(ev)
     feed: bytes = cal.to_ical()
     return feed
-
-
-def _bound(value: date | datetime | None, zone: ZoneInfo, *, end: bool = False) -> int | None:
-    """An instant as is; a day as the start of that day in the tenant's calendar (with
-    ``end``, the start of the next one, so that a ``to`` day is included whole)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return us(value)
-    return day_start(value + timedelta(days=1) if end else value, zone)

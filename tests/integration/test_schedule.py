@@ -14,10 +14,11 @@ import pytest
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid, Refused
 from classledger.aggregates.lesson import Lesson
 from classledger.aggregates.schedule import Room
-from classledger.application.clients import client_history
 from classledger.application.principal import Principal
+from classledger.application.readback import history_items
 from classledger.application.tenants import system_principal
 from classledger.projections.lessons import Timetable
+from classledger.projections.trail import ClientTrail
 from classledger.system import System
 from tests.concurrency import run_in_threads
 
@@ -213,7 +214,9 @@ def test_group_lessons_follow_registrations(system: System) -> None:
     assert why[boris] == ("unbooked", "transferred")
     assert why[cyril][0] == "unbooked"
     # The client's history shows the bookings and their cancellations.
-    kinds = [item["type"] for item in client_history(system.app, s.tenant_id, UUID(cyril)) or []]
+    s.system.runner.catch_up()
+    trail = s.system.view(ClientTrail).page(s.tenant_id, UUID(cyril), limit=1000, cursor=None)
+    kinds = [item["type"] for item in history_items(system.app, s.tenant_id, trail["items"])]
     assert "ClientLessonsBooked" in kinds
     assert kinds.count("ClientLessonsUnbooked") >= 1
 

@@ -7,6 +7,7 @@ without); errors go to stderr as the API's error body, with a non-zero exit stat
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -16,9 +17,10 @@ from typing import Any
 import orjson
 
 from classledger.aggregates.errors import Refused
+from classledger.application.audit import parse_head, verify_chain
 from classledger.application.importer import Importer, read_lines
 from classledger.application.tenants import system_principal
-from classledger.store import hashchain
+from classledger.store.audit_key import AuditKey, AuditKeyError, audit_key_from_env
 from classledger.store.database import DatabaseURLError, database_url
 from classledger.system import System, now
 
@@ -72,6 +74,28 @@ def cmd_key_create(system: System, a: argparse.Namespace) -> None:
     emit({"key": ans["key"], "staff_id": ans["staff_id"]}, a.json)
 
 
+def cmd_key_list(system: System, a: argparse.Namespace) -> None:
+    from classledger.aggregates.tenant import Tenant
+    from classledger.application.tenants import staff_keys
+
+    tenant = system.app.find(Tenant, a.tenant, a.tenant)
+    if tenant is None:
+        raise CLIError("tenant_not_found", f"no tenant {a.tenant}")
+    emit({"items": staff_keys(tenant, system_principal(a.tenant))}, a.json)
+
+
+def cmd_key_revoke(system: System, a: argparse.Namespace) -> None:
+    args = {"key_id": str(a.key_id), "reason": a.reason}
+    ans = system.execute(system_principal(a.tenant), "revoke_key", args, at=now())
+    emit({"key_id": ans["id"], "staff_id": ans["staff_id"], "revoked": True}, a.json)
+
+
+def cmd_secrets_scrub(system: System, a: argparse.Namespace) -> None:
+    from classledger.application.scrub import scrub_secrets
+
+    emit(scrub_secrets(system.store), a.json)
+
+
 def cmd_import(system: System, a: argparse.Namespace) -> None:
     importer = Importer(system.app, a.tenant, unknown_actor_role=a.actor_role)
     progress_bar: Any = None
@@ -97,6 +121,7 @@ def cmd_import(system: System, a: argparse.Namespace) -> None:
 def cmd_serve(system: System, a: argparse.Namespace) -> None:
     from classledger.http.serve import serve
 
+    warn_if_development_key(system.store.audit_key)
     serve(system, a.host, a.port, workers=a.workers)
 
 
@@ -111,10 +136,13 @@ def cmd_report_activity(system: System, a: argparse.Namespace) -> None:
     from classledger.projections.activity_model import us
 
     system.runner.catch_up()
+    from classledger.projections.clients import ClientDirectory
+    from classledger.projections.peak import with_peak_clients
+
     report = system.view(ActivityTimeline).report(a.tenant, a.month, as_of=us(now()))
     if report is None:
         raise CLIError("tenant_not_found", f"no tenant {a.tenant}")
-    emit(report, a.json)
+    emit(with_peak_clients(system.view(ActivityTimeline), system.view(ClientDirectory), a.tenant, report), a.json)
 
 
 def expire_due_passes(system: System, tenant_id: uuid.UUID, at: datetime) -> dict[str, Any]:
@@ -158,18 +186,33 @@ def cmd_passes_expire(system: System, a: argparse.Namespace) -> None:
 
 
 def cmd_audit_verify(system: System, a: argparse.Namespace) -> None:
-    report = hashchain.verify(a.tenant, system.store.recorder.chain_rows(a.tenant))
-    emit(
-        {
-            "ok": report.ok,
-            "events_checked": report.events_checked,
-            "first_bad_notification_id": report.first_bad_notification_id,
-            "detail": report.detail,
-        },
-        a.json,
-    )
-    if not report.ok:
+    expect = None if a.expect_head is None else parse_head(a.expect_head)
+    answer = verify_chain(system.store, a.tenant, expect)
+    emit(answer, a.json)
+    if not answer["ok"]:
         sys.exit(1)
+
+
+def cmd_audit_head(system: System, a: argparse.Namespace) -> None:
+    """What an auditor keeps, outside the system (DOMAIN §9.4): the head of a chain that
+    verifies now, with the key's fingerprint and when it was taken. A broken chain gives
+    no head to keep: the verify answer, and exit status 1."""
+    answer = verify_chain(system.store, a.tenant)
+    if not answer["ok"]:
+        emit(answer, a.json)
+        sys.exit(1)
+    head = answer["head"] or {"notification_id": 0, "hash": None}
+    emit({"tenant_id": str(a.tenant), **head, "events": answer["events_checked"], "taken_at": now().isoformat(),
+          "key": answer["key"]}, a.json)
+
+
+def warn_if_development_key(key: AuditKey) -> None:
+    if key.development:
+        sys.stderr.write(
+            "WARNING: NO AUDIT KEY CONFIGURED. The event log's hash chain is keyed with the published\n"
+            "development key, so it proves nothing to an auditor. Set CLASSLEDGER_AUDIT_KEY or\n"
+            "CLASSLEDGER_AUDIT_KEY_FILE before real data is written (docs/operations.md, Audit).\n"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,6 +240,22 @@ def build_parser() -> argparse.ArgumentParser:
     kc.add_argument("--city", help="restrict the staff member to one city (DOMAIN §6.6)")
     kc.add_argument("--json", action="store_true")
     kc.set_defaults(run=cmd_key_create)
+    kl = key.add_parser("list", help="the tenant's staff keys: holder, role, city, issued, revoked (never a key)")
+    kl.add_argument("--tenant", required=True, type=parse_uuid)
+    kl.add_argument("--json", action="store_true")
+    kl.set_defaults(run=cmd_key_list)
+    kr = key.add_parser("revoke", help="revoke a staff key by its id (see key list): it stops working at once")
+    kr.add_argument("--tenant", required=True, type=parse_uuid)
+    kr.add_argument("key_id", type=parse_uuid)
+    kr.add_argument("--reason", help="why (recorded with the event)")
+    kr.add_argument("--json", action="store_true")
+    kr.set_defaults(run=cmd_key_revoke)
+
+    se = sub.add_parser("secrets", help="secrets at rest").add_subparsers(dest="action", required=True)
+    ss = se.add_parser("scrub", help="take the secrets earlier versions kept out of the command log (run once, "
+                       "with the server stopped)")
+    ss.add_argument("--json", action="store_true")
+    ss.set_defaults(run=cmd_secrets_scrub)
 
     im = sub.add_parser("import", help="run a JSONL command file")
     im.add_argument("--tenant", required=True, type=parse_uuid)
@@ -237,15 +296,26 @@ def build_parser() -> argparse.ArgumentParser:
     au = sub.add_parser("audit", help="audit tools").add_subparsers(dest="action", required=True)
     av = au.add_parser("verify", help="verify a tenant's event hash chain (DOMAIN §9.3)")
     av.add_argument("--tenant", required=True, type=parse_uuid)
+    av.add_argument("--expect-head", metavar="HASH",
+                    help="the head's hash an auditor kept (`audit head`): fail unless the log still reaches it")
     av.add_argument("--json", action="store_true")
     av.set_defaults(run=cmd_audit_verify)
+    ah = au.add_parser("head", help="verify, then print the chain's head for the auditor to keep (DOMAIN §9.4)")
+    ah.add_argument("--tenant", required=True, type=parse_uuid)
+    ah.add_argument("--json", action="store_true")
+    ah.set_defaults(run=cmd_audit_head)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
-        system = System.open()
+        key = audit_key_from_env(os.environ)
+    except AuditKeyError as e:
+        sys.stderr.write(orjson.dumps({"error": {"code": "bad_audit_key", "message": str(e), "details": {}}}).decode() + "\n")
+        sys.exit(2)
+    try:
+        system = System.open(audit_key=key)
     except DatabaseURLError as e:
         sys.stderr.write(orjson.dumps({"error": {"code": "bad_database_url", "message": str(e), "details": {}}}).decode() + "\n")
         sys.exit(2)

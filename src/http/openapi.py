@@ -11,6 +11,8 @@ import copy
 from collections.abc import Collection
 from typing import Any
 
+from pydantic import BaseModel
+
 from classledger import __version__
 from classledger.application.registry import COMMANDS
 from classledger.http.routes import (
@@ -19,7 +21,6 @@ from classledger.http.routes import (
     TEXT_PARAMS,
     WRITES,
     CabinetRoute,
-    Query,
     ReadRoute,
     WriteRoute,
     openapi_path,
@@ -200,7 +201,7 @@ def _read_operation(r: ReadRoute, schemas: dict[str, Any], built: bool) -> dict[
         op["summary"] += " (not built yet)"
     if r.path == "/docs":
         op["responses"]["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
-    if r.path == "/cabinet/{token}":
+    if r.path == "/cabinet/{token}" and built:
         # DOMAIN §8.1: a browser (Accept: text/html) gets a page, the cabinet's or one that
         # says the link does not work; Accept: application/json gets JSON.
         for status in ("200", "404"):
@@ -226,7 +227,7 @@ def _cabinet_operation(c: CabinetRoute, schemas: dict[str, Any]) -> dict[str, An
     return op
 
 
-def _query_parameters(query: type[Query], schemas: dict[str, Any]) -> list[dict[str, Any]]:
+def _query_parameters(query: type[BaseModel], schemas: dict[str, Any]) -> list[dict[str, Any]]:
     schema = _model_schema(query, schemas)
     required = set(schema.get("required", []))
     out = []

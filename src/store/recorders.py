@@ -40,7 +40,8 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from classledger.store import hashchain
+from classledger.store import hashchain, staff_actions
+from classledger.store.audit_key import DEVELOPMENT_SECRET
 from classledger.store.codec import TenantStoredEvent
 from classledger.store.personal import KeyRing
 from classledger.store.group_commit import GroupCommit, Job
@@ -98,6 +99,9 @@ class EventRecorder(ABC):
     on_insert: OnInsert | None = None
     # The clients' data keys (store/personal.py): told of keys written and destroyed.
     keyring: KeyRing | None = None
+    # The secret the hash chain's links are keyed with (audit_key.py); ``Store.open`` sets
+    # the deployment's.
+    chain_key: bytes = DEVELOPMENT_SECRET
     # Called right after each commit, before any writer of the batch returns, with the
     # jobs that landed in notification order: the application's cache learns of its own
     # writes in order (application/cache.py), whichever thread returns first.
@@ -176,6 +180,7 @@ class EventRecorder(ABC):
             if many:
                 tx.execute("RELEASE SAVEPOINT job")
             rows += _new_rows(job.events, job.ids)
+        staff_actions.insert(tx, self._staff_actions, jobs, self._param)
         if rows and inline and self.on_insert is not None:
             prev = rows[0].notification_id - 1 if prev_head is None else prev_head
             try:
@@ -196,6 +201,11 @@ class EventRecorder(ABC):
     @abstractmethod
     def _command_log(self) -> str:
         """The command log's name as SQL."""
+
+    @property
+    @abstractmethod
+    def _staff_actions(self) -> str:
+        """The staff action log's name as SQL (staff_actions.py)."""
 
     @abstractmethod
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -338,6 +348,28 @@ class EventRecorder(ABC):
             return None
         return CommandRecord(tenant_id, key, rows[0][0], bytes(rows[0][1]), rows[0][2])
 
+    def staff_actions(
+        self,
+        tenant_id: UUID,
+        *,
+        actor: str | None = None,
+        staff_id: UUID | None = None,
+        from_us: int | None = None,
+        to_us: int | None = None,
+        after: tuple[int, int] | None = None,
+        limit: int = 100,
+    ) -> tuple[list[tuple[Any, ...]], int]:
+        """A page of the tenant's staff action log in (at_us, id) order (columns:
+        ``staff_actions.READ_COLUMNS``), and how many rows match in all."""
+        filters: dict[str, Any] = {
+            "actor": actor, "staff_id": None if staff_id is None else self._param(staff_id),
+            "from_us": from_us, "to_us": to_us,
+        }
+        table, tenant = self._staff_actions, self._param(tenant_id)
+        page = self._rows(*staff_actions.select(table, tenant, after=after, limit=limit, **filters))
+        total = self._rows(*staff_actions.select(table, tenant, **filters))[0][0]
+        return page, int(total)
+
     def chain_rows(self, tenant_id: UUID) -> Iterator[tuple[int, UUID, int, str, int, bytes, bytes]]:
         sql = (
             "SELECT notification_id, originator_id, originator_version, topic, at_us, state, chain "
@@ -346,7 +378,13 @@ class EventRecorder(ABC):
         after = 0
         while rows := self._rows(sql, (self._param(tenant_id), after)):
             for r in rows:
-                yield (r[0], _uuid(r[1]), r[2], r[3], r[4], bytes(r[5]), bytes(r[6]))
+                try:
+                    row = (r[0], _uuid(r[1]), r[2], r[3], r[4], bytes(r[5]), bytes(r[6]))
+                except (TypeError, ValueError):
+                    # A row someone rewrote with values of the wrong type (SQLite keeps
+                    # them): as it is, for the verify to report it, not to crash on it.
+                    row = cast(tuple[int, UUID, int, str, int, bytes, bytes], tuple(r))
+                yield row
             after = rows[-1][0]
 
 
@@ -424,6 +462,7 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
             # Each client's data key (store/personal.py); erasing the client deletes its row.
             "CREATE TABLE IF NOT EXISTS client_keys (client_id TEXT NOT NULL PRIMARY KEY, "
             "tenant_id TEXT NOT NULL, key BLOB NOT NULL)",
+            *staff_actions.sqlite_ddl(),
         ]
 
     def insert_events(self, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -469,7 +508,7 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
                 heads[tenant_id] = bytes(row[0]) if row else hashchain.GENESIS
             oid = _uuid(s.originator_id)
             chain = hashchain.link(
-                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state
+                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state, self.chain_key
             )
             heads[tenant_id] = chain
             c.execute(
@@ -486,6 +525,9 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
                 c.execute("DELETE FROM client_keys WHERE client_id = ?", (str(oid),))
                 # Snapshots hold the aggregate's decrypted state: a cache, gone with the key.
                 c.execute(f"DELETE FROM {SNAPSHOTS_TABLE} WHERE originator_id IN (?, ?)", (oid.hex, str(oid)))
+                # The staff action log copied the reasons given on the client's commands.
+                c.execute(f"UPDATE {staff_actions.TABLE} SET reason = NULL WHERE tenant_id = ? AND aggregate_ids LIKE ? "
+                          "AND reason IS NOT NULL", (str(s.tenant_id), f'%"{oid}"%'))
         record: CommandRecord | None = kwargs.get("command_record")
         if record is not None:
             c.execute(
@@ -501,6 +543,10 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
     @property
     def _command_log(self) -> str:
         return "command_log"
+
+    @property
+    def _staff_actions(self) -> str:
+        return staff_actions.TABLE
 
     def _text(self, column: str) -> str:
         # eventsourcing stores originator_id as 32 hex digits: hyphenate it here, in C,
@@ -590,6 +636,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 "CREATE TABLE IF NOT EXISTS {s}.client_keys (client_id text NOT NULL PRIMARY KEY, "
                 "tenant_id text NOT NULL, key bytea NOT NULL)"
             ).format(s=schema),
+            *staff_actions.postgres_ddl(self.datastore.schema),
         ]
         self.insert_rows_statement = SQL(
             "INSERT INTO {t} (originator_id, originator_version, topic, state, tenant_id, "
@@ -660,7 +707,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
             tenant_id, at_us = _tenant_of(s)
             oid = _uuid(s.originator_id)
             chain = hashchain.link(
-                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state
+                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state, self.chain_key
             )
             heads[tenant_id] = chain
             for col, value in zip(
@@ -678,6 +725,9 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 curs.execute(SQL("DELETE FROM {s}.client_keys WHERE client_id = %s").format(s=schema), (str(s.shreds),))
                 curs.execute(SQL("DELETE FROM {s}.{t} WHERE originator_id = %s").format(
                     s=schema, t=Identifier(SNAPSHOTS_TABLE)), (_uuid(s.shreds),))
+                curs.execute(SQL("UPDATE {s}.{t} SET reason = NULL WHERE tenant_id = %s AND aggregate_ids LIKE %s "
+                                 "AND reason IS NOT NULL").format(s=schema, t=Identifier(staff_actions.TABLE)),
+                             (s.tenant_id, f'%"{_uuid(s.shreds)}"%'))
         log = (record.tenant_id, record.key, record.request_hash, record.response, record.at_us) if record else None
         if stored_events and log:
             curs.execute(self.insert_rows_and_log_statement, (*cols, *log))
@@ -701,6 +751,8 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
     @property
     def _client_keys(self) -> str:
         return f'"{self.datastore.schema}".client_keys'
+    def _staff_actions(self) -> str:
+        return f'"{self.datastore.schema}".{staff_actions.TABLE}'
 
     def _text(self, column: str) -> str:
         return f"{column}::text"
@@ -716,7 +768,8 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
         schema = self.datastore.schema
         with self.datastore.get_connection() as conn:
             assert conn.autocommit  # VACUUM runs outside any transaction
-            for table in (f'"{schema}".client_keys', f'"{schema}".{SNAPSHOTS_TABLE}', *tables):
+            for table in (f'"{schema}".client_keys', f'"{schema}".{SNAPSHOTS_TABLE}',
+                          f'"{schema}".{staff_actions.TABLE}', *tables):
                 conn.execute(f"VACUUM FULL {table}")
 
     def _param(self, value: UUID) -> Any:

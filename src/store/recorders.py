@@ -751,6 +751,8 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
     @property
     def _client_keys(self) -> str:
         return f'"{self.datastore.schema}".client_keys'
+
+    @property
     def _staff_actions(self) -> str:
         return f'"{self.datastore.schema}".{staff_actions.TABLE}'
 

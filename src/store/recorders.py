@@ -43,8 +43,8 @@ from psycopg.sql import SQL, Composed, Identifier
 from classledger.store import hashchain, staff_actions
 from classledger.store.audit_key import DEVELOPMENT_SECRET
 from classledger.store.codec import TenantStoredEvent
-from classledger.store.personal import KeyRing
 from classledger.store.group_commit import GroupCommit, Job
+from classledger.store.personal import KeyRing
 from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
 from classledger.store.writer_lock import writer_lock
 
@@ -127,24 +127,19 @@ class EventRecorder(ABC):
 
     def _write_and_report(self, jobs: list[Job]) -> None:
         try:
-            self._write_batch(jobs, inline=self.on_insert is not None)
-        except _InlineFailed as failed:
-            # A projection raised inside the write: the transaction was rolled back whole
-            # (cheaper than a savepoint on every write), so write again without it; the
-            # runner applies (and keeps logging) the event after the commit.
-            logging.getLogger(__name__).error("projection failed inside the write; the runner will retry",
-                                              exc_info=failed.__cause__)
-            self._write_batch(jobs, inline=False)
-        if self.keyring is not None:
-            for job in jobs:
-                for e in job.events:
-                    if isinstance(e, TenantStoredEvent) and (e.new_key is not None or e.shreds is not None):
-                        subject = str(e.originator_id)
-                        landed = job.error is None and bool(job.ids)
-                        if e.shreds is not None and landed:
-                            self.keyring.forget(subject)
-                        elif e.new_key is not None:
-                            self.keyring.settle(subject, e.new_key, landed=landed)
+            try:
+                self._write_batch(jobs, inline=self.on_insert is not None)
+            except _InlineFailed as failed:
+                # A projection raised inside the write: the transaction was rolled back whole
+                # (cheaper than a savepoint on every write), so write again without it; the
+                # runner applies (and keeps logging) the event after the commit.
+                logging.getLogger(__name__).error("projection failed inside the write; the runner will retry",
+                                                  exc_info=failed.__cause__)
+                self._write_batch(jobs, inline=False)
+        except BaseException:
+            self._settle_keys(jobs, committed=False)  # nothing of the batch landed
+            raise
+        self._settle_keys(jobs, committed=True)
         if self.after_commit is not None:
             landed = [j for j in jobs if j.error is None and j.ids]
             if landed:
@@ -152,6 +147,20 @@ class EventRecorder(ABC):
                     self.after_commit(landed)
                 except Exception:  # the writes are committed; a cache is only a cache
                     logging.getLogger(__name__).exception("after_commit failed")
+
+    def _settle_keys(self, jobs: list[Job], *, committed: bool) -> None:
+        """Tell the key ring which clients' keys the batch wrote, or destroyed (personal.py)."""
+        if self.keyring is None:
+            return
+        for job in jobs:
+            landed = committed and job.error is None and bool(job.ids)
+            for e in job.events:
+                if not isinstance(e, TenantStoredEvent):
+                    continue
+                if e.shreds is not None and landed:
+                    self.keyring.forget(str(e.originator_id))
+                elif e.new_key is not None:
+                    self.keyring.settle(str(e.originator_id), e.new_key, landed=landed)
 
     @abstractmethod
     def _write_batch(self, jobs: list[Job], *, inline: bool) -> None:

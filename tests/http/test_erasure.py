@@ -145,7 +145,8 @@ def test_erasure_leaves_no_personal_data_in_the_raw_storage_and_the_books_unchan
     history = api.get(f"/v1/clients/{cid}/history").json()["items"]
     assert history[-1]["type"] == "ClientErased"
     assert all(h["erased"] for h in history if h["aggregate_id"] == cid)
-    assert "Zuzana" not in str(history) and "Xyzzy" not in str(history)
+    assert "Zuzana" not in str(history)
+    assert "Xyzzy" not in str(history)
     assert [c["id"] for c in api.get("/v1/clients").json()["items"]] == [mum]
     for query in ("Qwerty", "0905 713", "zuzana.qwerty", "CARD-QX"):
         assert api.get("/v1/clients", q=query).json()["items"] == []
@@ -170,7 +171,8 @@ def test_erasure_leaves_no_personal_data_in_the_raw_storage_and_the_books_unchan
     again = System.open(api.system.store.url)
     try:
         state = again.app.get(uuid.UUID(cid))
-        assert state.erased and state.name == "" and state.phones == ()
+        assert state.erased
+        assert (state.name, state.phones, state.email) == ("", (), None)
     finally:
         again.close()
 
@@ -196,13 +198,15 @@ def test_the_export_holds_everything_the_card_shows_decrypted(api: Api) -> None:
         assert body["card"][field] == ZUZANA[field], field
     assert {k: v["given"] for k, v in body["card"]["consents"].items()} == ZUZANA["consents"]
     types = [h["type"] for h in body["history"]]
-    assert types[0] == "ClientRegistered" and "PassSold" in types
+    assert types[0] == "ClientRegistered"
+    assert "PassSold" in types
     assert body["history"][0]["data"]["name"] == ZUZANA["name"]
     assert [t["kind"] for t in body["finance"]] == ["sale", "payment", *[t["kind"] for t in body["finance"][2:]]]
     assert_error(api.get(f"/v1/clients/{uuid.uuid4()}/export"), 404)
     # After erasure the export still answers, with what is left: ids, dates and amounts.
     assert api.post(f"/v1/clients/{cid}/erase", {"reason": "GDPR request"}, role="director").status_code == 200
     after = api.get(f"/v1/clients/{cid}/export").json()
-    assert after["card"]["erased"] is True and after["card"]["name"] is None
+    assert after["card"]["erased"] is True
+    assert after["card"]["name"] is None
     assert after["finance"] == body["finance"]
     assert "Qwerty" not in str(after)

@@ -3,6 +3,7 @@ sequence of commands, every live projection equals a rebuild from the first even
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -92,11 +93,9 @@ class Commands(RuleBasedStateMachine):
         if self.clients:
             self.at += timedelta(minutes=minutes)
             director = Principal(self.admin.tenant_id, uuid.uuid4(), "Mari", "director")
-            try:
+            with contextlib.suppress(Refused):  # already erased
                 self.system.execute(director, "erase_client", {"client_id": self.clients[i % len(self.clients)],
                                                                "reason": "request"}, at=self.at)
-            except Refused:
-                pass
 
     @rule(i=st.integers(0, 20), minutes=st.integers(1, 3000))
     def link(self, i: int, minutes: int) -> None:

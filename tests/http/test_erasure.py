@@ -210,3 +210,20 @@ def test_the_export_holds_everything_the_card_shows_decrypted(api: Api) -> None:
     assert after["card"]["name"] is None
     assert after["finance"] == body["finance"]
     assert "Qwerty" not in str(after)
+
+
+def test_a_parents_login_no_longer_reaches_an_erased_child(api: Api) -> None:
+    """DOMAIN §2.9, §8.2: the family cabinet drops the erased client; its proof no longer
+    names anyone, and the sibling stays linked."""
+    from tests.http.test_family_cabinet_api import ANNA, PETER, family, link, me, signup
+
+    kids = family(api)
+    _, token = signup(api)
+    assert link(api, token, ANNA).status_code == 201
+    assert link(api, token, PETER).status_code == 201
+    assert [c["id"] for c in me(api, token)["clients"]] == [kids["anna"], kids["peter"]]
+    assert api.post(f"/v1/clients/{kids['anna']}/erase", {"reason": "GDPR request 7"}, role="director").status_code == 200
+    assert [c["id"] for c in me(api, token)["clients"]] == [kids["peter"]]
+    assert link(api, token, ANNA).status_code != 201
+    raw = raw_storage(api.system)
+    assert _found(raw, ["Anna Nov", "anna novakova"]) == []  # (the stranger shares her birth date)

@@ -224,7 +224,7 @@ class Store:
         if not isinstance(mapper, PydanticMapper):
             raise TypeError("the store needs classledger's PydanticMapper")
         # One key ring per store: the clients' data keys (store/personal.py).
-        mapper.keyring = recorder.keyring = KeyRing(recorder.client_key)
+        mapper.keyring = recorder.keyring = KeyRing(recorder.client_key, recorder.client_keys)
         recorder.chain_key = audit_key.secret
         return cls(url, env, factory, recorder, mapper, Database(factory, dialect), audit_key)
 

@@ -72,8 +72,15 @@ class KeyRing:
     (``settle``): the projections applied inside that write read it from here, and a write
     that fails forgets it. ``None`` in the cache means erased."""
 
-    def __init__(self, lookup: Callable[[str], bytes | None] | None = None) -> None:
+    def __init__(
+        self,
+        lookup: Callable[[str], bytes | None] | None = None,
+        lookup_all: Callable[[], list[tuple[str, bytes]]] | None = None,
+    ) -> None:
         self.lookup = lookup
+        # The first miss reads every key at once (a rebuild meets every client); later
+        # misses (clients another process registered since) read one.
+        self.lookup_all = lookup_all
         self._cache: dict[str, bytes | None] = {}
         self._pending: dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -92,6 +99,14 @@ class KeyRing:
             return self._cache[subject]
         except KeyError:
             pass
+        if self.lookup_all is not None:
+            everyone = self.lookup_all()
+            with self._lock:
+                self.lookup_all = None
+                for client, key in everyone:
+                    self._cache.setdefault(client, key)
+            if subject in self._cache:
+                return self._cache[subject]
         found = self.lookup(subject) if self.lookup is not None else None
         with self._lock:
             self._cache[subject] = found

@@ -298,6 +298,10 @@ class EventRecorder(ABC):
         rows = self._rows(f"SELECT key FROM {self._client_keys} WHERE client_id = ?", (client_id,))
         return bytes(rows[0][0]) if rows else None
 
+    def client_keys(self) -> list[tuple[str, bytes]]:
+        """Every client's data key: (client id, key)."""
+        return [(str(r[0]), bytes(r[1])) for r in self._rows(f"SELECT client_id, key FROM {self._client_keys}", ())]
+
     @abstractmethod
     def scrub(self, tables: Sequence[str]) -> None:
         """After an erasure (DOMAIN §2.9): leave no copy of what was deleted or overwritten

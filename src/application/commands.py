@@ -6,5 +6,6 @@ from classledger.application import (
     clients,  # noqa: F401
     passes,  # noqa: F401
     registrations,  # noqa: F401
+    settings,  # noqa: F401
     tenants,  # noqa: F401
 )

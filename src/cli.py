@@ -149,9 +149,13 @@ def cmd_serve(system: System, a: argparse.Namespace) -> None:
 
 
 def cmd_demo(system: System, a: argparse.Namespace) -> None:
-    from classledger.demo import run_demo
+    from classledger.demo import DemoError, run_demo
 
-    run_demo(system, clients=a.clients, seed=a.seed, host=a.host, port=a.port, serve_api=not a.no_serve)
+    try:
+        run_demo(system, clients=a.clients, seed=a.seed, host=a.host, port=a.port, serve_api=not a.no_serve,
+                 keys_file=a.keys_file)
+    except DemoError as e:
+        raise CLIError(e.code, e.message, e.details) from None
 
 
 def cmd_report_activity(system: System, a: argparse.Namespace) -> None:
@@ -279,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--host", default="127.0.0.1")
     dm.add_argument("--port", type=int, default=8000)
     dm.add_argument("--no-serve", action="store_true", help="generate and print, do not serve")
+    dm.add_argument("--keys-file", help="where the demo keeps its staff keys between runs "
+                                        "(default: beside a SQLite database, else ./classledger-demo-keys.json)")
     dm.set_defaults(run=cmd_demo)
 
     rp = sub.add_parser("report", help="reports").add_subparsers(dest="action", required=True)

@@ -120,6 +120,28 @@ def cmd_key_create(system: System, a: argparse.Namespace) -> None:
     emit({"key": ans["key"], "staff_id": ans["staff_id"]}, a.json)
 
 
+def cmd_key_list(system: System, a: argparse.Namespace) -> None:
+    from classledger.aggregates.tenant import Tenant
+    from classledger.application.tenants import staff_keys
+
+    tenant = system.app.find(Tenant, a.tenant, a.tenant)
+    if tenant is None:
+        raise CLIError("tenant_not_found", f"no tenant {a.tenant}")
+    emit({"items": staff_keys(tenant, system_principal(a.tenant))}, a.json)
+
+
+def cmd_key_revoke(system: System, a: argparse.Namespace) -> None:
+    args = {"key_id": str(a.key_id), "reason": a.reason}
+    ans = system.execute(system_principal(a.tenant), "revoke_key", args, at=now())
+    emit({"key_id": ans["id"], "staff_id": ans["staff_id"], "revoked": True}, a.json)
+
+
+def cmd_secrets_scrub(system: System, a: argparse.Namespace) -> None:
+    from classledger.application.scrub import scrub_secrets
+
+    emit(scrub_secrets(system.store), a.json)
+
+
 def cmd_import(system: System, a: argparse.Namespace) -> None:
     importer = Importer(system.app, a.tenant, unknown_actor_role=a.actor_role, server_clock=now)
     progress_bar: Any = None
@@ -261,6 +283,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the instant it is recorded at (default: now), not before the tenant's latest event")
     kc.add_argument("--json", action="store_true")
     kc.set_defaults(run=cmd_key_create)
+    kl = key.add_parser("list", help="the tenant's staff keys: holder, role, city, issued, revoked (never a key)")
+    kl.add_argument("--tenant", required=True, type=parse_uuid)
+    kl.add_argument("--json", action="store_true")
+    kl.set_defaults(run=cmd_key_list)
+    kr = key.add_parser("revoke", help="revoke a staff key by its id (see key list): it stops working at once")
+    kr.add_argument("--tenant", required=True, type=parse_uuid)
+    kr.add_argument("key_id", type=parse_uuid)
+    kr.add_argument("--reason", help="why (recorded with the event)")
+    kr.add_argument("--json", action="store_true")
+    kr.set_defaults(run=cmd_key_revoke)
+
+    se = sub.add_parser("secrets", help="secrets at rest").add_subparsers(dest="action", required=True)
+    ss = se.add_parser("scrub", help="take the secrets earlier versions kept out of the command log (run once, "
+                       "with the server stopped)")
+    ss.add_argument("--json", action="store_true")
+    ss.set_defaults(run=cmd_secrets_scrub)
 
     im = sub.add_parser("import", help="run a JSONL command file")
     im.add_argument("--tenant", required=True, type=parse_uuid)

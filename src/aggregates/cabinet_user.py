@@ -27,6 +27,7 @@ The rules this module owns, and why:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -172,7 +173,9 @@ def redeem(user: CabinetUser, meta: Meta, invitation_hash: str, login_hash: str)
     """An unknown, replaced, used or expired invitation is one refusal: which of them it
     was is none of the holder's business."""
     expires = user.invitation_expires_at
-    if user.invitation_hash != invitation_hash or expires is None or meta.at >= expires:
+    # In constant time: how long a comparison took must not say how much of it matched.
+    held = user.invitation_hash
+    if held is None or not hmac.compare_digest(held, invitation_hash) or expires is None or meta.at >= expires:
         raise NotFound("invitation_not_found", "this invitation does not exist, was used, or has expired")
     return [CabinetLoginIssued.next(user, meta, login_hash=login_hash)]
 

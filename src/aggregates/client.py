@@ -555,7 +555,11 @@ def archive(c: Client, meta: Meta) -> list[Event]:
         raise Conflict("already_archived", "this client is already archived", client_id=str(c.id))
     if not (meta.reason or "").strip():
         raise Invalid("reason_required", "archiving needs a reason")
-    return [ClientArchived.next(c, meta)]
+    events: list[Event] = []
+    state = _follow(c, events, ClientArchived.next(c, meta))
+    if c.next_call is not None:  # §2.5, §7.4: the scheduled call is cancelled with the archive
+        _follow(state, events, NextCallScheduled.next(state, meta, on=None))
+    return events
 
 
 def restore(c: Client, meta: Meta) -> list[Event]:

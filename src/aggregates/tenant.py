@@ -8,14 +8,16 @@ price, custom-field declarations, settings, and the staff keys (hashed, never pl
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
-from classledger.aggregates.errors import Conflict, Invalid, NotFound
+from classledger.aggregates.errors import Conflict, Forbidden, Invalid, NotFound
 from classledger.aggregates.phones import region_of_timezone
+from classledger.ledger.accounts import city_key
 from classledger.ledger.currency import is_currency
 
 Role = Literal["admin", "director", "regional_director", "accountant", "operator"]
@@ -79,6 +81,8 @@ class Tenant(Aggregate):
     lesson_types: dict[str, LessonType] = {}
     custom_fields: dict[str, CustomField] = {}
     keys: dict[str, StaffKey] = {}  # by key hash: one person may hold several keys
+    keys_issued_at: dict[str, datetime] = {}  # by key hash
+    keys_revoked_at: dict[str, datetime] = {}  # by key hash
     downgrades: dict[str, str] = {}  # month -> requested tier (DOMAIN §5.6)
 
     @property
@@ -104,6 +108,12 @@ class Tenant(Aggregate):
 
     def cities(self) -> set[str]:
         return {b.city for b in self.branches.values()}
+
+    def key_by_id(self, kid: UUID) -> StaffKey:
+        for k in self.keys.values():
+            if key_id(k.key_hash) == kid:
+                return k
+        raise NotFound("key_not_found", f"no staff key {kid}", id=str(kid))
 
 
 # ---- events -----------------------------------------------------------------------
@@ -156,7 +166,21 @@ class StaffKeyIssued(Event):
     staff: StaffKey
 
     def apply(self, state: Tenant) -> Tenant:
-        return self.evolve(state, keys={**state.keys, self.staff.key_hash: self.staff})
+        h = self.staff.key_hash
+        return self.evolve(state, keys={**state.keys, h: self.staff},
+                           keys_issued_at={**state.keys_issued_at, h: self.timestamp})
+
+
+class StaffKeyRevoked(Event):
+    """The key stops opening anything, at once; the staff member's other keys still work."""
+
+    key_hash: str
+
+    def apply(self, state: Tenant) -> Tenant:
+        h = self.key_hash
+        revoked = state.keys[h].model_copy(update={"revoked": True})
+        return self.evolve(state, keys={**state.keys, h: revoked},
+                           keys_revoked_at={**state.keys_revoked_at, h: self.timestamp})
 
 
 class SettingsChanged(Event):
@@ -302,6 +326,48 @@ def change_settings(
     if new == t.settings:
         return []
     return [SettingsChanged.next(t, meta, settings=new)]
+
+
+# Who manages staff keys (DOMAIN §1.4): directors and above, each the keys of roles no
+# higher than their own (the readers, accountant and operator, stand with admin), and a
+# staff member bound to a city only keys bound to that city (DOMAIN §6.6). ``system`` is
+# the command line, run by whoever runs the server: it manages every key.
+KEY_RANK = {"accountant": 1, "operator": 1, "admin": 1, "director": 2, "regional_director": 3}
+MANAGES_KEYS = KEY_RANK["director"]
+_KEY_IDS = UUID("3d0c4c84-5f8e-4a55-9e59-0f6b1c7d2a10")
+
+
+def key_id(key_hash: str) -> UUID:
+    """A key's public name, for lists and revocation: derived from its hash, so every key
+    ever issued has one, and it says nothing about the key."""
+    return uuid.uuid5(_KEY_IDS, key_hash)
+
+
+def check_key_authority(manager_role: str, manager_city: str | None, role: str, city: str | None) -> None:
+    """May a staff member of ``manager_role`` (bound to ``manager_city``) issue or revoke a
+    key of ``role`` bound to ``city``? Raises ``Forbidden`` when not."""
+    if manager_role == "system":
+        return
+    rank = KEY_RANK.get(manager_role, 0)
+    if rank < MANAGES_KEYS:
+        raise Forbidden("forbidden_role", "staff keys are managed by a director or above",
+                        role=manager_role, needs="director")
+    if KEY_RANK.get(role, 0) > rank:
+        raise Forbidden("role_above_yours", f"a {manager_role} does not manage {role} keys",
+                        role=manager_role, key_role=role)
+    if manager_city is not None and (city is None or city_key(city) != city_key(manager_city)):
+        raise Forbidden("other_city", f"you manage only the keys bound to {manager_city}",
+                        city=manager_city, key_city=city)
+
+
+def revoke_staff_key(t: Tenant, meta: Meta, kid: UUID, manager_role: str, manager_city: str | None) -> list[Event]:
+    """Revoke one key (a lost phone, a staff member who left). Revoking a revoked key
+    changes nothing."""
+    key = t.key_by_id(kid)
+    check_key_authority(manager_role, manager_city, key.role, key.city)
+    if key.revoked:
+        return []
+    return [StaffKeyRevoked.next(t, meta, key_hash=key.key_hash)]
 
 
 def request_tier_downgrade(t: Tenant, meta: Meta, month: str, tier: str) -> list[Event]:

@@ -299,11 +299,12 @@ class ClientArgs(Args):
     client_id: UUID
 
 
-@command("issue_cabinet_link", ClientArgs)
+@command("issue_cabinet_link", ClientArgs, shown_once=("token", "url"))
 def issue_cabinet_link(ctx: Ctx, a: ClientArgs) -> dict[str, Any]:
     """DOMAIN §8.1: a new unguessable cabinet link for the client; the previous one stops
-    working. The token is in this answer only (and in the command log, so that a retry
-    with the same Idempotency-Key gets the same link); events keep its sha256."""
+    working. The token is in this answer only: events keep its sha256, the command log
+    the answer without it (a retry with the same Idempotency-Key is 409
+    ``secret_not_repeated``; a new link replaces the lost one)."""
     token = secrets.token_urlsafe(32)
     ctx.emit(c.issue_cabinet_link(ctx.get(Client, a.client_id), ctx.meta, c.cabinet_token_hash(token)))
     return _answer(ctx, a.client_id, token=token, url=f"/cabinet/{token}")

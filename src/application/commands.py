@@ -4,6 +4,7 @@ from classledger.application import (
     books,  # noqa: F401
     cabinet_users,  # noqa: F401
     clients,  # noqa: F401
+    lessons,  # noqa: F401
     passes,  # noqa: F401
     registrations,  # noqa: F401
     settings,  # noqa: F401

@@ -22,12 +22,21 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from classledger.aggregates.client import cabinet_token_hash
+from classledger.aggregates.tenant import Tenant
 from classledger.application.cabinet_users import cabinet_user_status
 from classledger.application.clients import client_history as history_of
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, CommandSpec
+from classledger.application.tenants import staff_keys
 from classledger.http.auth import authenticate
-from classledger.http.cabinet_page import cabinet_page
+from classledger.http.cabinet_page import (
+    Presentation,
+    browser_locale,
+    cabinet_page,
+    not_found_page,
+    presentation,
+)
+from classledger.http.docs_assets import docs_assets_mount
 from classledger.http.errors import HANDLERS, ApiError, render
 from classledger.http.family_cabinet import FamilyCabinet
 from classledger.http.inputs import (
@@ -49,11 +58,14 @@ from classledger.http.routes import (
     ClientsQuery,
     FinanceQuery,
     JournalQuery,
+    KeysQuery,
     MonthQuery,
     PassesQuery,
     WriteRoute,
     runnable,
 )
+from classledger.http.schedule import ScheduleReads
+from classledger.http.throttle import throttle_of
 from classledger.projections import exports
 from classledger.projections.activity import ActivityTimeline
 from classledger.projections.activity_model import day_start, us
@@ -65,6 +77,8 @@ from classledger.store import hashchain
 from classledger.system import System, now
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+# A cabinet page is one person's data behind a secret link: no cache keeps it, no Referer carries the link.
+_PRIVATE_PAGE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -88,7 +102,8 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
     # One Route per path, dispatching on the method: with one Route per method, starlette
     # would answer a wrong method with the Allow header of whichever route came first.
     return Starlette(
-        routes=[Route(path, _by_method(methods), methods=list(methods)) for path, methods in endpoints.items()],
+        routes=[*(Route(path, _by_method(methods), methods=list(methods)) for path, methods in endpoints.items()),
+                docs_assets_mount()],
         exception_handlers=HANDLERS,
     )
 
@@ -101,7 +116,7 @@ def _by_method(methods: dict[str, Endpoint]) -> Endpoint:
     return endpoint
 
 
-class Api:
+class Api(ScheduleReads):
     def __init__(self, system: System, body_limit: int) -> None:
         self.system = system
         self.body_limit = body_limit
@@ -318,6 +333,24 @@ class Api:
         tb = await run_in_threadpool(lambda: self.books.trial_balance(principal.tenant_id, as_of=us(at)))
         return render({"as_of": at.isoformat(), **tb})
 
+    async def list_keys(self, request: Request) -> Response:
+        """The staff keys the caller may revoke (a director or above), oldest first; never a
+        key or its hash. Read from the tenant's record: a revocation shows at once."""
+        principal = await self.principal(request)
+        principal.require("director")
+        q = parse_query(request, KeysQuery)
+        tenant = await run_in_threadpool(self.system.app.find, Tenant, principal.tenant_id, principal.tenant_id)
+        items = staff_keys(tenant, principal) if tenant is not None else []
+        start = 0
+        if q.cursor is not None:
+            ids = [k["id"] for k in items]
+            if q.cursor not in ids:
+                raise ApiError(422, "invalid_cursor", "this cursor is no next_cursor of this list", parameter="cursor")
+            start = ids.index(q.cursor) + 1
+        page = items[start:start + q.limit]
+        more = start + q.limit < len(items)
+        return render({"items": page, "total": len(items), "next_cursor": page[-1]["id"] if more else None})
+
     async def audit_verify(self, request: Request) -> Response:
         principal = await self.principal(request)
         recorder = self.system.store.recorder
@@ -337,10 +370,12 @@ class Api:
         application/json``, an HTML page otherwise. A revoked or replaced link, or a
         deleted client, is a 404 like a link that never existed."""
         token = str(request.path_params["token"])
+        throttle = throttle_of(request)
+        throttle.check(request)
         await self.catch_up()
         at = now()
 
-        def read() -> dict[str, Any] | None:
+        def read() -> tuple[dict[str, Any], Presentation] | None:
             found = self.cabinet_links.lookup(cabinet_token_hash(token))
             if found is None:
                 return None
@@ -351,7 +386,7 @@ class Api:
             if card is None or card["deleted"]:
                 return None
             passes = self.passes.card_part(tenant_id, client_id, today)
-            return {
+            view = {
                 "name": card["name"],
                 "as_of": at.isoformat(),
                 "balance": self.books.balance(tenant_id, client_id, as_of=us(at)),
@@ -360,13 +395,20 @@ class Api:
                                               "valid_until", "state")} for p in passes["passes"]],
                 "attendance": self.cabinet_links.attendance(tenant_id, client_id),
             }
+            return view, presentation(self.system.app.find(Tenant, tenant_id, tenant_id))
 
-        view = await run_in_threadpool(read)
-        if view is None:
+        found = await run_in_threadpool(read)
+        accept = request.headers.get("accept", "")
+        if found is None:
+            throttle.failed(request)
+            if "text/html" in accept and "application/json" not in accept:  # a browser: a page, not JSON
+                page = not_found_page(browser_locale(request.headers.get("accept-language", "")))
+                return HTMLResponse(page, status_code=404, headers=_PRIVATE_PAGE)
             raise ApiError(404, "cabinet_not_found", "this cabinet link does not exist or no longer works")
-        if "application/json" in request.headers.get("accept", ""):
+        view, shown = found
+        if "application/json" in accept:
             return render(view)
-        return HTMLResponse(cabinet_page(view))
+        return HTMLResponse(cabinet_page(view, shown), headers=_PRIVATE_PAGE)
 
     async def health(self, request: Request) -> Response:
         return render({"ok": True})

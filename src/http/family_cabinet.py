@@ -30,6 +30,7 @@ from classledger.http.auth import authenticate_cabinet_user
 from classledger.http.errors import ApiError, render
 from classledger.http.inputs import path_id, read_json_object
 from classledger.http.routes import CABINET_ROUTES, ProofBody, Query, RedeemBody
+from classledger.http.throttle import throttle_of
 from classledger.projections.books import Books
 from classledger.projections.cabinet import Cabinet
 from classledger.projections.cabinet_users import LIST_LIMIT, CabinetUsers
@@ -60,6 +61,8 @@ class FamilyCabinet:
 
     async def redeem(self, request: Request) -> Response:
         """The invitation names the tenant and the user; the answer holds the login token."""
+        throttle = throttle_of(request)
+        throttle.check(request)
         body = _body(RedeemBody, await read_json_object(request, self.body_limit))
 
         def owner() -> tuple[UUID, UUID] | None:
@@ -72,6 +75,7 @@ class FamilyCabinet:
 
         found = await run_in_threadpool(owner)
         if found is None:
+            throttle.failed(request)
             raise ApiError(404, "invitation_not_found", "this invitation does not exist, was used, or has expired")
         answer = await self._execute(cabinet_principal(*found), COMMAND["redeem"],
                                      {"invitation": body.invitation})

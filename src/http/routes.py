@@ -43,6 +43,7 @@ CLIENT = {"id": "client_id"}
 REGISTRATION = {"id": "registration_id"}
 CREDIT = {"id": "credit_id"}
 PASS = {"id": "pass_id"}
+LESSON = {"id": "lesson_id"}
 
 WRITES: tuple[WriteRoute, ...] = (
     _w("POST", "/v1/branches", "add_branch", created=True),
@@ -103,6 +104,17 @@ WRITES: tuple[WriteRoute, ...] = (
     _w("POST", "/v1/transactions/{id}/cancel", "cancel_transaction", {"id": "transaction_id"}),
     _w("POST", "/v1/corrections", "post_correction", created=True),
     _w("POST", "/v1/tier-downgrades", "request_tier_downgrade", created=True),
+    # The schedule (API §8, DOMAIN §7.2–§7.4).
+    _w("POST", "/v1/rooms", "add_room", created=True),
+    _w("POST", "/v1/instructors", "add_instructor", created=True),
+    _w("POST", "/v1/branches/{id}/hours", "set_branch_hours", {"id": "branch_id"}),
+    _w("POST", "/v1/lessons", "schedule_lessons", created=True),
+    _w("POST", "/v1/lessons/{id}/cancel", "cancel_lesson", LESSON),
+    _w("POST", "/v1/lessons/{id}/bookings", "book_lesson", LESSON, created=True),
+    _w("DELETE", "/v1/lessons/{id}/bookings/{client_id}", "unbook_lesson", {"id": "lesson_id", "client_id": "client_id"}),
+    # Staff keys (a director's): issue one (shown once), revoke one by its id (GET /v1/keys).
+    _w("POST", "/v1/keys", "create_key", created=True),
+    _w("POST", "/v1/keys/{id}/revoke", "revoke_key", {"id": "key_id"}),
 )
 
 ROUTE_OF: dict[str, WriteRoute] = {w.command: w for w in WRITES}
@@ -206,10 +218,35 @@ class JournalQuery(FinanceQuery):
     client_id: UUID | None = Field(None, description="only this client's transactions")
 
 
+Day = date  # for a field called "date"
+class KeysQuery(Query):
+    limit: int = Field(100, ge=1, le=1000, description="page size")
+    cursor: str | None = Field(None, max_length=100, description="next_cursor of the previous page")
+
+
 class PassesQuery(Query):
     from_: date | None = Field(None, alias="from")
     to: date | None = None
     include_expired: bool = False
+
+
+class LessonsQuery(Query):
+    from_: DayOrInstant | None = Field(None, alias="from", description="lessons that end after this day or instant")
+    to: DayOrInstant | None = Field(None, description="lessons that begin before the end of this day, or this instant")
+    branch_id: UUID | None = Field(None, description="only this branch's lessons")
+    room_id: UUID | None = Field(None, description="only lessons in this room")
+    instructor_id: UUID | None = Field(None, description="only this instructor's lessons")
+    client_id: UUID | None = Field(None, description="only lessons this client is booked on")
+    group_id: UUID | None = Field(None, description="only this group's lessons")
+    include_cancelled: bool = Field(True, description="cancelled lessons too (they keep their register)")
+    format: Literal["json", "ics"] = Field("json", description="json, or an iCalendar feed (RFC 5545)")
+    limit: int = Field(100, ge=1, le=1000, description="page size (json)")
+    cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
+
+
+class WeekQuery(Query):
+    date: Day | None = Field(None, description="a day of the week to show, Monday to Sunday (default: today)")
+    format: Literal["json", "ics"] = Field("json", description="json, or an iCalendar feed (RFC 5545)")
 
 
 # ---- reads -------------------------------------------------------------------------------
@@ -241,7 +278,17 @@ READS: tuple[ReadRoute, ...] = (
     ReadRoute("/v1/cabinet-users/{id}", "cabinet_user",
               "A parent's cabinet login for the front desk: signed in, open invitation, linked clients, "
               "today's failed proofs (DOMAIN §8.2)"),
+    ReadRoute("/v1/keys", "list_keys",
+              "The staff keys you manage, oldest first: holder, role, city, issued, revoked (never a key)", KeysQuery),
     ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain (DOMAIN §9.3)"),
+    ReadRoute("/v1/lessons", "list_lessons", "Lessons by range, branch, room, instructor, client or group; "
+              "format=ics for a calendar feed (DOMAIN §7.2)", LessonsQuery),
+    ReadRoute("/v1/lessons/{id}", "lesson", "One lesson with its register: booked clients and their attendance (§7.4)"),
+    ReadRoute("/v1/clients/{id}/lessons", "client_lessons", "The lessons a client is booked on (§7.2)", LessonsQuery),
+    ReadRoute("/v1/rooms", "list_rooms", "The rooms of every branch (§7.4)"),
+    ReadRoute("/v1/rooms/{id}/week", "room_week", "A room's week, Monday to Sunday (§7.4)", WeekQuery),
+    ReadRoute("/v1/instructors", "list_instructors", "The instructors and the lesson types they teach (§7.4)"),
+    ReadRoute("/v1/instructors/{id}/week", "instructor_week", "An instructor's week, Monday to Sunday (§7.4)", WeekQuery),
     ReadRoute("/cabinet/{token}", "cabinet", "The client's read-only cabinet (DOMAIN §8.1)", public=True),
 )
 

@@ -11,6 +11,7 @@ from classledger.projections.cabinet import Cabinet
 from classledger.projections.cabinet_users import CabinetUsers
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.keys import StaffKeys
+from classledger.projections.lessons import Timetable
 from classledger.projections.passes import PassBook
 from classledger.projections.runtime import Projection, Runner
 from classledger.store.database import Database
@@ -25,6 +26,7 @@ def build(db: Database, *, suffix: str = "") -> list[Projection]:
         PassBook(db, suffix=suffix),
         Cabinet(db, suffix=suffix),
         CabinetUsers(db, suffix=suffix),
+        Timetable(db, suffix=suffix),
     ]
 
 

@@ -20,12 +20,30 @@ from openpyxl import Workbook
 COLUMNS = ["id", "at", "kind", "status", "reverses", "account", "amount", "actor", "reason", "memo", "client_id"]
 
 
+# What makes a spreadsheet read a cell as a formula (or, for tab and CR, a cell split or
+# joined before one): a text cell starting with one of these is exported with a leading
+# apostrophe, the spreadsheets' own "this is text" mark, so a note typed as
+# ``=HYPERLINK(...)`` stays a note. Money is never text: an amount such as ``-120.00`` is a
+# number and is exported as it is.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+AMOUNT = COLUMNS.index("amount")
+
+
+def neutral(cell: Any) -> Any:
+    """A text cell that a spreadsheet would take for a formula, made plain text."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def rows(items: Iterable[dict[str, Any]]) -> Iterable[list[Any]]:
-    """One row per posting, the transaction's fields repeated: what a spreadsheet wants."""
+    """One row per posting, the transaction's fields repeated: what a spreadsheet wants.
+    Text cells are ``neutral``; the amount is a number and stays as it is."""
     for t in items:
         for p in t["postings"]:
-            yield [t["id"], t["at"], t["kind"], t["status"], t.get("reverses") or "", p["account"], p["amount"],
+            row = [t["id"], t["at"], t["kind"], t["status"], t.get("reverses") or "", p["account"], p["amount"],
                    t.get("actor") or "", t.get("reason") or "", t.get("memo") or "", t.get("client_id") or ""]
+            yield [cell if i == AMOUNT else neutral(cell) for i, cell in enumerate(row)]
 
 
 def to_csv(items: Iterable[dict[str, Any]]) -> bytes:

@@ -196,3 +196,16 @@ def test_lines_a_few_minutes_ahead_keep_the_live_month_report_equal_to_its_repla
     assert live["peak"] == 0
     later = us(start + timedelta(minutes=4))
     assert view.report(tid, month, as_of=later)["peak"] == 3  # type: ignore[index]
+
+
+def test_a_create_recorded_under_another_key_is_replayed_by_its_id(system: System) -> None:
+    """A re-run whose keys were renumbered still finds its creates by id (API §2, §6)."""
+    tid = moved_in(system)
+    course = {"id": str(uuid.uuid4()), "name": "Klavír", "lesson_type": "piano"}
+    first = [
+        line(MARCH, "define_lesson_type", {"code": "piano", "name": "Klavír", "single_visit_price": "20.00"}),
+        line(MARCH + timedelta(minutes=1), "create_course", course, idempotency_key="old-2"),
+    ]
+    assert run(system, tid, first)["applied"] == 2
+    summary = run(system, tid, [line(MARCH + timedelta(minutes=1), "create_course", course, idempotency_key="new-7")])
+    assert (summary["applied"], summary["replayed"], summary["rejected"]) == (0, 1, 0)

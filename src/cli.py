@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from classledger.aggregates.errors import Refused
+from classledger.aggregates.tenant import LOCALES, Tenant, check_not_ahead
 from classledger.application.audit import parse_head, verify_chain
 from classledger.application.importer import Importer, read_lines
 from classledger.application.tenants import system_principal
@@ -54,6 +55,12 @@ def parse_month(text: str) -> str:
     return text
 
 
+def parse_switch(text: str) -> bool:
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"on or off (got {text!r})")
+    return text == "on"
+
+
 def parse_uuid(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
@@ -61,16 +68,57 @@ def parse_uuid(text: str) -> uuid.UUID:
         raise argparse.ArgumentTypeError(f"not a UUID: {text!r}") from None
 
 
+def parse_instant(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"an instant is ISO-8601 with an offset, e.g. 2025-03-01T08:00:00+01:00 (got {text!r})") from None
+    if at.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"an instant needs its UTC offset, e.g. {text}+01:00")
+    return at
+
+
+def business_clock(at: datetime | None) -> datetime:
+    """``--at`` (API §6: a school moving in starts at the beginning of its history), or now;
+    never more than a few minutes ahead of now."""
+    server_now = now()
+    if at is None:
+        return server_now
+    check_not_ahead(at, server_now)
+    return at
+
+
+def ensure_tenant(system: System, tenant_id: uuid.UUID) -> None:
+    try:
+        found = system.app.get(tenant_id)
+    except Exception:
+        found = None
+    if not isinstance(found, Tenant):
+        raise CLIError("tenant_not_found", f"no tenant {tenant_id}", {"tenant_id": str(tenant_id)})
+
+
 def cmd_tenant_create(system: System, a: argparse.Namespace) -> None:
     tenant_id = a.id or uuid.uuid4()
     args = {"id": str(tenant_id), "name": a.name, "timezone": a.timezone, "currency": a.currency, "tiers": a.tier}
-    ans = system.execute(system_principal(tenant_id), "create_tenant", args, at=now())
+    ans = system.execute(system_principal(tenant_id), "create_tenant", args, at=business_clock(a.at))
     emit({"tenant_id": ans["tenant_id"]}, a.json)
 
 
+def cmd_tenant_settings(system: System, a: argparse.Namespace) -> None:
+    ensure_tenant(system, a.tenant)
+    args = {k: v for k, v in (("unique_phones", a.unique_phones), ("no_show_consumes", a.no_show_consumes),
+                              ("locale", a.locale)) if v is not None}
+    ans = system.execute(system_principal(a.tenant), "set_tenant_settings", args,
+                         at=business_clock(a.at), monotonic_clock=True)
+    emit({"tenant_id": str(a.tenant), "settings": ans["settings"]}, a.json)
+
+
 def cmd_key_create(system: System, a: argparse.Namespace) -> None:
+    ensure_tenant(system, a.tenant)
     args = {"role": a.role, "staff": a.staff, "city": a.city}
-    ans = system.execute(system_principal(a.tenant), "issue_key", args, at=now())
+    # A key dated in the past joins the history in time order, like an imported line.
+    ans = system.execute(system_principal(a.tenant), "issue_key", args, at=business_clock(a.at),
+                         monotonic_clock=a.at is not None)
     emit({"key": ans["key"], "staff_id": ans["staff_id"]}, a.json)
 
 
@@ -97,7 +145,7 @@ def cmd_secrets_scrub(system: System, a: argparse.Namespace) -> None:
 
 
 def cmd_import(system: System, a: argparse.Namespace) -> None:
-    importer = Importer(system.app, a.tenant, unknown_actor_role=a.actor_role)
+    importer = Importer(system.app, a.tenant, unknown_actor_role=a.actor_role, server_clock=now)
     progress_bar: Any = None
     progress: Callable[[int], None] | None = None
     if sys.stderr.isatty():
@@ -126,9 +174,13 @@ def cmd_serve(system: System, a: argparse.Namespace) -> None:
 
 
 def cmd_demo(system: System, a: argparse.Namespace) -> None:
-    from classledger.demo import run_demo
+    from classledger.demo import DemoError, run_demo
 
-    run_demo(system, clients=a.clients, seed=a.seed, host=a.host, port=a.port, serve_api=not a.no_serve)
+    try:
+        run_demo(system, clients=a.clients, seed=a.seed, host=a.host, port=a.port, serve_api=not a.no_serve,
+                 keys_file=a.keys_file)
+    except DemoError as e:
+        raise CLIError(e.code, e.message, e.details) from None
 
 
 def cmd_report_activity(system: System, a: argparse.Namespace) -> None:
@@ -229,8 +281,18 @@ def build_parser() -> argparse.ArgumentParser:
     tc.add_argument("--currency", required=True, help="ISO 4217 code, e.g. EUR")
     tc.add_argument("--tier", action="append", type=parse_tier, default=[], help="NAME:MAX, repeatable")
     tc.add_argument("--id", type=parse_uuid)
+    tc.add_argument("--at", type=parse_instant,
+                    help="the instant it is recorded at (default: now); a school moving in gives the start of its history")
     tc.add_argument("--json", action="store_true")
     tc.set_defaults(run=cmd_tenant_create)
+    ts = tenant.add_parser("settings", help="record the tenant's settings (DOMAIN §1.6)")
+    ts.add_argument("--tenant", required=True, type=parse_uuid)
+    ts.add_argument("--unique-phones", type=parse_switch, help="on|off: one phone number, one client (outside a family)")
+    ts.add_argument("--no-show-consumes", type=parse_switch, help="on|off: an absent visit consumes a lesson")
+    ts.add_argument("--locale", choices=LOCALES, help="for people-facing pages and exports")
+    ts.add_argument("--at", type=parse_instant, help="the instant it is recorded at (default: now)")
+    ts.add_argument("--json", action="store_true")
+    ts.set_defaults(run=cmd_tenant_settings)
 
     key = sub.add_parser("key", help="staff keys").add_subparsers(dest="action", required=True)
     kc = key.add_parser("create", help="issue a staff key (shown once)")
@@ -238,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     kc.add_argument("--role", required=True, choices=ROLES)
     kc.add_argument("--staff", required=True, help="the staff member's name (recorded as actor)")
     kc.add_argument("--city", help="restrict the staff member to one city (DOMAIN §6.6)")
+    kc.add_argument("--at", type=parse_instant,
+                    help="the instant it is recorded at (default: now), not before the tenant's latest event")
     kc.add_argument("--json", action="store_true")
     kc.set_defaults(run=cmd_key_create)
     kl = key.add_parser("list", help="the tenant's staff keys: holder, role, city, issued, revoked (never a key)")
@@ -278,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--host", default="127.0.0.1")
     dm.add_argument("--port", type=int, default=8000)
     dm.add_argument("--no-serve", action="store_true", help="generate and print, do not serve")
+    dm.add_argument("--keys-file", help="where the demo keeps its staff keys between runs "
+                                        "(default: beside a SQLite database, else ./classledger-demo-keys.json)")
     dm.set_defaults(run=cmd_demo)
 
     rp = sub.add_parser("report", help="reports").add_subparsers(dest="action", required=True)

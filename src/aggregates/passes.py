@@ -3,6 +3,7 @@ sales, visits and the rest of the pass lifecycle build on them."""
 
 from __future__ import annotations
 
+import calendar
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -13,16 +14,36 @@ from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
 from classledger.aggregates.errors import Conflict, Invalid
 
 
+def months_later(start: date, months: int) -> date:
+    """The last valid day of ``months`` calendar months from ``start`` (DOMAIN §4.1): the
+    day before the same day ``months`` later, or that month's last day when it has no
+    such day (from 31 January, one month runs to the end of February)."""
+    y, m = divmod(start.month - 1 + months, 12)
+    year, month = start.year + y, m + 1
+    last = calendar.monthrange(year, month)[1]
+    if start.day > last:
+        return date(year, month, last)
+    return date(year, month, start.day) - timedelta(days=1)
+
+
 class PassTemplate(Aggregate):
     name: str
     description: str | None = None
     price: int  # minor units of the tenant's currency
     lessons: int
-    validity_days: int
+    validity_days: int | None = None  # exactly one of days and calendar months (DOMAIN §4.1)
+    validity_months: int | None = None
     lesson_type: str
     freestyle: bool = False  # price, lessons and validity may change at sale
     allow_overlap: bool = False  # may a client hold two valid passes of this type at once
     multi_client: bool = False  # may one pass be shared, e.g. by siblings
+
+    def valid_until(self, valid_from: date, validity_days: int | None = None) -> date:
+        """The last valid day of a pass of this template starting ``valid_from``; a
+        freestyle sale's ``validity_days`` replaces the template's validity."""
+        if validity_days is None and self.validity_months is not None:
+            return months_later(valid_from, self.validity_months)
+        return valid_from + timedelta(days=(validity_days or self.validity_days or 1) - 1)
 
 
 class PassTemplateCreated(Event):
@@ -30,7 +51,8 @@ class PassTemplateCreated(Event):
     description: str | None = None
     price: int
     lessons: int
-    validity_days: int
+    validity_days: int | None = None
+    validity_months: int | None = None
     lesson_type: str
     freestyle: bool = False
     allow_overlap: bool = False
@@ -39,22 +61,28 @@ class PassTemplateCreated(Event):
     def apply(self, state: Any) -> PassTemplate:
         return self.birth(
             PassTemplate, name=self.name, description=self.description, price=self.price, lessons=self.lessons,
-            validity_days=self.validity_days, lesson_type=self.lesson_type, freestyle=self.freestyle,
-            allow_overlap=self.allow_overlap, multi_client=self.multi_client,
+            validity_days=self.validity_days, validity_months=self.validity_months, lesson_type=self.lesson_type,
+            freestyle=self.freestyle, allow_overlap=self.allow_overlap, multi_client=self.multi_client,
         )
 
 
 def create_template(template_id: UUID, meta: Meta, *, name: str, description: str | None, price: int, lessons: int,
-                    validity_days: int, lesson_type: str, freestyle: bool, allow_overlap: bool,
-                    multi_client: bool) -> list[Event]:
+                    validity_days: int | None, lesson_type: str, freestyle: bool, allow_overlap: bool,
+                    multi_client: bool, validity_months: int | None = None) -> list[Event]:
     if price < 0:
         raise Invalid("negative_price", "a pass cannot cost less than nothing")
     if lessons < 1:
         raise Invalid("invalid_lessons", "a pass holds at least one lesson")
-    if validity_days < 1:
+    if (validity_days is None) == (validity_months is None):
+        raise Invalid("validity_required", "a template's validity is given in days or in months: exactly one of them",
+                      fields=["validity_days", "validity_months"])
+    if validity_days is not None and validity_days < 1:
         raise Invalid("invalid_validity", "a pass is valid for at least one day")
+    if validity_months is not None and validity_months < 1:
+        raise Invalid("invalid_validity", "a pass is valid for at least one month")
     return [PassTemplateCreated.make(meta, template_id, 1, name=name, description=description, price=price, lessons=lessons,
-                                     validity_days=validity_days, lesson_type=lesson_type, freestyle=freestyle,
+                                     validity_days=validity_days, validity_months=validity_months,
+                                     lesson_type=lesson_type, freestyle=freestyle,
                                      allow_overlap=allow_overlap, multi_client=multi_client)]
 
 

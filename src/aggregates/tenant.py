@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid, NotFound
+from classledger.aggregates.phones import region_of_timezone
 from classledger.ledger.accounts import city_key
 from classledger.ledger.currency import is_currency
 
@@ -58,9 +59,16 @@ class StaffKey(Immutable):
     revoked: bool = False
 
 
+Locale = Literal["sk", "ru", "et", "en"]
+LOCALES: tuple[str, ...] = ("sk", "ru", "et", "en")
+
+
 class Settings(Immutable):
+    """What a director records about how the school works (DOMAIN §1.6)."""
+
     no_show_consumes: bool = False  # DOMAIN §7.1
     unique_phones: bool = False  # DOMAIN §2.3
+    locale: Locale = "en"  # people-facing pages and exports
 
 
 class Tenant(Aggregate):
@@ -80,6 +88,11 @@ class Tenant(Aggregate):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def phone_region(self) -> str | None:
+        """The country whose numbers the school writes nationally: its zone's (DOMAIN §1.6)."""
+        return region_of_timezone(self.timezone)
 
     def branch(self, branch_id: UUID) -> Branch:
         try:
@@ -168,6 +181,15 @@ class StaffKeyRevoked(Event):
         revoked = state.keys[h].model_copy(update={"revoked": True})
         return self.evolve(state, keys={**state.keys, h: revoked},
                            keys_revoked_at={**state.keys_revoked_at, h: self.timestamp})
+
+
+class SettingsChanged(Event):
+    """The settings after the change, whole: a reader needs no earlier event to know them."""
+
+    settings: Settings
+
+    def apply(self, state: Tenant) -> Tenant:
+        return self.evolve(state, settings=self.settings)
 
 
 class TierDowngradeRequested(Event):
@@ -265,6 +287,45 @@ def issue_staff_key(t: Tenant, meta: Meta, key: StaffKey) -> list[Event]:
     if key.city is not None and key.city not in t.cities():
         raise Invalid("unknown_city", f"the tenant has no branch in {key.city!r}", city=key.city)
     return [StaffKeyIssued.next(t, meta, staff=key)]
+
+
+# A command's business clock may run ahead of the server's by this much (clocks drift);
+# beyond it, the instant is a typo that would lock the tenant out of its own present,
+# since nothing may be recorded before the tenant's latest instant (API §6).
+CLOCK_AHEAD_LIMIT = timedelta(minutes=5)
+
+
+def check_not_ahead(at: datetime, server_now: datetime) -> None:
+    """Refuse an instant more than ``CLOCK_AHEAD_LIMIT`` ahead of the server's clock."""
+    if at - server_now > CLOCK_AHEAD_LIMIT:
+        raise Invalid(
+            "clock_ahead",
+            "this command's time is more than 5 minutes ahead of the server's clock; is the year right?",
+            at=at.isoformat(),
+            server_now=server_now.isoformat(),
+            limit_seconds=int(CLOCK_AHEAD_LIMIT.total_seconds()),
+        )
+
+
+def change_settings(
+    t: Tenant,
+    meta: Meta,
+    *,
+    unique_phones: bool | None = None,
+    no_show_consumes: bool | None = None,
+    locale: str | None = None,
+) -> list[Event]:
+    """DOMAIN §1.6: the settings given change, the others stay; a change to what they
+    already are records nothing. Whether existing clients allow unique phones is the
+    caller's to check (it needs their records)."""
+    if locale is not None and locale not in LOCALES:
+        raise Invalid("unknown_locale", f"the locale is one of {list(LOCALES)}", locale=locale)
+    given = {k: v for k, v in (("unique_phones", unique_phones), ("no_show_consumes", no_show_consumes),
+                               ("locale", locale)) if v is not None}
+    new = t.settings.model_copy(update=given)
+    if new == t.settings:
+        return []
+    return [SettingsChanged.next(t, meta, settings=new)]
 
 
 # Who manages staff keys (DOMAIN §1.4): directors and above, each the keys of roles no

@@ -173,7 +173,8 @@ def link_cabinet_client(ctx: Ctx, a: LinkClient) -> dict[str, Any]:
                       retry_after=seconds, limit=u.MAX_FAILURES_PER_DAY)
     candidates = [c for c in (ctx.find(Client, cid) for cid in dict.fromkeys(a.candidate_ids)) if c is not None]
     events, proved = u.prove_and_link(user, ctx.meta, candidates, phone=a.phone, birth_date=a.birth_date,
-                                      surname=a.surname, today=today)
+                                      surname=a.surname, today=today,
+                                      region=ctx.tenant.phone_region)
     ctx.emit(events)
     left = u.attempts_left(ctx.get(CabinetUser, user_id), today)
     return _answer(ctx, user_id, proof=PROOF_ACCEPTED if proved else PROOF_REFUSED, client_ids=proved,

@@ -26,8 +26,9 @@ from pydantic import (
 
 from classledger.aggregates import client as c
 from classledger.aggregates.base import Event
-from classledger.aggregates.client import Client, PhoneIndex, phone_digits, phone_index_id
+from classledger.aggregates.client import Client, PhoneIndex, phone_index_id
 from classledger.aggregates.errors import Conflict
+from classledger.aggregates.phones import phone_number
 from classledger.aggregates.tenant import validate_custom_values
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.service import ClassLedger
@@ -121,15 +122,16 @@ def sync_phones(ctx: Ctx, client_id: UUID, before: tuple[str, ...]) -> None:
     if not ctx.tenant.settings.unique_phones:
         return
     client = ctx.get(Client, client_id)
-    old = {phone_digits(p) for p in before}
-    new = set() if client.deleted else {phone_digits(p) for p in client.phones}
+    region = ctx.tenant.phone_region
+    old = {phone_number(p, region) for p in before}
+    new = set() if client.deleted else {phone_number(p, region) for p in client.phones}
     family = family_of(ctx, client)
     tenant_id = ctx.principal.tenant_id
-    for digits in sorted(new - old):
-        idx_id = phone_index_id(tenant_id, digits)
-        ctx.emit(c.claim_phone(ctx.find(PhoneIndex, idx_id), ctx.meta, idx_id, digits, client_id, family))
-    for digits in sorted(old - new):
-        ctx.emit(c.release_phone(ctx.find(PhoneIndex, phone_index_id(tenant_id, digits)), ctx.meta, client_id))
+    for number in sorted(new - old):
+        idx_id = phone_index_id(tenant_id, number)
+        ctx.emit(c.claim_phone(ctx.find(PhoneIndex, idx_id), ctx.meta, idx_id, number, client_id, family))
+    for number in sorted(old - new):
+        ctx.emit(c.release_phone(ctx.find(PhoneIndex, phone_index_id(tenant_id, number)), ctx.meta, client_id))
 
 
 @command("register_client", RegisterClient)
@@ -231,9 +233,9 @@ def unlink_family(ctx: Ctx, a: FamilyArgs) -> dict[str, Any]:
     parent, member = ctx.get(Client, a.parent_id), ctx.get(Client, a.member_id)
     events = c.unlink_family(parent, member, ctx.meta)
     if ctx.tenant.settings.unique_phones:
-        tenant_id = ctx.principal.tenant_id
+        tenant_id, region = ctx.principal.tenant_id, ctx.tenant.phone_region
         c.check_unlink_phones(
-            member, [ctx.find(PhoneIndex, phone_index_id(tenant_id, phone_digits(p))) for p in member.phones]
+            member, [ctx.find(PhoneIndex, phone_index_id(tenant_id, phone_number(p, region))) for p in member.phones]
         )
     ctx.emit(events)
     return _answer(ctx, a.parent_id, member_id=a.member_id, member_version=ctx.get(Client, a.member_id).version)
@@ -403,11 +405,8 @@ def erase_client(ctx: Ctx, a: ReasonArgs) -> dict[str, Any]:
     client = ctx.get(Client, a.client_id)
     relatives = {i: ctx.get(Client, i) for i in client.family_ids() - {client.id}}
     ctx.emit(c.erase(client, ctx.meta, relatives))
-    # The numbers go back to the pool; the index holds digits only under a hashed id.
-    if ctx.tenant.settings.unique_phones:
-        tenant_id = ctx.principal.tenant_id
-        for digits in sorted({phone_digits(p) for p in client.phones}):
-            ctx.emit(c.release_phone(ctx.find(PhoneIndex, phone_index_id(tenant_id, digits)), ctx.meta, a.client_id))
+    # The numbers go back to the pool (the erased record has none left).
+    sync_phones(ctx, a.client_id, client.phones)
     # Registrations, passes and money are left as they are: erasure changes no amount, no
     # activity and no peak (archive or delete the client for that).
     return _answer(ctx, a.client_id, erased=True)

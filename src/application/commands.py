@@ -7,5 +7,6 @@ from classledger.application import (
     lessons,  # noqa: F401
     passes,  # noqa: F401
     registrations,  # noqa: F401
+    settings,  # noqa: F401
     tenants,  # noqa: F401
 )

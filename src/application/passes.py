@@ -8,7 +8,7 @@ visit reads it and the few passes valid that day, never a long stream.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
@@ -44,7 +44,8 @@ class CreatePassTemplate(Args):
     description: str | None = Field(default=None, max_length=2000)
     price: str
     lessons: int = Field(ge=1, le=1000)
-    validity_days: int = Field(ge=1, le=3660)
+    validity_days: int | None = Field(default=None, ge=1, le=3660)
+    validity_months: int | None = Field(default=None, ge=1, le=120)  # calendar months (DOMAIN §4.1)
     lesson_type: str
     freestyle: bool = False
     allow_overlap: bool = False
@@ -58,6 +59,7 @@ def create_pass_template(ctx: Ctx, a: CreatePassTemplate) -> dict[str, Any]:
     template_id = ctx.new_id(a.id)
     ctx.emit(ps.create_template(template_id, ctx.meta, name=a.name, description=a.description,
                                 price=money(ctx, a.price, "price"), lessons=a.lessons, validity_days=a.validity_days,
+                                validity_months=a.validity_months,
                                 lesson_type=a.lesson_type, freestyle=a.freestyle, allow_overlap=a.allow_overlap,
                                 multi_client=a.multi_client))
     return {"id": template_id, "version": 1}
@@ -173,7 +175,7 @@ def sell_pass(ctx: Ctx, a: SellPass) -> dict[str, Any]:
     if price < 0:
         raise Invalid("negative_price", "a pass cannot cost less than nothing")
     lessons = a.lessons or t.lessons
-    valid_until = a.valid_from + timedelta(days=(a.validity_days or t.validity_days) - 1)
+    valid_until = t.valid_until(a.valid_from, a.validity_days)
     valid_until, paused = _paused(ctx, clients, a.valid_from, valid_until)
     if not t.allow_overlap:
         for cid in clients:
@@ -509,7 +511,7 @@ def recalculate_pass(ctx: Ctx, a: RecalculatePass) -> dict[str, Any]:
                                        **ps.figures(old, status="recalculated", remaining=0))])
     start = today(ctx)
     # Like a sale (§2.4, §4.6): the new pass is paused by the holders' recorded freezes.
-    valid_until, paused = _paused(ctx, old.client_ids, start, start + timedelta(days=t.validity_days - 1))
+    valid_until, paused = _paused(ctx, old.client_ids, start, t.valid_until(start))
     # The client's old value counts as paid towards the new pass (for a later refund, §4.8).
     carried = actual + min(0, agreed)
     _new_pass(ctx, new_id, client_ids=old.client_ids, events=[ps.PassSold.make(

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -37,7 +37,7 @@ from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused, 
 from classledger.application.cache import AggregateCache
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
-from classledger.store.codec import to_micros
+from classledger.store.codec import EPOCH, to_micros
 from classledger.store.database import Store
 from classledger.store.group_commit import Job
 from classledger.store.personal import ErasedClient
@@ -230,6 +230,7 @@ class ClassLedger(Application[UUID]):
                     "clock_behind",
                     "this command's time is earlier than the tenant's latest recorded event",
                     at=meta.at.isoformat(),
+                    latest=(EPOCH + timedelta(microseconds=latest)).isoformat(),
                 )
         digest = request_hash(command, args)
         given_id = getattr(args, "id", None)
@@ -267,6 +268,35 @@ class ClassLedger(Application[UUID]):
             "the records changed under this command too many times; try again",
             attempts=attempt,
         )
+
+    def recorded(
+        self, principal: Principal, command: str, raw_args: Any, *, idempotency_key: str | None = None
+    ) -> dict[str, Any] | None:
+        """The recorded answer to this request, if it was already made: its
+        ``idempotency_key``, or else its create ``id`` with the same args, is in the
+        command log (API §6: an import re-run is answered from the record whatever its
+        clock). None when it is new; a key or id recorded for other args is refused as
+        ``execute`` refuses it."""
+        spec = COMMANDS.get(command)
+        if spec is None:
+            return None
+        try:
+            args = parse_args(spec, raw_args)
+            principal.require(spec.need)
+        except Refused:
+            return None  # never recorded: ``execute`` refuses it again, and logs the refusal
+        given_id = getattr(args, "id", None)
+        if idempotency_key:
+            key = f"key:{idempotency_key}"
+        elif given_id is not None:
+            key = f"id:{given_id}"
+        else:
+            return None
+        digest = request_hash(command, args)
+        known = self._answer_from_log(principal.tenant_id, key, digest)
+        if known is None and given_id is not None:
+            known = self._answer_for_id(principal.tenant_id, given_id, key, digest)
+        return known
 
     def _attempt(self, spec: CommandSpec, args: Args, principal: Principal, meta: Meta, key: str, digest: str,
                  durable: bool, given_id: UUID | None) -> tuple[bool, dict[str, Any]]:

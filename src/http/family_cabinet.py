@@ -20,7 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from classledger.aggregates.cabinet_user import phones_match, secret_hash
+from classledger.aggregates.cabinet_user import secret_hash
+from classledger.aggregates.phones import phones_match
+from classledger.aggregates.tenant import Tenant
 from classledger.application.cabinet_users import MAX_CANDIDATES, PROOF_REFUSED, cabinet_principal
 from classledger.application.principal import Principal
 from classledger.application.service import validation_details
@@ -86,7 +88,9 @@ class FamilyCabinet:
         # The identity index narrows the search to the clients born that day with that
         # phone; the command decides on their records.
         rows = await run_in_threadpool(self.users.candidates, principal.tenant_id, proof.birth_date)
-        candidates = [str(cid) for cid, phones in rows if any(phones_match(p, proof.phone) for p in phones)]
+        tenant = await run_in_threadpool(self.system.app.get, principal.tenant_id)
+        region = tenant.phone_region if isinstance(tenant, Tenant) else None
+        candidates = [str(cid) for cid, phones in rows if any(phones_match(p, proof.phone, region) for p in phones)]
         answer = await self._execute(principal, COMMAND["link"], {
             "phone": proof.phone, "birth_date": proof.birth_date.isoformat(), "surname": proof.surname,
             "candidate_ids": candidates[:MAX_CANDIDATES],

@@ -57,6 +57,8 @@ WRITES: tuple[WriteRoute, ...] = (
     _w("POST", "/v1/branches", "add_branch", created=True),
     _w("POST", "/v1/lesson-types", "define_lesson_type", created=True),
     _w("POST", "/v1/custom-fields", "define_custom_field", created=True),
+    # API §6, DOMAIN §1.6: the settings given change, the others stay.
+    _w("PATCH", "/v1/settings", "set_tenant_settings"),
     _w("POST", "/v1/clients", "register_client", created=True),
     _w("PATCH", "/v1/clients/{id}", "update_client", CLIENT),
     _w("POST", "/v1/clients/{id}/tags", "tag_client", CLIENT),

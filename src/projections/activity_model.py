@@ -315,10 +315,12 @@ def month_report(
     """The body of ``GET /v1/reports/activity`` (API §3, DOMAIN §5.5–5.6).
 
     Days after ``as_of`` are not reported; for a month still running, ``end_of_month``
-    is the count at ``as_of``.
+    is the count at ``as_of``. Activity recorded for instants after ``as_of`` (a business
+    clock a few minutes ahead of the server's) is not counted yet: the report is what
+    the month's events up to ``as_of`` give, as a replay of them gives it (DOMAIN §5.7).
     """
     first, last, _, month_end = month_bounds(month, zone)
-    ivs = list(intervals)
+    ivs = [iv for iv in intervals if iv[0] <= as_of]
     upto = last
     if as_of < month_end:
         upto = local_day(as_of, zone) if as_of >= day_start(first, zone) else first - timedelta(days=1)

@@ -343,6 +343,12 @@ class EventRecorder(ABC):
         sql = f"SELECT MAX(at_us) FROM {self._events} WHERE tenant_id = ?"
         return cast(int | None, self._rows(sql, (self._param(tenant_id),))[0][0])
 
+    def originator_ids(self, tenant_id: UUID, topic: str) -> list[UUID]:
+        """The tenant's aggregates that have an event of ``topic``, in the order of their first."""
+        sql = (f"SELECT originator_id FROM {self._events} WHERE tenant_id = ? AND topic = ? "
+               "GROUP BY originator_id ORDER BY MIN(notification_id)")
+        return [_uuid(r[0]) for r in self._rows(sql, (self._param(tenant_id), topic))]
+
     def count_events(self, tenant_id: UUID) -> int:
         sql = f"SELECT COUNT(*) FROM {self._events} WHERE tenant_id = ?"
         return int(self._rows(sql, (self._param(tenant_id),))[0][0])

@@ -105,10 +105,16 @@ def cabinet_user_status(app: ClassLedger, tenant_id: UUID, user_id: UUID, today:
         "signed_in": user.login_hash is not None,
         "invitation_expires_at": user.invitation_expires_at.isoformat()
         if user.invitation_hash is not None and user.invitation_expires_at is not None else None,
-        "client_ids": [str(c) for c in user.client_ids],
+        # An erased client is no longer reached by any login (DOMAIN §2.9).
+        "client_ids": [str(c) for c in user.client_ids if not _erased(app, tenant_id, c)],
         "failed_proofs_today": failures,
         "attempts_left_today": max(0, u.MAX_FAILURES_PER_DAY - failures),
     }
+
+
+def _erased(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> bool:
+    client = app.find(Client, client_id, tenant_id)
+    return client is not None and client.erased
 
 
 # ---- the parent ---------------------------------------------------------------------------

@@ -218,12 +218,13 @@ def test_a_parents_login_no_longer_reaches_an_erased_child(api: Api) -> None:
     from tests.http.test_family_cabinet_api import ANNA, PETER, family, link, me, signup
 
     kids = family(api)
-    _, token = signup(api)
+    user_id, token = signup(api)
     assert link(api, token, ANNA).status_code == 201
     assert link(api, token, PETER).status_code == 201
     assert [c["id"] for c in me(api, token)["clients"]] == [kids["anna"], kids["peter"]]
     assert api.post(f"/v1/clients/{kids['anna']}/erase", {"reason": "GDPR request 7"}, role="director").status_code == 200
     assert [c["id"] for c in me(api, token)["clients"]] == [kids["peter"]]
+    assert api.get(f"/v1/cabinet-users/{user_id}").json()["client_ids"] == [kids["peter"]]  # the front desk's view
     assert link(api, token, ANNA).status_code != 201
     raw = raw_storage(api.system)
     assert _found(raw, ["Anna Nov", "anna novakova"]) == []  # (the stranger shares her birth date)

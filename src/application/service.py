@@ -448,5 +448,11 @@ class ClassLedger(Application[UUID]):
         return agg if isinstance(agg, kind) and agg.tenant_id == tenant_id else None
 
     def history(self, aggregate_id: UUID) -> list[Event]:
-        return [e for e in self.events.get(aggregate_id) if isinstance(e, Event)]
+        events = [e for e in self.events.get(aggregate_id) if isinstance(e, Event)]
+        if any(type(e).SHREDS_KEY for e in events[1:]):
+            # The erasure was read after the events it erased: a process that still held the
+            # key (another process erased the client) opened them. Reading the erasure made
+            # it forget the key (store/codec.py), so read them again, sealed for good.
+            events = [e for e in self.events.get(aggregate_id) if isinstance(e, Event)]
+        return events
 

@@ -228,3 +228,19 @@ def test_a_parents_login_no_longer_reaches_an_erased_child(api: Api) -> None:
     assert link(api, token, ANNA).status_code != 201
     raw = raw_storage(api.system)
     assert _found(raw, ["Anna Nov", "anna novakova"]) == []  # (the stranger shares her birth date)
+
+
+def test_another_process_that_held_the_key_shows_no_erased_data(api: Api) -> None:
+    """DOMAIN §2.9 with several processes (``serve --workers``): one erases, another that
+    had read the client (and kept its key) reads the history without the personal data."""
+    cid = api.client(**ZUZANA)  # type: ignore[arg-type]
+    other = System.open(api.system.store.url)
+    try:
+        assert other.app.history(uuid.UUID(cid))[0].name == ZUZANA["name"]  # type: ignore[attr-defined]
+        assert api.post(f"/v1/clients/{cid}/erase", {"reason": "GDPR request"}, role="director").status_code == 200
+        events = other.app.history(uuid.UUID(cid))
+        assert type(events[-1]).__name__ == "ClientErased"
+        assert "Zuzana" not in str([e.payload() for e in events])
+        assert other.app.get(uuid.UUID(cid)).erased
+    finally:
+        other.close()

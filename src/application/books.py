@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, PlainValidator, model_validator
 
 from classledger.aggregates import books as b
 from classledger.aggregates.books import ClientAccount, Transaction
 from classledger.aggregates.client import Client
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid
 from classledger.aggregates.passes import Pass, PassPaid
+from classledger.application.fields import (
+    City,
+    Label,
+    MoneyText,
+    Paragraph,
+    check_money,
+    check_percent,
+    strict_text,
+)
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.tenants import money
 from classledger.ledger import posting
 from classledger.ledger.accounts import as_receivable, city_key
 from classledger.ledger.journal import JournalTransaction, reversal_of
+from classledger.ledger.money import MAX_TOTAL
 
 
 def in_city(ctx: Ctx, city: str) -> None:
@@ -42,11 +52,11 @@ def positive(ctx: Ctx, text: str, field: str) -> int:
 class ReceivePayment(Args):
     id: UUID | None = None
     client_id: UUID
-    amount: str
+    amount: MoneyText
     method: Literal["cash", "card", "bank"]
     branch_id: UUID
     pass_id: UUID | None = None
-    note: str | None = Field(default=None, max_length=1000)
+    note: Paragraph | None = Field(default=None, max_length=1000)
 
 
 @command("receive_payment", ReceivePayment)
@@ -60,6 +70,9 @@ def receive_payment(ctx: Ctx, a: ReceivePayment) -> dict[str, Any]:
                          branch_id=a.branch_id, method=a.method, amount=positive(ctx, a.amount, "amount"),
                          related=(a.pass_id,) if a.pass_id else ())
     paid_pass = ctx.get(Pass, a.pass_id) if a.pass_id else None
+    if paid_pass is not None and abs(paid_pass.paid + tx.postings[0].amount) > MAX_TOTAL:
+        raise Invalid("paid_out_of_range", "this would take what was paid for the pass beyond what the books can hold",
+                      limit=MAX_TOTAL)
     record(ctx, tx.model_copy(update={"memo": a.note}))
     if paid_pass is not None:
         # DOMAIN §4.8: what was paid for a pass is what its refund starts from.
@@ -70,7 +83,7 @@ def receive_payment(ctx: Ctx, a: ReceivePayment) -> dict[str, Any]:
 
 class CancelTransaction(Args):
     transaction_id: UUID
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Label = Field(min_length=1, max_length=500)
 
 
 @command("cancel_transaction", CancelTransaction, need="director")
@@ -92,8 +105,8 @@ class PostCorrection(Args):
     id: UUID | None = None
     client_id: UUID
     branch_id: UUID
-    amount: str  # signed: + means the client owes more
-    reason: str = Field(min_length=1, max_length=500)
+    amount: MoneyText  # signed: + means the client owes more
+    reason: Label = Field(min_length=1, max_length=500)
 
 
 @command("post_correction", PostCorrection, need="director")
@@ -113,9 +126,9 @@ def post_correction(ctx: Ctx, a: PostCorrection) -> dict[str, Any]:
 
 class WriteOffDebt(Args):
     client_id: UUID
-    city: str = Field(min_length=1, max_length=120)
-    amount: str | None = None
-    reason: str = Field(min_length=1, max_length=500)
+    city: City = Field(min_length=1, max_length=120)
+    amount: MoneyText | None = None
+    reason: Label = Field(min_length=1, max_length=500)
 
 
 @command("write_off_debt", WriteOffDebt, need="director")
@@ -141,8 +154,16 @@ def write_off_debt(ctx: Ctx, a: WriteOffDebt) -> dict[str, Any]:
 class GiveDiscount(Args):
     client_id: UUID
     kind: Literal["absolute", "percent"]
-    value: str
-    reason: str = Field(min_length=1, max_length=500)
+    value: Annotated[str, PlainValidator(strict_text, json_schema_input_type=str)]  # money, or a percent like "12.5"
+    reason: Label = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _value_form(self) -> GiveDiscount:
+        if self.kind == "percent":
+            check_percent(self.value)
+        else:
+            check_money(self.value)
+        return self
 
 
 @command("give_discount", GiveDiscount, need="director")

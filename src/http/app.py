@@ -24,6 +24,7 @@ from starlette.routing import Route
 from classledger.aggregates.client import cabinet_token_hash
 from classledger.application.cabinet_users import cabinet_user_status
 from classledger.application.clients import client_history as history_of
+from classledger.application.fields import report_horizon
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, CommandSpec
 from classledger.http.auth import authenticate
@@ -246,6 +247,9 @@ class Api:
     async def activity_report(self, request: Request) -> Response:
         principal = await self.principal(request)
         month = parse_query(request, MonthQuery).month
+        horizon = report_horizon(now())
+        if month > horizon:
+            raise ApiError(422, "month_out_of_range", f"reports reach {horizon} at the latest", month=month, max=horizon)
         await self.catch_up()
         report = await run_in_threadpool(lambda: self.activity.report(principal.tenant_id, month, as_of=us(now())))
         if report is None:

@@ -105,13 +105,13 @@ class Books(Projection):
         with self.db.read() as tx:
             # Sum first (an index-only range scan), then name the few cities.
             rows = tx.execute(
-                f"SELECT s.city_key, COALESCE(c.city, s.city_key), s.total FROM (SELECT city_key, SUM(amount) AS total "
+                f"SELECT s.city_key, COALESCE(c.city, s.city_key), s.hi, s.lo FROM (SELECT city_key, {_SPLIT_SUM} "
                 f"FROM {self.t('postings')} WHERE tenant_id = ? AND client_id = ? AND at_us <= ? GROUP BY city_key) s "
                 f"LEFT JOIN {self.t('cities')} c ON c.tenant_id = ? AND c.city_key = s.city_key ORDER BY s.city_key",
                 (str(tenant_id), str(client_id), as_of, str(tenant_id)),
             )
             cur = self.currency(tx, tenant_id)
-        by_city = {name: int(total) for _, name, total in rows if int(total) != 0}
+        by_city = {name: _joined(hi, lo) for _, name, hi, lo in rows if _joined(hi, lo) != 0}
         return {"total": format_minor(sum(by_city.values()), cur), "by_city": {k: format_minor(v, cur) for k, v in by_city.items()}}
 
     def journal(self, tenant_id: UUID, *, from_us: int | None = None, to_us: int | None = None, kind: str | None = None,
@@ -160,11 +160,24 @@ class Books(Projection):
         """Every account's balance as of an instant; the total is always zero (§6.2)."""
         with self.db.read() as tx:
             rows = tx.execute(
-                f"SELECT account, SUM(amount) FROM {self.t('postings')} WHERE tenant_id = ? AND at_us <= ? "
+                f"SELECT account, {_SPLIT_SUM} FROM {self.t('postings')} WHERE tenant_id = ? AND at_us <= ? "
                 "GROUP BY account ORDER BY account", (str(tenant_id), as_of))
             cur = self.currency(tx, tenant_id)
-        accounts = {a: int(v) for a, v in rows if int(v) != 0}
+        accounts = {a: _joined(hi, lo) for a, hi, lo in rows if _joined(hi, lo) != 0}
         return {"accounts": {a: format_minor(v, cur) for a, v in accounts.items()}, "total": format_minor(sum(accounts.values()), cur)}
+
+
+# An account's total over a whole tenant is bounded by nothing a command can check, and
+# SQLite's SUM stops with "integer overflow" past 64 bits (PostgreSQL's turns numeric). So
+# the amounts are summed in two parts that cannot overflow (a billion rows of the largest
+# amounts each), and joined exactly in Python: both databases truncate toward zero, so
+# amount = (amount / D) * D + amount % D.
+_SPLIT = 1_000_000_000
+_SPLIT_SUM = f"SUM(amount / {_SPLIT}) AS hi, SUM(amount % {_SPLIT}) AS lo"
+
+
+def _joined(hi: Any, lo: Any) -> int:
+    return int(hi) * _SPLIT + int(lo)
 
 
 def _us(text: str) -> int:

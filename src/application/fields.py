@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, PlainValidator, ValidationInfo, WithJsonSchema
+from pydantic import AfterValidator, PlainSerializer, PlainValidator, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from classledger.ledger.accounts import AccountError, city_key
@@ -154,6 +154,7 @@ def parse_month(value: object) -> str:
 Day = Annotated[
     date,
     PlainValidator(parse_day, json_schema_input_type=str),
+    PlainSerializer(date.isoformat, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date", "description": "YYYY-MM-DD, from 1900-01-01 to 2199-12-31"}),
 ]
 Month = Annotated[

@@ -22,7 +22,7 @@ from classledger.application.principal import Principal
 from classledger.system import System
 from tests.http.support import Api
 
-EXAMPLES = 60  # per database; each example runs one to four commands and every read
+EXAMPLES = 150  # per database; each example runs one to four commands and every read
 
 # ---- argument strategies -------------------------------------------------------------------
 

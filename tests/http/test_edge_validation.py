@@ -8,10 +8,15 @@ keep answering. Run on both databases (PostgreSQL refuses a NUL in text; SQLite 
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
+from classledger.application.tenants import system_principal
+from classledger.http.app import create_app
 from classledger.system import System
 from tests.http.support import Api, assert_error
 
@@ -239,3 +244,21 @@ def test_accounts_beyond_64_bits_over_many_clients_still_sum_exactly(a: Api) -> 
     cash = [v for k, v in trial["accounts"].items() if k.startswith("assets:cash:")]
     assert cash == ["99999999999999999.00"]
     assert trial["total"] == "0.00"
+
+
+def test_a_report_decades_after_the_last_event_answers(system: System) -> None:
+    # DOMAIN §5.6: a month no event has reached takes the tier of the month before it, back
+    # to the last month an event reached. A school whose records end in 1950 still gets the
+    # report of a month within the horizon, ten years ahead: over a thousand months between.
+    tenant_id = uuid.uuid4()
+    sp = system_principal(tenant_id)
+    long_ago = datetime(1950, 1, 10, 9, 0, tzinfo=UTC)
+    system.execute(sp, "create_tenant", {"name": "Old School", "timezone": "Europe/Bratislava", "currency": "EUR",
+                                         "tiers": [["small", 10], ["large", 1000]]}, at=long_ago)
+    key = system.execute(sp, "issue_key", {"role": "admin", "staff": "Archivist"}, at=long_ago)["key"]
+    http = TestClient(create_app(system), raise_server_exceptions=False)
+    today = datetime.now(UTC)
+    month = f"{today.year + 10}-{today.month:02d}"
+    r = http.get("/v1/reports/activity", params={"month": month}, headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200, r.text
+    assert r.json()["month"] == month

@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, PlainValidator, model_validator
+from pydantic import Field, PlainValidator, ValidationInfo, field_validator
 
 from classledger.aggregates import books as b
 from classledger.aggregates.books import ClientAccount, Transaction
@@ -157,13 +157,13 @@ class GiveDiscount(Args):
     value: Annotated[str, PlainValidator(strict_text, json_schema_input_type=str)]  # money, or a percent like "12.5"
     reason: Label = Field(min_length=1, max_length=500)
 
-    @model_validator(mode="after")
-    def _value_form(self) -> GiveDiscount:
-        if self.kind == "percent":
-            check_percent(self.value)
-        else:
-            check_money(self.value)
-        return self
+    @field_validator("value")
+    @classmethod
+    def _value_form(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") == "percent":
+            check_percent(value)
+            return value
+        return check_money(value)
 
 
 @command("give_discount", GiveDiscount, need="director")

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import (
+    BeforeValidator,
     Field,
     StrictBool,
     StrictFloat,
@@ -29,7 +30,7 @@ from classledger.aggregates.base import Event
 from classledger.aggregates.client import Client, PhoneIndex, phone_digits, phone_index_id
 from classledger.aggregates.errors import Conflict
 from classledger.aggregates.tenant import validate_custom_values
-from classledger.application.fields import Day, Label, Line, Paragraph
+from classledger.application.fields import Day, Label, Line, Paragraph, exact_number
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.service import ClassLedger
 
@@ -42,13 +43,14 @@ Key = Annotated[Label, StringConstraints(min_length=1, max_length=40)]
 Email = Annotated[Line, StringConstraints(strip_whitespace=True, max_length=320, pattern=EMAIL)]
 # Custom-field and preference values are scalars; the tenant's declarations give their
 # types (validate_custom_values). Strict, so "5" stays text and true stays a bool.
-Scalar = (
+Scalar = Annotated[
     StrictBool
     | StrictInt
     | Annotated[StrictFloat, Field(allow_inf_nan=False)]  # JSON has no NaN: it would not survive storage
     | Annotated[StrictStr, StringConstraints(max_length=2000)]
-    | None
-)
+    | None,
+    BeforeValidator(exact_number),  # a whole number past 2^53 would be stored inexact, or not at all
+]
 ConsentName = Annotated[str, StringConstraints(pattern="^(" + "|".join(c.CONSENTS) + ")$")]
 
 

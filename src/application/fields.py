@@ -30,6 +30,18 @@ from pydantic_core import PydanticCustomError
 from classledger.ledger.accounts import AccountError, city_key
 from classledger.ledger.money import MoneyFormatError, MoneyStr, check_money_text
 
+EXACT_INT = 2**53 - 1
+"""Whole numbers a command keeps (a custom field's value, a tier's size) stay within
+±(2^53 − 1): exact in every JSON reader (RFC 7493), and far inside 64 bits."""
+
+
+def exact_number(value: object) -> object:
+    """``value`` unchanged, unless it is a whole number beyond ±EXACT_INT."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > EXACT_INT:
+        raise PydanticCustomError("number_out_of_range", "whole numbers lie within ±{limit}", {"limit": EXACT_INT})
+    return value
+
+
 MIN_DAY = date(1900, 1, 1)
 MAX_DAY = date(2199, 12, 31)
 MIN_MONTH = "1900-01"

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from classledger.aggregates import tenant as t
 from classledger.aggregates.errors import Invalid
-from classledger.application.fields import City, Label, MoneyText, Month
+from classledger.application.fields import EXACT_INT, City, Label, MoneyText, Month
 from classledger.application.principal import Principal
 from classledger.application.registry import Args, Ctx, command
 from classledger.ledger.money import Money, MoneyFormatError
@@ -45,7 +45,7 @@ class CreateTenant(Args):
     name: Label = Field(min_length=1, max_length=200)
     timezone: str
     currency: str = Field(min_length=3, max_length=3)
-    tiers: list[tuple[Label, int]] = []
+    tiers: list[tuple[Label, Annotated[int, Field(ge=0, le=EXACT_INT)]]] = []
     no_show_consumes: bool = False
     unique_phones: bool = False
 

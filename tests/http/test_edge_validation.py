@@ -262,3 +262,25 @@ def test_a_report_decades_after_the_last_event_answers(system: System) -> None:
     r = http.get("/v1/reports/activity", params={"month": month}, headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 200, r.text
     assert r.json()["month"] == month
+
+
+def test_a_whole_number_past_two_to_the_53_is_refused_from_any_caller(a: Api) -> None:
+    # JSON over HTTP already stops at ±(2^53 − 1) (I-JSON); the CLI and the importer hand
+    # Python numbers straight to the pipeline, where one past 64 bits cannot even be stored.
+    from classledger.aggregates.errors import Invalid
+    from classledger.application.principal import Principal
+
+    director = Principal(a.tenant_id, uuid.uuid4(), "Director", "director")
+    a.system.execute(director, "define_custom_field", {"key": "level", "label": "Level", "type": "number"})
+    client = a.client()
+    before = a.events()
+    for value in (2**53, 2**70, -(2**64)):
+        with pytest.raises(Invalid) as refused_:
+            a.system.execute(director, "update_client", {"client_id": client, "custom_fields": {"level": value}})
+        assert refused_.value.details["errors"][0]["type"] == "number_out_of_range"
+    with pytest.raises(Invalid):
+        a.system.execute(system_principal(uuid.uuid4()), "create_tenant",
+                         {"name": "Big", "timezone": "UTC", "currency": "EUR", "tiers": [["huge", 2**70]]})
+    assert a.events() == before
+    a.system.execute(director, "update_client", {"client_id": client, "custom_fields": {"level": 2**53 - 1}})
+    assert a.get(f"/v1/clients/{client}").json()["custom_fields"] == {"level": 2**53 - 1}

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from classledger.aggregates.errors import Invalid
+from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.http.app import create_app
 from classledger.system import System
@@ -267,9 +269,6 @@ def test_a_report_decades_after_the_last_event_answers(system: System) -> None:
 def test_a_whole_number_past_two_to_the_53_is_refused_from_any_caller(a: Api) -> None:
     # JSON over HTTP already stops at ±(2^53 − 1) (I-JSON); the CLI and the importer hand
     # Python numbers straight to the pipeline, where one past 64 bits cannot even be stored.
-    from classledger.aggregates.errors import Invalid
-    from classledger.application.principal import Principal
-
     director = Principal(a.tenant_id, uuid.uuid4(), "Director", "director")
     a.system.execute(director, "define_custom_field", {"key": "level", "label": "Level", "type": "number"})
     client = a.client()

@@ -78,6 +78,7 @@ class World:
         self.do("register_client", {"name": "Eva", "branch_id": self.api.branch}, "client")
         self.do("register_client", {"name": "Ján", "branch_id": self.api.branch}, "client")
         self.do("create_course", {"name": "Salsa I", "lesson_type": "salsa"}, "course")
+        self.do("define_custom_field", {"key": "level", "label": "Level", "type": "number"})
 
     def do(self, command: str, args: Any, kind: str | None = None) -> dict[str, Any] | None:
         self.clock += timedelta(minutes=7)
@@ -126,8 +127,11 @@ def commands() -> st.SearchStrategy[tuple[str, dict[str, Any], str | None]]:
         ("add_branch", "branch", {"name": text, "city": city}, {}),
         ("register_client", "client", {"name": text, "branch_id": branch},
          {"notes": text, "birth_date": day, "tags": st.lists(text, max_size=3), "phones": st.lists(text, max_size=2),
-          "email": text, "card_number": text, "photo": text, "custom_fields": st.dictionaries(text, text, max_size=2)}),
-        ("update_client", None, {"client_id": client}, {"name": text, "notes": text, "birth_date": day}),
+          "email": text, "card_number": text, "photo": text, "custom_fields": st.dictionaries(st.one_of(st.just("level"), text),
+                                         st.one_of(text, st.integers(), st.floats()), max_size=2)}),
+        ("update_client", None, {"client_id": client},
+         {"name": text, "notes": text, "birth_date": day,
+          "custom_fields": st.dictionaries(st.just("level"), st.one_of(st.integers(), st.floats()), max_size=1)}),
         ("tag_client", None, {"client_id": client, "tag": text}, {}),
         ("freeze_client", None, {"client_id": client, "from": day, "to": day}, {"reason": text}),
         ("set_next_call", None, {"client_id": client, "on": day}, {}),

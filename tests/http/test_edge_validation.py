@@ -283,3 +283,28 @@ def test_a_whole_number_past_two_to_the_53_is_refused_from_any_caller(a: Api) ->
     assert a.events() == before
     a.system.execute(director, "update_client", {"client_id": client, "custom_fields": {"level": 2**53 - 1}})
     assert a.get(f"/v1/clients/{client}").json()["custom_fields"] == {"level": 2**53 - 1}
+
+
+def test_a_payment_that_would_take_a_pass_paid_total_past_the_bound_is_refused(a: Api) -> None:
+    # DOMAIN §4.8: what was paid for a pass is where its refund starts; it is kept as a total.
+    a.post("/v1/lesson-types", {"code": "salsa", "name": "Salsa", "single_visit_price": "10.00"}, role="director")
+    template = a.post("/v1/pass-templates", {"name": "8×", "price": "80.00", "lessons": 8, "validity_days": 30,
+                                             "lesson_type": "salsa"}, role="director").json()["id"]
+    client = a.client()
+    sold = a.post("/v1/passes", {"template_id": template, "client_ids": [client], "branch_id": a.branch,
+                                 "valid_from": "2026-01-10", "payment": "no_payment"})
+    assert sold.status_code == 201, sold.text
+    pass_id = sold.json()["id"]
+    for _ in range(10):  # the balance goes back to zero after each round; the pass's paid total grows
+        r = a.post("/v1/payments", {"client_id": client, "amount": BIG, "method": "cash", "branch_id": a.branch,
+                                    "pass_id": pass_id})
+        assert r.status_code == 201, r.text
+        r = a.post("/v1/corrections", {"client_id": client, "branch_id": a.branch, "amount": BIG, "reason": "x"},
+                   role="director")
+        assert r.status_code == 201, r.text
+    before = a.events()
+    r = a.post("/v1/payments", {"client_id": client, "amount": BIG, "method": "cash", "branch_id": a.branch,
+                                "pass_id": pass_id})
+    assert_error(r, 422, "paid_out_of_range")
+    assert a.events() == before
+    reads_answer(a, client)

@@ -55,14 +55,15 @@ _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 _PERCENT = re.compile(r"(0|[1-9][0-9]{0,2})(\.[0-9]{1,2})?")
 
 
+# Control characters (Unicode category Cc) and lone surrogates (Cs), as one scan in C; a
+# line also refuses the line and paragraph separators (Zl, Zp).
+_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+_IN_PARAGRAPH = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _bad_character(text: str, allowed: frozenset[str]) -> str | None:
-    for ch in text:
-        if ch in allowed:
-            continue
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Cs") or (not allowed and category in ("Zl", "Zp")):
-            return ch
-    return None
+    found = (_IN_PARAGRAPH if allowed else _IN_LINE).search(text)
+    return found.group() if found else None
 
 
 def _refuse_controls(text: str, allowed: frozenset[str]) -> str:

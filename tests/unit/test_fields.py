@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -65,7 +65,7 @@ def test_the_net_names_every_field_and_key() -> None:
 def test_days_are_written_one_way_within_the_calendar() -> None:
     assert Sample.model_validate({"day": "2026-01-31"}).day == date(2026, 1, 31)
     assert Sample.model_validate({"day": date(1900, 1, 1)}).day == date(1900, 1, 1)
-    for bad in ("2026-01-01T00:00:00", " 2026-01-01", "20260101", 0, "2026-02-30", datetime(2026, 1, 1)):
+    for bad in ("2026-01-01T00:00:00", " 2026-01-01", "20260101", 0, "2026-02-30", datetime(2026, 1, 1, tzinfo=UTC)):
         assert error_type(day=bad) == "date_format", bad
     for far in ("1899-12-31", "2200-01-01", "0001-01-01", "9999-12-31"):
         assert error_type(day=far) == "date_out_of_range", far

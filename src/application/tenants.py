@@ -12,7 +12,7 @@ from pydantic import Field
 
 from classledger.aggregates import tenant as t
 from classledger.aggregates.errors import Forbidden, Invalid
-from classledger.application.fields import EXACT_INT, City, Label, MoneyText, Month
+from classledger.application.fields import EXACT_INT, City, Label, MoneyText, Month, Paragraph
 from classledger.application.principal import Principal
 from classledger.application.registry import Args, Ctx, command
 from classledger.ledger.money import Money, MoneyFormatError
@@ -104,7 +104,7 @@ def create_key(ctx: Ctx, a: IssueKey) -> dict[str, Any]:
 
 class RevokeKey(Args):
     key_id: UUID
-    reason: str | None = Field(None, max_length=500)
+    reason: Paragraph | None = Field(None, max_length=500)
 
 
 @command("revoke_key", RevokeKey, need="director")

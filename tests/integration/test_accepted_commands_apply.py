@@ -22,7 +22,7 @@ from classledger.application.principal import Principal
 from classledger.system import System
 from tests.http.support import Api
 
-EXAMPLES = 120  # per database; each example runs one to four commands and every read
+EXAMPLES = 100  # per database; each example runs one to four commands and every read
 
 # ---- argument strategies -------------------------------------------------------------------
 
@@ -70,7 +70,8 @@ class World:
         self.me = Principal(self.api.tenant_id, uuid.uuid4(), "Director", "regional_director")
         self.clock = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
         self.ids: dict[str, list[str]] = {k: [] for k in (
-            "client", "pass", "template", "transaction", "course", "group", "registration", "credit", "visit")}
+            "client", "pass", "template", "transaction", "course", "group", "registration", "credit", "visit",
+            "room", "instructor", "lesson")}
         self.ids["branch"] = [self.api.branch]
         self.do("define_lesson_type", {"code": "salsa", "name": "Salsa", "single_visit_price": "10.00"})
         self.do("create_pass_template", {"name": "8×", "price": "80.00", "lessons": 8, "validity_days": 30,
@@ -88,6 +89,7 @@ class World:
             return None
         if kind is not None:
             self.ids[kind].append(str(answer["id"]))
+        self.ids["lesson"] += [str(i) for i in answer.get("lesson_ids", ())]
         tx = answer.get("transaction_id")
         if tx:
             self.ids["transaction"].append(str(tx))
@@ -168,6 +170,17 @@ def commands() -> st.SearchStrategy[tuple[str, dict[str, Any], str | None]]:
         ("define_custom_field", None, {"key": text, "label": text, "type": st.sampled_from(["text", "choice"])},
          {"choices": st.lists(text, max_size=3)}),
         ("request_tier_downgrade", None, {"month": months, "tier": text}, {}),
+        ("add_room", "room", {"branch_id": branch, "name": text}, {"capacity": count}),
+        ("add_instructor", "instructor", {"name": text}, {"lesson_types": st.lists(st.just("salsa"), max_size=1)}),
+        ("schedule_lessons", None, {"branch_id": branch, "lesson_type": st.just("salsa"), "starts_on": day,
+                                    "time": mixed(st.sampled_from(["10:00", "18:30"]),
+                                                  st.sampled_from(["25:00", "10:00\u0000", "", "1000"])),
+                                    "duration_min": count, "capacity": count},
+         {"room_id": some("room"), "instructor_id": some("instructor"), "client_ids": st.lists(client, max_size=2),
+          "repeat": st.fixed_dictionaries({"every": st.sampled_from(["day", "week", "month"]), "until": day},
+                                          optional={"interval": count})}),
+        ("book_lesson", None, {"lesson_id": some("lesson"), "client_id": client}, {}),
+        ("cancel_lesson", None, {"lesson_id": some("lesson"), "reason": text}, {}),
         ("archive_client", None, {"client_id": client, "reason": text}, {}),
         ("restore_client", None, {"client_id": client}, {}),
     ]
@@ -188,12 +201,18 @@ def assert_reads_answer(w: World) -> None:
     api = w.api
     paths = ["/v1/clients", "/v1/clients?include=archived,deleted", "/v1/ledger/journal",
              "/v1/ledger/trial-balance", "/v1/reports/active-clients", "/v1/reports/passes",
-             f"/v1/reports/activity?month={w.clock:%Y-%m}", "/v1/reports/activity?month=2026-01"]
+             f"/v1/reports/activity?month={w.clock:%Y-%m}", "/v1/reports/activity?month=2026-01", "/v1/payments",
+             "/v1/branches", "/v1/lesson-types", "/v1/custom-fields", "/v1/courses", "/v1/groups", "/v1/pass-templates",
+             "/v1/lessons", "/v1/rooms", "/v1/instructors", "/v1/keys", "/v1/audit/actions"]
     for client_id in w.ids["client"][-3:]:
         paths += [f"/v1/clients/{client_id}", f"/v1/clients/{client_id}/balance", f"/v1/clients/{client_id}/finance",
-                  f"/v1/clients/{client_id}/history"]
+                  f"/v1/clients/{client_id}/history", f"/v1/clients/{client_id}/lessons"]
+    for pass_id in w.ids["pass"][-2:]:
+        paths += [f"/v1/passes/{pass_id}"]
+    for lesson_id in w.ids["lesson"][-2:]:
+        paths += [f"/v1/lessons/{lesson_id}"]
     for path in paths:
-        r = api.http.get(path, headers=api.h())
+        r = api.http.get(path, headers=api.h("director"))
         assert r.status_code == 200, (path, r.status_code, r.text[:300])
 
 

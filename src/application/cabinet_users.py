@@ -22,6 +22,7 @@ from classledger.aggregates import cabinet_user as u
 from classledger.aggregates.cabinet_user import CabinetUser, secret_hash
 from classledger.aggregates.client import Client
 from classledger.aggregates.errors import Conflict, TooMany
+from classledger.application.fields import Day
 from classledger.application.principal import CABINET_ROLE, Principal
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.service import ClassLedger
@@ -152,7 +153,7 @@ class LinkClient(Args):
     can only fail the proof."""
 
     phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    birth_date: date
+    birth_date: Day
     surname: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     candidate_ids: list[UUID] = Field(default_factory=list, max_length=MAX_CANDIDATES)
 

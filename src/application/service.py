@@ -35,6 +35,7 @@ from pydantic import ValidationError
 from classledger.aggregates.base import Aggregate, Event, Meta, Snapshot, project
 from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused, TooMany
 from classledger.application.cache import AggregateCache
+from classledger.application.fields import unstorable_text
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
 from classledger.store.codec import EPOCH, to_micros
@@ -75,6 +76,9 @@ def validation_details(e: ValidationError) -> list[dict[str, Any]]:
 def parse_args(spec: CommandSpec, raw: Any) -> Args:
     if not isinstance(raw, Mapping):
         raise Invalid("args_not_object", f"{spec.name}: args must be a JSON object")
+    unstorable = unstorable_text(raw)
+    if unstorable:
+        raise Invalid("invalid_args", f"{spec.name}: the arguments are not valid", errors=unstorable)
     try:
         return spec.args.model_validate(dict(raw))
     except ValidationError as e:

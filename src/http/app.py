@@ -25,6 +25,7 @@ from classledger.aggregates.client import cabinet_token_hash
 from classledger.aggregates.tenant import Tenant
 from classledger.application.audit import parse_head, staff_actions, verify_chain
 from classledger.application.cabinet_users import cabinet_user_status
+from classledger.application.fields import report_horizon
 from classledger.application.principal import Principal
 from classledger.application.readback import history_items
 from classledger.application.registry import COMMANDS, CommandSpec
@@ -310,6 +311,9 @@ class Api(ScheduleReads):
     async def activity_report(self, request: Request) -> Response:
         principal = await self.principal(request)
         month = parse_query(request, MonthQuery).month
+        horizon = report_horizon(now())
+        if month > horizon:
+            raise ApiError(422, "month_out_of_range", f"reports reach {horizon} at the latest", month=month, max=horizon)
         await self.catch_up()
         report = await run_in_threadpool(lambda: self.activity.report(principal.tenant_id, month, as_of=us(now())))
         if report is None:

@@ -30,7 +30,13 @@ from classledger.http.auth import authenticate
 from classledger.http.cabinet_page import cabinet_page
 from classledger.http.errors import HANDLERS, ApiError, render
 from classledger.http.family_cabinet import FamilyCabinet
-from classledger.http.health import DATABASE_HANDLERS, check_current, health_body, mark_read, reading
+from classledger.http.health import (
+    DATABASE_HANDLERS,
+    check_current,
+    health_body,
+    mark_read,
+    reading,
+)
 from classledger.http.inputs import (
     BODY_LIMIT,
     idempotency_key,

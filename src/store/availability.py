@@ -1,7 +1,8 @@
 """Whether an error means the database cannot be reached right now (not a bug).
 
 A server that is down, restarting or refusing connections, a pool with no connection to
-give, an SQLite file that cannot be opened or is locked past the timeout: the same
+give, an SQLite file that cannot be opened or is locked past the timeout, or its file
+system gone, read-only or full: the same
 request may succeed a little later. The HTTP layer answers these 503 with
 ``Retry-After``; the projection runner retries them rather than setting an event aside.
 Anything else (a constraint, a syntax error, a bug in a handler) is not transient.
@@ -9,6 +10,7 @@ Anything else (a constraint, a syntax error, a bug in a handler) is not transien
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 
 import psycopg
@@ -32,6 +34,10 @@ _SQLITE_TRANSIENT = (
 )
 
 
+# An embedded database's file system: its directory gone or unmounted, read-only, full.
+_FILE_SYSTEM = {errno.ENOENT, errno.EACCES, errno.EROFS, errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.ENOTCONN}
+
+
 def unavailable(exc: BaseException) -> bool:
     """True when ``exc`` (or what caused it) says the database is out of reach."""
     seen: set[int] = set()
@@ -44,5 +50,7 @@ def unavailable(exc: BaseException) -> bool:
             message = str(e).lower()
             if any(m in message for m in _SQLITE_TRANSIENT):
                 return True
+        if isinstance(e, OSError) and e.errno in _FILE_SYSTEM:
+            return True
         e = e.__cause__ or e.__context__
     return False

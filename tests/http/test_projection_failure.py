@@ -19,7 +19,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from classledger.http.app import create_app
-
 from classledger.projections import replay
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.runtime import EventRecord

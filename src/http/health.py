@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
@@ -63,7 +64,7 @@ def reading(request: Request, tenant_id: UUID) -> None:
         _reading.set((name, tenant_id))
 
 
-def mark_read(name: str, scope: dict[str, Any]) -> None:
+def mark_read(name: str, scope: MutableMapping[str, Any]) -> None:
     scope["classledger.read"] = name
     _reading.set(None)
 

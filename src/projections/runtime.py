@@ -283,8 +283,8 @@ class Runner:
                     progress(len(rows))
             if upto is None and tenant_id is None:
                 self._known_head = head
-        if self.isolate:
-            self.refresh_stuck()
+        if self.isolate and total:
+            self.refresh_stuck()  # what this catch-up set aside (the background loop sees other processes')
         return total
 
     # ---- projections stuck for a tenant (failures.py) ----------------------------------

@@ -50,6 +50,8 @@ READS_FROM: dict[str, tuple[str, ...]] = {
     "journal": ("clients", "books"),
     "trial_balance": ("books",),
     "cabinet": ("cabinet", "clients", "passes", "books"),
+    "cabinet_me": ("cabinet_users", "cabinet", "books"),  # a parent's cabinet (DOMAIN §8.2)
+    "cabinet_link": ("cabinet_users",),  # its identity index finds the clients a proof may match
 }
 
 # The read being served (its route name and tenant), set once the caller is known and

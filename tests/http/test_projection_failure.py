@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 
 from classledger.http.app import create_app
 from classledger.projections import replay
+from classledger.projections.books import Books
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.runtime import EventRecord
 from classledger.system import System
@@ -150,3 +151,43 @@ def test_the_retry_follows_a_second_bad_event_and_a_rebuild_clears_it(
     assert system.runner.refresh_stuck() == []
     assert names(school) == ["Eva Nováková", POISON]
     assert orjson.loads(orjson.dumps(replay.status(system.store)))["ok"] is True
+
+
+def test_a_payment_the_books_cannot_apply_stops_no_other_school_s_journal(
+    system: System, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The case that used to stop every school's journal (DOMAIN §6): the books fail on one
+    school's payment. The other school's payments reach its journal; the stuck school's
+    journal, trial balance and parents' cabinet say they cannot answer; its client list
+    (another read model) answers; the fix brings every payment in."""
+    from tests.http.test_family_cabinet_api import bearer, signup
+
+    school, other = Api(system, name="Škola A"), Api(system, name="Škola B")
+    eva, jana = school.client("Eva Nováková"), other.client("Jana Malá")
+    _, login = signup(school)
+    original = Books.handlers["TransactionPosted"]
+
+    def buggy(p: Any, tx: Any, ev: EventRecord) -> None:
+        if str(ev.tenant_id) == str(school.tenant_id) and ev.data["transaction"]["kind"] == "payment":
+            raise TypeError("'NoneType' object is not subscriptable")
+        original(p, tx, ev)
+
+    monkeypatch.setitem(Books.handlers, "TransactionPosted", buggy)
+    pay = {"amount": "25.00", "method": "cash", "branch_id": school.branch}
+    assert school.post("/v1/payments", {**pay, "client_id": eva}).status_code == 201
+    for _ in range(2):
+        assert other.post("/v1/payments", {**pay, "client_id": jana, "branch_id": other.branch}).status_code == 201
+    journal = other.get("/v1/ledger/journal", kind="payment")
+    assert journal.status_code == 200, journal.text
+    assert len(journal.json()["items"]) == 2
+    for path in ("/v1/ledger/journal", "/v1/ledger/trial-balance", f"/v1/clients/{eva}/balance"):
+        assert_error(school.get(path), 503, "read_model_stuck")
+    assert_error(school.http.get("/cabinet/me", headers=bearer(login)), 503, "read_model_stuck")
+    assert names(school) == ["Eva Nováková"]
+
+    monkeypatch.undo()
+    assert system.runner.resume() == []
+    items = school.get("/v1/ledger/journal", kind="payment").json()["items"]
+    assert len(items) == 1
+    assert school.get(f"/v1/clients/{eva}/balance").json()["total"] == "-25.00"
+    assert school.http.get("/cabinet/me", headers=bearer(login)).status_code == 200

@@ -25,8 +25,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv and install the project with its dev tools
 
-demo: venv  ## build a demo school on the configured database (CLASSLEDGER_DATABASE_URL) and serve it
-	$(BIN)/classledger demo
+demo: venv  ## build a demo school on the configured database (CLASSLEDGER_DATABASE_URL) and serve it (PORT=N, HOST=H)
+	$(BIN)/classledger demo $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
 serve: venv  ## serve the API on the configured database
 	$(BIN)/classledger serve

@@ -17,6 +17,7 @@ from classledger.application import commands  # noqa: F401  (registers every com
 from classledger.application.principal import Principal
 from classledger.application.service import ClassLedger
 from classledger.projections.runtime import Projection, Runner
+from classledger.store.audit_key import DEVELOPMENT_KEY, AuditKey
 from classledger.store.database import Store
 
 P = TypeVar("P", bound=Projection)
@@ -40,8 +41,10 @@ class System:
     _building: list[Projection] = field(default_factory=list)
 
     @classmethod
-    def open(cls, url: str | None = None, *, lag: int = LAG) -> System:
-        store = Store.open(url)
+    def open(cls, url: str | None = None, *, lag: int = LAG, audit_key: AuditKey = DEVELOPMENT_KEY) -> System:
+        """``audit_key`` keys the hash chain: the entry points pass the deployment's
+        (``audit_key_from_env``); the development key otherwise (tests, tools)."""
+        store = Store.open(url, audit_key=audit_key)
         app = ClassLedger(store)
         views = projections.build(store.db)
         runner = Runner(store, views)

@@ -20,13 +20,14 @@ The rules this module owns, and why:
   each failed proof is an event on the user, so the count holds across processes and
   restarts, and two concurrent attempts meet on the user's version.
 - **Surnames** compare case- and accent-insensitively, word by word (``surname_matches``);
-  **phones** by digits, a national and an international form of one number being equal
-  (``phones_match``).
+  **phones** as numbers, a national and an international form of one number being equal
+  (``phones_match``, aggregates/phones.py: the one comparison unique phones use too).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -36,12 +37,12 @@ from uuid import UUID
 from unidecode import unidecode
 
 from classledger.aggregates.base import Aggregate, Event, Meta
-from classledger.aggregates.client import Client, phone_digits
+from classledger.aggregates.client import Client
 from classledger.aggregates.errors import Conflict, NotFound
+from classledger.aggregates.phones import phones_match
 
 MAX_FAILURES_PER_DAY = 5
 MAX_LINKED_CLIENTS = 20
-MIN_NATIONAL_DIGITS = 6  # shorter tails would let "+1 23456" equal too many numbers
 
 
 def secret_hash(secret: str) -> str:
@@ -143,37 +144,14 @@ def surname_matches(full_name: str, surname: str) -> bool:
     return name[: len(given)] == given or name[-len(given):] == given
 
 
-def _phone_form(raw: str) -> tuple[bool, str]:
-    """(international?, digits): ``+CC…``/``00CC…`` is international with the country code
-    kept; otherwise national, without its trunk ``0``."""
-    digits = phone_digits(raw)
-    if raw.strip().startswith("+"):
-        return True, digits
-    if digits.startswith("00"):
-        return True, digits[2:]
-    return False, digits[1:] if digits.startswith("0") else digits
-
-
-def phones_match(a: str, b: str) -> bool:
-    """One number in any formatting: same form, same digits; a national and an
-    international form match when the international one is the national digits behind a
-    1–3 digit country code ("0905 111 222" is "+421 905 111 222"). Two international forms
-    never match across country codes."""
-    intl_a, da = _phone_form(a)
-    intl_b, db = _phone_form(b)
-    if intl_a == intl_b:
-        return bool(da) and da == db
-    intl, national = (da, db) if intl_a else (db, da)
-    return len(national) >= MIN_NATIONAL_DIGITS and intl.endswith(national) and 1 <= len(intl) - len(national) <= 3
-
-
-def proves(client: Client, phone: str, birth_date: date, surname: str) -> bool:
-    """DOMAIN §8.2: all three match the record; a deleted client proves nothing."""
+def proves(client: Client, phone: str, birth_date: date, surname: str, region: str | None = None) -> bool:
+    """DOMAIN §8.2: all three match the record; a deleted client proves nothing. Phones
+    compare as numbers in the tenant's country ``region`` (aggregates/phones.py)."""
     return (
         not client.deleted
         and client.birth_date is not None
         and client.birth_date == birth_date
-        and any(phones_match(p, phone) for p in client.phones)
+        and any(phones_match(p, phone, region) for p in client.phones)
         and surname_matches(client.name, surname)
     )
 
@@ -195,7 +173,9 @@ def redeem(user: CabinetUser, meta: Meta, invitation_hash: str, login_hash: str)
     """An unknown, replaced, used or expired invitation is one refusal: which of them it
     was is none of the holder's business."""
     expires = user.invitation_expires_at
-    if user.invitation_hash != invitation_hash or expires is None or meta.at >= expires:
+    # In constant time: how long a comparison took must not say how much of it matched.
+    held = user.invitation_hash
+    if held is None or not hmac.compare_digest(held, invitation_hash) or expires is None or meta.at >= expires:
         raise NotFound("invitation_not_found", "this invitation does not exist, was used, or has expired")
     return [CabinetLoginIssued.next(user, meta, login_hash=login_hash)]
 
@@ -212,12 +192,12 @@ def attempts_left(user: CabinetUser, today: date) -> int:
 
 def prove_and_link(
     user: CabinetUser, meta: Meta, candidates: Iterable[Client], *, phone: str, birth_date: date, surname: str,
-    today: date,
+    today: date, region: str | None = None,
 ) -> tuple[list[Event], list[UUID]]:
     """Link every candidate the proof matches (twins share all three, and both are the
     parent's); the proved ids come back, already linked ones included. No match: one
     ``CabinetProofFailed`` and no ids. The caller checks ``attempts_left`` first."""
-    proved = sorted({c.id for c in candidates if c.tenant_id == user.tenant_id and proves(c, phone, birth_date, surname)})
+    proved = sorted({c.id for c in candidates if c.tenant_id == user.tenant_id and proves(c, phone, birth_date, surname, region)})
     if not proved:
         return [CabinetProofFailed.next(user, meta, day=today)], []
     new = [cid for cid in proved if cid not in user.client_ids]

@@ -27,9 +27,10 @@ stable code. The rules this module owns, and why:
   wins, the other meets the optimistic-concurrency conflict, retries on fresh state and is
   refused ``phone_taken``. Holders of one number must all be in one family; unlinking a
   member who shares a number with its family is refused until the number is changed, so
-  that invariant holds at all times. Numbers are compared by digits only: ``0905 111 222``
-  and ``+421 905 111 222`` are different numbers to the index (a country code cannot be
-  told from the digits alone); enter numbers the same way throughout.
+  that invariant holds at all times. Numbers compare as numbers (aggregates/phones.py, the
+  comparison the family cabinet uses): ``0905 111 222`` in a Slovak school, ``00421905111222``
+  and ``+421 905 111 222`` are one index. Turning uniqueness on claims every live client's
+  numbers at once, and is refused while two clients outside one family share a number.
 - **Setting vs. transition.** Commands that state a wish (tag, untag, set the next call,
   join or leave the waitlist, change details to what they are) are no-ops when the client
   already is that way; commands that only make sense from a state (restore, unlink,
@@ -39,7 +40,6 @@ stable code. The rules this module owns, and why:
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -48,6 +48,7 @@ from uuid import UUID
 
 from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
 from classledger.aggregates.errors import Conflict, Invalid, NotFound
+from classledger.aggregates.phones import phone_digits
 
 CONSENTS = ("marketing", "photos", "data_processing")
 DETAIL_FIELDS = (
@@ -59,11 +60,6 @@ MIN_PHONE_DIGITS = 5
 NAME_MAX = 200
 TAG_MAX = 60
 EARLIEST_BIRTH = date(1900, 1, 1)
-
-
-def phone_digits(phone: str) -> str:
-    """Phones compare by digits only, whatever the formatting (DOMAIN §2.7)."""
-    return re.sub(r"\D", "", phone)
 
 
 class Consent(Immutable):
@@ -280,7 +276,7 @@ class NextCallScheduled(Event):
 
 
 class PhoneIndex(Aggregate):
-    """Who holds one phone number (by digits) in a tenant, when phones must be unique."""
+    """Who holds one phone number (``phone_number``) in a tenant, when phones must be unique."""
 
     holders: tuple[UUID, ...] = ()
 
@@ -559,7 +555,11 @@ def archive(c: Client, meta: Meta) -> list[Event]:
         raise Conflict("already_archived", "this client is already archived", client_id=str(c.id))
     if not (meta.reason or "").strip():
         raise Invalid("reason_required", "archiving needs a reason")
-    return [ClientArchived.next(c, meta)]
+    events: list[Event] = []
+    state = _follow(c, events, ClientArchived.next(c, meta))
+    if c.next_call is not None:  # §2.5, §7.4: the scheduled call is cancelled with the archive
+        _follow(state, events, NextCallScheduled.next(state, meta, on=None))
+    return events
 
 
 def restore(c: Client, meta: Meta) -> list[Event]:
@@ -618,8 +618,9 @@ def schedule_call(c: Client, meta: Meta, on: date | None) -> list[Event]:
 # ---- phone uniqueness ---------------------------------------------------------------------
 
 
-def phone_index_id(tenant_id: UUID, digits: str) -> UUID:
-    return uuid.uuid5(tenant_id, f"phone:{digits}")
+def phone_index_id(tenant_id: UUID, number: str) -> UUID:
+    """The index of one number, in the form ``phones.phone_number`` gives."""
+    return uuid.uuid5(tenant_id, f"phone:{number}")
 
 
 def claim_phone(

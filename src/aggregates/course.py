@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +34,13 @@ class Seat(Immutable):
     client_id: UUID
 
 
+class GroupLesson(Immutable):
+    """A lesson planned for the group (DOMAIN §7.3): its members are booked on it."""
+
+    lesson_id: UUID
+    starts_at: datetime
+
+
 class Group(Aggregate):
     course_id: UUID
     branch_id: UUID
@@ -44,6 +51,7 @@ class Group(Aggregate):
     schedule: tuple[Slot, ...] = ()
     seats: tuple[Seat, ...] = ()
     queue: tuple[Seat, ...] = ()  # the waitlist, oldest first
+    lessons: tuple[GroupLesson, ...] = ()  # by start
 
     def phase(self, day: date) -> str:
         """running on days starts_on..ends_on, future before, ended after (DOMAIN §3.1)."""
@@ -106,6 +114,14 @@ class GroupWaitlistLeft(Event):
 
     def apply(self, state: Group) -> Group:
         return self.evolve(state, queue=tuple(s for s in state.queue if s.registration_id != self.registration_id))
+
+
+class GroupLessonsScheduled(Event):
+    lessons: tuple[GroupLesson, ...]
+
+    def apply(self, state: Group) -> Group:
+        merged = sorted((*state.lessons, *self.lessons), key=lambda g: (g.starts_at, str(g.lesson_id)))
+        return self.evolve(state, lessons=tuple(merged))
 
 
 def create_course(course_id: UUID, meta: Meta, name: str, lesson_type: str) -> list[Event]:

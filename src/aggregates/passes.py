@@ -3,6 +3,7 @@ sales, visits and the rest of the pass lifecycle build on them."""
 
 from __future__ import annotations
 
+import calendar
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -13,16 +14,36 @@ from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
 from classledger.aggregates.errors import Conflict, Invalid
 
 
+def months_later(start: date, months: int) -> date:
+    """The last valid day of ``months`` calendar months from ``start`` (DOMAIN §4.1): the
+    day before the same day ``months`` later, or that month's last day when it has no
+    such day (from 31 January, one month runs to the end of February)."""
+    y, m = divmod(start.month - 1 + months, 12)
+    year, month = start.year + y, m + 1
+    last = calendar.monthrange(year, month)[1]
+    if start.day > last:
+        return date(year, month, last)
+    return date(year, month, start.day) - timedelta(days=1)
+
+
 class PassTemplate(Aggregate):
     name: str
     description: str | None = None
     price: int  # minor units of the tenant's currency
     lessons: int
-    validity_days: int
+    validity_days: int | None = None  # exactly one of days and calendar months (DOMAIN §4.1)
+    validity_months: int | None = None
     lesson_type: str
     freestyle: bool = False  # price, lessons and validity may change at sale
     allow_overlap: bool = False  # may a client hold two valid passes of this type at once
     multi_client: bool = False  # may one pass be shared, e.g. by siblings
+
+    def valid_until(self, valid_from: date, validity_days: int | None = None) -> date:
+        """The last valid day of a pass of this template starting ``valid_from``; a
+        freestyle sale's ``validity_days`` replaces the template's validity."""
+        if validity_days is None and self.validity_months is not None:
+            return months_later(valid_from, self.validity_months)
+        return valid_from + timedelta(days=(validity_days or self.validity_days or 1) - 1)
 
 
 class PassTemplateCreated(Event):
@@ -30,7 +51,8 @@ class PassTemplateCreated(Event):
     description: str | None = None
     price: int
     lessons: int
-    validity_days: int
+    validity_days: int | None = None
+    validity_months: int | None = None
     lesson_type: str
     freestyle: bool = False
     allow_overlap: bool = False
@@ -39,22 +61,28 @@ class PassTemplateCreated(Event):
     def apply(self, state: Any) -> PassTemplate:
         return self.birth(
             PassTemplate, name=self.name, description=self.description, price=self.price, lessons=self.lessons,
-            validity_days=self.validity_days, lesson_type=self.lesson_type, freestyle=self.freestyle,
-            allow_overlap=self.allow_overlap, multi_client=self.multi_client,
+            validity_days=self.validity_days, validity_months=self.validity_months, lesson_type=self.lesson_type,
+            freestyle=self.freestyle, allow_overlap=self.allow_overlap, multi_client=self.multi_client,
         )
 
 
 def create_template(template_id: UUID, meta: Meta, *, name: str, description: str | None, price: int, lessons: int,
-                    validity_days: int, lesson_type: str, freestyle: bool, allow_overlap: bool,
-                    multi_client: bool) -> list[Event]:
+                    validity_days: int | None, lesson_type: str, freestyle: bool, allow_overlap: bool,
+                    multi_client: bool, validity_months: int | None = None) -> list[Event]:
     if price < 0:
         raise Invalid("negative_price", "a pass cannot cost less than nothing")
     if lessons < 1:
         raise Invalid("invalid_lessons", "a pass holds at least one lesson")
-    if validity_days < 1:
+    if (validity_days is None) == (validity_months is None):
+        raise Invalid("validity_required", "a template's validity is given in days or in months: exactly one of them",
+                      fields=["validity_days", "validity_months"])
+    if validity_days is not None and validity_days < 1:
         raise Invalid("invalid_validity", "a pass is valid for at least one day")
+    if validity_months is not None and validity_months < 1:
+        raise Invalid("invalid_validity", "a pass is valid for at least one month")
     return [PassTemplateCreated.make(meta, template_id, 1, name=name, description=description, price=price, lessons=lessons,
-                                     validity_days=validity_days, lesson_type=lesson_type, freestyle=freestyle,
+                                     validity_days=validity_days, validity_months=validity_months,
+                                     lesson_type=lesson_type, freestyle=freestyle,
                                      allow_overlap=allow_overlap, multi_client=multi_client)]
 
 
@@ -86,6 +114,13 @@ class Pause(Immutable):
     end: date
 
 
+class WriteOffShare(Immutable):
+    """The part of one write-off transaction (§6.3) that settled this pass's debt."""
+
+    transaction_id: UUID
+    amount: int
+
+
 class Pass(Aggregate):
     template_id: UUID | None
     client_ids: tuple[UUID, ...]
@@ -108,10 +143,23 @@ class Pass(Aggregate):
     transactions: tuple[UUID, ...] = ()  # every journal transaction this pass posted (§4.9)
     transferred_out: int = 0  # lessons given to other clients (§4.10)
     paused: tuple[Pause, ...] = ()  # the freezes that moved it (§4.6), at sale or later
+    written_off: tuple[WriteOffShare, ...] = ()  # write-offs that settled its debt (§6.3)
 
     @property
     def billed(self) -> int:
         return self.price - self.discount
+
+    @property
+    def written_off_total(self) -> int:
+        return sum(w.amount for w in self.written_off)
+
+    @property
+    def owed(self) -> int:
+        """What the client still owes for this pass: its charge less what was paid for it and
+        what write-offs settled (§6.3). Payments not naming a pass are not counted here."""
+        if self.status != "active":
+            return 0
+        return max(0, self.billed - min(self.paid, self.billed) - self.written_off_total)
 
     @property
     def unearned(self) -> int:
@@ -264,6 +312,75 @@ class PassPaid(_PassEvent):
         return self.evolve(state, paid=state.paid + self.amount)
 
 
+class PassPaymentCancelled(_PassEvent):
+    """§6.4: a payment for this pass (at sale, or naming it) was cancelled in error: it no
+    longer counts as paid, so a refund (§4.8) does not pay it out."""
+
+    amount: int
+    transaction_id: UUID
+    reversal_id: UUID
+
+    def apply(self, state: Pass) -> Pass:
+        return self.evolve(state, paid=max(0, state.paid - self.amount))
+
+
+def cancel_payment(p: Pass, meta: Meta, amount: int, transaction_id: UUID, reversal_id: UUID) -> list[Event]:
+    """§6.4 with §4.8: the pass counts ``amount`` less as paid (nothing when it counted none)."""
+    if p.paid == 0 or amount <= 0:
+        return []
+    return [PassPaymentCancelled.next(p, meta, amount=amount, transaction_id=transaction_id, reversal_id=reversal_id,
+                                      **p.figures())]
+
+
+class PassWrittenOff(_PassEvent):
+    """§6.3 "the debt on the pass is settled": a write-off of the client's debt in the pass's
+    city took ``amount`` of what the pass still owed; a refund (§4.8) no longer settles it."""
+
+    amount: int
+    transaction_id: UUID
+
+    def apply(self, state: Pass) -> Pass:
+        return self.evolve(state, written_off=(*state.written_off,
+                                               WriteOffShare(transaction_id=self.transaction_id, amount=self.amount)))
+
+
+class PassWriteOffCancelled(_PassEvent):
+    """§6.4: the write-off was cancelled in error; the pass owes its share again."""
+
+    transaction_id: UUID
+    reversal_id: UUID
+
+    def apply(self, state: Pass) -> Pass:
+        return self.evolve(state, written_off=tuple(w for w in state.written_off
+                                                    if w.transaction_id != self.transaction_id))
+
+
+def settle_by_write_off(passes: Iterable[Pass], meta: Meta, amount: int,
+                        transaction_id: UUID) -> list[Event]:
+    """§6.3: a write-off of ``amount`` settles the debt of the ``passes`` (the client's, in the
+    write-off's city, oldest sale first) up to what each still owes; the rest of the amount
+    was other debt (charged visits, corrections) and settles no pass."""
+    events: list[Event] = []
+    left = amount
+    for p in passes:
+        share = min(left, p.owed)
+        if share <= 0:
+            continue
+        events.append(PassWrittenOff.next(p, meta, amount=share, transaction_id=transaction_id, **p.figures()))
+        left -= share
+        if left == 0:
+            break
+    return events
+
+
+def cancel_write_off(p: Pass, meta: Meta, transaction_id: UUID, reversal_id: UUID) -> list[Event]:
+    """§6.4: the pass's share of a cancelled write-off is owed again (nothing when it had none)."""
+    if not any(w.transaction_id == transaction_id for w in p.written_off):
+        return []
+    return [PassWriteOffCancelled.next(p, meta, transaction_id=transaction_id, reversal_id=reversal_id,
+                                       **p.figures())]
+
+
 class LessonsTransferredOut(_PassEvent):
     """§4.10: lessons leave for another client's pass, with their deferred value."""
 
@@ -342,13 +459,15 @@ def change_validity(p: Pass, meta: Meta, change: Literal["extend", "correct", "f
 # lifecycle): a pass is paused on a day when any of its holders is frozen that day, and
 # each calendar day moves it at most once, however many holders are frozen then.
 #
-# A freeze moves the end by its days that lie inside the validity as it stands when the
-# freeze is recorded (already moved by earlier freezes: §4.6 "overlapping its validity")
-# and that no freeze which moved the pass before covered. A freeze that moved the pass is
-# kept on it whole (``Pass.paused``), days beyond the end included: a sibling frozen later
-# on those days adds nothing, just as the first holder's own freeze counted only its
-# overlap. A freeze that moves nothing (all its days outside the validity, or already
-# paused) is not kept, so it emits no event.
+# Validity is paused, not merely lengthened: a freeze counts its days that lie inside the
+# validity as it stands when the freeze is recorded (already moved by earlier freezes) and
+# that no freeze which moved the pass before covered; those days resume after the end,
+# on days when no holder is frozen. So a pass valid 1–30 December frozen 25 December –
+# 10 January had 6 days left at the freeze's start: they run 11–16 January, not to
+# 5 January inside the freeze. A freeze that moved the pass, or that the end moved over,
+# is kept on it whole (``Pass.paused``), days beyond the end included: a sibling frozen
+# later on those days adds nothing. A freeze that moves nothing (all its days outside the
+# validity, or already paused) is not kept, so it emits no event.
 
 
 def unpaused_days(paused: Iterable[Pause], lo: date, hi: date) -> int:
@@ -366,32 +485,59 @@ def unpaused_days(paused: Iterable[Pause], lo: date, hi: date) -> int:
     return count
 
 
+def resume_after(end: date, days: int, frozen: Iterable[Pause]) -> tuple[date, tuple[Pause, ...]]:
+    """The end moved by ``days`` days on which none of the ``frozen`` periods runs: the days
+    a freeze took from the validity resume after it. Returns the new end and the periods
+    it moved over."""
+    periods = sorted(set(frozen), key=lambda q: (q.start, q.end))
+    skipped: list[Pause] = []
+    day = end
+    while days > 0:
+        day += timedelta(days=1)
+        covering = [q for q in periods if q.start <= day <= q.end]
+        if covering:
+            skipped += [q for q in covering if q not in skipped]
+            day = max(q.end for q in covering)
+            continue
+        days -= 1
+    return day, tuple(skipped)
+
+
 def frozen_overlap(p: Pass, start: date, end: date) -> int:
     """§4.6: the days of the freeze ``[start, end]`` that overlap the pass's validity (as
     already moved) and for which it was not paused yet by another holder's freeze."""
     return unpaused_days(p.paused, max(p.valid_from, start), min(p.valid_until, end))
 
 
-def pause(p: Pass, meta: Meta, start: date, end: date) -> list[Event]:
-    """§2.4, §4.6: a holder frozen ``[start, end]`` moves the pass's end by the new frozen days
-    overlapping its validity; nothing when there are none (or the pass is no longer active)."""
+def pause(p: Pass, meta: Meta, start: date, end: date, recorded: Iterable[tuple[date, date]] = ()) -> list[Event]:
+    """§2.4, §4.6: a holder frozen ``[start, end]`` pauses the pass for its new frozen days
+    overlapping the validity; they resume after the end on days no holder is frozen
+    (``recorded``: every holder's freezes, which the end may move over). Nothing when
+    there are none (or the pass is no longer active). ``frozen_days`` is the whole move."""
     days = frozen_overlap(p, start, end)
     if p.status != "active" or days == 0:
         return []
-    return change_validity(p, meta, "freeze", valid_from=p.valid_from, valid_until=p.valid_until + timedelta(days=days),
-                           frozen_days=days, paused=(Pause(start=start, end=end),))
+    this = Pause(start=start, end=end)
+    until, skipped = resume_after(p.valid_until, days,
+                                  (*p.paused, this, *(Pause(start=a, end=b) for a, b in recorded)))
+    kept = tuple(q for q in dict.fromkeys((this, *skipped)) if q not in p.paused)
+    return change_validity(p, meta, "freeze", valid_from=p.valid_from, valid_until=until,
+                           frozen_days=(until - p.valid_until).days, paused=kept)
 
 
 def paused_at_sale(valid_from: date, valid_until: date,
                    freezes: Iterable[tuple[date, date]]) -> tuple[date, tuple[Pause, ...]]:
     """§2.4 at sale: the holders' freezes already recorded, met in date order as the end
     moves, each by the rule of ``pause``. Returns the moved end and the freezes that moved it."""
+    met: list[Pause] = []
     paused: tuple[Pause, ...] = ()
     for start, end in sorted(set(freezes)):
+        this = Pause(start=start, end=end)
+        met.append(this)
         days = unpaused_days(paused, max(valid_from, start), min(valid_until, end))
         if days:
-            valid_until += timedelta(days=days)
-            paused = (*paused, Pause(start=start, end=end))
+            valid_until, skipped = resume_after(valid_until, days, met)
+            paused = tuple(dict.fromkeys((*paused, this, *skipped)))
     return valid_until, paused
 
 
@@ -477,6 +623,7 @@ class Visit(Aggregate):
     day: date
     status: Literal["attended", "absent"]
     group_id: UUID | None = None
+    lesson_id: UUID | None = None  # marked on a scheduled lesson (DOMAIN §7.4)
     pass_id: UUID | None = None
     value: int = 0  # revenue recognised from the pass
     transaction_id: UUID | None = None  # the revenue or the single-visit charge
@@ -490,6 +637,7 @@ class VisitRecorded(Event):
     day: date
     status: Literal["attended", "absent"]
     group_id: UUID | None = None
+    lesson_id: UUID | None = None
     pass_id: UUID | None = None
     value: int = 0
     transaction_id: UUID | None = None
@@ -497,7 +645,8 @@ class VisitRecorded(Event):
 
     def apply(self, state: Any) -> Visit:
         return self.birth(Visit, client_id=self.client_id, lesson_type=self.lesson_type, day=self.day,
-                          status=self.status, group_id=self.group_id, pass_id=self.pass_id, value=self.value,
+                          status=self.status, group_id=self.group_id, lesson_id=self.lesson_id,
+                          pass_id=self.pass_id, value=self.value,
                           transaction_id=self.transaction_id, charged=self.charged)
 
 

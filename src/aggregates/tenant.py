@@ -8,13 +8,16 @@ price, custom-field declarations, settings, and the staff keys (hashed, never pl
 from __future__ import annotations
 
 import re
-from datetime import date
+import uuid
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
-from classledger.aggregates.errors import Conflict, Invalid, NotFound
+from classledger.aggregates.errors import Conflict, Forbidden, Invalid, NotFound
+from classledger.aggregates.phones import region_of_timezone
+from classledger.ledger.accounts import city_key
 from classledger.ledger.currency import is_currency
 
 Role = Literal["admin", "director", "regional_director", "accountant", "operator"]
@@ -56,9 +59,16 @@ class StaffKey(Immutable):
     revoked: bool = False
 
 
+Locale = Literal["sk", "ru", "et", "en"]
+LOCALES: tuple[str, ...] = ("sk", "ru", "et", "en")
+
+
 class Settings(Immutable):
+    """What a director records about how the school works (DOMAIN §1.6)."""
+
     no_show_consumes: bool = False  # DOMAIN §7.1
     unique_phones: bool = False  # DOMAIN §2.3
+    locale: Locale = "en"  # people-facing pages and exports
 
 
 class Tenant(Aggregate):
@@ -71,11 +81,18 @@ class Tenant(Aggregate):
     lesson_types: dict[str, LessonType] = {}
     custom_fields: dict[str, CustomField] = {}
     keys: dict[str, StaffKey] = {}  # by key hash: one person may hold several keys
+    keys_issued_at: dict[str, datetime] = {}  # by key hash
+    keys_revoked_at: dict[str, datetime] = {}  # by key hash
     downgrades: dict[str, str] = {}  # month -> requested tier (DOMAIN §5.6)
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def phone_region(self) -> str | None:
+        """The country whose numbers the school writes nationally: its zone's (DOMAIN §1.6)."""
+        return region_of_timezone(self.timezone)
 
     def branch(self, branch_id: UUID) -> Branch:
         try:
@@ -91,6 +108,12 @@ class Tenant(Aggregate):
 
     def cities(self) -> set[str]:
         return {b.city for b in self.branches.values()}
+
+    def key_by_id(self, kid: UUID) -> StaffKey:
+        for k in self.keys.values():
+            if key_id(k.key_hash) == kid:
+                return k
+        raise NotFound("key_not_found", f"no staff key {kid}", id=str(kid))
 
 
 # ---- events -----------------------------------------------------------------------
@@ -143,7 +166,30 @@ class StaffKeyIssued(Event):
     staff: StaffKey
 
     def apply(self, state: Tenant) -> Tenant:
-        return self.evolve(state, keys={**state.keys, self.staff.key_hash: self.staff})
+        h = self.staff.key_hash
+        return self.evolve(state, keys={**state.keys, h: self.staff},
+                           keys_issued_at={**state.keys_issued_at, h: self.timestamp})
+
+
+class StaffKeyRevoked(Event):
+    """The key stops opening anything, at once; the staff member's other keys still work."""
+
+    key_hash: str
+
+    def apply(self, state: Tenant) -> Tenant:
+        h = self.key_hash
+        revoked = state.keys[h].model_copy(update={"revoked": True})
+        return self.evolve(state, keys={**state.keys, h: revoked},
+                           keys_revoked_at={**state.keys_revoked_at, h: self.timestamp})
+
+
+class SettingsChanged(Event):
+    """The settings after the change, whole: a reader needs no earlier event to know them."""
+
+    settings: Settings
+
+    def apply(self, state: Tenant) -> Tenant:
+        return self.evolve(state, settings=self.settings)
 
 
 class TierDowngradeRequested(Event):
@@ -241,6 +287,87 @@ def issue_staff_key(t: Tenant, meta: Meta, key: StaffKey) -> list[Event]:
     if key.city is not None and key.city not in t.cities():
         raise Invalid("unknown_city", f"the tenant has no branch in {key.city!r}", city=key.city)
     return [StaffKeyIssued.next(t, meta, staff=key)]
+
+
+# A command's business clock may run ahead of the server's by this much (clocks drift);
+# beyond it, the instant is a typo that would lock the tenant out of its own present,
+# since nothing may be recorded before the tenant's latest instant (API §6).
+CLOCK_AHEAD_LIMIT = timedelta(minutes=5)
+
+
+def check_not_ahead(at: datetime, server_now: datetime) -> None:
+    """Refuse an instant more than ``CLOCK_AHEAD_LIMIT`` ahead of the server's clock."""
+    if at - server_now > CLOCK_AHEAD_LIMIT:
+        raise Invalid(
+            "clock_ahead",
+            "this command's time is more than 5 minutes ahead of the server's clock; is the year right?",
+            at=at.isoformat(),
+            server_now=server_now.isoformat(),
+            limit_seconds=int(CLOCK_AHEAD_LIMIT.total_seconds()),
+        )
+
+
+def change_settings(
+    t: Tenant,
+    meta: Meta,
+    *,
+    unique_phones: bool | None = None,
+    no_show_consumes: bool | None = None,
+    locale: str | None = None,
+) -> list[Event]:
+    """DOMAIN §1.6: the settings given change, the others stay; a change to what they
+    already are records nothing. Whether existing clients allow unique phones is the
+    caller's to check (it needs their records)."""
+    if locale is not None and locale not in LOCALES:
+        raise Invalid("unknown_locale", f"the locale is one of {list(LOCALES)}", locale=locale)
+    given = {k: v for k, v in (("unique_phones", unique_phones), ("no_show_consumes", no_show_consumes),
+                               ("locale", locale)) if v is not None}
+    new = t.settings.model_copy(update=given)
+    if new == t.settings:
+        return []
+    return [SettingsChanged.next(t, meta, settings=new)]
+
+
+# Who manages staff keys (DOMAIN §1.4): directors and above, each the keys of roles no
+# higher than their own (the readers, accountant and operator, stand with admin), and a
+# staff member bound to a city only keys bound to that city (DOMAIN §6.6). ``system`` is
+# the command line, run by whoever runs the server: it manages every key.
+KEY_RANK = {"accountant": 1, "operator": 1, "admin": 1, "director": 2, "regional_director": 3}
+MANAGES_KEYS = KEY_RANK["director"]
+_KEY_IDS = UUID("3d0c4c84-5f8e-4a55-9e59-0f6b1c7d2a10")
+
+
+def key_id(key_hash: str) -> UUID:
+    """A key's public name, for lists and revocation: derived from its hash, so every key
+    ever issued has one, and it says nothing about the key."""
+    return uuid.uuid5(_KEY_IDS, key_hash)
+
+
+def check_key_authority(manager_role: str, manager_city: str | None, role: str, city: str | None) -> None:
+    """May a staff member of ``manager_role`` (bound to ``manager_city``) issue or revoke a
+    key of ``role`` bound to ``city``? Raises ``Forbidden`` when not."""
+    if manager_role == "system":
+        return
+    rank = KEY_RANK.get(manager_role, 0)
+    if rank < MANAGES_KEYS:
+        raise Forbidden("forbidden_role", "staff keys are managed by a director or above",
+                        role=manager_role, needs="director")
+    if KEY_RANK.get(role, 0) > rank:
+        raise Forbidden("role_above_yours", f"a {manager_role} does not manage {role} keys",
+                        role=manager_role, key_role=role)
+    if manager_city is not None and (city is None or city_key(city) != city_key(manager_city)):
+        raise Forbidden("other_city", f"you manage only the keys bound to {manager_city}",
+                        city=manager_city, key_city=city)
+
+
+def revoke_staff_key(t: Tenant, meta: Meta, kid: UUID, manager_role: str, manager_city: str | None) -> list[Event]:
+    """Revoke one key (a lost phone, a staff member who left). Revoking a revoked key
+    changes nothing."""
+    key = t.key_by_id(kid)
+    check_key_authority(manager_role, manager_city, key.role, key.city)
+    if key.revoked:
+        return []
+    return [StaffKeyRevoked.next(t, meta, key_hash=key.key_hash)]
 
 
 def request_tier_downgrade(t: Tenant, meta: Meta, month: str, tier: str) -> list[Event]:

@@ -9,15 +9,16 @@ from uuid import UUID
 from pydantic import Field
 
 from classledger.aggregates import books as b
+from classledger.aggregates import passes as ps
 from classledger.aggregates.books import ClientAccount, Transaction
 from classledger.aggregates.client import Client
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid
-from classledger.aggregates.passes import Pass, PassPaid
+from classledger.aggregates.passes import ClientPasses, Pass, PassPaid
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.tenants import money
 from classledger.ledger import posting
 from classledger.ledger.accounts import as_receivable, city_key
-from classledger.ledger.journal import JournalTransaction, reversal_of
+from classledger.ledger.journal import JournalTransaction, TransactionKind, reversal_of
 
 
 def in_city(ctx: Ctx, city: str) -> None:
@@ -85,6 +86,19 @@ def cancel_transaction(ctx: Ctx, a: CancelTransaction) -> dict[str, Any]:
     reversal = reversal_of(original.transaction, ctx.new_id(), ctx.meta.at, memo=a.reason)
     record(ctx, reversal)
     ctx.emit([b.TransactionCancelled.next(original, ctx.meta, reversal_id=reversal.id)])
+    tx = original.transaction
+    if tx.kind in (TransactionKind.WRITE_OFF, TransactionKind.PAYMENT):
+        # §6.4 with §4.8: the passes whose debt it settled owe their shares again; the pass
+        # a payment was for no longer counts it as paid.
+        received = -sum(d for d in b.receivable_deltas(tx, tx.client_id).values()) if tx.client_id else 0
+        for pid in tx.related:
+            named = ctx.find(Pass, pid)
+            if named is None:
+                continue
+            if tx.kind == TransactionKind.WRITE_OFF:
+                ctx.emit(ps.cancel_write_off(named, ctx.meta, original.id, reversal.id))
+            else:
+                ctx.emit(ps.cancel_payment(named, ctx.meta, received, original.id, reversal.id))
     return {"id": reversal.id, "transaction_id": reversal.id, "reverses": original.id, "version": 1}
 
 
@@ -133,9 +147,26 @@ def write_off_debt(ctx: Ctx, a: WriteOffDebt) -> dict[str, Any]:
     if amount > debt:
         raise Conflict("more_than_debt", "a write-off cannot exceed the debt", debt=debt)
     tx_id = ctx.new_id()
+    # §6.3: "the debt on the pass is settled": the passes still owing in the city take it first.
+    settles = ps.settle_by_write_off(_owing_passes(ctx, a.client_id, a.city), ctx.meta, amount, tx_id)
+    ctx.emit(settles)
     record(ctx, posting.write_off(tx_id, ctx.meta.at, ctx.tenant.currency, client_id=a.client_id, city=a.city,
-                                  amount=amount).model_copy(update={"memo": a.reason}))
+                                  amount=amount, related=tuple(e.originator_id for e in settles))
+           .model_copy(update={"memo": a.reason}))
     return {"id": tx_id, "transaction_id": tx_id, "version": 1}
+
+
+def _owing_passes(ctx: Ctx, client_id: UUID, city: str) -> list[Pass]:
+    """The client's passes charged to them in ``city`` that still owe something, oldest sale first."""
+    idx = ctx.find(ClientPasses, ps.index_id(client_id))
+    out = []
+    for e in sorted(idx.entries if idx else (), key=lambda e: (e.sold_at, str(e.pass_id))):
+        if not e.open:
+            continue
+        p = ctx.get(Pass, e.pass_id)
+        if p.payer_id == client_id and city_key(p.city) == city_key(city) and p.owed > 0:
+            out.append(p)
+    return out
 
 
 class GiveDiscount(Args):

@@ -58,11 +58,12 @@ class InviteCabinetUser(Args):
     id: UUID | None = None
 
 
-@command("invite_cabinet_user", InviteCabinetUser)
+@command("invite_cabinet_user", InviteCabinetUser, shown_once=("invitation",))
 def invite_cabinet_user(ctx: Ctx, a: InviteCabinetUser) -> dict[str, Any]:
     """Register a parent's cabinet user (DOMAIN §8.2) and answer its single-use invitation.
-    Only the invitation's sha256 is in the events; the answer (and the command log, so an
-    Idempotency-Key retry gets the same invitation) holds the invitation itself."""
+    Only the invitation's sha256 is in the events; the answer alone holds the invitation
+    (the command log keeps it without: a retry is 409 ``secret_not_repeated``, and
+    ``reinvite_cabinet_user`` gives a new invitation that replaces a lost one)."""
     if a.id is not None and ctx.exists(a.id):
         raise Conflict("duplicate_id", f"the id {a.id} is already in use", id=str(a.id))
     user_id = ctx.new_id(a.id)
@@ -75,7 +76,7 @@ class UserArgs(Args):
     user_id: UUID
 
 
-@command("reinvite_cabinet_user", UserArgs)
+@command("reinvite_cabinet_user", UserArgs, shown_once=("invitation",))
 def reinvite_cabinet_user(ctx: Ctx, a: UserArgs) -> dict[str, Any]:
     """A new invitation for a cabinet user (a lost login); redeeming it replaces the login."""
     invitation, expires_at = _invitation(ctx)
@@ -117,7 +118,7 @@ class RedeemInvitation(Args):
     invitation: Secret
 
 
-@command("redeem_cabinet_invitation", RedeemInvitation, need="cabinet")
+@command("redeem_cabinet_invitation", RedeemInvitation, need="cabinet", shown_once=("token",))
 def redeem_cabinet_invitation(ctx: Ctx, a: RedeemInvitation) -> dict[str, Any]:
     """Redeem an invitation for a login token; the token is in this answer only."""
     user_id = ctx.principal.staff_id
@@ -172,7 +173,8 @@ def link_cabinet_client(ctx: Ctx, a: LinkClient) -> dict[str, Any]:
                       retry_after=seconds, limit=u.MAX_FAILURES_PER_DAY)
     candidates = [c for c in (ctx.find(Client, cid) for cid in dict.fromkeys(a.candidate_ids)) if c is not None]
     events, proved = u.prove_and_link(user, ctx.meta, candidates, phone=a.phone, birth_date=a.birth_date,
-                                      surname=a.surname, today=today)
+                                      surname=a.surname, today=today,
+                                      region=ctx.tenant.phone_region)
     ctx.emit(events)
     left = u.attempts_left(ctx.get(CabinetUser, user_id), today)
     return _answer(ctx, user_id, proof=PROOF_ACCEPTED if proved else PROOF_REFUSED, client_ids=proved,

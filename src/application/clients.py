@@ -26,8 +26,9 @@ from pydantic import (
 
 from classledger.aggregates import client as c
 from classledger.aggregates.base import Event
-from classledger.aggregates.client import Client, PhoneIndex, phone_digits, phone_index_id
+from classledger.aggregates.client import Client, PhoneIndex, phone_index_id
 from classledger.aggregates.errors import Conflict
+from classledger.aggregates.phones import phone_number
 from classledger.aggregates.tenant import validate_custom_values
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.service import ClassLedger
@@ -121,15 +122,16 @@ def sync_phones(ctx: Ctx, client_id: UUID, before: tuple[str, ...]) -> None:
     if not ctx.tenant.settings.unique_phones:
         return
     client = ctx.get(Client, client_id)
-    old = {phone_digits(p) for p in before}
-    new = set() if client.deleted else {phone_digits(p) for p in client.phones}
+    region = ctx.tenant.phone_region
+    old = {phone_number(p, region) for p in before}
+    new = set() if client.deleted else {phone_number(p, region) for p in client.phones}
     family = family_of(ctx, client)
     tenant_id = ctx.principal.tenant_id
-    for digits in sorted(new - old):
-        idx_id = phone_index_id(tenant_id, digits)
-        ctx.emit(c.claim_phone(ctx.find(PhoneIndex, idx_id), ctx.meta, idx_id, digits, client_id, family))
-    for digits in sorted(old - new):
-        ctx.emit(c.release_phone(ctx.find(PhoneIndex, phone_index_id(tenant_id, digits)), ctx.meta, client_id))
+    for number in sorted(new - old):
+        idx_id = phone_index_id(tenant_id, number)
+        ctx.emit(c.claim_phone(ctx.find(PhoneIndex, idx_id), ctx.meta, idx_id, number, client_id, family))
+    for number in sorted(old - new):
+        ctx.emit(c.release_phone(ctx.find(PhoneIndex, phone_index_id(tenant_id, number)), ctx.meta, client_id))
 
 
 @command("register_client", RegisterClient)
@@ -231,9 +233,9 @@ def unlink_family(ctx: Ctx, a: FamilyArgs) -> dict[str, Any]:
     parent, member = ctx.get(Client, a.parent_id), ctx.get(Client, a.member_id)
     events = c.unlink_family(parent, member, ctx.meta)
     if ctx.tenant.settings.unique_phones:
-        tenant_id = ctx.principal.tenant_id
+        tenant_id, region = ctx.principal.tenant_id, ctx.tenant.phone_region
         c.check_unlink_phones(
-            member, [ctx.find(PhoneIndex, phone_index_id(tenant_id, phone_digits(p))) for p in member.phones]
+            member, [ctx.find(PhoneIndex, phone_index_id(tenant_id, phone_number(p, region))) for p in member.phones]
         )
     ctx.emit(events)
     return _answer(ctx, a.parent_id, member_id=a.member_id, member_version=ctx.get(Client, a.member_id).version)
@@ -297,11 +299,12 @@ class ClientArgs(Args):
     client_id: UUID
 
 
-@command("issue_cabinet_link", ClientArgs)
+@command("issue_cabinet_link", ClientArgs, shown_once=("token", "url"))
 def issue_cabinet_link(ctx: Ctx, a: ClientArgs) -> dict[str, Any]:
     """DOMAIN §8.1: a new unguessable cabinet link for the client; the previous one stops
-    working. The token is in this answer only (and in the command log, so that a retry
-    with the same Idempotency-Key gets the same link); events keep its sha256."""
+    working. The token is in this answer only: events keep its sha256, the command log
+    the answer without it (a retry with the same Idempotency-Key is 409
+    ``secret_not_repeated``; a new link replaces the lost one)."""
     token = secrets.token_urlsafe(32)
     ctx.emit(c.issue_cabinet_link(ctx.get(Client, a.client_id), ctx.meta, c.cabinet_token_hash(token)))
     return _answer(ctx, a.client_id, token=token, url=f"/cabinet/{token}")

@@ -2,9 +2,15 @@
 
 Each line: ``{"at": ISO-8601 with offset, "actor": STAFF_NAME, "command": NAME,
 "args": {...}, "idempotency_key"?: str, "reason"?: str}``. ``at`` is the business clock
-of that line and may not be earlier than the tenant's latest recorded event. The actor
-acts with the role of the tenant's staff member of that name; an unknown actor is
-refused unless the operator says which role unknown actors act with.
+of that line and may not be earlier than the tenant's latest recorded event, nor more
+than five minutes ahead of the server's clock (``clock_ahead``: a mistyped year must not
+lock the tenant out of its own present). The actor acts with the role of the tenant's
+staff member of that name; an unknown actor is refused unless the operator says which
+role unknown actors act with.
+
+Re-running a file is safe (API §6): a line whose ``idempotency_key``, or whose create
+``id`` with the same args, is already recorded is answered from the record whatever its
+``at``, and counted as ``replayed``; only what is new is applied.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from uuid import UUID
 import orjson
 
 from classledger.aggregates.errors import Invalid, NotFound, Refused
-from classledger.aggregates.tenant import Tenant
+from classledger.aggregates.tenant import Tenant, check_not_ahead
 from classledger.application.principal import Principal
 from classledger.application.service import ClassLedger
 from classledger.application.tenants import staff_id_for
@@ -31,9 +37,10 @@ class ImportSummary:
     applied: int = 0
     rejected: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    replayed: int = 0  # lines already recorded, answered from the record
 
     def as_json(self) -> dict[str, Any]:
-        return {"applied": self.applied, "rejected": self.rejected, "errors": self.errors}
+        return {"applied": self.applied, "replayed": self.replayed, "rejected": self.rejected, "errors": self.errors}
 
 
 def _error(e: Refused) -> dict[str, Any]:
@@ -66,10 +73,18 @@ def parse_line(raw: bytes) -> dict[str, Any]:
 
 
 class Importer:
-    def __init__(self, app: ClassLedger, tenant_id: UUID, *, unknown_actor_role: str | None = None) -> None:
+    def __init__(
+        self,
+        app: ClassLedger,
+        tenant_id: UUID,
+        *,
+        unknown_actor_role: str | None = None,
+        server_clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.app = app
         self.tenant_id = tenant_id
         self.unknown_actor_role = unknown_actor_role
+        self.server_clock = server_clock  # the entry point's clock; lines may not run ahead of it
         try:
             tenant = app.get(tenant_id)
         except Exception:
@@ -106,6 +121,13 @@ class Importer:
                 actor = line["actor"]
                 if actor not in principals:
                     principals[actor] = self.principal(actor)
+                known = self.app.recorded(principals[actor], line["command"], line.get("args", {}),
+                                          idempotency_key=line.get("idempotency_key"))
+                if known is not None:
+                    summary.replayed += 1
+                    continue
+                if self.server_clock is not None:
+                    check_not_ahead(line["at"], self.server_clock())
                 self.app.execute(
                     principals[actor],
                     line["command"],

@@ -8,7 +8,7 @@ visit reads it and the few passes valid that day, never a long stream.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
@@ -17,12 +17,15 @@ from pydantic import Field
 
 from classledger.aggregates import books as b
 from classledger.aggregates import client as c
+from classledger.aggregates import lesson as ls
+from classledger.aggregates import pass_terms as pt
 from classledger.aggregates import passes as ps
 from classledger.aggregates.base import Event
 from classledger.aggregates.books import ClientAccount, Transaction
 from classledger.aggregates.client import Client
 from classledger.aggregates.course import Group
 from classledger.aggregates.errors import Conflict, Invalid
+from classledger.aggregates.lesson import Lesson
 from classledger.aggregates.passes import ClientPasses, Pass, PassTemplate, Visit
 from classledger.application import clients
 from classledger.application.books import in_city, record
@@ -41,7 +44,8 @@ class CreatePassTemplate(Args):
     description: str | None = Field(default=None, max_length=2000)
     price: str
     lessons: int = Field(ge=1, le=1000)
-    validity_days: int = Field(ge=1, le=3660)
+    validity_days: int | None = Field(default=None, ge=1, le=3660)
+    validity_months: int | None = Field(default=None, ge=1, le=120)  # calendar months (DOMAIN §4.1)
     lesson_type: str
     freestyle: bool = False
     allow_overlap: bool = False
@@ -55,6 +59,7 @@ def create_pass_template(ctx: Ctx, a: CreatePassTemplate) -> dict[str, Any]:
     template_id = ctx.new_id(a.id)
     ctx.emit(ps.create_template(template_id, ctx.meta, name=a.name, description=a.description,
                                 price=money(ctx, a.price, "price"), lessons=a.lessons, validity_days=a.validity_days,
+                                validity_months=a.validity_months,
                                 lesson_type=a.lesson_type, freestyle=a.freestyle, allow_overlap=a.allow_overlap,
                                 multi_client=a.multi_client))
     return {"id": template_id, "version": 1}
@@ -170,7 +175,7 @@ def sell_pass(ctx: Ctx, a: SellPass) -> dict[str, Any]:
     if price < 0:
         raise Invalid("negative_price", "a pass cannot cost less than nothing")
     lessons = a.lessons or t.lessons
-    valid_until = a.valid_from + timedelta(days=(a.validity_days or t.validity_days) - 1)
+    valid_until = t.valid_until(a.valid_from, a.validity_days)
     valid_until, paused = _paused(ctx, clients, a.valid_from, valid_until)
     if not t.allow_overlap:
         for cid in clients:
@@ -209,13 +214,17 @@ def sell_pass(ctx: Ctx, a: SellPass) -> dict[str, Any]:
 # ---- visits (§4.3, §7.1) ----------------------------------------------------------------
 
 
+Day = date  # the field below is called "date"
+
+
 class RecordVisit(Args):
     id: UUID | None = None
     client_id: UUID
-    lesson_type: str
-    date: date
+    lesson_type: str | None = None  # required unless lesson_id: then the lesson's
+    date: Day | None = None  # required unless lesson_id: then the lesson's local date
     status: Literal["attended", "absent"]
     group_id: UUID | None = None
+    lesson_id: UUID | None = None  # attendance on a scheduled lesson (DOMAIN §7.4)
 
 
 def find_usable(ctx: Ctx, client_id: UUID, lesson_type: str, day: date) -> Pass | None:
@@ -250,33 +259,53 @@ def record_visit(ctx: Ctx, a: RecordVisit) -> dict[str, Any]:
     """Mark attendance (DOMAIN §7.1): a lesson from the pass expiring first, or a single-visit charge (§4.3)."""
     client = ctx.get(Client, a.client_id)
     c.writable(client)
-    lt = ctx.tenant.lesson_type(a.lesson_type)
-    if a.group_id is not None:
-        ctx.get(Group, a.group_id)
     visit_id = ctx.new_id(a.id)
+    lesson_type, day, group_id = _on_lesson(ctx, a, visit_id)
+    lt = ctx.tenant.lesson_type(lesson_type)
+    if group_id is not None:
+        ctx.get(Group, group_id)
     consumes = a.status == "attended" or ctx.tenant.settings.no_show_consumes
     fields: dict[str, Any] = {}
     if consumes:
-        p = find_usable(ctx, a.client_id, a.lesson_type, a.date)
+        p = find_usable(ctx, a.client_id, lesson_type, day)
         if p is not None:
-            value, tx = _consume(ctx, p, 1, client_id=a.client_id, visit_id=visit_id, day=a.date)
+            value, tx = _consume(ctx, p, 1, client_id=a.client_id, visit_id=visit_id, day=day)
             fields = {"pass_id": p.id, "value": value, "transaction_id": tx.id if tx else None}
         else:
+            city = _client_city(ctx, client)
+            in_city(ctx, city)  # §6.6: the charge is a debt in the client's city, posted by its staff
             charge = posting.visit_charge(ctx.new_id(), ctx.meta.at, ctx.tenant.currency, client_id=a.client_id,
-                                          city=_client_city(ctx, client), lesson_type=a.lesson_type,
+                                          city=city, lesson_type=lesson_type,
                                           price=lt.single_visit_price, branch_id=client.branch_id,
                                           related=(visit_id,))
             if charge is not None:
                 record(ctx, charge)
             fields = {"charged": True, "transaction_id": charge.id if charge else None}
-    ctx.emit([ps.VisitRecorded.make(ctx.meta, visit_id, 1, client_id=a.client_id, lesson_type=a.lesson_type,
-                                    day=a.date, status=a.status, group_id=a.group_id, **fields)])
+    ctx.emit([ps.VisitRecorded.make(ctx.meta, visit_id, 1, client_id=a.client_id, lesson_type=lesson_type,
+                                    day=day, status=a.status, group_id=group_id, lesson_id=a.lesson_id,
+                                    **fields)])
     cur = ctx.tenant.currency
     return {"id": visit_id, "version": 1, "consumed": consumes,
             "pass_id": str(fields["pass_id"]) if fields.get("pass_id") else None,
             "charged": bool(fields.get("charged")),
             "transaction_id": str(fields["transaction_id"]) if fields.get("transaction_id") else None,
             "amount": format_minor(fields.get("value", lt.single_visit_price if fields.get("charged") else 0), cur)}
+
+
+def _on_lesson(ctx: Ctx, a: RecordVisit, visit_id: UUID) -> tuple[str, date, UUID | None]:
+    """A visit on a scheduled lesson marks a booked client once and takes the lesson's type,
+    local date and group (DOMAIN §7.1, §7.4); a visit without one names its type and date."""
+    if a.lesson_id is None:
+        if a.lesson_type is None or a.date is None:
+            raise Invalid("lesson_type_and_date_required", "a visit names its lesson_type and date, or a lesson_id")
+        return a.lesson_type, a.date, a.group_id
+    lesson = ctx.get(Lesson, a.lesson_id)
+    for given, actual, name in ((a.lesson_type, lesson.lesson_type, "lesson_type"), (a.date, lesson.day, "date"),
+                                (a.group_id, lesson.group_id, "group_id")):
+        if given is not None and given != actual:
+            raise Invalid("lesson_mismatch", f"{name} differs from the lesson's", field=name)
+    ctx.emit(ls.mark(lesson, ctx.meta, a.client_id, visit_id, a.status))
+    return lesson.lesson_type, lesson.day, lesson.group_id
 
 
 class CancelVisit(Args):
@@ -313,7 +342,12 @@ def cancel_visit(ctx: Ctx, a: CancelVisit) -> dict[str, Any]:
         # a voided pass already reversed this lesson's revenue (§4.9)
     reversal_id = None
     if v.transaction_id is not None:
+        city = ctx.get(Transaction, v.transaction_id).transaction.city
+        if v.charged and city is not None:  # §6.6: taking back a single-visit charge settles that city's debt
+            in_city(ctx, city)
         reversal_id = _reverse(ctx, v.transaction_id, a.reason)
+    if v.lesson_id is not None:
+        ctx.emit(ls.unmark(ctx.get(Lesson, v.lesson_id), ctx.meta, v.client_id, v.id))
     ctx.emit([ps.VisitCancelled.next(v, ctx.meta, client_id=v.client_id, pass_id=v.pass_id,
                                      lesson_returned=returned, reversal_id=reversal_id)])
     return {"id": v.id, "version": v.version + 1, "lesson_returned": returned,
@@ -386,7 +420,9 @@ def move_passes_for_freeze(ctx: Ctx, client_id: UUID, start: date, end: date) ->
     for e in idx.entries if idx else ():
         if not e.open:
             continue
-        events = ps.pause(ctx.get(Pass, e.pass_id), ctx.meta, start, end)
+        p = ctx.get(Pass, e.pass_id)
+        recorded = [(f.start, f.end) for cid in p.client_ids for f in ctx.get(Client, cid).freezes]
+        events = ps.pause(p, ctx.meta, start, end, recorded)
         if events:
             _emit_pass(ctx, events)
 
@@ -454,17 +490,16 @@ def recalculate_pass(ctx: Ctx, a: RecalculatePass) -> dict[str, Any]:
         raise Conflict("different_city", f"a pass sold in {old.city} is recalculated only into a pass sold there",
                        old_city=old.city, new_city=city)
     cur = ctx.tenant.currency
-    if old.lessons_total == 0:
-        raise Conflict("no_lessons", "every lesson of this pass went to other clients; nothing to recalculate")
-    actual = posting.actual_value(old.price, old.lessons_total, old.remaining)
-    offered = posting.offered_templates(actual, {t.id: t.price})
-    if not offered:
+    actual = pt.actual_value(old)
+    offers = pt.recalculation_offers(old, [pt.TemplatePrice(t.id, t.price, t.multi_client)],
+                                     lambda price: _discount(ctx, old.payer_id, price))
+    if not offers and not posting.offered_templates(actual, {t.id: t.price}):
         raise Conflict("template_not_offered", "a pass switches only to a template priced at least its actual value",
                        actual_value=format_minor(actual, cur), price=format_minor(t.price, cur))
-    if len(old.client_ids) > 1 and not t.multi_client:
+    if not offers:
         raise Invalid("not_multi_client", "a shared pass switches only to a multi-client template")
     discount = _discount(ctx, old.payer_id, t.price)
-    computed = posting.recalculation_difference(actual=actual, new_price=t.price, discount=discount)
+    computed = offers[0].difference
     agreed = computed if a.difference is None else money(ctx, a.difference, "difference")
     new_id = ctx.new_id(a.id)
     tx = posting.recalculation(ctx.new_id(), ctx.meta.at, cur, client_id=old.payer_id, city=old.city,
@@ -476,7 +511,7 @@ def recalculate_pass(ctx: Ctx, a: RecalculatePass) -> dict[str, Any]:
                                        **ps.figures(old, status="recalculated", remaining=0))])
     start = today(ctx)
     # Like a sale (§2.4, §4.6): the new pass is paused by the holders' recorded freezes.
-    valid_until, paused = _paused(ctx, old.client_ids, start, start + timedelta(days=t.validity_days - 1))
+    valid_until, paused = _paused(ctx, old.client_ids, start, t.valid_until(start))
     # The client's old value counts as paid towards the new pass (for a later refund, §4.8).
     carried = actual + min(0, agreed)
     _new_pass(ctx, new_id, client_ids=old.client_ids, events=[ps.PassSold.make(
@@ -505,16 +540,12 @@ class RefundPass(Args):
 def refund_pass(ctx: Ctx, a: RefundPass) -> dict[str, Any]:
     """Refund a pass by the formula of DOMAIN §4.8 (or a hand-set amount), in cash or cashless."""
     p = ctx.get(Pass, a.pass_id)
-    ps.check_active(p)
-    if p.origin == "transfer":
-        raise Conflict("not_paid_for", "these lessons came from another client's pass: nothing was paid for them "
-                       "here; transfer them back instead", origin=p.origin)
+    pt.refund_terms(p, 0)  # refused before anything else when the pass cannot be refunded
     in_city(ctx, p.city)
     cur = ctx.tenant.currency
     svp = ctx.tenant.lesson_type(p.lesson_type).single_visit_price
     amount = None if a.amount is None else money(ctx, a.amount, "amount")
-    terms = posting.refund_terms(billed=p.billed, price_paid=p.paid, lessons_total=p.lessons_total,
-                                 lessons_remaining=p.remaining, single_visit_price=svp, amount=amount)
+    terms = pt.refund_terms(p, svp, amount)
     if terms.settled < 0:
         raise Conflict("refund_too_small", "a hand-set refund cannot leave the client owing more than the pass")
     txs = posting.refund((ctx.new_id(), ctx.new_id()), ctx.meta.at, cur, client_id=p.payer_id, city=p.city,
@@ -545,6 +576,11 @@ def void_pass(ctx: Ctx, a: VoidPass) -> dict[str, Any]:
     if p.transferred_out:
         raise Conflict("lessons_transferred", f"{p.transferred_out} lessons of this pass went to another client; "
                        "refund it instead", transferred=p.transferred_out)
+    if p.written_off:
+        # §6.3: a write-off settled its debt; reversing the sale under it would leave the
+        # client owed the written-off sum.
+        raise Conflict("written_off", "a write-off settled this pass's debt: cancel the write-off first, or "
+                       "refund the pass", written_off=[str(w.transaction_id) for w in p.written_off])
     in_city(ctx, p.city)
     reversals = [r for r in (_reverse(ctx, t, a.reason) for t in p.transactions) if r is not None]
     _emit_pass(ctx, [ps.PassEnded.next(p, ctx.meta, transaction_ids=tuple(reversals),

@@ -14,8 +14,9 @@ from classledger.aggregates import registration as rg
 from classledger.aggregates.client import Client, writable
 from classledger.aggregates.course import Course, Group, Slot
 from classledger.aggregates.errors import Conflict, Invalid
+from classledger.aggregates.lesson import UnbookReason
 from classledger.aggregates.registration import ClientRegistrations, Credit, Registration
-from classledger.application import clients
+from classledger.application import clients, group_lessons
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.tenants import money
 
@@ -102,7 +103,10 @@ def register(ctx: Ctx, a: Register) -> dict[str, Any]:
     ctx.emit([rg.open_registration(reg_id, ctx.meta, client_id=a.client_id, group_id=a.group_id,
                                    course_id=group.course_id, state=state)])
     _opened(ctx, a.client_id, reg_id)
-    return {"id": reg_id, "state": state, "version": 1}
+    answer: dict[str, Any] = {"id": reg_id, "state": state, "version": 1}
+    if state != "waitlist":  # DOMAIN §7.3: a seat books the group's future lessons
+        answer["lessons_full"] = [str(i) for i in group_lessons.book_member(ctx, a.group_id, a.client_id, reg_id)]
+    return answer
 
 
 class RegistrationArgs(Args):
@@ -117,11 +121,14 @@ def confirm_registration(ctx: Ctx, a: RegistrationArgs) -> dict[str, Any]:
     return {"id": reg.id, "state": "registered", "version": reg.version + 1}
 
 
-def _leave_group(ctx: Ctx, reg: Registration) -> None:
-    """Give up the registration's place; a freed seat goes to the oldest waitlisted (§3.2)."""
+def _leave_group(ctx: Ctx, reg: Registration, why: UnbookReason = "registration_cancelled") -> None:
+    """Give up the registration's place; a freed seat goes to the oldest waitlisted (§3.2).
+    The group's future lessons follow: the leaver is unbooked, the promoted booked (§7.3)."""
     group = ctx.get(Group, reg.group_id)
     had_seat = group.seated(reg.id)
     ctx.emit([co.release(group, ctx.meta, reg.id)])
+    if had_seat:
+        group_lessons.unbook_member(ctx, reg.group_id, reg.client_id, why)
     group = ctx.get(Group, reg.group_id)
     if had_seat and group.queue and not group.full:
         first = group.queue[0]
@@ -130,6 +137,7 @@ def _leave_group(ctx: Ctx, reg: Registration) -> None:
                                          client_id=first.client_id)])
         promoted = ctx.get(Registration, first.registration_id)
         ctx.emit([rg.RegistrationPromoted.next(promoted, ctx.meta)])
+        group_lessons.book_member(ctx, reg.group_id, first.client_id, first.registration_id)
 
 
 def cancel(ctx: Ctx, registration_id: UUID) -> Registration:
@@ -173,8 +181,10 @@ def transfer_registration(ctx: Ctx, a: TransferRegistration) -> dict[str, Any]:
     if target.holds(reg.client_id):
         raise Conflict("already_registered", "the client already holds a place in that group")
     source = reg.group_id
-    _leave_group(ctx, reg)
+    _leave_group(ctx, reg, "transferred")
     (placed,) = ctx.emit([co.admit(ctx.get(Group, a.group_id), ctx.meta, reg.id, reg.client_id)])
+    if isinstance(placed, co.GroupSeatTaken):
+        group_lessons.book_member(ctx, a.group_id, reg.client_id, reg.id)
     state: rg.State = "waitlist" if isinstance(placed, co.GroupWaitlistJoined) else ("late" if reg.state == "late" else "registered")
     ctx.emit([rg.RegistrationTransferred.next(ctx.get(Registration, reg.id), ctx.meta, from_group_id=source,
                                               to_group_id=a.group_id, state=state)])

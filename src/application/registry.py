@@ -45,16 +45,22 @@ class CommandSpec:
     handler: Handler
     need: Need
     summary: str
+    # Answer fields holding a secret (a key, a token, an invitation): shown once, to the
+    # caller, and never written down; the command log keeps the answer without them.
+    shown_once: tuple[str, ...] = ()
 
 
 COMMANDS: dict[str, CommandSpec] = {}
 
 
-def command(name: str, args: type[Args], *, need: Need = "admin") -> Callable[[Handler], Handler]:
+def command(
+    name: str, args: type[Args], *, need: Need = "admin", shown_once: tuple[str, ...] = ()
+) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         if name in COMMANDS:
             raise RuntimeError(f"command {name} registered twice")
-        COMMANDS[name] = CommandSpec(name, args, fn, need, (fn.__doc__ or "").strip().split("\n")[0])
+        summary = (fn.__doc__ or "").strip().split("\n")[0]
+        COMMANDS[name] = CommandSpec(name, args, fn, need, summary, shown_once)
         return fn
 
     return register

@@ -13,10 +13,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -30,17 +32,30 @@ from eventsourcing.persistence import (
 from pydantic import ValidationError
 
 from classledger.aggregates.base import Aggregate, Event, Meta, Snapshot, project
-from classledger.aggregates.errors import Conflict, Invalid, NotFound
+from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused, TooMany
 from classledger.application.cache import AggregateCache
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
-from classledger.store.codec import to_micros
+from classledger.store.codec import EPOCH, to_micros
 from classledger.store.database import Store
 from classledger.store.group_commit import Job
 from classledger.store.recorders import CommandRecord, EventRecorder
+from classledger.store.staff_actions import ActionRecord
 
 A = TypeVar("A", bound=Aggregate)
 MAX_ATTEMPTS = 12
+# A command that keeps losing to other writers retries at least MAX_ATTEMPTS times and for at
+# least this long before it is refused: under a rush on one record it converges (its lane
+# serialises it with its own process's losers; it meets only the other processes' writers).
+RETRY_SECONDS = 10.0
+# The slow lanes: striped by tenant, so one tenant's rush does not queue another's retries.
+_LANES = [threading.Lock() for _ in range(64)]
+
+
+def _lane(tenant_id: UUID) -> threading.Lock:
+    return _LANES[tenant_id.int % len(_LANES)]
+
+
 # Keys of requests that carry none: unique per process by the counter, across processes by
 # the nonce (a uuid4 per request cost a getrandom call on every command).
 _PROCESS = uuid.uuid4().hex
@@ -62,6 +77,31 @@ def parse_args(spec: CommandSpec, raw: Any) -> Args:
         return spec.args.model_validate(dict(raw))
     except ValidationError as e:
         raise Invalid("invalid_args", f"{spec.name}: the arguments are not valid", errors=validation_details(e)) from None
+
+
+# The command log's mark of an answer whose secrets (``CommandSpec.shown_once``) were left out.
+WITHHELD = "_withheld"
+
+
+def kept_answer(spec: CommandSpec, result: dict[str, Any]) -> bytes:
+    """What the command log keeps of an answer: everything but its secrets, which only
+    the caller ever sees (the log is in every backup of the database)."""
+    withheld = [f for f in spec.shown_once if f in result]
+    kept = {k: v for k, v in result.items() if k not in spec.shown_once}
+    return orjson.dumps({**kept, WITHHELD: withheld} if withheld else kept, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _named_id(raw_args: Any) -> UUID | None:
+    """The record a refused command's arguments named: ``id``, else the first ``*_id``."""
+    if not isinstance(raw_args, Mapping):
+        return None
+    for name in sorted(raw_args, key=lambda n: (n != "id", not str(n).endswith("_id"))):
+        if name == "id" or str(name).endswith("_id"):
+            try:
+                return UUID(str(raw_args[name]))
+            except ValueError:
+                continue
+    return None
 
 
 def request_hash(command: str, args: Args) -> str:
@@ -122,6 +162,49 @@ class ClassLedger(Application[UUID]):
         idempotency_key: str | None = None,
         monotonic_clock: bool = False,
     ) -> dict[str, Any]:
+        """Run one command. Done or refused, it is one row of the staff action log
+        (store/staff_actions.py); a retry answered from the command log is not a new one,
+        nor is an attempt held off by a limit (429): a caller being throttled must not be
+        able to keep writing."""
+        try:
+            return self._execute(principal, command, raw_args, at=at, reason=reason,
+                                 idempotency_key=idempotency_key, monotonic_clock=monotonic_clock)
+        except Refused as refused:
+            if command in COMMANDS and not isinstance(refused, TooMany):
+                self._record_refusal(principal, command, raw_args, at, reason, refused)
+            raise
+
+    def _record_refusal(
+        self, principal: Principal, command: str, raw_args: Any, at: datetime, reason: str | None, refused: Refused
+    ) -> None:
+        try:
+            named = _named_id(raw_args)
+            given = raw_args.get("reason") if isinstance(raw_args, Mapping) else None
+            self.recorder.insert_events([], action=ActionRecord(
+                principal.tenant_id, to_micros(at), principal.staff_name, principal.staff_id, principal.role, command,
+                "refused", () if named is None else (named,), refused.code, refused.status,
+                reason if reason is not None else given if isinstance(given, str) else None,
+            ))
+        except Exception:  # the refusal is the answer; failing to log it must not turn it into a 500
+            logging.getLogger(__name__).exception("could not record the refusal of %s", command)
+
+    def _action(self, principal: Principal, command: str, meta: Meta, events: list[Event]) -> ActionRecord:
+        return ActionRecord(
+            principal.tenant_id, to_micros(meta.at), principal.staff_name, principal.staff_id, principal.role, command,
+            "done", tuple(dict.fromkeys(e.originator_id for e in events)), reason=meta.reason,
+        )
+
+    def _execute(
+        self,
+        principal: Principal,
+        command: str,
+        raw_args: Any,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+        monotonic_clock: bool = False,
+    ) -> dict[str, Any]:
         spec = COMMANDS.get(command)
         if spec is None:
             raise NotFound("unknown_command", f"no command {command!r}", known=sorted(COMMANDS))
@@ -141,6 +224,7 @@ class ClassLedger(Application[UUID]):
                     "clock_behind",
                     "this command's time is earlier than the tenant's latest recorded event",
                     at=meta.at.isoformat(),
+                    latest=(EPOCH + timedelta(microseconds=latest)).isoformat(),
                 )
         digest = request_hash(command, args)
         given_id = getattr(args, "id", None)
@@ -157,37 +241,95 @@ class ClassLedger(Application[UUID]):
             if known is not None:
                 return known
 
-        for attempt in range(MAX_ATTEMPTS):
-            self.refresh()
-            ctx = Ctx(self, principal, meta, key)
-            answer = spec.handler(ctx, args)
-            result = {"ok": True, **answer}
-            response = orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS)
-            if not ctx.events and not durable:
-                return orjson.loads(response)  # type: ignore[no-any-return]
-            record = CommandRecord(principal.tenant_id, key, digest, response, to_micros(meta.at))
-            try:
-                # ``states`` rides along to the recorder, which hands them back to
-                # ``_committed`` once the write has landed (group commit, cache.py).
-                # Straight to the recorder: the library's ``save`` would only collect the
-                # events again, wrap each in a Recording and notify no one.
-                self.recorder.insert_events([self.mapper.to_stored_event(e) for e in ctx.events],
-                                           command_record=record, states=ctx.touched())
-            except RecordConflictError:
-                self.cache.forget(e.originator_id for e in ctx.events)
-                known = self._answer_from_log(principal.tenant_id, key, digest)
-                if known is not None:
-                    return known
-                # Someone else wrote first: decide again on fresh state.
-                time.sleep(min(0.002 * (2**attempt), 0.2) * (0.5 + uuid.uuid4().int % 100 / 100))
-                continue
-            self._snapshot(ctx)
-            return orjson.loads(response)  # type: ignore[no-any-return]
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            # After a first conflict the command retries in its tenant's slow lane: the
+            # writers that lost in this process decide and write one at a time instead of
+            # all losing again to whichever of them wins (a shared record such as a client's
+            # account or a popular group only admits one new version per write).
+            with _lane(principal.tenant_id) if attempt else contextlib.nullcontext():
+                done, answer = self._attempt(spec, args, principal, meta, key, digest, durable, given_id)
+            if done:
+                return answer
+            attempt += 1
+            if attempt >= MAX_ATTEMPTS and time.monotonic() - started >= RETRY_SECONDS:
+                break
+            # Someone else wrote first: a short jittered wait, growing, before deciding again.
+            time.sleep(min(0.001 * (2 ** min(attempt, 8)), 0.05) * (0.5 + uuid.uuid4().int % 100 / 100))
         raise Conflict(
             "concurrency_conflict",
             "the records changed under this command too many times; try again",
-            attempts=MAX_ATTEMPTS,
+            attempts=attempt,
         )
+
+    def recorded(
+        self, principal: Principal, command: str, raw_args: Any, *, idempotency_key: str | None = None
+    ) -> dict[str, Any] | None:
+        """The recorded answer to this request, if it was already made: its
+        ``idempotency_key``, or else its create ``id`` with the same args, is in the
+        command log (API §6: an import re-run is answered from the record whatever its
+        clock). None when it is new; a key or id recorded for other args is refused as
+        ``execute`` refuses it."""
+        spec = COMMANDS.get(command)
+        if spec is None:
+            return None
+        args = parse_args(spec, raw_args)
+        principal.require(spec.need)
+        given_id = getattr(args, "id", None)
+        if idempotency_key:
+            key = f"key:{idempotency_key}"
+        elif given_id is not None:
+            key = f"id:{given_id}"
+        else:
+            return None
+        digest = request_hash(command, args)
+        known = self._answer_from_log(principal.tenant_id, key, digest)
+        if known is None and given_id is not None:
+            known = self._answer_for_id(principal.tenant_id, given_id, key, digest)
+        return known
+
+    def _attempt(self, spec: CommandSpec, args: Args, principal: Principal, meta: Meta, key: str, digest: str,
+                 durable: bool, given_id: UUID | None) -> tuple[bool, dict[str, Any]]:
+        """Decide on fresh state and write: ``(True, answer)``, or ``(False, {})`` when
+        another writer changed a record this command wrote (decide again)."""
+        self.refresh()
+        ctx = Ctx(self, principal, meta, key)
+        try:
+            answer = spec.handler(ctx, args)
+        except Conflict as refused:
+            # A create re-sent by its id under another key (or none): the first answer.
+            if refused.code != "duplicate_id" or given_id is None:
+                raise
+            known = self._answer_for_id(principal.tenant_id, given_id, key, digest)
+            if known is None:
+                raise
+            return True, known
+        result = {"ok": True, **answer}
+        response = orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS)
+        if not ctx.events and not durable:
+            self.recorder.insert_events([], action=self._action(principal, spec.name, meta, []))
+            return True, orjson.loads(response)
+        kept = kept_answer(spec, result) if spec.shown_once else response
+        record = CommandRecord(principal.tenant_id, key, digest, kept, to_micros(meta.at))
+        try:
+            # ``states`` rides along to the recorder, which hands them back to
+            # ``_committed`` once the write has landed (group commit, cache.py).
+            # Straight to the recorder: the library's ``save`` would only collect the
+            # events again, wrap each in a Recording and notify no one.
+            self.recorder.insert_events([self.mapper.to_stored_event(e) for e in ctx.events],
+                                       command_record=record, states=ctx.touched(),
+                                       action=self._action(principal, spec.name, meta, ctx.events))
+        except RecordConflictError:
+            self.cache.forget(e.originator_id for e in ctx.events)
+            known = self._answer_from_log(principal.tenant_id, key, digest)
+            if known is None and given_id is not None:
+                known = self._answer_for_id(principal.tenant_id, given_id, key, digest)
+            if known is not None:
+                return True, known
+            return False, {}  # someone else wrote first: decide again on fresh state
+        self._snapshot(ctx)
+        return True, orjson.loads(response)
 
     def _answer_from_log(self, tenant_id: UUID, key: str, digest: str) -> dict[str, Any] | None:
         record = self.event_recorder.get_command_record(tenant_id, key)
@@ -201,7 +343,42 @@ class ClassLedger(Application[UUID]):
                 "this Idempotency-Key was already used for a different request",
                 key=key[4:],
             )
-        return orjson.loads(record.response)  # type: ignore[no-any-return]
+        answer: dict[str, Any] = orjson.loads(record.response)
+        withheld = answer.pop(WITHHELD, None)
+        if withheld is not None:
+            # The first answer's secret was shown once and not kept: a retry cannot repeat
+            # it, and must not make a second one behind the caller's back.
+            raise Conflict(
+                "secret_not_repeated",
+                "this request was already applied; the secret it issued was shown once, in the "
+                "first answer, and is not kept: issue a new one (without this key)",
+                withheld=withheld,
+                first_answer=answer,
+            )
+        return answer
+
+    def _answer_for_id(self, tenant_id: UUID, given_id: UUID, key: str, digest: str) -> dict[str, Any] | None:
+        """API §2: re-sending a create with the same ``id`` and args returns the first
+        answer, whatever ``Idempotency-Key`` either send carried. The first send is in the
+        command log under its id, or under the key its events record; ``None`` when the
+        id names nothing yet (the conflict was elsewhere: decide again). An id already
+        used by another request is ``duplicate_id``."""
+        if key != f"id:{given_id}":
+            known = self._answer_from_log(tenant_id, f"id:{given_id}", digest)
+            if known is not None:
+                return known
+        self.refresh()
+        try:
+            self.load(given_id)
+        except AggregateNotFoundError:
+            return None
+        first = next(iter(self.events.get(given_id, limit=1)), None)
+        first_key = getattr(first, "idempotency_key", None)
+        if isinstance(first, Event) and first.tenant_id == tenant_id and first_key and f"key:{first_key}" != key:
+            record = self.event_recorder.get_command_record(tenant_id, f"key:{first_key}")
+            if record is not None and record.request_hash == digest:
+                return self._answer_from_log(tenant_id, f"key:{first_key}", digest)  # a kept secret is not repeated
+        raise Conflict("duplicate_id", "this id was already used with other arguments", key=str(given_id))
 
     def _snapshot(self, ctx: Ctx) -> None:
         if self.snapshots is None:

@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import Field
 
 from classledger.aggregates import tenant as t
-from classledger.aggregates.errors import Invalid
+from classledger.aggregates.errors import Forbidden, Invalid
 from classledger.application.principal import Principal
 from classledger.application.registry import Args, Ctx, command
 from classledger.ledger.money import Money, MoneyFormatError
@@ -75,14 +75,63 @@ class IssueKey(Args):
     city: str | None = None
 
 
-@command("issue_key", IssueKey, need="system")
+@command("issue_key", IssueKey, need="system", shown_once=("key",))
 def issue_key(ctx: Ctx, a: IssueKey) -> dict[str, Any]:
     """Issue a staff key (CLI only). The key is shown once; only its hash is kept."""
+    return _issue(ctx, a.role, a.staff, a.city)
+
+
+def _issue(ctx: Ctx, role: t.Role, staff: str, city: str | None) -> dict[str, Any]:
     key = "clk_" + secrets.token_urlsafe(32)
-    staff_id = staff_id_for(ctx.principal.tenant_id, a.staff)
-    sk = t.StaffKey(staff_id=staff_id, staff_name=a.staff.strip(), role=a.role, city=a.city, key_hash=hash_key(key))
+    staff_id = staff_id_for(ctx.principal.tenant_id, staff)
+    sk = t.StaffKey(staff_id=staff_id, staff_name=staff.strip(), role=role, city=city, key_hash=hash_key(key))
     (e,) = ctx.emit(t.issue_staff_key(ctx.tenant, ctx.meta, sk))
-    return {"id": staff_id, "staff_id": staff_id, "key": key, "role": a.role, "version": e.originator_version}
+    return {"id": staff_id, "staff_id": staff_id, "key": key, "key_id": t.key_id(sk.key_hash), "role": role,
+            "version": e.originator_version}
+
+
+@command("create_key", IssueKey, need="director", shown_once=("key",))
+def create_key(ctx: Ctx, a: IssueKey) -> dict[str, Any]:
+    """Issue a staff key (``POST /v1/keys``): a director issues keys of roles up to their
+    own; a city-bound one only keys bound to their city, which is the default. The key is
+    in this answer only; a retry with the same Idempotency-Key is 409 ``secret_not_repeated``."""
+    p = ctx.principal
+    city = a.city if a.city is not None else p.city
+    t.check_key_authority(p.role, p.city, a.role, city)
+    return _issue(ctx, a.role, a.staff, city)
+
+
+class RevokeKey(Args):
+    key_id: UUID
+    reason: str | None = Field(None, max_length=500)
+
+
+@command("revoke_key", RevokeKey, need="director")
+def revoke_key(ctx: Ctx, a: RevokeKey) -> dict[str, Any]:
+    """Revoke a staff key: it answers 401 from now on, in every process."""
+    p = ctx.principal
+    ctx.emit(t.revoke_staff_key(ctx.tenant, ctx.meta, a.key_id, p.role, p.city))
+    key = ctx.tenant.key_by_id(a.key_id)
+    return {"id": a.key_id, "staff_id": key.staff_id, "revoked": True, "version": ctx.tenant.version}
+
+
+def staff_keys(tenant: t.Tenant, manager: Principal) -> list[dict[str, Any]]:
+    """The tenant's staff keys a manager may see (those they may revoke), oldest first:
+    who holds each, its role and city, when it was issued and revoked. Never a key or
+    its hash. Read from the tenant's record, so a revocation shows at once."""
+    out = []
+    for h, k in tenant.keys.items():
+        try:
+            t.check_key_authority(manager.role, manager.city, k.role, k.city)
+        except Forbidden:
+            continue
+        issued, revoked = tenant.keys_issued_at.get(h), tenant.keys_revoked_at.get(h)
+        out.append({
+            "id": str(t.key_id(h)), "staff_id": str(k.staff_id), "staff": k.staff_name, "role": k.role,
+            "city": k.city, "issued_at": issued.isoformat() if issued else None, "revoked": k.revoked,
+            "revoked_at": revoked.isoformat() if revoked else None,
+        })
+    return out
 
 
 class AddBranch(Args):

@@ -10,7 +10,7 @@ The pipeline and the read models are synchronous, so they run in the thread pool
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -22,12 +22,21 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from classledger.aggregates.client import cabinet_token_hash
+from classledger.aggregates.tenant import Tenant
+from classledger.application.audit import parse_head, staff_actions, verify_chain
 from classledger.application.cabinet_users import cabinet_user_status
-from classledger.application.clients import client_history as history_of
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, CommandSpec
+from classledger.application.tenants import staff_keys
 from classledger.http.auth import authenticate
-from classledger.http.cabinet_page import cabinet_page
+from classledger.http.cabinet_page import (
+    Presentation,
+    browser_locale,
+    cabinet_page,
+    not_found_page,
+    presentation,
+)
+from classledger.http.docs_assets import docs_assets_mount
 from classledger.http.errors import HANDLERS, ApiError, render
 from classledger.http.family_cabinet import FamilyCabinet
 from classledger.http.health import (
@@ -45,6 +54,7 @@ from classledger.http.inputs import (
     read_json_object,
 )
 from classledger.http.openapi import DOCS_HTML, openapi
+from classledger.http.readback import Readback, cursor_error, instant_us, local_date
 from classledger.http.routes import (
     CABINET_ROUTES,
     READS,
@@ -53,25 +63,35 @@ from classledger.http.routes import (
     WRITES,
     AsOfQuery,
     AtQuery,
+    AuditActionsQuery,
+    AuditVerifyQuery,
     ClientsQuery,
     FinanceQuery,
     JournalQuery,
+    KeysQuery,
     MonthQuery,
     PassesQuery,
     WriteRoute,
     runnable,
 )
+from classledger.http.schedule import ScheduleReads
+from classledger.http.throttle import throttle_of
 from classledger.projections import exports
 from classledger.projections.activity import ActivityTimeline
-from classledger.projections.activity_model import day_start, us
+from classledger.projections.activity_model import us
 from classledger.projections.books import Books
 from classledger.projections.cabinet import Cabinet
+from classledger.projections.catalogue import Catalogue
 from classledger.projections.clients import ClientDirectory, CursorError
+from classledger.projections.paging import CursorError as PageCursorError
+from classledger.projections.paging import page as page_of
 from classledger.projections.passes import PassBook
-from classledger.store import hashchain
+from classledger.projections.peak import with_peak_clients
 from classledger.system import System, now
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+# A cabinet page is one person's data behind a secret link: no cache keeps it, no Referer carries the link.
+_PRIVATE_PAGE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -95,7 +115,8 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
     # One Route per path, dispatching on the method: with one Route per method, starlette
     # would answer a wrong method with the Allow header of whichever route came first.
     return Starlette(
-        routes=[Route(path, _by_method(methods), methods=list(methods)) for path, methods in endpoints.items()],
+        routes=[*(Route(path, _by_method(methods), methods=list(methods)) for path, methods in endpoints.items()),
+                docs_assets_mount()],
         exception_handlers={**HANDLERS, **DATABASE_HANDLERS},
     )
 
@@ -116,7 +137,7 @@ def _by_method(methods: dict[str, Endpoint]) -> Endpoint:
     return endpoint
 
 
-class Api:
+class Api(Readback, ScheduleReads):
     def __init__(self, system: System, body_limit: int) -> None:
         self.system = system
         self.body_limit = body_limit
@@ -194,11 +215,28 @@ class Api:
                 active_sql=self.activity.active_subquery(principal.tenant_id, us(at)),
             )
 
+        def with_values() -> dict[str, Any]:
+            page = search()
+            self._fill_cards(principal, page["items"], at)
+            return page
+
         try:
-            page = await run_in_threadpool(search)
+            page = await run_in_threadpool(with_values)
         except CursorError as e:
             raise ApiError(422, "invalid_cursor", str(e), parameter="cursor") from None
         return render(page)
+
+    def _fill_cards(self, principal: Principal, items: list[dict[str, Any]], at: datetime) -> None:
+        """A list's items carry the card's true values (API §7): activity, balance, passes,
+        remainders and registrations, read for the whole page at once."""
+        tenant_id, ids = principal.tenant_id, [str(i["id"]) for i in items]
+        active = self.activity.active_among(tenant_id, ids, us(at))
+        balances = self.books.balances(tenant_id, ids, as_of=us(at))
+        passes = self.passes.card_parts(tenant_id, ids, self._today(principal, at))
+        registrations = self.system.view(Catalogue).registrations_of_many(tenant_id, ids)
+        for item in items:
+            cid = str(item["id"])
+            item.update(active=cid in active, balance=balances[cid], registrations=registrations[cid], **passes[cid])
 
     async def client_card(self, request: Request) -> Response:
         principal = await self.principal(request)
@@ -211,7 +249,8 @@ class Api:
             if card is not None:
                 # The card's other parts live in other read models.
                 card["active"] = self.activity.is_active(principal.tenant_id, client_id, us(at))
-                card["registrations"] = self.activity.registrations_of(principal.tenant_id, client_id)
+                # Every registration with its state, cancelled ones included, newest first (API §7).
+                card["registrations"] = self.system.view(Catalogue).registrations_of(principal.tenant_id, client_id)
                 card["balance"] = self.books.balance(principal.tenant_id, client_id, as_of=us(at))
                 card.update(self.passes.card_part(principal.tenant_id, client_id, self._today(principal, at)))
             return card
@@ -221,19 +260,10 @@ class Api:
             raise _no_client(client_id)
         return render(card)
 
-    async def client_history(self, request: Request) -> Response:
-        principal = await self.principal(request)
-        client_id = path_id(request)
-        # Read from the event store itself, which is always current: no catch-up needed.
-        items = await run_in_threadpool(history_of, self.system.app, principal.tenant_id, client_id)
-        if items is None:
-            raise _no_client(client_id)
-        return render({"items": items})
-
     async def client_balance(self, request: Request) -> Response:
         principal = await self.principal(request)
         client_id = path_id(request)
-        at = parse_query(request, AsOfQuery).as_of or now()
+        at = self.instant(principal, parse_query(request, AsOfQuery).as_of, "as_of")
         await self.catch_up()
         await self.require_client(principal, client_id)
         balance = await run_in_threadpool(lambda: self.books.balance(principal.tenant_id, client_id, as_of=us(at)))
@@ -256,7 +286,7 @@ class Api:
 
     async def active_clients(self, request: Request) -> Response:
         principal = await self.principal(request)
-        at = parse_query(request, AtQuery).at or now()
+        at = self.instant(principal, parse_query(request, AtQuery).at, "at")
         await self.catch_up()
         counts = await run_in_threadpool(self.activity.active_counts, principal.tenant_id, us(at))
         return render({"at": at.isoformat(), **counts})
@@ -268,7 +298,8 @@ class Api:
         report = await run_in_threadpool(lambda: self.activity.report(principal.tenant_id, month, as_of=us(now())))
         if report is None:
             raise ApiError(404, "tenant_not_found", "this tenant has no activity records yet")
-        return render(report)
+        # DOMAIN §5.8: who the peak counted, and why.
+        return render(await run_in_threadpool(with_peak_clients, self.activity, self.directory, principal.tenant_id, report))
 
     async def cabinet_user(self, request: Request) -> Response:
         """A parent's login as the front desk sees it when the parent calls (DOMAIN §8.2):
@@ -292,11 +323,19 @@ class Api:
         await self.catch_up()
         at = now()
 
-        def read() -> list[dict[str, Any]]:
-            return self.passes.report(principal.tenant_id, start=q.from_, end=q.to,
-                                      include_expired=q.include_expired, today=self._today(principal, at))
+        def read() -> dict[str, Any]:
+            zone = self.zone(principal.tenant_id)
+            items = self.passes.report(principal.tenant_id, start=local_date(q.from_, zone, field="from"),
+                                       end=local_date(q.to, zone, field="to"),
+                                       include_expired=q.include_expired, today=self._today(principal, at))
+            # Paged in (valid_until, id) order: a total order a cursor can continue.
+            items.sort(key=lambda p: (p["valid_until"], p["id"]))
+            return page_of(items, lambda p: (p["valid_until"], p["id"]), limit=q.limit, cursor=q.cursor)
 
-        return render({"items": await run_in_threadpool(read)})
+        try:
+            return render(await run_in_threadpool(read))
+        except PageCursorError as e:
+            raise cursor_error(e) from None
 
     async def journal(self, request: Request) -> Response:
         principal = await self.principal(request)
@@ -307,23 +346,30 @@ class Api:
     async def journal_of(self, principal: Principal, q: FinanceQuery, client_id: UUID | None) -> Response:
         tenant_id = principal.tenant_id
 
-        def read() -> tuple[list[dict[str, Any]], str, ZoneInfo]:
-            zone = ZoneInfo(self.directory.timezone(tenant_id) or "UTC")
-            items = self.books.journal(
-                tenant_id, from_us=_instant_us(q.from_, zone), to_us=_instant_us(q.to, zone, end=True),
-                kind=q.kind, client_id=client_id, status=q.status,
-                # A page of JSON for a screen; an export wants everything.
-                limit=q.limit or (1000 if q.format == "json" else 1_000_000),
-            )
-            return items, (self.books.tenant_currency(tenant_id) if q.format == "beancount" else ""), zone
-
-        items, currency, zone = await run_in_threadpool(read)
+        zone = await run_in_threadpool(self.zone, tenant_id)
+        from_us, to_us = instant_us(q.from_, zone, field="from"), instant_us(q.to, zone, end=True, field="to")
         if q.format == "json":
-            return render({"items": items})
+            # A list like every other (API §7): paged, never cut.
+            def page() -> dict[str, Any]:
+                return self.books.journal_page(tenant_id, from_us=from_us, to_us=to_us, kind=q.kind,
+                                               client_id=client_id, status=q.status, limit=q.limit, cursor=q.cursor)
+
+            try:
+                return render(await run_in_threadpool(page))
+            except PageCursorError as e:
+                raise cursor_error(e) from None
+
+        def read() -> tuple[list[dict[str, Any]], str]:
+            # An export holds the whole range.
+            items = self.books.journal(tenant_id, from_us=from_us, to_us=to_us, kind=q.kind, client_id=client_id,
+                                       status=q.status, limit=2**62)
+            return items, (self.books.tenant_currency(tenant_id) if q.format == "beancount" else "")
+
+        items, currency = await run_in_threadpool(read)
         if q.format == "csv":
             content: bytes | str = exports.to_csv(items)
         elif q.format == "xlsx":
-            content = exports.to_xlsx(items)
+            content = exports.to_xlsx(items, zone=zone)
         else:
             content = exports.to_beancount(items, currency, zone)
         disposition = {"Content-Disposition": f'attachment; filename="journal.{q.format}"'}
@@ -331,21 +377,52 @@ class Api:
 
     async def trial_balance(self, request: Request) -> Response:
         principal = await self.principal(request)
-        at = parse_query(request, AsOfQuery).as_of or now()
+        at = self.instant(principal, parse_query(request, AsOfQuery).as_of, "as_of")
         await self.catch_up()
         tb = await run_in_threadpool(lambda: self.books.trial_balance(principal.tenant_id, as_of=us(at)))
         return render({"as_of": at.isoformat(), **tb})
 
-    async def audit_verify(self, request: Request) -> Response:
+    async def list_keys(self, request: Request) -> Response:
+        """The staff keys the caller may revoke (a director or above), oldest first; never a
+        key or its hash. Read from the tenant's record: a revocation shows at once."""
         principal = await self.principal(request)
-        recorder = self.system.store.recorder
-        report = await run_in_threadpool(
-            lambda: hashchain.verify(principal.tenant_id, recorder.chain_rows(principal.tenant_id))
-        )
-        return render({
-            "ok": report.ok, "events_checked": report.events_checked,
-            "first_bad_notification_id": report.first_bad_notification_id, "detail": report.detail,
-        })
+        principal.require("director")
+        q = parse_query(request, KeysQuery)
+        tenant = await run_in_threadpool(self.system.app.find, Tenant, principal.tenant_id, principal.tenant_id)
+        items = staff_keys(tenant, principal) if tenant is not None else []
+        start = 0
+        if q.cursor is not None:
+            ids = [k["id"] for k in items]
+            if q.cursor not in ids:
+                raise ApiError(422, "invalid_cursor", "this cursor is no next_cursor of this list", parameter="cursor")
+            start = ids.index(q.cursor) + 1
+        page = items[start:start + q.limit]
+        more = start + q.limit < len(items)
+        return render({"items": page, "total": len(items), "next_cursor": page[-1]["id"] if more else None})
+
+    async def audit_verify(self, request: Request) -> Response:
+        """DOMAIN §9.3, §9.4: the chain recomputed under the deployment's key, its ``head``;
+        with ``expect_head``, whether the log still reaches the head an auditor kept."""
+        principal = await self.principal(request)
+        q = parse_query(request, AuditVerifyQuery)
+        expect = None if q.expect_head is None else parse_head(q.expect_head)
+        answer = await run_in_threadpool(verify_chain, self.system.store, principal.tenant_id, expect)
+        return render(answer)
+
+    async def audit_actions(self, request: Request) -> Response:
+        """Who did what (API §9): the staff action log, paged; days are the tenant's."""
+        principal = await self.principal(request)
+        q = parse_query(request, AuditActionsQuery)
+        await self.catch_up()
+
+        def read() -> dict[str, Any]:
+            zone = ZoneInfo(self.directory.timezone(principal.tenant_id) or "UTC")
+            from_us = instant_us(q.from_, zone, field="from")
+            to_us = instant_us(q.to, zone, end=True, field="to")
+            return staff_actions(self.system.store, principal, actor=q.actor, from_us=from_us, to_us=to_us,
+                                 limit=q.limit, cursor=q.cursor)
+
+        return render(await run_in_threadpool(read))
 
     # ---- service -------------------------------------------------------------------------
 
@@ -355,10 +432,12 @@ class Api:
         application/json``, an HTML page otherwise. A revoked or replaced link, or a
         deleted client, is a 404 like a link that never existed."""
         token = str(request.path_params["token"])
+        throttle = throttle_of(request)
+        throttle.check(request)
         await self.catch_up()
         at = now()
 
-        def read() -> dict[str, Any] | None:
+        def read() -> tuple[dict[str, Any], Presentation] | None:
             found = self.cabinet_links.lookup(cabinet_token_hash(token))
             if found is None:
                 return None
@@ -370,7 +449,7 @@ class Api:
             if card is None or card["deleted"]:
                 return None
             passes = self.passes.card_part(tenant_id, client_id, today)
-            return {
+            view = {
                 "name": card["name"],
                 "as_of": at.isoformat(),
                 "balance": self.books.balance(tenant_id, client_id, as_of=us(at)),
@@ -379,13 +458,20 @@ class Api:
                                               "valid_until", "state")} for p in passes["passes"]],
                 "attendance": self.cabinet_links.attendance(tenant_id, client_id),
             }
+            return view, presentation(self.system.app.find(Tenant, tenant_id, tenant_id))
 
-        view = await run_in_threadpool(read)
-        if view is None:
+        found = await run_in_threadpool(read)
+        accept = request.headers.get("accept", "")
+        if found is None:
+            throttle.failed(request)
+            if "text/html" in accept and "application/json" not in accept:  # a browser: a page, not JSON
+                page = not_found_page(browser_locale(request.headers.get("accept-language", "")))
+                return HTMLResponse(page, status_code=404, headers=_PRIVATE_PAGE)
             raise ApiError(404, "cabinet_not_found", "this cabinet link does not exist or no longer works")
-        if "application/json" in request.headers.get("accept", ""):
+        view, shown = found
+        if "application/json" in accept:
             return render(view)
-        return HTMLResponse(cabinet_page(view))
+        return HTMLResponse(cabinet_page(view, shown), headers=_PRIVATE_PAGE)
 
     async def health(self, request: Request) -> Response:
         return render(await run_in_threadpool(health_body, self.system))
@@ -421,16 +507,6 @@ def _same(given: Any, value: str) -> bool:
         return UUID(str(given)) == UUID(value)
     except ValueError:
         return False
-
-
-def _instant_us(value: date | datetime | None, zone: ZoneInfo, *, end: bool = False) -> int | None:
-    """An instant as is; a day as the start of that day in the tenant's calendar (with
-    ``end``, the start of the next one, so that a ``to`` day is included whole)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return us(value)
-    return day_start(value + timedelta(days=1) if end else value, zone)
 
 
 def _no_client(client_id: UUID) -> ApiError:

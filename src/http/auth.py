@@ -1,25 +1,31 @@
 """``Authorization: Bearer KEY`` → the staff member behind the key (API §3, DOMAIN §1.4).
 
-Only the key's hash is stored (``hash_key``); the ``StaffKeys`` read model maps it to the
-tenant, the staff member, the role and the city. Every role may read; what each may
-write is decided by the pipeline (``Principal.require``), not here.
+Only the key's hash is stored (``hash_key``); the ``StaffKeys`` read model finds the
+tenant by it, and the tenant's record, current in every process, says whether the key
+still holds and whose it is: a key revoked a moment ago in another process is refused
+here at once. Every role may read; what each may write is decided by the pipeline
+(``Principal.require``), not here. Wrong keys count against the caller's address
+(``throttle``).
 """
 
 from __future__ import annotations
 
+import hmac
 import re
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from classledger.aggregates.cabinet_user import secret_hash
+from classledger.aggregates.cabinet_user import CabinetUser, secret_hash
+from classledger.aggregates.tenant import Tenant
 from classledger.application.cabinet_users import cabinet_principal
 from classledger.application.principal import Principal
 from classledger.application.tenants import hash_key
 from classledger.http.errors import ApiError
+from classledger.http.throttle import throttle_of
 from classledger.projections.cabinet_users import CabinetUsers
-from classledger.projections.keys import KeyRow, StaffKeys
+from classledger.projections.keys import StaffKeys
 from classledger.system import System
 
 # RFC 6750 §2.1: the scheme is case-insensitive, the token is one run of b64token characters.
@@ -31,18 +37,27 @@ def _unauthenticated(message: str) -> ApiError:
     return ApiError(401, "unauthenticated", message, headers=CHALLENGE)
 
 
-async def authenticate(system: System, request: Request) -> Principal:
+def _presented(request: Request) -> str | None:
+    """The bearer secret of the request; None when it carries none (no header, or one
+    that is no ``Bearer`` secret: a mistake, not a guess, and not counted as a failure)."""
     match = BEARER.fullmatch(request.headers.get("authorization", ""))
-    if match is None:
+    return match.group(1) if match is not None else None
+
+
+async def authenticate(system: System, request: Request) -> Principal:
+    throttle = throttle_of(request)
+    throttle.check(request)
+    key = _presented(request)
+    if key is None:
         raise _unauthenticated("send the staff key as Authorization: Bearer KEY")
-    digest = hash_key(match.group(1))
-    row = await run_in_threadpool(_lookup, system, digest)
-    if row is None:
+    principal = await run_in_threadpool(_lookup, system, hash_key(key))
+    if principal is None:
+        throttle.failed(request)
         raise _unauthenticated("this key is not valid")
-    return Principal(row.tenant_id, row.staff_id, row.staff_name, row.role, row.city)
+    return principal
 
 
-def _lookup(system: System, digest: str) -> KeyRow | None:
+def _lookup(system: System, digest: str) -> Principal | None:
     keys = system.view(StaffKeys)
     row = keys.lookup(digest)
     if row is None:
@@ -50,18 +65,33 @@ def _lookup(system: System, digest: str) -> KeyRow | None:
         # event this process has not projected yet: catch up once before saying no.
         system.runner.catch_up()
         row = keys.lookup(digest)
-    return row
+    if row is None:
+        return None
+    # The read model may not have seen a revocation made a moment ago in another process;
+    # the tenant's record (one query to learn whether anything was written since) has.
+    tenant = system.app.find(Tenant, row.tenant_id, row.tenant_id)
+    if tenant is None:
+        return None
+    # Each of the tenant's keys compared in constant time (a handful): no timing says how
+    # close a presented key's hash came to a stored one.
+    held = next((k for h, k in tenant.keys.items() if hmac.compare_digest(h, digest)), None)
+    if held is None or held.revoked:
+        return None
+    return Principal(row.tenant_id, held.staff_id, held.staff_name, held.role, held.city)
 
 
 async def authenticate_cabinet_user(system: System, request: Request) -> Principal:
     """DOMAIN §8.2: ``Authorization: Bearer TOKEN`` with a cabinet login token → the parent.
     Logins and staff keys live apart (each found by its hash in its own read model), so a
     staff key opens no cabinet here and a login token no ``/v1`` route there."""
-    match = BEARER.fullmatch(request.headers.get("authorization", ""))
-    if match is None:
+    throttle = throttle_of(request)
+    throttle.check(request)
+    token = _presented(request)
+    if token is None:
         raise _unauthenticated("send your cabinet login token as Authorization: Bearer TOKEN")
-    found = await run_in_threadpool(_lookup_login, system, secret_hash(match.group(1)))
+    found = await run_in_threadpool(_lookup_login, system, secret_hash(token))
     if found is None:
+        throttle.failed(request)
         raise _unauthenticated("this cabinet login is not valid (signed out, replaced, or never issued)")
     return cabinet_principal(*found)
 
@@ -72,4 +102,12 @@ def _lookup_login(system: System, digest: str) -> tuple[UUID, UUID] | None:
     if found is None:
         system.runner.catch_up()  # redeemed a moment ago in another process
         found = users.login(digest)
+    if found is None:
+        return None
+    # As for staff keys: a sign-out a moment ago in another process is in the user's
+    # record before it is in the read model; compared in constant time.
+    tenant_id, user_id = found
+    user = system.app.find(CabinetUser, user_id, tenant_id)
+    if user is None or user.login_hash is None or not hmac.compare_digest(user.login_hash, digest):
+        return None
     return found

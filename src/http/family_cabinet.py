@@ -20,7 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from classledger.aggregates.cabinet_user import phones_match, secret_hash
+from classledger.aggregates.cabinet_user import secret_hash
+from classledger.aggregates.phones import phones_match
+from classledger.aggregates.tenant import Tenant
 from classledger.application.cabinet_users import MAX_CANDIDATES, PROOF_REFUSED, cabinet_principal
 from classledger.application.principal import Principal
 from classledger.application.service import validation_details
@@ -29,6 +31,7 @@ from classledger.http.errors import ApiError, render
 from classledger.http.health import check_current
 from classledger.http.inputs import path_id, read_json_object
 from classledger.http.routes import CABINET_ROUTES, ProofBody, Query, RedeemBody
+from classledger.http.throttle import throttle_of
 from classledger.projections.books import Books
 from classledger.projections.cabinet import Cabinet
 from classledger.projections.cabinet_users import LIST_LIMIT, CabinetUsers
@@ -59,6 +62,8 @@ class FamilyCabinet:
 
     async def redeem(self, request: Request) -> Response:
         """The invitation names the tenant and the user; the answer holds the login token."""
+        throttle = throttle_of(request)
+        throttle.check(request)
         body = _body(RedeemBody, await read_json_object(request, self.body_limit))
 
         def owner() -> tuple[UUID, UUID] | None:
@@ -71,6 +76,7 @@ class FamilyCabinet:
 
         found = await run_in_threadpool(owner)
         if found is None:
+            throttle.failed(request)
             raise ApiError(404, "invitation_not_found", "this invitation does not exist, was used, or has expired")
         answer = await self._execute(cabinet_principal(*found), COMMAND["redeem"],
                                      {"invitation": body.invitation})
@@ -84,7 +90,9 @@ class FamilyCabinet:
         # The identity index narrows the search to the clients born that day with that
         # phone; the command decides on their records.
         rows = await run_in_threadpool(self.users.candidates, principal.tenant_id, proof.birth_date)
-        candidates = [str(cid) for cid, phones in rows if any(phones_match(p, proof.phone) for p in phones)]
+        tenant = await run_in_threadpool(self.system.app.get, principal.tenant_id)
+        region = tenant.phone_region if isinstance(tenant, Tenant) else None
+        candidates = [str(cid) for cid, phones in rows if any(phones_match(p, proof.phone, region) for p in phones)]
         answer = await self._execute(principal, COMMAND["link"], {
             "phone": proof.phone, "birth_date": proof.birth_date.isoformat(), "surname": proof.surname,
             "candidate_ids": candidates[:MAX_CANDIDATES],

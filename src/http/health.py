@@ -37,8 +37,8 @@ STUCK_RETRY_AFTER = 60  # a stuck read model waits for a fix, not for a blip
 
 # The projections each read answers from; a read not listed needs every projection (a
 # new read is refused rather than answered from a stuck one). Reads of the event store
-# itself (a client's history, a cabinet user, the audit chain) never catch up and are
-# never refused.
+# itself (a pass, a cabinet user, the audit chain) never catch up and are never refused.
+# ``clients`` is there for the tenant's time zone and the client lookups.
 READS_FROM: dict[str, tuple[str, ...]] = {
     "list_clients": ("clients", "activity"),
     "client_card": ("clients", "activity", "books", "passes"),
@@ -50,6 +50,23 @@ READS_FROM: dict[str, tuple[str, ...]] = {
     "journal": ("clients", "books"),
     "trial_balance": ("books",),
     "cabinet": ("cabinet", "clients", "passes", "books"),
+    "payments_report": ("clients", "books"),
+    "list_branches": ("clients", "catalogue"),
+    "list_lesson_types": ("clients", "catalogue"),
+    "list_custom_fields": ("clients", "catalogue"),
+    "list_courses": ("clients", "catalogue"),
+    "list_pass_templates": ("clients", "catalogue"),
+    "list_groups": ("clients", "catalogue"),
+    "group_detail": ("clients", "catalogue"),
+    "recalculation_preview": ("clients", "catalogue"),
+    "client_history": ("clients", "trail"),
+    "list_lessons": ("clients", "lessons"),
+    "client_lessons": ("clients", "lessons"),
+    "lesson": ("clients", "lessons"),
+    "list_rooms": ("clients", "lessons"),
+    "list_instructors": ("clients", "lessons"),
+    "room_week": ("clients", "lessons"),
+    "instructor_week": ("clients", "lessons"),
     "cabinet_me": ("cabinet_users", "cabinet", "books"),  # a parent's cabinet (DOMAIN §8.2)
     "cabinet_link": ("cabinet_users",),  # its identity index finds the clients a proof may match
 }

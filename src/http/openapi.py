@@ -11,6 +11,8 @@ import copy
 from collections.abc import Collection
 from typing import Any
 
+from pydantic import BaseModel
+
 from classledger import __version__
 from classledger.application.registry import COMMANDS
 from classledger.http.routes import (
@@ -19,7 +21,6 @@ from classledger.http.routes import (
     TEXT_PARAMS,
     WRITES,
     CabinetRoute,
-    Query,
     ReadRoute,
     WriteRoute,
     openapi_path,
@@ -200,6 +201,11 @@ def _read_operation(r: ReadRoute, schemas: dict[str, Any], built: bool) -> dict[
         op["summary"] += " (not built yet)"
     if r.path == "/docs":
         op["responses"]["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
+    if r.path == "/cabinet/{token}" and built:
+        # DOMAIN §8.1: a browser (Accept: text/html) gets a page, the cabinet's or one that
+        # says the link does not work; Accept: application/json gets JSON.
+        for status in ("200", "404"):
+            op["responses"][status]["content"]["text/html"] = {"schema": {"type": "string"}}
     return op
 
 
@@ -221,7 +227,7 @@ def _cabinet_operation(c: CabinetRoute, schemas: dict[str, Any]) -> dict[str, An
     return op
 
 
-def _query_parameters(query: type[Query], schemas: dict[str, Any]) -> list[dict[str, Any]]:
+def _query_parameters(query: type[BaseModel], schemas: dict[str, Any]) -> list[dict[str, Any]]:
     schema = _model_schema(query, schemas)
     required = set(schema.get("required", []))
     out = []
@@ -251,15 +257,19 @@ def _is_array(schema: dict[str, Any]) -> bool:
     return schema.get("type") == "array" or any(s.get("type") == "array" for s in schema.get("anyOf", []))
 
 
+# Swagger UI's files are served by the app itself (http/docs_assets.py), so that /docs works
+# with no internet; ``validatorUrl: null`` keeps the page from asking an outside validator.
 DOCS_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>classledger API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="/docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body>
 <p style="font-family:sans-serif">classledger API. The machine-readable contract is
 <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Authorize with a staff key
 (Bearer) to try the routes.</p>
 <div id="ui"></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>if (window.SwaggerUIBundle) { SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"}); }</script>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>if (window.SwaggerUIBundle) { SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui", validatorUrl: null}); }</script>
 </body></html>
 """

@@ -18,6 +18,14 @@ from uuid import UUID
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 from classledger.application.registry import CommandSpec
+from classledger.http.queries import (
+    CURSOR_DESCRIPTION,
+    LIMIT_DESCRIPTION,
+    GroupsQuery,
+    Paged,
+    RecalculationQuery,
+)
+from classledger.projections.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 # ---- writes ------------------------------------------------------------------------------
 
@@ -43,11 +51,14 @@ CLIENT = {"id": "client_id"}
 REGISTRATION = {"id": "registration_id"}
 CREDIT = {"id": "credit_id"}
 PASS = {"id": "pass_id"}
+LESSON = {"id": "lesson_id"}
 
 WRITES: tuple[WriteRoute, ...] = (
     _w("POST", "/v1/branches", "add_branch", created=True),
     _w("POST", "/v1/lesson-types", "define_lesson_type", created=True),
     _w("POST", "/v1/custom-fields", "define_custom_field", created=True),
+    # API §6, DOMAIN §1.6: the settings given change, the others stay.
+    _w("PATCH", "/v1/settings", "set_tenant_settings"),
     _w("POST", "/v1/clients", "register_client", created=True),
     _w("PATCH", "/v1/clients/{id}", "update_client", CLIENT),
     _w("POST", "/v1/clients/{id}/tags", "tag_client", CLIENT),
@@ -101,6 +112,17 @@ WRITES: tuple[WriteRoute, ...] = (
     _w("POST", "/v1/transactions/{id}/cancel", "cancel_transaction", {"id": "transaction_id"}),
     _w("POST", "/v1/corrections", "post_correction", created=True),
     _w("POST", "/v1/tier-downgrades", "request_tier_downgrade", created=True),
+    # The schedule (API §8, DOMAIN §7.2–§7.4).
+    _w("POST", "/v1/rooms", "add_room", created=True),
+    _w("POST", "/v1/instructors", "add_instructor", created=True),
+    _w("POST", "/v1/branches/{id}/hours", "set_branch_hours", {"id": "branch_id"}),
+    _w("POST", "/v1/lessons", "schedule_lessons", created=True),
+    _w("POST", "/v1/lessons/{id}/cancel", "cancel_lesson", LESSON),
+    _w("POST", "/v1/lessons/{id}/bookings", "book_lesson", LESSON, created=True),
+    _w("DELETE", "/v1/lessons/{id}/bookings/{client_id}", "unbook_lesson", {"id": "lesson_id", "client_id": "client_id"}),
+    # Staff keys (a director's): issue one (shown once), revoke one by its id (GET /v1/keys).
+    _w("POST", "/v1/keys", "create_key", created=True),
+    _w("POST", "/v1/keys/{id}/revoke", "revoke_key", {"id": "key_id"}),
 )
 
 ROUTE_OF: dict[str, WriteRoute] = {w.command: w for w in WRITES}
@@ -169,16 +191,16 @@ class ClientsQuery(Query):
     include: Annotated[frozenset[Literal["archived", "deleted"]], BeforeValidator(_comma_list)] = Field(
         frozenset(), description="comma list: archived, deleted (left out unless asked for)"
     )
-    limit: int = Field(50, ge=1, le=200, description="page size")
-    cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION)
+    cursor: str | None = Field(None, max_length=500, description=CURSOR_DESCRIPTION)
 
 
 class AtQuery(Query):
-    at: Instant | None = Field(None, description="the instant (default: now)")
+    at: DayOrInstant | None = Field(None, description="the instant (default: now); a day is its local midnight")
 
 
 class AsOfQuery(Query):
-    as_of: Instant | None = Field(None, description="the instant (default: now)")
+    as_of: DayOrInstant | None = Field(None, description="the instant (default: now); a day is its local midnight")
 
 
 class MonthQuery(Query):
@@ -196,18 +218,73 @@ class FinanceQuery(Query):
     to: DayOrInstant | None = Field(None, description="to this day (inclusive) or instant (exclusive)")
     kind: JournalKind | None = Field(None, description="only transactions of this kind")
     status: Literal["posted", "cancelled"] | None = Field(None, description="only posted or only cancelled ones")
-    format: Literal["json", "csv", "xlsx", "beancount"] = Field("json", description="the body's format")
-    limit: int | None = Field(None, ge=1, le=1_000_000, description="at most this many (json: 1000 by default)")
+    format: Literal["json", "csv", "xlsx", "beancount"] = Field(
+        "json", description="the body's format: json pages like every list; csv, xlsx and beancount export the whole range"
+    )
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION + " (json)")
+    cursor: str | None = Field(None, max_length=500, description=CURSOR_DESCRIPTION + " (json)")
 
 
 class JournalQuery(FinanceQuery):
     client_id: UUID | None = Field(None, description="only this client's transactions")
 
 
-class PassesQuery(Query):
-    from_: date | None = Field(None, alias="from")
-    to: date | None = None
+Day = date  # for a field called "date"
+
+
+class KeysQuery(Query):
+    limit: int = Field(100, ge=1, le=1000, description="page size")
+    cursor: str | None = Field(None, max_length=100, description="next_cursor of the previous page")
+
+
+class AuditVerifyQuery(Query):
+    expect_head: str | None = Field(
+        None, pattern=r"^[0-9a-fA-F]{64}$",
+        description="the head's hash an auditor kept (`classledger audit head`): ok only if the log still reaches it",
+    )
+
+
+class AuditActionsQuery(Query):
+    actor: str | None = Field(None, max_length=200, description="only this staff member's actions: their name, or staff id")
+    from_: DayOrInstant | None = Field(None, alias="from", description="from this day or instant (inclusive)")
+    to: DayOrInstant | None = Field(None, description="to this day (inclusive) or instant (exclusive)")
+    limit: int = Field(100, ge=1, le=500, description="page size")
+    cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
+
+
+class LessonsQuery(Query):
+    from_: DayOrInstant | None = Field(None, alias="from", description="lessons that end after this day or instant")
+    to: DayOrInstant | None = Field(None, description="lessons that begin before the end of this day, or this instant")
+    branch_id: UUID | None = Field(None, description="only this branch's lessons")
+    room_id: UUID | None = Field(None, description="only lessons in this room")
+    instructor_id: UUID | None = Field(None, description="only this instructor's lessons")
+    client_id: UUID | None = Field(None, description="only lessons this client is booked on")
+    group_id: UUID | None = Field(None, description="only this group's lessons")
+    include_cancelled: bool = Field(True, description="cancelled lessons too (they keep their register)")
+    format: Literal["json", "ics"] = Field("json", description="json, or an iCalendar feed (RFC 5545)")
+    limit: int = Field(100, ge=1, le=1000, description="page size (json)")
+    cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
+
+
+class WeekQuery(Query):
+    date: Day | None = Field(None, description="a day of the week to show, Monday to Sunday (default: today)")
+    format: Literal["json", "ics"] = Field("json", description="json, or an iCalendar feed (RFC 5545)")
+
+
+class PassesQuery(Paged):
+    from_: DayOrInstant | None = Field(None, alias="from", description="valid on this day or later")
+    to: DayOrInstant | None = Field(None, description="valid on this day or earlier")
     include_expired: bool = False
+
+
+class PaymentsQuery(Paged):
+    from_: DayOrInstant | None = Field(None, alias="from", description="from this day or instant (inclusive)")
+    to: DayOrInstant | None = Field(None, description="to this day (inclusive) or instant (exclusive)")
+    branch_id: UUID | None = Field(None, description="only payments into this branch's cash or bank")
+    method: Literal["cash", "card", "bank"] | None = Field(
+        None, description="cash, or cashless: card and bank transfer land on the branch's bank account (DOMAIN §6.3)"
+    )
+    include_cancelled: bool = Field(False, description="cancelled payments too (DOMAIN §6.4)")
 
 
 # ---- reads -------------------------------------------------------------------------------
@@ -218,7 +295,7 @@ class ReadRoute:
     path: str
     name: str  # operationId; app.py serves it with its handler of this name
     summary: str
-    query: type[Query] | None = None
+    query: type[BaseModel] | None = None
     public: bool = False  # no key needed
 
 
@@ -228,18 +305,51 @@ READS: tuple[ReadRoute, ...] = (
     ReadRoute("/docs", "docs", "Human-readable API documentation", public=True),
     ReadRoute("/v1/clients", "list_clients", "Search clients (DOMAIN §2.7)", ClientsQuery),
     ReadRoute("/v1/clients/{id}", "client_card", "The client card"),
-    ReadRoute("/v1/clients/{id}/history", "client_history", "Every event of the client, oldest first (DOMAIN §9.2)"),
+    ReadRoute("/v1/clients/{id}/history", "client_history",
+              "Every event of the client and of what is theirs (registrations, credits, passes, visits, journal "
+              "transactions, cabinet and family links), oldest first, paged (DOMAIN §9.2)", Paged),
     ReadRoute("/v1/clients/{id}/balance", "client_balance", "The client's balance as of an instant (DOMAIN §6.5)", AsOfQuery),
     ReadRoute("/v1/clients/{id}/finance", "client_finance", "The client's finance history (DOMAIN §6.7)", FinanceQuery),
     ReadRoute("/v1/reports/active-clients", "active_clients", "Active and inactive clients at an instant (DOMAIN §5)", AtQuery),
     ReadRoute("/v1/reports/activity", "activity_report", "The month's peak, its day, the count at month end, the tier (DOMAIN §5)", MonthQuery),
     ReadRoute("/v1/reports/passes", "passes_report", "Passes whose validity overlaps a range", PassesQuery),
+    ReadRoute("/v1/payments", "payments_report", "The payments report: cancelled payments left out unless asked for "
+              "(DOMAIN §6.4)", PaymentsQuery),
+    ReadRoute("/v1/branches", "list_branches", "The tenant's branches, each with its city", Paged),
+    ReadRoute("/v1/lesson-types", "list_lesson_types", "The lesson types with their single-visit price", Paged),
+    ReadRoute("/v1/custom-fields", "list_custom_fields", "The custom fields declared for clients (DOMAIN §2.1)", Paged),
+    ReadRoute("/v1/courses", "list_courses", "The courses, each with its lesson type (DOMAIN §3.1)", Paged),
+    ReadRoute("/v1/groups", "list_groups", "The groups with capacity, registered and waitlisted (DOMAIN §3.1)", GroupsQuery),
+    ReadRoute("/v1/groups/{id}", "group_detail", "One group: its registrations, and its waitlist in promotion order "
+              "(DOMAIN §3.2)"),
+    ReadRoute("/v1/pass-templates", "list_pass_templates", "The pass templates on sale: their ids sell passes (DOMAIN §4.1)",
+              Paged),
+    ReadRoute("/v1/passes/{id}", "pass_detail", "One pass: lessons, validity, state and money figures"),
+    ReadRoute("/v1/passes/{id}/recalculation", "recalculation_preview",
+              "Before the money moves: the pass's actual value and the templates offered with their difference "
+              "(DOMAIN §4.7)", RecalculationQuery),
+    ReadRoute("/v1/passes/{id}/refund", "refund_preview",
+              "Before the money moves: the consumed value and the refund (DOMAIN §4.8)"),
     ReadRoute("/v1/ledger/journal", "journal", "The journal (DOMAIN §6)", JournalQuery),
     ReadRoute("/v1/ledger/trial-balance", "trial_balance", "Every account's balance as of an instant", AsOfQuery),
     ReadRoute("/v1/cabinet-users/{id}", "cabinet_user",
               "A parent's cabinet login for the front desk: signed in, open invitation, linked clients, "
               "today's failed proofs (DOMAIN §8.2)"),
-    ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain (DOMAIN §9.3)"),
+    ReadRoute("/v1/keys", "list_keys",
+              "The staff keys you manage, oldest first: holder, role, city, issued, revoked (never a key)", KeysQuery),
+    ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain and its head (DOMAIN §9.3, §9.4)",
+              AuditVerifyQuery),
+    ReadRoute("/v1/audit/actions", "audit_actions",
+              "Who did what: every command's actor, role, command, aggregate and outcome, refusals included "
+              "(directors and accountants)", AuditActionsQuery),
+    ReadRoute("/v1/lessons", "list_lessons", "Lessons by range, branch, room, instructor, client or group; "
+              "format=ics for a calendar feed (DOMAIN §7.2)", LessonsQuery),
+    ReadRoute("/v1/lessons/{id}", "lesson", "One lesson with its register: booked clients and their attendance (§7.4)"),
+    ReadRoute("/v1/clients/{id}/lessons", "client_lessons", "The lessons a client is booked on (§7.2)", LessonsQuery),
+    ReadRoute("/v1/rooms", "list_rooms", "The rooms of every branch (§7.4)"),
+    ReadRoute("/v1/rooms/{id}/week", "room_week", "A room's week, Monday to Sunday (§7.4)", WeekQuery),
+    ReadRoute("/v1/instructors", "list_instructors", "The instructors and the lesson types they teach (§7.4)"),
+    ReadRoute("/v1/instructors/{id}/week", "instructor_week", "An instructor's week, Monday to Sunday (§7.4)", WeekQuery),
     ReadRoute("/cabinet/{token}", "cabinet", "The client's read-only cabinet (DOMAIN §8.1)", public=True),
 )
 

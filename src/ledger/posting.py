@@ -327,6 +327,7 @@ def refund_terms(
     lessons_remaining: int,
     single_visit_price: int,
     amount: int | None = None,
+    written_off: int = 0,
 ) -> RefundTerms:
     """A refund re-prices the pass at what was taken (§4.8) and ends it.
 
@@ -341,21 +342,31 @@ def refund_terms(
     ``billed`` is the price less the sale's discount; ``price_paid`` what was paid for
     the pass (capped at ``billed``: a payment beyond it is a credit on the client's
     account, not part of the pass).
+
+    ``written_off`` is the part of the pass's debt a write-off already settled (§6.3):
+    it is no longer on the client's account, so the refund does not cancel it again, and
+    it is not paid money, so none of it is paid out. Worked: 120.00 on credit, never
+    paid, written off whole, refunded: nothing paid out, nothing settled, nobody owes.
     """
     _not_negative("the billed price", billed)
+    _not_negative("a write-off", written_off)
     paid = min(price_paid, billed)
+    forgiven = min(written_off, billed - paid)
     computed = refund_amount(price_paid=paid, lessons_total=lessons_total, lessons_remaining=lessons_remaining,
                              single_visit_price=single_visit_price)
     consumed_value = (lessons_total - lessons_remaining) * single_visit_price
     paid_out = computed if amount is None else amount
     _not_negative("a refund", paid_out)
     final_charge = min(billed, consumed_value)
+    owed_after = max(0, final_charge - paid - forgiven)
+    # The pass's charge still on the account is ``billed − paid − forgiven``; the payout adds
+    # ``paid_out`` to it; what remains after the refund is ``owed_after``.
     return RefundTerms(
         consumed_value=consumed_value,
         computed=computed,
         amount=paid_out,
-        settled=billed - final_charge + (paid_out - computed),
-        owed_after=max(0, final_charge - paid),
+        settled=billed - paid - forgiven + paid_out - owed_after,
+        owed_after=owed_after,
     )
 
 

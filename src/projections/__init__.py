@@ -9,10 +9,13 @@ from classledger.projections.activity import ActivityTimeline
 from classledger.projections.books import Books
 from classledger.projections.cabinet import Cabinet
 from classledger.projections.cabinet_users import CabinetUsers
+from classledger.projections.catalogue import Catalogue
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.keys import StaffKeys
+from classledger.projections.lessons import Timetable
 from classledger.projections.passes import PassBook
 from classledger.projections.runtime import Projection, Runner
+from classledger.projections.trail import ClientTrail
 from classledger.store.database import Database
 
 
@@ -25,6 +28,9 @@ def build(db: Database, *, suffix: str = "") -> list[Projection]:
         PassBook(db, suffix=suffix),
         Cabinet(db, suffix=suffix),
         CabinetUsers(db, suffix=suffix),
+        Timetable(db, suffix=suffix),
+        Catalogue(db, suffix=suffix),
+        ClientTrail(db, suffix=suffix),
     ]
 
 

@@ -40,6 +40,7 @@ from classledger.projections.activity_model import (
     month_of,
     month_report,
     next_month,
+    peak_clients,
 )
 from classledger.projections.batch import delete_keys, in_keys, insert_many
 from classledger.projections.runtime import (
@@ -311,6 +312,19 @@ class ActivityTimeline(PagedProjection["_TableState"]):
             )
         return row is not None
 
+    def active_among(self, tenant_id: UUID, client_ids: list[str], at: int) -> set[str]:
+        """Which of ``client_ids`` are active at ``at`` (``is_active`` for a page of clients)."""
+        if not client_ids:
+            return set()
+        marks = ", ".join("?" * len(client_ids))
+        with self.db.read() as tx:
+            rows = tx.execute(
+                f"SELECT DISTINCT client_id FROM {self.t('intervals')} WHERE tenant_id = ? AND client_id IN ({marks}) "
+                "AND start_us <= ? AND (end_us IS NULL OR end_us > ?)",
+                (str(tenant_id), *client_ids, at, at),
+            )
+        return {str(r[0]) for r in rows}
+
     def registrations_of(self, tenant_id: UUID, client_id: UUID) -> list[dict[str, str]]:
         """The client's open registrations for the card (API §3)."""
         with self.db.read() as tx:
@@ -329,7 +343,8 @@ class ActivityTimeline(PagedProjection["_TableState"]):
         )
 
     def report(self, tenant_id: UUID, month: str, *, as_of: int) -> dict[str, Any] | None:
-        """The live monthly report (§5.5–5.6) from the projection's intervals."""
+        """The live monthly report (§5.5–5.6) from the projection's intervals, with the
+        clients counted in its peak and why (§5.8, ``peak_clients``)."""
         with self.db.read() as tx:
             info = self.tenant_info(tx, tenant_id)
             if info is None:
@@ -337,10 +352,29 @@ class ActivityTimeline(PagedProjection["_TableState"]):
             _, _, lo, hi = month_bounds(month, info.zone)
             ivs = self.intervals(tx, tenant_id, lo, hi)
             previous = self.stored_previous_tier(tx, tenant_id, info, month, as_of)
-        return month_report(
+        report = month_report(
             month, ivs, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=previous,
             requested_downgrade=info.downgrades.get(month),
         )
+        report["peak_clients"] = self.peak_clients(tenant_id, report["peak_day"])
+        return report
+
+    def peak_clients(self, tenant_id: UUID, peak_day: str | None) -> list[dict[str, Any]]:
+        """§5.8: the clients counted in the peak of ``peak_day`` and why (``activity_model.peak_clients``)."""
+        with self.db.read() as tx:
+            info = self.tenant_info(tx, tenant_id)
+            if info is None or peak_day is None:
+                return []
+            day = date.fromisoformat(peak_day)
+            lo, hi = day_start(day, info.zone), end_of_day(day, info.zone)
+            rows = tx.execute(
+                f"SELECT c.client_id, c.model FROM {self.t('clients')} c WHERE c.tenant_id = ? AND c.client_id IN "
+                f"(SELECT DISTINCT client_id FROM {self.t('intervals')} WHERE tenant_id = ? AND start_us < ? "
+                "AND (end_us IS NULL OR end_us > ?))",
+                (str(tenant_id), str(tenant_id), hi, lo),
+            )
+        models = [(str(r[0]), ClientActivity.from_json(orjson.loads(r[1]))) for r in rows]
+        return peak_clients(models, peak_day, info.zone)
 
     def stored_previous_tier(self, tx: Tx, tenant_id: UUID, info: TenantInfo, month: str, as_of: int) -> str | None:
         """``previous_tier`` from the tables alone."""
@@ -923,5 +957,7 @@ def replay_month(store: Store, view: ActivityTimeline, tenant_id: UUID, month: s
         month, intervals, info.zone, as_of=as_of, tiers=info.tiers, previous_tier=snapshot.get("prev_tier"),
         requested_downgrade=final.downgrades.get(month),
     )
+    report["peak_clients"] = peak_clients([(k, act) for k, (act, _) in state.clients.items()], report["peak_day"],
+                                          info.zone)
     return ReplayResult(report, read, int(total), source)
 

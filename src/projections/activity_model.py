@@ -183,6 +183,20 @@ class ClientActivity:
                 actives.append((s, midnight_at_or_after(e, zone)))
         return union(actives)
 
+    def sources_meeting(self, lo: int, hi: int, zone: ZoneInfo) -> list[str]:
+        """The sources whose own active time meets ``[lo, hi)``: why the client counts in a
+        day's peak (§5.8). Each source's eligible pieces (outside blocks) extend to the
+        midnight after them, as in ``active_intervals``."""
+        blocks: list[Interval] = [(int(s), e) for s, e in self.blocks]  # type: ignore[arg-type]
+        out = []
+        for source, segs in self.segments.items():
+            for seg_start, seg_end in segs:
+                assert seg_start is not None
+                if any(_meets(piece, lo, hi, zone) for piece in _subtract((seg_start, seg_end), blocks)):
+                    out.append(source)
+                    break
+        return sorted(out)
+
     def prune(self, before: int) -> None:
         """Forget what cannot matter from ``before`` (a midnight) on: the month snapshot."""
         self.segments = {
@@ -202,6 +216,36 @@ class ClientActivity:
             segments={k: [list(s) for s in v] for k, v in data.get("segments", {}).items()},
             blocks=[list(b) for b in data.get("blocks", [])],
         )
+
+
+def _meets(piece: Interval, lo: int, hi: int, zone: ZoneInfo) -> bool:
+    s, e = piece
+    if e is None:
+        end = None
+    elif e == s:
+        end = midnight_after(s, zone)
+    else:
+        end = midnight_at_or_after(e, zone)
+    return s < hi and (end is None or end > lo)
+
+
+SOURCE_KINDS = {"r": "registration", "c": "credit", "p": "pass"}
+
+
+def peak_clients(models: Iterable[tuple[str, ClientActivity]], peak_day: str | None, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """§5.8: the clients active at the peak (whose active time meets the peak day: nobody
+    turns inactive before its closing midnight), each with the sources that made them
+    eligible, ``{"kind": registration|credit|pass, "id"}``, by client id."""
+    if peak_day is None:
+        return []
+    day = date.fromisoformat(peak_day)
+    lo, hi = day_start(day, zone), end_of_day(day, zone)
+    out = []
+    for cid, act in sorted(models, key=lambda m: m[0]):
+        sources = act.sources_meeting(lo, hi, zone)
+        if sources:
+            out.append({"id": cid, "sources": [{"kind": SOURCE_KINDS.get(k[:1], k[:1]), "id": k[2:]} for k in sources]})
+    return out
 
 
 def daily_counts(intervals: Iterable[Interval], first: date, last: date, zone: ZoneInfo) -> list[int]:
@@ -271,10 +315,12 @@ def month_report(
     """The body of ``GET /v1/reports/activity`` (API §3, DOMAIN §5.5–5.6).
 
     Days after ``as_of`` are not reported; for a month still running, ``end_of_month``
-    is the count at ``as_of``.
+    is the count at ``as_of``. Activity recorded for instants after ``as_of`` (a business
+    clock a few minutes ahead of the server's) is not counted yet: the report is what
+    the month's events up to ``as_of`` give, as a replay of them gives it (DOMAIN §5.7).
     """
     first, last, _, month_end = month_bounds(month, zone)
-    ivs = list(intervals)
+    ivs = [iv for iv in intervals if iv[0] <= as_of]
     upto = last
     if as_of < month_end:
         upto = local_day(as_of, zone) if as_of >= day_start(first, zone) else first - timedelta(days=1)

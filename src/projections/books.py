@@ -9,6 +9,7 @@ branches give the names back for display.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -17,6 +18,7 @@ import orjson
 
 from classledger.ledger.accounts import as_receivable, city_key
 from classledger.ledger.money import format_minor
+from classledger.projections.paging import DEFAULT_LIMIT, decode_cursor, sql_page
 from classledger.projections.runtime import EventRecord, Projection, handles
 from classledger.store.database import Tx
 
@@ -114,6 +116,27 @@ class Books(Projection):
         by_city = {name: int(total) for _, name, total in rows if int(total) != 0}
         return {"total": format_minor(sum(by_city.values()), cur), "by_city": {k: format_minor(v, cur) for k, v in by_city.items()}}
 
+    def balances(self, tenant_id: UUID, client_ids: list[str], *, as_of: int) -> dict[str, dict[str, Any]]:
+        """``balance`` for a page of clients, in one statement."""
+        sums: dict[str, dict[str, int]] = {c: {} for c in client_ids}
+        if client_ids:
+            marks = ", ".join("?" * len(client_ids))
+            with self.db.read() as tx:
+                rows = tx.execute(
+                    f"SELECT s.client_id, COALESCE(c.city, s.city_key), s.total FROM (SELECT client_id, city_key, "
+                    f"SUM(amount) AS total FROM {self.t('postings')} WHERE tenant_id = ? AND client_id IN ({marks}) "
+                    f"AND at_us <= ? GROUP BY client_id, city_key) s LEFT JOIN {self.t('cities')} c "
+                    "ON c.tenant_id = ? AND c.city_key = s.city_key ORDER BY s.client_id, s.city_key",
+                    (str(tenant_id), *client_ids, as_of, str(tenant_id)))
+                cur = self.currency(tx, tenant_id)
+            for cid, city, total in rows:
+                if int(total) != 0:
+                    sums[str(cid)][city] = int(total)
+        else:
+            cur = self.tenant_currency(tenant_id)
+        return {c: {"total": format_minor(sum(v.values()), cur), "by_city": {k: format_minor(x, cur) for k, x in v.items()}}
+                for c, v in sums.items()}
+
     def journal(self, tenant_id: UUID, *, from_us: int | None = None, to_us: int | None = None, kind: str | None = None,
                 client_id: UUID | None = None, status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         where: list[str] = ["tenant_id = ?"]
@@ -128,13 +151,69 @@ class Books(Projection):
                 f"SELECT tx_id, at_us, kind, status, reverses, postings, actor, reason, memo, related, client_id, cancelled_by "
                 f"FROM {self.t('transactions')} WHERE {' AND '.join(where)} ORDER BY at_us, seq LIMIT ?", [*params, limit])
             cur = self.currency(tx, tenant_id)
-        return [
-            {"id": r[0], "at": _iso(r[1]), "kind": r[2], "status": r[3], "reverses": r[4],
-             "postings": [{"account": p["account"], "amount": format_minor(p["amount"], cur)} for p in orjson.loads(r[5])],
-             "actor": r[6], "reason": r[7], "memo": r[8], "related": orjson.loads(r[9]), "client_id": r[10],
-             "cancelled_by": r[11]}
-            for r in rows
-        ]
+        return [_journal_item(r, cur) for r in rows]
+
+    def journal_page(self, tenant_id: UUID, *, from_us: int | None = None, to_us: int | None = None,
+                     kind: str | None = None, client_id: UUID | None = None, status: str | None = None,
+                     limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> dict[str, Any]:
+        """The journal as a list of API §7: a page in time order, ``total`` and ``next_cursor``."""
+        where: list[str] = ["tenant_id = ?"]
+        params: list[Any] = [str(tenant_id)]
+        for cond, value in (("at_us >= ?", from_us), ("at_us < ?", to_us), ("kind = ?", kind),
+                            ("client_id = ?", str(client_id) if client_id else None), ("status = ?", status)):
+            if value is not None:
+                where.append(cond)
+                params.append(value)
+        base = f"FROM {self.t('transactions')} WHERE {' AND '.join(where)}"
+        after, after_params = _after(cursor)
+        with self.db.read() as tx:
+            (total,) = tx.one(f"SELECT COUNT(*) {base}", params) or (0,)
+            rows = tx.execute(
+                f"SELECT tx_id, at_us, kind, status, reverses, postings, actor, reason, memo, related, client_id, cancelled_by, "
+                f"seq {base}{after} ORDER BY at_us, seq LIMIT ?", [*params, *after_params, limit + 1])
+            cur = self.currency(tx, tenant_id)
+        shown, next_cursor = sql_page(rows, limit, lambda r: [int(r[1]), int(r[12])])
+        return {"items": [_journal_item(r, cur) for r in shown], "total": int(total), "next_cursor": next_cursor}
+
+    def payments(self, tenant_id: UUID, *, from_us: int | None = None, to_us: int | None = None,
+                 branch_id: UUID | None = None, money: str | None = None, include_cancelled: bool = False,
+                 limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> dict[str, Any]:
+        """The payments report (DOMAIN §6.4): money received, in time order, each with the
+        cash or bank account it landed on; cancelled payments only when asked for (they
+        stay in the journal). ``money`` is ``cash`` or ``bank`` (card and bank transfer
+        land on the bank account, §6.3). ``sum`` adds up every payment listed, all pages."""
+        where = ["t.tenant_id = ?", "t.kind = 'payment'", "(p.account LIKE 'assets:cash:%' OR p.account LIKE 'assets:bank:%')"]
+        params: list[Any] = [str(tenant_id)]
+        for cond, value in (("t.at_us >= ?", from_us), ("t.at_us < ?", to_us)):
+            if value is not None:
+                where.append(cond)
+                params.append(value)
+        if not include_cancelled:
+            where.append("t.status = 'posted'")
+        if money is not None:
+            where.append("p.account LIKE ?")
+            params.append(f"assets:{money}:%")
+        if branch_id is not None:
+            where.append("(p.account = ? OR p.account = ?)")
+            params += [f"assets:cash:{branch_id}", f"assets:bank:{branch_id}"]
+        base = (f"FROM {self.t('transactions')} t JOIN {self.t('postings')} p ON p.tenant_id = t.tenant_id "
+                f"AND p.at_us = t.at_us AND p.tx_id = t.tx_id WHERE {' AND '.join(where)}")
+        after, after_params = _after(cursor, "t.")
+        with self.db.read() as tx:
+            total, amount = tx.one(f"SELECT COUNT(*), COALESCE(SUM(p.amount), 0) {base}", params) or (0, 0)
+            rows = tx.execute(
+                f"SELECT t.tx_id, t.at_us, t.status, t.client_id, p.account, p.amount, t.actor, t.reason, t.memo, "
+                f"t.cancelled_by, t.related, t.seq {base}{after} ORDER BY t.at_us, t.seq LIMIT ?",
+                [*params, *after_params, limit + 1])
+            cur = self.currency(tx, tenant_id)
+        shown, next_cursor = sql_page(rows, limit, lambda r: [int(r[1]), int(r[11])])
+        items = []
+        for r in shown:
+            _, method, branch = str(r[4]).split(":", 2)
+            items.append({"id": r[0], "at": _iso(r[1]), "status": r[2], "client_id": r[3], "branch_id": branch,
+                          "method": method, "account": r[4], "amount": format_minor(int(r[5]), cur), "actor": r[6],
+                          "reason": r[7], "memo": r[8], "cancelled_by": r[9], "related": orjson.loads(r[10])})
+        return {"items": items, "total": int(total), "next_cursor": next_cursor, "sum": format_minor(int(amount), cur)}
 
     def statement(self, tenant_id: UUID, client_id: UUID, *, limit: int) -> dict[str, list[dict[str, Any]]]:
         """A client's statement (DOMAIN §8.2), newest first: every transaction that moved the
@@ -165,6 +244,21 @@ class Books(Projection):
             cur = self.currency(tx, tenant_id)
         accounts = {a: int(v) for a, v in rows if int(v) != 0}
         return {"accounts": {a: format_minor(v, cur) for a, v in accounts.items()}, "total": format_minor(sum(accounts.values()), cur)}
+
+
+def _journal_item(r: Sequence[Any], cur: str) -> dict[str, Any]:
+    return {"id": r[0], "at": _iso(r[1]), "kind": r[2], "status": r[3], "reverses": r[4],
+            "postings": [{"account": p["account"], "amount": format_minor(p["amount"], cur)} for p in orjson.loads(r[5])],
+            "actor": r[6], "reason": r[7], "memo": r[8], "related": orjson.loads(r[9]), "client_id": r[10],
+            "cancelled_by": r[11]}
+
+
+def _after(cursor: str | None, prefix: str = "") -> tuple[str, list[Any]]:
+    """The keyset condition of a page after ``cursor``: transactions are in (at_us, seq) order."""
+    if not cursor:
+        return "", []
+    at, seq = decode_cursor(cursor, 2)
+    return (f" AND ({prefix}at_us > ? OR ({prefix}at_us = ? AND {prefix}seq > ?))", [int(at), int(at), int(seq)])
 
 
 def _us(text: str) -> int:

@@ -42,8 +42,8 @@ from classledger.projections.runtime import EventRecord, PagedProjection, handle
 from classledger.store.codec import EPOCH
 from classledger.store.database import Tx
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
+DEFAULT_LIMIT = 100  # API §7
+MAX_LIMIT = 1000
 INCLUDE = frozenset({"archived", "deleted"})
 _PHONE_QUERY = re.compile(r"[\d\s+\-()./]+")
 MIN_PHONE_QUERY = 3
@@ -361,6 +361,16 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
         if row is None:
             return None
         return _card(row, currency, today if today is not None else _local_day(at, zone))
+
+    def names(self, tenant_id: UUID, client_ids: list[str]) -> dict[str, str]:
+        """The names of some clients, by id, in one statement (deleted ones included)."""
+        if not client_ids:
+            return {}
+        with self.db.read() as tx:
+            where, params = in_keys(self.db.dialect, client_ids)
+            rows = tx.execute(f"SELECT client_id, name FROM {self.t('clients')} WHERE tenant_id = ? AND client_id {where}",
+                              (str(tenant_id), *params))
+        return {str(r[0]): str(r[1]) for r in rows}
 
     def timezone(self, tenant_id: UUID) -> str | None:
         with self.db.read() as tx:

@@ -38,6 +38,11 @@ class StaffKeys(Projection):
             (s["key_hash"], str(ev.tenant_id), s["staff_id"], s["staff_name"], s["role"], s["city"]),
         )
 
+    @handles("StaffKeyRevoked")
+    def _revoked(self, tx: Tx, ev: EventRecord) -> None:
+        # New with the event it handles: no table built before it has one to miss.
+        tx.execute(f"UPDATE {self.t('keys')} SET revoked = 1 WHERE key_hash = ?", (ev.data["key_hash"],))
+
     def lookup(self, key_hash: str) -> KeyRow | None:
         with self.db.read() as tx:
             row = tx.one(

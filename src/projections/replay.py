@@ -571,6 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from classledger.projections.activity import ActivityTimeline, replay_month
     from classledger.projections.activity_model import us
+    from classledger.projections.clients import ClientDirectory
+    from classledger.projections.peak import with_peak_clients
 
     ap = argparse.ArgumentParser(
         prog="replay.py",
@@ -604,14 +606,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if a.month:
             if a.tenant is None:
                 ap.error("--month needs --tenant")
-            view = select(store, ["activity"])[0]
+            view, directory = select(store, ["activity", "clients"])
             assert isinstance(view, ActivityTimeline)
-            Runner(store, [view]).catch_up()
+            assert isinstance(directory, ClientDirectory)
+            Runner(store, [view, directory]).catch_up()
             result = replay_month(store, view, a.tenant, a.month, as_of=us(datetime.now(UTC)))
             if result is None:
                 sys.stderr.write(f"no tenant {a.tenant}\n")
                 return 2
-            out = {**result.report, "replay": {"events_read": result.events_read, "tenant_events": result.tenant_events, "state_from": result.snapshot}}
+            report = with_peak_clients(view, directory, a.tenant, result.report)
+            out = {**report, "replay": {"events_read": result.events_read, "tenant_events": result.tenant_events, "state_from": result.snapshot}}
             sys.stdout.write(orjson.dumps(out).decode() + "\n")
             return 0
         try:

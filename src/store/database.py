@@ -27,6 +27,7 @@ from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import get_topic
 from psycopg.rows import tuple_row
 
+from classledger.store.audit_key import DEVELOPMENT_KEY, AuditKey
 from classledger.store.codec import OrjsonTranscoder, PydanticMapper
 from classledger.store.recorders import EventRecorder, PostgresEventRecorder, SQLiteEventRecorder
 from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
@@ -197,9 +198,10 @@ class Store:
     recorder: EventRecorder
     mapper: PydanticMapper
     db: Database
+    audit_key: AuditKey = DEVELOPMENT_KEY  # keys the hash chain (audit_key.py)
 
     @classmethod
-    def open(cls, url: str | None = None) -> Store:
+    def open(cls, url: str | None = None, *, audit_key: AuditKey = DEVELOPMENT_KEY) -> Store:
         url = url or database_url()
         env = env_for_url(url)
         factory: InfrastructureFactory[Any]
@@ -219,7 +221,8 @@ class Store:
         mapper: Mapper[Any] = factory.mapper(transcoder=OrjsonTranscoder())
         if not isinstance(mapper, PydanticMapper):
             raise TypeError("the store needs classledger's PydanticMapper")
-        return cls(url, env, factory, recorder, mapper, Database(factory, dialect))
+        recorder.chain_key = audit_key.secret
+        return cls(url, env, factory, recorder, mapper, Database(factory, dialect), audit_key)
 
     @property
     def dialect(self) -> Dialect:

@@ -40,7 +40,8 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from classledger.store import hashchain
+from classledger.store import hashchain, staff_actions
+from classledger.store.audit_key import DEVELOPMENT_SECRET
 from classledger.store.codec import TenantStoredEvent
 from classledger.store.group_commit import GroupCommit, Job
 from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
@@ -94,6 +95,9 @@ class EventRecorder(ABC):
     """
 
     on_insert: OnInsert | None = None
+    # The secret the hash chain's links are keyed with (audit_key.py); ``Store.open`` sets
+    # the deployment's.
+    chain_key: bytes = DEVELOPMENT_SECRET
     # Called right after each commit, before any writer of the batch returns, with the
     # jobs that landed in notification order: the application's cache learns of its own
     # writes in order (application/cache.py), whichever thread returns first.
@@ -162,6 +166,7 @@ class EventRecorder(ABC):
             if many:
                 tx.execute("RELEASE SAVEPOINT job")
             rows += _new_rows(job.events, job.ids)
+        staff_actions.insert(tx, self._staff_actions, jobs, self._param)
         if rows and inline and self.on_insert is not None:
             prev = rows[0].notification_id - 1 if prev_head is None else prev_head
             try:
@@ -182,6 +187,11 @@ class EventRecorder(ABC):
     @abstractmethod
     def _command_log(self) -> str:
         """The command log's name as SQL."""
+
+    @property
+    @abstractmethod
+    def _staff_actions(self) -> str:
+        """The staff action log's name as SQL (staff_actions.py)."""
 
     @abstractmethod
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -291,6 +301,12 @@ class EventRecorder(ABC):
         sql = f"SELECT MAX(at_us) FROM {self._events} WHERE tenant_id = ?"
         return cast(int | None, self._rows(sql, (self._param(tenant_id),))[0][0])
 
+    def originator_ids(self, tenant_id: UUID, topic: str) -> list[UUID]:
+        """The tenant's aggregates that have an event of ``topic``, in the order of their first."""
+        sql = (f"SELECT originator_id FROM {self._events} WHERE tenant_id = ? AND topic = ? "
+               "GROUP BY originator_id ORDER BY MIN(notification_id)")
+        return [_uuid(r[0]) for r in self._rows(sql, (self._param(tenant_id), topic))]
+
     def count_events(self, tenant_id: UUID) -> int:
         sql = f"SELECT COUNT(*) FROM {self._events} WHERE tenant_id = ?"
         return int(self._rows(sql, (self._param(tenant_id),))[0][0])
@@ -309,6 +325,28 @@ class EventRecorder(ABC):
             return None
         return CommandRecord(tenant_id, key, rows[0][0], bytes(rows[0][1]), rows[0][2])
 
+    def staff_actions(
+        self,
+        tenant_id: UUID,
+        *,
+        actor: str | None = None,
+        staff_id: UUID | None = None,
+        from_us: int | None = None,
+        to_us: int | None = None,
+        after: tuple[int, int] | None = None,
+        limit: int = 100,
+    ) -> tuple[list[tuple[Any, ...]], int]:
+        """A page of the tenant's staff action log in (at_us, id) order (columns:
+        ``staff_actions.READ_COLUMNS``), and how many rows match in all."""
+        filters: dict[str, Any] = {
+            "actor": actor, "staff_id": None if staff_id is None else self._param(staff_id),
+            "from_us": from_us, "to_us": to_us,
+        }
+        table, tenant = self._staff_actions, self._param(tenant_id)
+        page = self._rows(*staff_actions.select(table, tenant, after=after, limit=limit, **filters))
+        total = self._rows(*staff_actions.select(table, tenant, **filters))[0][0]
+        return page, int(total)
+
     def chain_rows(self, tenant_id: UUID) -> Iterator[tuple[int, UUID, int, str, int, bytes, bytes]]:
         sql = (
             "SELECT notification_id, originator_id, originator_version, topic, at_us, state, chain "
@@ -317,7 +355,13 @@ class EventRecorder(ABC):
         after = 0
         while rows := self._rows(sql, (self._param(tenant_id), after)):
             for r in rows:
-                yield (r[0], _uuid(r[1]), r[2], r[3], r[4], bytes(r[5]), bytes(r[6]))
+                try:
+                    row = (r[0], _uuid(r[1]), r[2], r[3], r[4], bytes(r[5]), bytes(r[6]))
+                except (TypeError, ValueError):
+                    # A row someone rewrote with values of the wrong type (SQLite keeps
+                    # them): as it is, for the verify to report it, not to crash on it.
+                    row = cast(tuple[int, UUID, int, str, int, bytes, bytes], tuple(r))
+                yield row
             after = rows[-1][0]
 
 
@@ -392,6 +436,7 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
             "CREATE TABLE IF NOT EXISTS command_log (tenant_id TEXT NOT NULL, "
             "key TEXT NOT NULL, request_hash TEXT NOT NULL, response BLOB NOT NULL, "
             "at_us INTEGER NOT NULL, PRIMARY KEY (tenant_id, key)) WITHOUT ROWID",
+            *staff_actions.sqlite_ddl(),
         ]
 
     def insert_events(self, stored_events: Sequence[LibStoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -434,7 +479,7 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
                 heads[tenant_id] = bytes(row[0]) if row else hashchain.GENESIS
             oid = _uuid(s.originator_id)
             chain = hashchain.link(
-                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state
+                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state, self.chain_key
             )
             heads[tenant_id] = chain
             c.execute(
@@ -457,6 +502,10 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
     @property
     def _command_log(self) -> str:
         return "command_log"
+
+    @property
+    def _staff_actions(self) -> str:
+        return staff_actions.TABLE
 
     def _text(self, column: str) -> str:
         # eventsourcing stores originator_id as 32 hex digits: hyphenate it here, in C,
@@ -534,6 +583,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 "key text NOT NULL, request_hash text NOT NULL, response bytea NOT NULL, "
                 "at_us bigint NOT NULL, PRIMARY KEY (tenant_id, key))"
             ).format(s=schema),
+            *staff_actions.postgres_ddl(self.datastore.schema),
         ]
         self.insert_rows_statement = SQL(
             "INSERT INTO {t} (originator_id, originator_version, topic, state, tenant_id, "
@@ -604,7 +654,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
             tenant_id, at_us = _tenant_of(s)
             oid = _uuid(s.originator_id)
             chain = hashchain.link(
-                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state
+                heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state, self.chain_key
             )
             heads[tenant_id] = chain
             for col, value in zip(
@@ -632,6 +682,10 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
     @property
     def _command_log(self) -> str:
         return f'"{self.datastore.schema}".command_log'
+
+    @property
+    def _staff_actions(self) -> str:
+        return f'"{self.datastore.schema}".{staff_actions.TABLE}'
 
     def _text(self, column: str) -> str:
         return f"{column}::text"

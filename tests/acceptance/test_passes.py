@@ -218,11 +218,12 @@ def test_extend_correct_virtual_and_breakage(system: System) -> None:
 
 
 def test_freeze_moves_validity_by_overlapping_days(system: System) -> None:
-    """DOMAIN §2.4, §4.6: a freeze 2026-04-25..2026-05-10 overlaps validity ..2026-04-30 by 6 days."""
+    """DOMAIN §2.4, §4.6: a freeze 2026-04-25..2026-05-10 overlaps validity ..2026-04-30 by 6 days;
+    validity is paused, so those 6 days resume after the freeze (11–16 May)."""
     s = PassSchool(system)
     s.sell()
     s.run("freeze_client", {"client_id": s.client, "from": "2026-04-25", "to": "2026-05-10"})
-    assert s.card()["passes"][0]["valid_until"] == "2026-05-06"
+    assert s.card()["passes"][0]["valid_until"] == "2026-05-16"
 
 
 def test_overlap_multi_client_and_discount(system: System) -> None:

@@ -69,17 +69,18 @@ def test_one_sibling_frozen_pauses_the_shared_pass(system: System) -> None:
 
 
 def test_a_sibling_frozen_over_days_already_paused_after_the_move(system: System) -> None:
-    """§4.6 on the moved validity: Eva's freeze 25 April–10 May overlaps ..30 April by 6 days
-    (→ 6 May); Adam frozen 1–6 May adds nothing, those days were paused for Eva already."""
+    """§4.6 on the moved validity: Eva's freeze 25 April–10 May overlaps ..30 April by 6 days,
+    which resume after it (11–16 May); Adam frozen 1–6 May adds nothing, those days were
+    paused for Eva already."""
     s = Family(system)
     s.sell_shared()
     s.freeze(s.client, "2026-04-25", "2026-05-10")
-    assert s.until() == "2026-05-06"
+    assert s.until() == "2026-05-16"
     s.freeze(s.sibling, "2026-05-01", "2026-05-06")
-    assert s.until() == "2026-05-06"
+    assert s.until() == "2026-05-16"
     # A day of Adam's not yet paused for the pass and inside its validity still counts.
     s.freeze(s.sibling, "2026-03-20", "2026-03-21")
-    assert s.until() == "2026-05-08"
+    assert s.until() == "2026-05-18"
 
 
 def test_a_pass_sold_into_overlapping_freezes_of_both_holders(system: System) -> None:

@@ -73,7 +73,7 @@ def test_openapi_bodies_are_the_command_models() -> None:
     assert set(schemas["tag_client_body"]["properties"]) == {"tag"}  # client_id comes from the path
     clients = {p["name"]: p for p in doc["paths"]["/v1/clients"]["get"]["parameters"]}
     assert set(clients) == {"q", "tag", "status", "branch_id", "include", "limit", "cursor"}
-    assert clients["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
+    assert clients["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}  # API §7
     assert (clients["include"]["style"], clients["include"]["explode"]) == ("form", False)
     variants = doc["paths"]["/v1/commands"]["post"]["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
     # Tenant set-up is CLI-only, and a parent's own commands run only behind /cabinet/me (DOMAIN §8.2).

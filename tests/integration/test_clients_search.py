@@ -129,18 +129,19 @@ def test_cursor_paging_has_no_gaps_or_duplicates_even_with_equal_names(system: S
     assert [x["id"] for x in everyone if x["name"] != "Aaron"] == seen
 
 
-def test_limit_defaults_to_50_and_is_capped_at_200(system: System) -> None:
-    """API §3."""
+def test_limit_defaults_to_100_and_is_capped_at_1000(system: System) -> None:
+    """API §7: every list takes limit (default 100, at most 1000)."""
     s = School(system)
-    for i in range(205):
+    for i in range(105):
         system.app.execute(s.admin, "register_client", {"name": f"K{i:03d}", "branch_id": s.branch}, at=T0)
     system.runner.catch_up()
-    assert len(s.search()["items"]) == 50
-    page = s.search(limit=1000)
-    assert (len(page["items"]), page["total"]) == (200, 205)
-    rest = s.search(limit=1000, cursor=page["next_cursor"])
-    assert [x["name"] for x in rest["items"]] == [f"K{i:03d}" for i in range(200, 205)]
+    first = s.search()
+    assert (len(first["items"]), first["total"]) == (100, 105)
+    rest = s.search(cursor=first["next_cursor"])
+    assert [x["name"] for x in rest["items"]] == [f"K{i:03d}" for i in range(100, 105)]
     assert rest["next_cursor"] is None
+    assert len(s.search(limit=1000)["items"]) == 105
+    assert len(s.search(limit=5000)["items"]) == 105  # capped, and all of them fit
     assert len(s.search(limit=0)["items"]) == 1
 
 

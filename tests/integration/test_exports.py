@@ -58,5 +58,5 @@ def test_csv_and_xlsx_have_a_row_per_posting(system: System) -> None:
     values = list(ws.iter_rows(values_only=True))
     assert list(values[0]) == exports.COLUMNS
     assert len(values) == postings + 1
-    assert sum(Decimal(r[6]) for r in values[1:]) == 0
-    assert all(isinstance(r[6], str) for r in values[1:])  # exact decimal strings, not floats
+    assert sum(Decimal(str(r[6])) for r in values[1:]) == 0
+    assert all(isinstance(r[6], int | float) for r in values[1:])  # API §7: amounts are numeric cells

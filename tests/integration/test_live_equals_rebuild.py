@@ -120,6 +120,37 @@ class Commands(RuleBasedStateMachine):
         except Refused:
             pass
 
+    @rule(g=st.integers(0, 2), days=st.integers(0, 30), weeks=st.integers(0, 6), minutes=st.integers(1, 3000))
+    def plan_lessons(self, g: int, days: int, weeks: int, minutes: int) -> None:
+        """DOMAIN §7.2, §7.3: a group's weekly lessons (g < 2) or a one-off for named clients."""
+        first = (self.at + timedelta(days=days + 1)).date()
+        args: dict = {"branch_id": self.branch, "lesson_type": "group", "starts_on": first.isoformat(),
+                      "time": "16:00", "duration_min": 45, "capacity": 3}
+        if g < 2:
+            args |= {"group_id": self.groups[g],
+                     "repeat": {"every": "week", "until": (first + timedelta(weeks=weeks)).isoformat()}}
+        else:
+            args["client_ids"] = self.clients[-2:]
+        ans = self.run("schedule_lessons", args, minutes)
+        if ans:
+            self.lessons = [*getattr(self, "lessons", []), *ans["lesson_ids"]]
+
+    @rule(i=st.integers(0, 40), j=st.integers(0, 20), act=st.sampled_from(["book", "unbook", "visit", "cancel"]),
+          minutes=st.integers(1, 3000))
+    def lesson_act(self, i: int, j: int, act: str, minutes: int) -> None:
+        lessons = getattr(self, "lessons", [])
+        if not lessons or not self.clients:
+            return
+        lesson, client = lessons[i % len(lessons)], self.clients[j % len(self.clients)]
+        if act == "book":
+            self.run("book_lesson", {"lesson_id": lesson, "client_id": client}, minutes)
+        elif act == "unbook":
+            self.run("unbook_lesson", {"lesson_id": lesson, "client_id": client}, minutes)
+        elif act == "visit":
+            self.run("record_visit", {"lesson_id": lesson, "client_id": client, "status": "attended"}, minutes)
+        else:
+            self.run("cancel_lesson", {"lesson_id": lesson, "reason": "closed"}, minutes)
+
     def teardown(self) -> None:
         if hasattr(self, "system"):
             try:

@@ -40,14 +40,26 @@ def days_of(start: date, end: date) -> set[date]:
 
 def reference(valid_from: date, valid_until: date, freezes: Iterable[Period]) -> date:
     """The rule, one day at a time: a day moves the pass when a freeze covering it is met
-    while the day is inside the validity and no freeze that moved the pass covered it."""
+    while the day is inside the validity and no freeze that moved the pass covered it. The
+    days so counted resume after the end, on days no freeze met so far covers (the pass is
+    paused, not lengthened); a freeze the end moves over has moved the pass too."""
     covered: set[date] = set()
+    met: list[set[date]] = []
     for start, end in freezes:
         days = days_of(start, end)
+        met.append(days)
         new = {d for d in days if valid_from <= d <= valid_until} - covered
-        if new:
-            valid_until += timedelta(days=len(new))
-            covered |= days
+        if not new:
+            continue
+        covered |= days
+        left = len(new)
+        while left:
+            valid_until += timedelta(days=1)
+            over = [m for m in met if valid_until in m]
+            for m in over:
+                covered |= m
+            if not over:
+                left -= 1
     return valid_until
 
 
@@ -62,9 +74,12 @@ def a_pass(valid_until: date, paused: tuple[Pause, ...] = ()) -> Pass:
 
 
 def freeze_all(p: Pass, freezes: Iterable[Period]) -> Pass:
-    """Each freeze recorded in turn, as ``move_passes_for_freeze`` does for every holder."""
+    """Each freeze recorded in turn, as ``move_passes_for_freeze`` does for every holder
+    (with the holders' freezes recorded so far, this one included)."""
+    recorded: list[Period] = []
     for start, end in freezes:
-        p = project(p, pause(p, META, start, end))
+        recorded.append((start, end))
+        p = project(p, pause(p, META, start, end, recorded))
     return p
 
 
@@ -114,9 +129,10 @@ def test_the_move_is_the_reference(freezes: list[Period], validity: int) -> None
 
 def frozen_days(p: Pass, freezes: Iterable[Period]) -> list[int]:
     """The ``frozen_days`` of the events the freezes emit, in turn."""
-    out = []
+    out, recorded = [], []
     for start, end in freezes:
-        events = pause(p, META, start, end)
+        recorded.append((start, end))
+        events = pause(p, META, start, end, recorded)
         out += [e.frozen_days for e in events if isinstance(e, PassValidityChanged)]
         p = project(p, events)
     return out

@@ -1,0 +1,39 @@
+"""Swagger UI's own files for the ``/docs`` page, served by the app from the installed
+``swagger-ui-bundle-v2`` package: the page needs no internet and no CDN. Only the files
+the page uses are served; any other name is the usual JSON 404. They are the page's
+files, not part of the API, so they are mounted beside the route tables and stay out of
+the OpenAPI document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+from classledger.http.errors import ApiError
+
+PREFIX = "/docs/assets"
+_DIRECTORY = Path(str(swagger_ui_path))
+_FILES = {
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+    "favicon-16x16.png": "image/png",
+}
+# An hour; after that the ETag and Last-Modified of FileResponse make a revisit cheap.
+_CACHE = {"Cache-Control": "public, max-age=3600"}
+
+
+async def docs_asset(request: Request) -> Response:
+    name = str(request.path_params["name"])
+    media_type = _FILES.get(name)
+    if media_type is None:
+        raise ApiError(404, "not_found", f"no file {name!r} in the API documentation's assets", name=name)
+    return FileResponse(_DIRECTORY / name, media_type=media_type, headers=_CACHE)
+
+
+def docs_assets_mount() -> Mount:
+    return Mount(PREFIX, routes=[Route("/{name}", docs_asset, methods=["GET"])])

@@ -1,0 +1,142 @@
+"""Where each client's history lies (API §7, DOMAIN §9.2): every stored event of the
+client and of what is the client's, in the order recorded.
+
+What is the client's: their registrations (with their transfers), credits, passes (a
+shared pass is each holder's; a lesson transfer shows on both sides, the giving pass and
+the receiving one), visits, journal transactions and their cancellations, their account
+(moves and discounts), and the cabinet logins that linked or unlinked them. An event
+whose aggregate has an owner is that owner's; the owners are learnt from the events that
+create those aggregates. The rows name the events (aggregate and version), in
+notification order; the events themselves stay in the event store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from classledger.projections.batch import PendingInserts
+from classledger.projections.paging import decode_cursor, sql_page
+from classledger.projections.runtime import EventRecord, Projection, handles
+from classledger.store.database import Database, Tx
+
+# The client aggregate's own events.
+CLIENT_EVENTS = (
+    "ClientRegistered", "ClientDetailsChanged", "ClientConsentsChanged", "ClientTagged", "ClientUntagged",
+    "FamilyMemberLinked", "FamilyParentLinked", "FamilyMemberUnlinked", "FamilyParentUnlinked", "ClientFrozen",
+    "ClientArchived", "ClientRestored", "ClientDeleted", "CabinetLinkIssued", "CabinetLinkRevoked",
+    "ClientJoinedWaitlist", "ClientLeftWaitlist", "NextCallScheduled", "ClientErased",
+)
+# Events that create an aggregate of the client's, and say whose it is.
+OWNING_EVENTS = ("RegistrationCreated", "CreditGranted", "PassSold", "VisitRecorded", "TransactionPosted",
+                 "ClientAccountMoved", "ClientDiscountGiven")
+# Later events of those aggregates.
+OWNED_EVENTS = (
+    "RegistrationConfirmed", "RegistrationPromoted", "RegistrationCancelled", "RegistrationTransferred",
+    "CreditUsed", "CreditVoided", "PassLessonsUsed", "PassLessonReturned", "PassValidityChanged", "PassBroken",
+    "PassPaid", "LessonsTransferredOut", "PassEnded", "VisitCancelled", "TransactionCancelled",
+    "ClientDiscountRemoved",
+)
+# Events of another aggregate that name one client: a parent's login linking them, and the
+# client's own list of booked lessons (DOMAIN §7.2: bookings and their cancellations).
+NAMING_EVENTS = ("CabinetClientLinked", "CabinetClientUnlinked", "ClientLessonsBooked", "ClientLessonsUnbooked")
+
+
+def _owners(ev: EventRecord) -> list[str]:
+    d = ev.data
+    if ev.type == "PassSold":
+        return [str(c) for c in d["client_ids"]]
+    if ev.type == "TransactionPosted":
+        cid = d["transaction"].get("client_id")
+        return [str(cid)] if cid else []
+    return [str(d["client_id"])]
+
+
+class ClientTrail(Projection):
+    name = "trail"
+    version = 1
+    # Handlers only read (an owner not seen in this page); every row waits for the page's end.
+    stageable = True
+    tables = {
+        "owners": (
+            "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, aggregate_id TEXT NOT NULL, "
+            "client_ids TEXT NOT NULL, PRIMARY KEY (tenant_id, aggregate_id))"
+        ),
+        "events": (
+            "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, client_id TEXT NOT NULL, seq BIGINT NOT NULL, "
+            "aggregate_id TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (tenant_id, client_id, seq))"
+        ),
+    }
+
+    def __init__(self, db: Database, *, suffix: str = "") -> None:
+        super().__init__(db, suffix=suffix)
+        # Rows are queued over the page and written in a few statements at its end; the
+        # owners learnt in the page are held, so that their later events need no read.
+        self._queue = PendingInserts()
+        self._owners: dict[tuple[str, str], list[str]] = {}
+
+    def finish_page(self, tx: Tx) -> None:
+        self._queue.flush(tx, self.db.dialect)
+        self._owners.clear()
+
+    def discard_page(self) -> None:
+        self._queue.clear()
+        self._owners.clear()
+
+    @handles(*CLIENT_EVENTS)
+    def _own(self, tx: Tx, ev: EventRecord) -> None:
+        self._add(ev, [str(ev.aggregate_id)])
+
+    @handles(*OWNING_EVENTS)
+    def _owning(self, tx: Tx, ev: EventRecord) -> None:
+        clients = list(dict.fromkeys(_owners(ev)))
+        key = (str(ev.tenant_id), str(ev.aggregate_id))
+        if not clients:
+            return
+        if key not in self._owners:
+            # An account's first move makes it the client's; its later moves say the same.
+            self._owners[key] = clients
+            self._queue.add(f"INSERT INTO {self.t('owners')} (tenant_id, aggregate_id, client_ids)", ("text",) * 3,
+                            (*key, orjson.dumps(clients).decode()), "ON CONFLICT (tenant_id, aggregate_id) DO NOTHING")
+        self._add(ev, clients)
+
+    @handles(*OWNED_EVENTS)
+    def _owned(self, tx: Tx, ev: EventRecord) -> None:
+        key = (str(ev.tenant_id), str(ev.aggregate_id))
+        clients = self._owners.get(key)
+        if clients is None:
+            row = tx.one(f"SELECT client_ids FROM {self.t('owners')} WHERE tenant_id = ? AND aggregate_id = ?", key)
+            if row is None:
+                return
+            clients = self._owners[key] = orjson.loads(row[0])
+        self._add(ev, clients)
+
+    @handles(*NAMING_EVENTS)
+    def _naming(self, tx: Tx, ev: EventRecord) -> None:
+        self._add(ev, [str(ev.data["client_id"])])
+
+    def _add(self, ev: EventRecord, clients: list[str]) -> None:
+        for c in clients:
+            self._queue.add(f"INSERT INTO {self.t('events')} (tenant_id, client_id, seq, aggregate_id, version)",
+                            ("text", "text", "bigint", "text", "integer"),
+                            (str(ev.tenant_id), c, ev.id, str(ev.aggregate_id), ev.version),
+                            "ON CONFLICT (tenant_id, client_id, seq) DO NOTHING")
+
+    # ---- reads ------------------------------------------------------------------------
+
+    def page(self, tenant_id: UUID, client_id: UUID, *, limit: int, cursor: str | None) -> dict[str, Any]:
+        """A page of the client's events, oldest first: ``items`` are ``(aggregate_id, version)``."""
+        key = (str(tenant_id), str(client_id))
+        after, params = "", list[Any](key)
+        if cursor:
+            (seq,) = decode_cursor(cursor, 1)
+            after, params = " AND seq > ?", [*params, int(seq)]
+        with self.db.read() as tx:
+            (total,) = tx.one(f"SELECT COUNT(*) FROM {self.t('events')} WHERE tenant_id = ? AND client_id = ?", key) or (0,)
+            rows = tx.execute(f"SELECT seq, aggregate_id, version FROM {self.t('events')} WHERE tenant_id = ? "
+                              f"AND client_id = ?{after} ORDER BY seq LIMIT ?", [*params, limit + 1])
+        shown, next_cursor = sql_page(rows, limit, lambda r: [int(r[0])])
+        refs = [(UUID(str(r[1])), int(r[2])) for r in shown]
+        return {"items": refs, "total": int(total), "next_cursor": next_cursor}

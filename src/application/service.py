@@ -274,8 +274,11 @@ class ClassLedger(Application[UUID]):
         spec = COMMANDS.get(command)
         if spec is None:
             return None
-        args = parse_args(spec, raw_args)
-        principal.require(spec.need)
+        try:
+            args = parse_args(spec, raw_args)
+            principal.require(spec.need)
+        except Refused:
+            return None  # never recorded: ``execute`` refuses it again, and logs the refusal
         given_id = getattr(args, "id", None)
         if idempotency_key:
             key = f"key:{idempotency_key}"

@@ -54,7 +54,7 @@ from classledger.http.inputs import (
     read_json_object,
 )
 from classledger.http.openapi import DOCS_HTML, openapi
-from classledger.http.readback import Readback, cursor_error, instant_us, local_date
+from classledger.http.readback import cursor_error, instant_us, local_date
 from classledger.http.routes import (
     CABINET_ROUTES,
     READS,
@@ -137,7 +137,7 @@ def _by_method(methods: dict[str, Endpoint]) -> Endpoint:
     return endpoint
 
 
-class Api(Readback, ScheduleReads):
+class Api(ScheduleReads):
     def __init__(self, system: System, body_limit: int) -> None:
         self.system = system
         self.body_limit = body_limit

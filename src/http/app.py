@@ -41,6 +41,13 @@ from classledger.http.cabinet_page import (
 from classledger.http.docs_assets import docs_assets_mount
 from classledger.http.errors import HANDLERS, ApiError, render
 from classledger.http.family_cabinet import FamilyCabinet
+from classledger.http.health import (
+    DATABASE_HANDLERS,
+    check_current,
+    health_body,
+    mark_read,
+    reading,
+)
 from classledger.http.inputs import (
     BODY_LIMIT,
     idempotency_key,
@@ -107,14 +114,22 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
     endpoints.setdefault("/v1/commands", {})["POST"] = api.run_command
     for r in READS:
         # A read route is served by the Api method of its name, or is not built yet.
-        endpoints.setdefault(r.path, {})["GET"] = getattr(api, r.name, api.not_built)
+        endpoints.setdefault(r.path, {})["GET"] = _read(r.name, getattr(api, r.name, api.not_built))
     # One Route per path, dispatching on the method: with one Route per method, starlette
     # would answer a wrong method with the Allow header of whichever route came first.
     return Starlette(
         routes=[*(Route(path, _by_method(methods), methods=list(methods)) for path, methods in endpoints.items()),
                 docs_assets_mount()],
-        exception_handlers=HANDLERS,
+        exception_handlers={**HANDLERS, **DATABASE_HANDLERS},
     )
+
+
+def _read(name: str, endpoint: Endpoint) -> Endpoint:
+    async def read(request: Request) -> Response:
+        mark_read(name, request.scope)  # which projections it needs (health.READS_FROM)
+        return await endpoint(request)
+
+    return read
 
 
 def _by_method(methods: dict[str, Endpoint]) -> Endpoint:
@@ -137,10 +152,13 @@ class Api(ScheduleReads):
         self.spec = openapi(unbuilt_reads=[r.name for r in READS if not hasattr(self, r.name)])
 
     async def principal(self, request: Request) -> Principal:
-        return await authenticate(self.system, request)
+        principal = await authenticate(self.system, request)
+        reading(request, principal.tenant_id)
+        return principal
 
     async def catch_up(self) -> None:
         await run_in_threadpool(self.system.runner.catch_up)
+        check_current(self.system)  # a read model stuck for this tenant is refused, not served stale
 
     # ---- writes --------------------------------------------------------------------------
 
@@ -462,6 +480,7 @@ class Api(ScheduleReads):
             if found is None:
                 return None
             tenant_id, client_id = found
+            check_current(self.system, "cabinet", tenant_id)
             zone = ZoneInfo(self.directory.timezone(tenant_id) or "UTC")
             today = at.astimezone(zone).date()
             card = self.directory.card(tenant_id, client_id, today=today)
@@ -493,7 +512,7 @@ class Api(ScheduleReads):
         return HTMLResponse(cabinet_page(view, shown), headers=_PRIVATE_PAGE)
 
     async def health(self, request: Request) -> Response:
-        return render({"ok": True})
+        return render(await run_in_threadpool(health_body, self.system))
 
     async def openapi_json(self, request: Request) -> Response:
         return render(self.spec)

@@ -118,7 +118,12 @@ class Projection:
         self.suffix = suffix
 
     def t(self, table: str) -> str:
-        return check_identifier(f"p_{self.name}_v{self.version}_{table}{self.suffix}")
+        # Handlers name their tables for every event: checked once, then remembered.
+        names: dict[str, str] = self.__dict__.setdefault("_table_names", {})
+        name = names.get(table)
+        if name is None:
+            name = names[table] = check_identifier(f"p_{self.name}_v{self.version}_{table}{self.suffix}")
+        return name
 
     @property
     def key(self) -> str:

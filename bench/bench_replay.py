@@ -72,6 +72,12 @@ def copy_events(sqlite_url: str, pg_url: str) -> None:
             while batch := cur.fetchmany(10_000):
                 for r in batch:
                     copy.write_row(r)
+        # The clients' data keys too: without them every personal event would read as an
+        # erased client's (and cost a key lookup each).
+        keys = src.execute("SELECT client_id, tenant_id, key FROM client_keys").fetchall()
+        conn.cursor().executemany(
+            "INSERT INTO client_keys (client_id, tenant_id, key) VALUES (%s, %s, %s) ON CONFLICT (client_id) DO NOTHING", keys
+        )
         conn.execute("SELECT setval(pg_get_serial_sequence('events', 'notification_id'), (SELECT MAX(notification_id) FROM events))")
         conn.execute("ANALYZE events")
     src.close()

@@ -99,11 +99,13 @@ def update_many(
     rows: Sequence[Sequence[Any]],
     *,
     only_changed: bool = False,
+    add: bool = False,
 ) -> None:
     """Set ``columns`` of the rows found by ``keys`` ((name, SQL type) pairs); each row of
     ``rows`` is the key values then the column values, each key at most once.
     ``only_changed``: leave alone a row whose columns already hold those values (setting an
-    indexed column, even to its own value, rewrites its index entry on SQLite).
+    indexed column, even to its own value, rewrites its index entry on SQLite). ``add``:
+    the values are added to the columns (counters), not set.
 
     SQLite: one prepared statement run for every row (no round trips to save). PostgreSQL:
     one ``UPDATE ... FROM jsonb_array_elements(?)`` per chunk, the rows one orjson text."""
@@ -112,7 +114,7 @@ def update_many(
     if dialect == "postgresql":
         fields = [*keys, *columns]
         values = ", ".join(f"(e->>{n})::{t} AS {name}" for n, (name, t) in enumerate(fields))
-        sets = ", ".join(f"{name} = v.{name}" for name, _ in columns)
+        sets = ", ".join(f"{name} = {table}.{name} + v.{name}" if add else f"{name} = v.{name}" for name, _ in columns)
         match = " AND ".join(f"{table}.{name} = v.{name}" for name, _ in keys)
         if only_changed:
             match += " AND (" + " OR ".join(f"{table}.{name} IS DISTINCT FROM v.{name}" for name, _ in columns) + ")"
@@ -121,7 +123,7 @@ def update_many(
             tx.execute(f"UPDATE {table} SET {sets} FROM (SELECT {values} FROM jsonb_array_elements(?::jsonb) AS e) AS v "
                        f"WHERE {match}", [_json(part)])
         return
-    sets = ", ".join(f"{name} = ?" for name, _ in columns)
+    sets = ", ".join(f"{name} = {name} + ?" if add else f"{name} = ?" for name, _ in columns)
     match = " AND ".join(f"{name} = ?" for name, _ in keys)
     n = len(keys)
     if only_changed:

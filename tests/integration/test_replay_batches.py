@@ -1,6 +1,7 @@
 """A rebuild writes a page's rows in a few statements, never one per event (API §5), and
-stays exact: the passes (DOMAIN §4.11), the books (§6), the cabinet's visits (§8.1) and
-the client trail (§9.2) rebuilt in small pages equal the live tables, on both engines."""
+stays exact: the passes (DOMAIN §4.11), the books (§6), the cabinet's visits (§8.1), the
+client trail (§9.2) and the catalogue's groups and registrations (§3.2), rebuilt in small
+pages, equal the live tables, on both engines."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from classledger.store import tx as txmod
 from classledger.store.database import Store
 from classledger.system import System
 
-BATCHED = ["passes", "books", "cabinet", "trail"]
+BATCHED = ["passes", "books", "cabinet", "trail", "catalogue"]
 PAGE = 100
 
 

@@ -36,6 +36,7 @@ from classledger.store.recorders import hyphenated
 SCRATCH = "_scratch"
 BULK_PAGE = 20_000  # events per transaction of a rebuild: large, and memory stays flat
 WORKERS = 2  # worker processes of a large rebuild of several projections (the machines have 2 CPUs)
+SQLITE_CACHE_KB = 65_536  # the page cache of a rebuild's SQLite connection (KiB)
 ANALYZE_AFTER = (1, 4, 16)  # pages of a rebuild after which PostgreSQL gathers the tables' statistics
 PARALLEL_MIN = 100_000  # events to read before workers pay off: each costs a Python start (~1 s)
 
@@ -437,6 +438,10 @@ def bulk_catch_up(
                 # A page's statements are planned for the rows they name, never by a generic
                 # plan made while the scratch tables were empty (which walks a whole tenant).
                 tx.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            else:
+                # A page's rows land all over the tables' B-trees (a client's trail, a pass):
+                # SQLite's default 2 MB page cache would write and read the same pages again.
+                tx.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
             held = runner._lock_positions(tx)
             moved: list[tuple[int, int, str]] = []
             for p in runner.projections:

@@ -79,7 +79,11 @@ class PendingInserts:
         self._queued: dict[tuple[str, str], tuple[Sequence[str], list[Sequence[Any]]]] = {}
 
     def add(self, head: str, types: Sequence[str], row: Sequence[Any], tail: str = "") -> None:
-        self._queued.setdefault((head, tail), (types, []))[1].append(row)
+        # Called for every row of a rebuild: no new list or tuple unless the statement is new.
+        try:
+            self._queued[(head, tail)][1].append(row)
+        except KeyError:
+            self._queued[(head, tail)] = (types, [row])
 
     def flush(self, tx: Tx, dialect: str) -> None:
         queued, self._queued = self._queued, {}

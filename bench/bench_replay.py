@@ -157,6 +157,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workers", type=int, help="passed to replay.py (default: its own choice)")
     ap.add_argument("--build-postgres", action="store_true",
                     help="build the PostgreSQL store through the command path too (default: copy the SQLite store's events)")
     a = ap.parse_args()
@@ -181,7 +182,7 @@ def main() -> None:
             # The raw rate next to each replay: the machine is shared, its limit moves.
             rate, total = raw_read_rate(store)
             raws.append(rate)
-            summary, peak = replay(url, "--projection", "all")
+            summary, peak = replay(url, "--projection", "all", *(["--workers", str(a.workers)] if a.workers else []))
             rates.append(summary["events_per_second"])
             peaks.append(peak)
         store.close()

@@ -16,7 +16,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -55,6 +54,7 @@ from classledger.http.inputs import (
     path_id,
     read_json_object,
 )
+from classledger.http.offload import run_in_threadpool
 from classledger.http.openapi import DOCS_HTML, openapi
 from classledger.http.readback import cursor_error, instant_us, local_date
 from classledger.http.routes import (

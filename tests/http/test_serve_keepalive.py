@@ -45,8 +45,10 @@ def shared_socket_server(tmp_path: Path) -> Iterator[uvicorn.Server]:
     """The app served as each worker of ``serve --workers N`` serves it: on a listening
     socket bound by uvicorn's supervisor (``Config.bind_socket``), not one it opens itself."""
     system = System.open(f"sqlite:///{tmp_path}/keepalive.db")
+    # On asyncio's loop, which sets TCP_NODELAY only on sockets it made itself (uvloop sets
+    # it on every TCP connection): the protocol must not depend on the loop for it.
     config = uvicorn.Config(create_app(system), host="127.0.0.1", port=_free_port(), lifespan="off",
-                            **{**_UVICORN, "log_level": "warning"})
+                            **{**_UVICORN, "log_level": "warning", "loop": "asyncio"})
     sock = config.bind_socket()
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -123,6 +123,7 @@ class ClassLedger(Application[UUID]):
         self.store = store
         self.snapshot_every = snapshot_every
         self.cache = AggregateCache(cache_size)
+        self._batch_snapshots = threading.local()  # snapshots waiting for this thread's write batch
         super().__init__(env=store.env)
         store.recorder.after_commit = self._committed
 
@@ -131,6 +132,32 @@ class ClassLedger(Application[UUID]):
             states = job.kwargs.get("states")
             if states is not None:
                 self.cache.saved(states, min(job.ids), max(job.ids))
+
+    @contextlib.contextmanager
+    def write_batch(self) -> Iterator[None]:
+        """Run this thread's commands in one write transaction until the block ends, each
+        in its own savepoint (``EventRecorder.write_batch``): a refused or conflicting
+        command rolls back alone; nothing is durable before the block ends, and if it
+        raises nothing of it is. The cache carries the states from one command to the
+        next and forgets them all if the batch is lost; snapshots wait for the commit
+        (they are written by another connection, which must not wait on this one)."""
+        snapshots: list[Snapshot] = []
+        with self.event_recorder.write_batch() as batched:
+            if not batched:
+                yield
+                return
+            self._batch_snapshots.current = snapshots
+            try:
+                yield
+            except BaseException:
+                self.cache.reset()  # states this batch told the cache of never land
+                raise
+            finally:
+                self._batch_snapshots.current = None
+        if snapshots and self.snapshots is not None:
+            for snapshot in snapshots:
+                with contextlib.suppress(RecordConflictError):  # another writer took it
+                    self.snapshots.put([snapshot])
 
     # The store already opened the factory and the recorder: share them, one pool.
     def construct_factory(self, env: Any) -> InfrastructureFactory[Any]:
@@ -391,6 +418,10 @@ class ClassLedger(Application[UUID]):
             agg = ctx.state(aggregate_id)
             # A multiple of ``every`` was reached by this command's events.
             if agg.version // every > (version - 1) // every:
+                waiting = getattr(self._batch_snapshots, "current", None)
+                if waiting is not None:
+                    waiting.append(Snapshot.take(agg))
+                    continue
                 with contextlib.suppress(RecordConflictError):  # another writer took it
                     self.snapshots.put([Snapshot.take(agg)])
 

@@ -83,6 +83,19 @@ OnInsert = Callable[[Tx, list["EventRow"], int], bool]
 class _InlineFailed(Exception):
     pass
 _last_write = threading.local()
+_open_batch = threading.local()  # (recorder, _Batch) while this thread holds a write batch
+
+
+@dataclass(eq=False)
+class _Batch:
+    """One thread's open write transaction (``EventRecorder.write_batch``): its cursor,
+    the chain heads and the last notification id as the lines released so far left them."""
+
+    tx: Tx
+    cur: Any
+    insert: Callable[[Job, dict[UUID, bytes]], list[int]]
+    prev: int | None  # the last notification id written before the next line (None: unknown yet)
+    heads: dict[UUID, bytes]
 
 
 class EventRecorder(ABC):
@@ -105,6 +118,9 @@ class EventRecorder(ABC):
     _group: GroupCommit | None = None
 
     def _submit(self, stored_events: Sequence[LibStoredEvent], kwargs: dict[str, Any]) -> list[int]:
+        batch = self._current_batch()
+        if batch is not None:
+            return self._write_in_batch(batch, Job(stored_events, kwargs))
         if self._group is None:
             self._group = GroupCommit(self._write_and_report)
         job = self._group.submit(Job(stored_events, kwargs))
@@ -120,6 +136,107 @@ class EventRecorder(ABC):
         inline = bool(getattr(_last_write, "inline", False))
         _last_write.inline = False
         return inline
+
+    # ---- write batches: many commands, one transaction, each in its own savepoint ------
+
+    @contextlib.contextmanager
+    def write_batch(self) -> Iterator[bool]:
+        """Run this thread's writes in one transaction until the block ends, each write
+        (one command: its events, command-log row, staff action and inline projections)
+        inside its own savepoint: a write that fails rolls back alone, the others stay.
+
+        Inside the block this thread's reads of the store (the head, the command log,
+        aggregates' events, chain heads) go through the same transaction and see what the
+        block wrote; ``after_commit`` is told of each write as its savepoint is released,
+        so the application's cache carries the new states from one command to the next.
+        Nothing is durable before the block ends: if it raises, everything it wrote is
+        rolled back, and the caller must forget what it was told (the cache).
+
+        Yields whether the writes are batched (an in-memory SQLite database is not: its
+        one connection is also every reader's; there each write commits alone). Other
+        writers, of this process or another, wait for the block: keep it short."""
+        if self._current_batch() is not None:
+            raise RuntimeError("a write batch is already open in this thread")
+        if not self._can_batch():
+            yield False
+            return
+        with self._batch_transaction() as batch:
+            _open_batch.current = (self, batch)
+            try:
+                yield True
+            finally:
+                _open_batch.current = None
+
+    def _current_batch(self) -> _Batch | None:
+        held = getattr(_open_batch, "current", None)
+        return held[1] if held is not None and held[0] is self else None
+
+    def _can_batch(self) -> bool:
+        return True
+
+    @abstractmethod
+    def _batch_transaction(self) -> contextlib.AbstractContextManager[_Batch]:
+        """Begin a write transaction (the write lock taken); commit it when the block ends,
+        roll it back if the block raises."""
+
+    def _write_in_batch(self, batch: _Batch, job: Job) -> list[int]:
+        tx = batch.tx
+        _last_write.inline = False
+        tx.execute("SAVEPOINT line")
+        mine = dict(batch.heads)  # a line rolled back to its savepoint leaves no chain link
+        try:
+            job.ids = batch.insert(job, mine)
+            staff_actions.insert(tx, self._staff_actions, [job], self._param)
+        except Exception as e:
+            tx.execute("ROLLBACK TO SAVEPOINT line")
+            tx.execute("RELEASE SAVEPOINT line")
+            if isinstance(e, sqlite3.IntegrityError | psycopg.IntegrityError):
+                raise IntegrityError(str(e)) from e
+            raise
+        rows = _new_rows(job.events, job.ids)
+        if rows and self.on_insert is not None:
+            prev = rows[0].notification_id - 1 if batch.prev is None else batch.prev
+            # A projection that raises is rolled back alone: the line's events stay, and
+            # the runner applies (and keeps logging) them after the commit.
+            tx.execute("SAVEPOINT projections")
+            try:
+                job.inline = self.on_insert(tx, rows, prev)
+            except Exception:
+                logging.getLogger(__name__).exception("projection failed inside the write; the runner will retry")
+                tx.execute("ROLLBACK TO SAVEPOINT projections")
+                job.inline = False
+            tx.execute("RELEASE SAVEPOINT projections")
+        tx.execute("RELEASE SAVEPOINT line")
+        batch.heads.update(mine)
+        if job.ids:
+            batch.prev = job.ids[-1]
+            if self.after_commit is not None:
+                self.after_commit([job])
+        _last_write.inline = job.inline
+        return job.ids
+
+    def _batch_select_events(
+        self, originator_id: UUID | str, gt: int | None, lte: int | None, desc: bool, limit: int | None
+    ) -> list[LibStoredEvent]:
+        """The library's ``select_events``, read through this thread's write batch."""
+        oid = _uuid(originator_id)
+        sql = f"SELECT originator_id, originator_version, topic, state FROM {self._events} WHERE originator_id = ?"
+        params: list[Any] = [self._originator_param(oid)]
+        if gt is not None:
+            sql += " AND originator_version > ?"
+            params.append(gt)
+        if lte is not None:
+            sql += " AND originator_version <= ?"
+            params.append(lte)
+        sql += " ORDER BY originator_version" + (" DESC" if desc else " ASC")
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [LibStoredEvent(originator_id=oid, originator_version=r[1], topic=r[2], state=bytes(r[3]))
+                for r in self._rows(sql, params)]
+
+    def _originator_param(self, value: UUID) -> Any:
+        return self._param(value)
 
     def _write_and_report(self, jobs: list[Job]) -> None:
         try:
@@ -463,6 +580,39 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
 
             self._run_jobs(SQLiteTx(cur), jobs, insert, None, inline=inline)
 
+    def _can_batch(self) -> bool:
+        return not self.datastore.pool.is_sqlite_memory_mode
+
+    @contextlib.contextmanager
+    def _batch_transaction(self) -> Iterator[_Batch]:
+        with (
+            writer_lock(self.datastore.pool.db_name),
+            self.datastore.get_connection(commit=True) as conn,
+            _ImmediateTransaction(conn, commit=True),
+        ):
+            cur = conn._sqlite_conn.cursor()
+            cur.row_factory = None
+            # Ids follow the head without gaps under the write lock (a rolled-back
+            # savepoint gives its ids back): the first line's ``prev`` is its first id - 1.
+            yield _Batch(SQLiteTx(cur), cur, lambda job, heads: self._insert_job(cur, job.events, heads, **job.kwargs),
+                         None, {})
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[LibStoredEvent]:
+        if self._current_batch() is not None:
+            return self._batch_select_events(originator_id, gt, lte, desc, limit)
+        return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+
+    def _originator_param(self, value: UUID) -> Any:
+        return value.hex  # as eventsourcing's SQLite recorder stores it
+
     def _insert_job(
         self, c: Any, stored_events: Sequence[LibStoredEvent], heads: dict[UUID, bytes], **kwargs: Any
     ) -> list[int]:
@@ -520,6 +670,10 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
         return str(value)
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        batch = self._current_batch()
+        if batch is not None:  # this thread's open write batch: read what it wrote
+            batch.cur.execute(sql, params)
+            return cast(list[tuple[Any, ...]], batch.cur.fetchall())
         reader = self._reader()
         if reader is None:
             with self.datastore.get_connection(commit=False) as conn:
@@ -646,6 +800,52 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                     curs.execute("ROLLBACK")
                 raise
 
+    @contextlib.contextmanager
+    def _batch_transaction(self) -> Iterator[_Batch]:
+        with self.datastore.get_connection() as conn:
+            assert conn.autocommit  # the transaction is ours: BEGIN here, COMMIT below
+            curs = conn.cursor(row_factory=tuple_row)
+            try:
+                curs.execute(
+                    f"BEGIN; SET LOCAL lock_timeout = '0s'; LOCK TABLE {self._events} IN EXCLUSIVE MODE; "
+                    f"SELECT MAX(notification_id) FROM {self._events}"
+                )
+                while curs.nextset():
+                    pass
+                found = curs.fetchone()
+                prev = int(found[0] or 0) if found else 0
+
+                def insert(job: Job, heads: dict[UUID, bytes]) -> list[int]:
+                    for tenant_id in dict.fromkeys(_tenant_of(e)[0] for e in job.events):
+                        if tenant_id not in heads:
+                            curs.execute(
+                                f"SELECT chain FROM {self._events} WHERE tenant_id = %s "
+                                "ORDER BY notification_id DESC LIMIT 1", (tenant_id,), prepare=True,
+                            )
+                            row = curs.fetchone()
+                            heads[tenant_id] = bytes(row[0]) if row else hashchain.GENESIS
+                    return self._insert_job(curs, job.events, heads, job.kwargs.get("command_record"))
+
+                yield _Batch(PgTx(curs), curs, insert, prev, {})
+                curs.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    curs.execute("ROLLBACK")
+                raise
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[LibStoredEvent]:
+        if self._current_batch() is not None:
+            return self._batch_select_events(originator_id, gt, lte, desc, limit)
+        return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+
     def _insert_job(
         self, curs: Any, stored_events: Sequence[LibStoredEvent], heads: dict[UUID, bytes], record: CommandRecord | None
     ) -> list[int]:
@@ -693,8 +893,15 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
     def _param(self, value: UUID) -> Any:
         return value
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        batch = self._current_batch()
+        if batch is not None:  # this thread's open write batch: read what it wrote
+            batch.cur.execute(pg_sql(sql), params, prepare=True)
+            return cast(list[tuple[Any, ...]], batch.cur.fetchall())
+        return self._pooled_rows(sql, params)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _pooled_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.datastore.get_connection() as conn:
             curs = conn.cursor(row_factory=tuple_row)
             curs.execute(pg_sql(sql), params, prepare=True)

@@ -162,12 +162,13 @@ class Importer:
                 principals[actor] = self.principal(actor)
             args = line.get("args", {})
             key = line.get("idempotency_key")
-            if self.app.recorded(principals[actor], line["command"], args, idempotency_key=key) is not None:
+            known, request = self.app.recorded_request(principals[actor], line["command"], args, idempotency_key=key)
+            if known is not None:
                 return None, True
             if self.server_clock is not None:
                 check_not_ahead(line["at"], self.server_clock())
             self.app.execute(principals[actor], line["command"], args, at=line["at"], reason=line.get("reason"),
-                             idempotency_key=key, monotonic_clock=True)
+                             idempotency_key=key, monotonic_clock=True, request=request)
         except Refused as e:
             return e, False
         return None, False

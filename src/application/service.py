@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -111,6 +112,15 @@ def request_hash(command: str, args: Args) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
+@dataclass(frozen=True)
+class Request:
+    """A command's arguments parsed and checked against its principal, and their hash."""
+
+    spec: CommandSpec
+    args: Args
+    digest: str
+
+
 class ClassLedger(Application[UUID]):
     """The one application; every tenant's aggregates live in it, tenant-stamped."""
 
@@ -188,14 +198,16 @@ class ClassLedger(Application[UUID]):
         reason: str | None = None,
         idempotency_key: str | None = None,
         monotonic_clock: bool = False,
+        request: Request | None = None,
     ) -> dict[str, Any]:
         """Run one command. Done or refused, it is one row of the staff action log
         (store/staff_actions.py); a retry answered from the command log is not a new one,
         nor is an attempt held off by a limit (429): a caller being throttled must not be
-        able to keep writing."""
+        able to keep writing. ``request``: the same command already prepared and looked up
+        in the command log (``recorded_request``), not found there."""
         try:
             return self._execute(principal, command, raw_args, at=at, reason=reason,
-                                 idempotency_key=idempotency_key, monotonic_clock=monotonic_clock)
+                                 idempotency_key=idempotency_key, monotonic_clock=monotonic_clock, request=request)
         except Refused as refused:
             if command in COMMANDS and not isinstance(refused, TooMany):
                 self._record_refusal(principal, command, raw_args, at, reason, refused)
@@ -231,12 +243,16 @@ class ClassLedger(Application[UUID]):
         reason: str | None = None,
         idempotency_key: str | None = None,
         monotonic_clock: bool = False,
+        request: Request | None = None,
     ) -> dict[str, Any]:
-        spec = COMMANDS.get(command)
-        if spec is None:
-            raise NotFound("unknown_command", f"no command {command!r}", known=sorted(COMMANDS))
-        args = parse_args(spec, raw_args)
-        principal.require(spec.need)
+        if request is None:
+            spec = COMMANDS.get(command)
+            if spec is None:
+                raise NotFound("unknown_command", f"no command {command!r}", known=sorted(COMMANDS))
+            args = parse_args(spec, raw_args)
+            principal.require(spec.need)
+        else:
+            spec, args = request.spec, request.args
         meta = Meta(
             tenant_id=principal.tenant_id,
             at=at,
@@ -253,7 +269,7 @@ class ClassLedger(Application[UUID]):
                     at=meta.at.isoformat(),
                     latest=(EPOCH + timedelta(microseconds=latest)).isoformat(),
                 )
-        digest = request_hash(command, args)
+        digest = request_hash(command, args) if request is None else request.digest
         given_id = getattr(args, "id", None)
         if idempotency_key:
             key, durable = f"key:{idempotency_key}", True
@@ -263,7 +279,7 @@ class ClassLedger(Application[UUID]):
             # Zero-padded so this process's keys sort in the order they are made: each
             # lands at the right edge of the command log's key order, one page per commit.
             key, durable = f"req:{_PROCESS}:{next(_requests):012d}", False
-        if durable:
+        if durable and request is None:  # a prepared request was looked up already
             known = self._answer_from_log(principal.tenant_id, key, digest)
             if known is not None:
                 return known
@@ -298,23 +314,33 @@ class ClassLedger(Application[UUID]):
         command log (API §6: an import re-run is answered from the record whatever its
         clock). None when it is new; a key or id recorded for other args is refused as
         ``execute`` refuses it."""
+        return self.recorded_request(principal, command, raw_args, idempotency_key=idempotency_key)[0]
+
+    def recorded_request(
+        self, principal: Principal, command: str, raw_args: Any, *, idempotency_key: str | None = None
+    ) -> tuple[dict[str, Any] | None, Request | None]:
+        """``recorded``, and the request it prepared (parsed, checked, hashed) when it
+        was not recorded, for ``execute(request=...)``: an import line is parsed and
+        looked up in the command log once, not twice. ``(None, None)`` for an unknown
+        command (``execute`` refuses it)."""
         spec = COMMANDS.get(command)
         if spec is None:
-            return None
+            return None, None
         args = parse_args(spec, raw_args)
         principal.require(spec.need)
+        digest = request_hash(command, args)
+        request = Request(spec, args, digest)
         given_id = getattr(args, "id", None)
         if idempotency_key:
             key = f"key:{idempotency_key}"
         elif given_id is not None:
             key = f"id:{given_id}"
         else:
-            return None
-        digest = request_hash(command, args)
+            return None, request
         known = self._answer_from_log(principal.tenant_id, key, digest)
         if known is None and given_id is not None:
             known = self._answer_for_id(principal.tenant_id, given_id, key, digest)
-        return known
+        return known, None if known is not None else request
 
     def _attempt(self, spec: CommandSpec, args: Args, principal: Principal, meta: Meta, key: str, digest: str,
                  durable: bool, given_id: UUID | None) -> tuple[bool, dict[str, Any]]:

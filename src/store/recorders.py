@@ -27,7 +27,7 @@ import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID
 
@@ -94,8 +94,10 @@ class _Batch:
     tx: Tx
     cur: Any
     insert: Callable[[Job, dict[UUID, bytes]], list[int]]
-    prev: int | None  # the last notification id written before the next line (None: unknown yet)
+    prev: int  # the store's head: the last notification id written before the next line
     heads: dict[UUID, bytes]
+    # Each tenant's latest business instant, once asked for (nobody else writes meanwhile).
+    latest: dict[UUID, int | None] = field(default_factory=dict)
 
 
 class EventRecorder(ABC):
@@ -195,19 +197,21 @@ class EventRecorder(ABC):
             raise
         rows = _new_rows(job.events, job.ids)
         if rows and self.on_insert is not None:
-            prev = rows[0].notification_id - 1 if batch.prev is None else batch.prev
             # A projection that raises is rolled back alone: the line's events stay, and
             # the runner applies (and keeps logging) them after the commit.
             tx.execute("SAVEPOINT projections")
             try:
-                job.inline = self.on_insert(tx, rows, prev)
+                job.inline = self.on_insert(tx, rows, batch.prev)
             except Exception:
                 logging.getLogger(__name__).exception("projection failed inside the write; the runner will retry")
                 tx.execute("ROLLBACK TO SAVEPOINT projections")
                 job.inline = False
-            tx.execute("RELEASE SAVEPOINT projections")
-        tx.execute("RELEASE SAVEPOINT line")
+        tx.execute("RELEASE SAVEPOINT line")  # and the projections' savepoint inside it
         batch.heads.update(mine)
+        for row in rows:
+            if row.tenant_id in batch.latest:
+                known = batch.latest[row.tenant_id]
+                batch.latest[row.tenant_id] = row.at_us if known is None else max(known, row.at_us)
         if job.ids:
             batch.prev = job.ids[-1]
             if self.after_commit is not None:
@@ -411,12 +415,21 @@ class EventRecorder(ABC):
 
     def max_notification_id(self) -> int:
         """The head of the store, 0 when it is empty. Asked before every command: one
-        statement, no transaction."""
+        statement, no transaction (none in a write batch, which holds the write lock)."""
+        batch = self._current_batch()
+        if batch is not None:
+            return batch.prev
         return int(self._rows(f"SELECT MAX(notification_id) FROM {self._events}", ())[0][0] or 0)
 
     def latest_at(self, tenant_id: UUID) -> int | None:
+        batch = self._current_batch()
+        if batch is not None and tenant_id in batch.latest:
+            return batch.latest[tenant_id]
         sql = f"SELECT MAX(at_us) FROM {self._events} WHERE tenant_id = ?"
-        return cast(int | None, self._rows(sql, (self._param(tenant_id),))[0][0])
+        latest = cast(int | None, self._rows(sql, (self._param(tenant_id),))[0][0])
+        if batch is not None:
+            batch.latest[tenant_id] = latest
+        return latest
 
     def originator_ids(self, tenant_id: UUID, topic: str) -> list[UUID]:
         """The tenant's aggregates that have an event of ``topic``, in the order of their first."""
@@ -592,10 +605,10 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
         ):
             cur = conn._sqlite_conn.cursor()
             cur.row_factory = None
-            # Ids follow the head without gaps under the write lock (a rolled-back
-            # savepoint gives its ids back): the first line's ``prev`` is its first id - 1.
+            cur.execute(f"SELECT MAX(notification_id) FROM {self.events_table_name}")
+            prev = int(cur.fetchone()[0] or 0)
             yield _Batch(SQLiteTx(cur), cur, lambda job, heads: self._insert_job(cur, job.events, heads, **job.kwargs),
-                         None, {})
+                         prev, {})
 
     def select_events(
         self,

@@ -857,7 +857,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
     ) -> Sequence[LibStoredEvent]:
         if self._current_batch() is not None:
             return self._batch_select_events(originator_id, gt, lte, desc, limit)
-        return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        return cast(Sequence[LibStoredEvent], super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit))
 
     def _insert_job(
         self, curs: Any, stored_events: Sequence[LibStoredEvent], heads: dict[UUID, bytes], record: CommandRecord | None
@@ -911,7 +911,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
         if batch is not None:  # this thread's open write batch: read what it wrote
             batch.cur.execute(pg_sql(sql), params, prepare=True)
             return cast(list[tuple[Any, ...]], batch.cur.fetchall())
-        return self._pooled_rows(sql, params)
+        return cast(list[tuple[Any, ...]], self._pooled_rows(sql, params))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _pooled_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

@@ -143,7 +143,8 @@ def test_a_line_whose_write_fails_leaves_no_chain_link_and_is_written_again(
 
     monkeypatch.setattr(recorders.staff_actions, "insert", insert_failing_once)
     summary = Importer(system.app, tid).run(lines, batch_seconds=60)
-    assert failed and (summary.applied, summary.rejected) == (12, 0)
+    assert failed
+    assert (summary.applied, summary.rejected) == (12, 0)
     chain = verify_chain(system.store, tid)
     assert chain["ok"]
     assert chain["events_checked"] == system.store.recorder.count_events(tid) == system.store.recorder.count_events(twin)
@@ -196,7 +197,8 @@ def test_a_projection_that_fails_inside_a_batch_rolls_back_alone(system: System,
 
     monkeypatch.setattr(system.store.recorder, "on_insert", failing_once)
     summary = Importer(system.app, tid).run(lines, batch_seconds=60)
-    assert failed and (summary.applied, summary.rejected) == (4, 0)
+    assert failed
+    assert (summary.applied, summary.rejected) == (4, 0)
     system.runner.catch_up()
     assert all(system.app.find(Client, uuid.UUID(c), tid) is not None for c in ids)
     assert system.runner.positions() == {k: system.store.recorder.max_notification_id() for k in system.runner.positions()}

@@ -154,21 +154,30 @@ class Importer:
         return summary
 
     def _apply(self, raw: bytes, principals: dict[str, Principal]) -> tuple[Refused | None, bool]:
-        """One line: (its refusal or None, whether it was already recorded)."""
+        """One line: (its refusal or None, whether it was already recorded). A refused
+        command is a row of the staff action log (DOMAIN §9.1), whichever check refused
+        it; a line that names no known staff member or is not a command at all is not."""
         try:
             line = parse_line(raw)
             actor = line["actor"]
             if actor not in principals:
                 principals[actor] = self.principal(actor)
-            args = line.get("args", {})
-            key = line.get("idempotency_key")
-            known, request = self.app.recorded_request(principals[actor], line["command"], args, idempotency_key=key)
+        except Refused as e:
+            return e, False
+        principal, command, args = principals[actor], line["command"], line.get("args", {})
+        at, reason, key = line["at"], line.get("reason"), line.get("idempotency_key")
+        try:
+            known, request = self.app.recorded_request(principal, command, args, idempotency_key=key)
             if known is not None:
                 return None, True
             if self.server_clock is not None:
-                check_not_ahead(line["at"], self.server_clock())
-            self.app.execute(principals[actor], line["command"], args, at=line["at"], reason=line.get("reason"),
-                             idempotency_key=key, monotonic_clock=True, request=request)
+                check_not_ahead(at, self.server_clock())
+        except Refused as e:
+            self.app.record_refusal(principal, command, args, at=at, reason=reason, refused=e)
+            return e, False
+        try:
+            self.app.execute(principal, command, args, at=at, reason=reason, idempotency_key=key,
+                             monotonic_clock=True, request=request)
         except Refused as e:
             return e, False
         return None, False

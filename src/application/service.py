@@ -209,9 +209,16 @@ class ClassLedger(Application[UUID]):
             return self._execute(principal, command, raw_args, at=at, reason=reason,
                                  idempotency_key=idempotency_key, monotonic_clock=monotonic_clock, request=request)
         except Refused as refused:
-            if command in COMMANDS and not isinstance(refused, TooMany):
-                self._record_refusal(principal, command, raw_args, at, reason, refused)
+            self.record_refusal(principal, command, raw_args, at=at, reason=reason, refused=refused)
             raise
+
+    def record_refusal(
+        self, principal: Principal, command: str, raw_args: Any, *, at: datetime, reason: str | None, refused: Refused
+    ) -> None:
+        """The staff action log's row of a command refused before it reached ``execute``
+        (an import line's checks), as ``execute`` writes it for its own refusals."""
+        if command in COMMANDS and not isinstance(refused, TooMany):
+            self._record_refusal(principal, command, raw_args, at, reason, refused)
 
     def _record_refusal(
         self, principal: Principal, command: str, raw_args: Any, at: datetime, reason: str | None, refused: Refused

@@ -101,6 +101,11 @@ class _Batch:
     heads: dict[UUID, bytes]
     # Each tenant's latest business instant, once asked for (nobody else writes meanwhile).
     latest: dict[UUID, int | None] = field(default_factory=dict)
+    rows: list[EventRow] = field(default_factory=list)  # the released lines' events, for the projections
+    start: int = -1  # the head when the batch began
+
+    def __post_init__(self) -> None:
+        self.start = self.prev
 
 
 class EventRecorder(ABC):
@@ -171,6 +176,22 @@ class EventRecorder(ABC):
                 yield True
             finally:
                 _open_batch.current = None
+            self._project_batch(batch)
+
+    def _project_batch(self, batch: _Batch) -> None:
+        """The projections, once for all the batch's events, in its transaction (one pass
+        and one write per read model instead of one per line: a line's own projections
+        were most of its cost). Only the decisions read the store inside the batch, and
+        they read events, never read models. A projection that raises is rolled back
+        alone; the runner applies (and keeps logging) the events after the commit."""
+        if not batch.rows or self.on_insert is None:
+            return
+        batch.tx.execute("SAVEPOINT projections")
+        try:
+            self.on_insert(batch.tx, batch.rows, batch.start)
+        except Exception:
+            logging.getLogger(__name__).exception("projection failed inside the write; the runner will retry")
+            batch.tx.execute("ROLLBACK TO SAVEPOINT projections")
 
     def _current_batch(self) -> _Batch | None:
         held = getattr(_open_batch, "current", None)
@@ -187,27 +208,23 @@ class EventRecorder(ABC):
     def _write_in_batch(self, batch: _Batch, job: Job) -> list[int]:
         # The line's savepoint is open already: opened with the batch, and again as each
         # line is released (one round trip fewer per line on PostgreSQL).
-        tx = batch.tx
-        _last_write.inline = False
+        _last_write.inline = False  # the projections run once the batch's lines are in
+        heads = dict(batch.heads)  # a line rolled back to its savepoint leaves no chain link
         try:
-            try:
-                heads, rows = self._write_line(batch, job, inline=self.on_insert is not None)
-            except _InlineFailed as failed:
-                # A projection raised: the line is written again without it (no savepoint
-                # on every line's projections); the runner applies (and keeps logging) its
-                # events after the commit.
-                logging.getLogger(__name__).error("projection failed inside the write; the runner will retry",
-                                                  exc_info=failed.__cause__)
-                tx.execute("ROLLBACK TO SAVEPOINT line")
-                heads, rows = self._write_line(batch, job, inline=False)
+            ids, acted = batch.insert(job, heads)
+            job.ids = ids
+            if not acted:
+                staff_actions.insert(batch.tx, self._staff_actions, [job], self._param)
         except Exception as e:
-            tx.execute("ROLLBACK TO SAVEPOINT line")  # the savepoint stays, for the next line
-            job.ids, job.inline = [], False
+            batch.tx.execute("ROLLBACK TO SAVEPOINT line")  # the savepoint stays, for the next line
+            job.ids = []
             if isinstance(e, sqlite3.IntegrityError | psycopg.IntegrityError):
                 raise IntegrityError(str(e)) from e
             raise
         self._release_line(batch)
         batch.heads.update(heads)
+        rows = _new_rows(job.events, job.ids)
+        batch.rows += rows
         for row in rows:
             if row.tenant_id in batch.latest:
                 known = batch.latest[row.tenant_id]
@@ -216,22 +233,7 @@ class EventRecorder(ABC):
             batch.prev = job.ids[-1]
             if self.after_commit is not None:
                 self.after_commit([job])
-        _last_write.inline = job.inline
         return job.ids
-
-    def _write_line(self, batch: _Batch, job: Job, *, inline: bool) -> tuple[dict[UUID, bytes], list[EventRow]]:
-        """A line's rows inside its savepoint: its chain heads after it, and its events."""
-        heads = dict(batch.heads)  # a line rolled back to its savepoint leaves no chain link
-        (job.ids, acted), job.inline = batch.insert(job, heads), False
-        if not acted:
-            staff_actions.insert(batch.tx, self._staff_actions, [job], self._param)
-        rows = _new_rows(job.events, job.ids)
-        if rows and inline and self.on_insert is not None:
-            try:
-                job.inline = self.on_insert(batch.tx, rows, batch.prev)
-            except Exception as e:
-                raise _InlineFailed from e
-        return heads, rows
 
     def _release_line(self, batch: _Batch) -> None:
         """Keep the line (release its savepoint) and open the next line's."""

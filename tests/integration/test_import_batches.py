@@ -73,13 +73,16 @@ def outcome(summary: ImportSummary) -> dict[str, Any]:
 
 def test_lines_commit_in_batches_and_count_once_committed(system: System) -> None:
     """Progress is reported per committed batch, not per line: 70 lines are two commits
-    at 64 lines a batch."""
+    at 64 lines a batch, each with the read models of its lines."""
     tid, branch = tenant(system)
     lines, _ = a_term(branch, 20, 50)
     reported: list[int] = []
     summary = Importer(system.app, tid).run(lines, progress=reported.append, batch_seconds=60)
     assert reported == [64, 6]
     assert (summary.applied, summary.rejected) == (70, 0)
+    # The read models were brought up to date inside each batch's own transaction.
+    head = system.store.recorder.max_notification_id()
+    assert set(system.runner.positions().values()) == {head}
 
 
 def test_a_rejected_line_rolls_back_alone_and_the_summary_is_that_of_a_line_by_line_run(system: System) -> None:

@@ -10,7 +10,7 @@ once, and a crash leaves rows and position consistent.
 
 Tables are versioned: a projection's physical tables are named ``p_<name>_v<version>_*``,
 so changing its code bumps the version and the new tables are built from the first event
-while the old ones keep serving (issue: replay tooling switches them).
+while the old ones keep serving (``scripts/replay.py`` switches them).
 """
 
 from __future__ import annotations

@@ -25,7 +25,9 @@ from classledger.aggregates.client import cabinet_token_hash
 from classledger.aggregates.tenant import Tenant
 from classledger.application.audit import parse_head, staff_actions, verify_chain
 from classledger.application.cabinet_users import cabinet_user_status
+from classledger.application.fields import report_horizon
 from classledger.application.principal import Principal
+from classledger.application.readback import history_items
 from classledger.application.registry import COMMANDS, CommandSpec
 from classledger.application.tenants import staff_keys
 from classledger.http.auth import authenticate
@@ -39,6 +41,13 @@ from classledger.http.cabinet_page import (
 from classledger.http.docs_assets import docs_assets_mount
 from classledger.http.errors import HANDLERS, ApiError, render
 from classledger.http.family_cabinet import FamilyCabinet
+from classledger.http.health import (
+    DATABASE_HANDLERS,
+    check_current,
+    health_body,
+    mark_read,
+    reading,
+)
 from classledger.http.inputs import (
     BODY_LIMIT,
     idempotency_key,
@@ -47,7 +56,7 @@ from classledger.http.inputs import (
     read_json_object,
 )
 from classledger.http.openapi import DOCS_HTML, openapi
-from classledger.http.readback import Readback, cursor_error, instant_us, local_date
+from classledger.http.readback import cursor_error, instant_us, local_date
 from classledger.http.routes import (
     CABINET_ROUTES,
     READS,
@@ -80,6 +89,7 @@ from classledger.projections.paging import CursorError as PageCursorError
 from classledger.projections.paging import page as page_of
 from classledger.projections.passes import PassBook
 from classledger.projections.peak import with_peak_clients
+from classledger.projections.trail import ClientTrail
 from classledger.system import System, now
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -104,14 +114,22 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
     endpoints.setdefault("/v1/commands", {})["POST"] = api.run_command
     for r in READS:
         # A read route is served by the Api method of its name, or is not built yet.
-        endpoints.setdefault(r.path, {})["GET"] = getattr(api, r.name, api.not_built)
+        endpoints.setdefault(r.path, {})["GET"] = _read(r.name, getattr(api, r.name, api.not_built))
     # One Route per path, dispatching on the method: with one Route per method, starlette
     # would answer a wrong method with the Allow header of whichever route came first.
     return Starlette(
         routes=[*(Route(path, _by_method(methods), methods=list(methods)) for path, methods in endpoints.items()),
                 docs_assets_mount()],
-        exception_handlers=HANDLERS,
+        exception_handlers={**HANDLERS, **DATABASE_HANDLERS},
     )
+
+
+def _read(name: str, endpoint: Endpoint) -> Endpoint:
+    async def read(request: Request) -> Response:
+        mark_read(name, request.scope)  # which projections it needs (health.READS_FROM)
+        return await endpoint(request)
+
+    return read
 
 
 def _by_method(methods: dict[str, Endpoint]) -> Endpoint:
@@ -122,7 +140,7 @@ def _by_method(methods: dict[str, Endpoint]) -> Endpoint:
     return endpoint
 
 
-class Api(Readback, ScheduleReads):
+class Api(ScheduleReads):
     def __init__(self, system: System, body_limit: int) -> None:
         self.system = system
         self.body_limit = body_limit
@@ -134,10 +152,13 @@ class Api(Readback, ScheduleReads):
         self.spec = openapi(unbuilt_reads=[r.name for r in READS if not hasattr(self, r.name)])
 
     async def principal(self, request: Request) -> Principal:
-        return await authenticate(self.system, request)
+        principal = await authenticate(self.system, request)
+        reading(request, principal.tenant_id)
+        return principal
 
     async def catch_up(self) -> None:
         await run_in_threadpool(self.system.runner.catch_up)
+        check_current(self.system)  # a read model stuck for this tenant is refused, not served stale
 
     # ---- writes --------------------------------------------------------------------------
 
@@ -226,21 +247,21 @@ class Api(Readback, ScheduleReads):
         await self.catch_up()
         at = now()
 
-        def read() -> dict[str, Any] | None:
-            card = self.directory.card(principal.tenant_id, client_id, at=at)
-            if card is not None:
-                # The card's other parts live in other read models.
-                card["active"] = self.activity.is_active(principal.tenant_id, client_id, us(at))
-                # Every registration with its state, cancelled ones included, newest first (API §7).
-                card["registrations"] = self.system.view(Catalogue).registrations_of(principal.tenant_id, client_id)
-                card["balance"] = self.books.balance(principal.tenant_id, client_id, as_of=us(at))
-                card.update(self.passes.card_part(principal.tenant_id, client_id, self._today(principal, at)))
-            return card
-
-        card = await run_in_threadpool(read)
+        card = await run_in_threadpool(self._card, principal, client_id, at)
         if card is None:
             raise _no_client(client_id)
         return render(card)
+
+    def _card(self, principal: Principal, client_id: UUID, at: datetime) -> dict[str, Any] | None:
+        card = self.directory.card(principal.tenant_id, client_id, at=at)
+        if card is not None:
+            # The card's other parts live in other read models.
+            card["active"] = self.activity.is_active(principal.tenant_id, client_id, us(at))
+            # Every registration with its state, cancelled ones included, newest first (API §7).
+            card["registrations"] = self.system.view(Catalogue).registrations_of(principal.tenant_id, client_id)
+            card["balance"] = self.books.balance(principal.tenant_id, client_id, as_of=us(at))
+            card.update(self.passes.card_part(principal.tenant_id, client_id, self._today(principal, at)))
+        return card
 
     async def client_balance(self, request: Request) -> Response:
         principal = await self.principal(request)
@@ -260,6 +281,38 @@ class Api(Readback, ScheduleReads):
         await self.require_client(principal, client_id)
         return await self.journal_of(principal, q, client_id)
 
+    async def client_export(self, request: Request) -> Response:
+        """The right of access (DOMAIN §2.9, API §9): everything the school holds about the
+        client, personal data decrypted: the card as ``GET /v1/clients/{id}`` shows it, every
+        event of the client and of its related records, and every transaction of theirs."""
+        principal = await self.principal(request)
+        client_id = path_id(request)
+        await self.catch_up()
+        at = now()
+        tenant_id = principal.tenant_id
+
+        def read() -> dict[str, Any] | None:
+            card = self._card(principal, client_id, at)
+            if card is None:
+                return None
+            refs: list[tuple[UUID, int]] = []
+            cursor: str | None = None
+            while True:  # the client's whole history, page by page (ClientTrail)
+                page = self.system.view(ClientTrail).page(tenant_id, client_id, limit=1000, cursor=cursor)
+                refs += page["items"]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            history = history_items(self.system.app, tenant_id, refs)
+            finance = self.books.journal(tenant_id, client_id=client_id, limit=1_000_000)
+            return {"client_id": str(client_id), "exported_at": at.isoformat(), "card": card, "history": history,
+                    "finance": finance}
+
+        export = await run_in_threadpool(read)
+        if export is None:
+            raise _no_client(client_id)
+        return render(export)
+
     async def require_client(self, principal: Principal, client_id: UUID) -> None:
         if await run_in_threadpool(self.directory.card, principal.tenant_id, client_id) is None:
             raise _no_client(client_id)
@@ -276,6 +329,9 @@ class Api(Readback, ScheduleReads):
     async def activity_report(self, request: Request) -> Response:
         principal = await self.principal(request)
         month = parse_query(request, MonthQuery).month
+        horizon = report_horizon(now())
+        if month > horizon:
+            raise ApiError(422, "month_out_of_range", f"reports reach {horizon} at the latest", month=month, max=horizon)
         await self.catch_up()
         report = await run_in_threadpool(lambda: self.activity.report(principal.tenant_id, month, as_of=us(now())))
         if report is None:
@@ -424,6 +480,7 @@ class Api(Readback, ScheduleReads):
             if found is None:
                 return None
             tenant_id, client_id = found
+            check_current(self.system, "cabinet", tenant_id)
             zone = ZoneInfo(self.directory.timezone(tenant_id) or "UTC")
             today = at.astimezone(zone).date()
             card = self.directory.card(tenant_id, client_id, today=today)
@@ -455,7 +512,7 @@ class Api(Readback, ScheduleReads):
         return HTMLResponse(cabinet_page(view, shown), headers=_PRIVATE_PAGE)
 
     async def health(self, request: Request) -> Response:
-        return render({"ok": True})
+        return render(await run_in_threadpool(health_body, self.system))
 
     async def openapi_json(self, request: Request) -> Response:
         return render(self.spec)

@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from classledger.aggregates.errors import Refused
+from classledger.store.availability import RETRY_AFTER, unavailable
 
 log = logging.getLogger("classledger.http")
 
@@ -84,6 +85,9 @@ async def on_disconnect(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    if unavailable(exc):  # the database, out of reach, behind some other error
+        return error_response(503, "database_unavailable", "the database cannot be reached right now; try again shortly",
+                              headers={"Retry-After": str(RETRY_AFTER)})
     # A 500 is a bug: log it whole, tell the caller little.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "something went wrong on our side; it has been logged")

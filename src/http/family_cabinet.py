@@ -28,6 +28,7 @@ from classledger.application.principal import Principal
 from classledger.application.service import validation_details
 from classledger.http.auth import authenticate_cabinet_user
 from classledger.http.errors import ApiError, render
+from classledger.http.health import check_current
 from classledger.http.inputs import path_id, read_json_object
 from classledger.http.routes import CABINET_ROUTES, ProofBody, Query, RedeemBody
 from classledger.http.throttle import throttle_of
@@ -85,6 +86,7 @@ class FamilyCabinet:
         principal = await authenticate_cabinet_user(self.system, request)
         proof = _body(ProofBody, await read_json_object(request, self.body_limit))
         await run_in_threadpool(self.system.runner.catch_up)
+        check_current(self.system, "cabinet_link", principal.tenant_id)
         # The identity index narrows the search to the clients born that day with that
         # phone; the command decides on their records.
         rows = await run_in_threadpool(self.users.candidates, principal.tenant_id, proof.birth_date)
@@ -116,6 +118,7 @@ class FamilyCabinet:
         invoices, payments, attendance, make-ups, group transfers. Nothing else."""
         principal = await authenticate_cabinet_user(self.system, request)
         await run_in_threadpool(self.system.runner.catch_up)
+        check_current(self.system, "cabinet_me", principal.tenant_id)
         at = now()
 
         def read() -> dict[str, Any]:

@@ -6,9 +6,8 @@ iCalendar feed (RFC 5545, written by the ``icalendar`` library) that a calendar 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
@@ -19,33 +18,21 @@ from starlette.responses import Response
 from classledger.application.principal import Principal
 from classledger.http.errors import ApiError, render
 from classledger.http.inputs import parse_query, path_id
-from classledger.http.readback import instant_us
+from classledger.http.readback import Readback, instant_us
 from classledger.http.routes import LessonsQuery, WeekQuery
 from classledger.projections.activity_model import day_start
-from classledger.projections.clients import ClientDirectory
 from classledger.projections.lessons import LessonCursorError, Timetable
-from classledger.system import System, now
+from classledger.system import now
 
 ICS = "text/calendar; charset=utf-8"
 
 
-class ScheduleReads:
+class ScheduleReads(Readback):
     """Mixed into the API: each method serves the read route of its name."""
-
-    system: System
-    directory: ClientDirectory
-
-    if TYPE_CHECKING:  # the API this is mixed into authenticates and catches up
-        async def principal(self, request: Request) -> Principal: ...
-
-        async def catch_up(self) -> None: ...
 
     @property
     def timetable(self) -> Timetable:
         return self.system.view(Timetable)
-
-    def _zone(self, tenant_id: UUID) -> ZoneInfo:
-        return ZoneInfo(self.directory.timezone(tenant_id) or "UTC")
 
     async def list_lessons(self, request: Request) -> Response:
         principal = await self.principal(request)
@@ -65,7 +52,7 @@ class ScheduleReads:
         tenant_id = principal.tenant_id
 
         def read() -> dict[str, Any]:
-            zone = self._zone(tenant_id)
+            zone = self.zone(tenant_id)
             return self.timetable.lessons(
                 tenant_id, start_us=instant_us(q.from_, zone, field="from"),
                 end_us=instant_us(q.to, zone, end=True, field="to"),
@@ -120,7 +107,7 @@ class ScheduleReads:
             holder = next((h for h in known if h["id"] == str(holder_id)), None)
             if holder is None:
                 return None
-            zone = self._zone(tenant_id)
+            zone = self.zone(tenant_id)
             day = q.date or now().astimezone(zone).date()
             monday = day - timedelta(days=day.weekday())
             page = self.timetable.lessons(tenant_id, start_us=day_start(monday, zone),

@@ -16,10 +16,13 @@ from starlette.applications import Starlette
 
 from classledger.http.app import create_app
 from classledger.http.inputs import BODY_LIMIT
+from classledger.http.protocol import KEEP_ALIVE, MAX_HEADER_BYTES, JsonH11Protocol
 from classledger.store.audit_key import audit_key_from_env
 from classledger.system import System
 
-_UVICORN = {"log_level": "info", "access_log": False, "server_header": False}
+# The h11 protocol with JSON protocol errors and read timeouts (protocol.py), on every worker.
+_UVICORN = {"log_level": "info", "access_log": False, "server_header": False, "http": JsonH11Protocol,
+            "h11_max_incomplete_event_size": MAX_HEADER_BYTES, "timeout_keep_alive": KEEP_ALIVE}
 
 
 def app_from_environment() -> Starlette:

@@ -26,9 +26,11 @@ from uuid import UUID
 import orjson
 
 from classledger import projections as registry
+from classledger.projections.failures import FAILURES_DDL, read_failures
 from classledger.projections.runtime import POSITIONS_DDL, EventRecord, Projection, Runner
-from classledger.store.codec import event_class, type_name, upcast
+from classledger.store.codec import event_class, open_state, type_name, upcast
 from classledger.store.database import Store, Tx, check_identifier
+from classledger.store.personal import KeyRing, declares_personal
 from classledger.store.recorders import hyphenated
 
 SCRATCH = "_scratch"
@@ -139,9 +141,33 @@ def _canon(v: Any) -> Any:
 def _reset_scratch(store: Store, scratch: Sequence[Projection]) -> None:
     with store.db.write() as tx:
         tx.execute(POSITIONS_DDL)  # a store no runner has run on yet
+        tx.execute(FAILURES_DDL)
         for p in scratch:
             p.drop(tx)
             tx.execute("DELETE FROM projection_positions WHERE name = ?", (p.key,))
+            tx.execute("DELETE FROM projection_failures WHERE name = ?", (p.key,))
+
+
+def status(store: Store) -> dict[str, Any]:
+    """Where every projection stands and what is stuck (``--status``, ``GET /healthz``'s
+    details): the head, each position and how far behind it is, and the events set
+    aside per projection and tenant (projections/failures.py)."""
+    with store.db.write() as tx:
+        tx.execute(POSITIONS_DDL)  # a store no runner has run on yet
+        tx.execute(FAILURES_DDL)
+    head = store.recorder.max_notification_id() or 0
+    positions = {str(r[0]): int(r[1]) for r in store.db.query("SELECT name, position FROM projection_positions")}
+    stuck = read_failures(store.db)
+    return {
+        "ok": not stuck,
+        "head": head,
+        "projections": {
+            p.name: {"position": positions.get(p.key, 0), "behind": head - positions.get(p.key, 0),
+                     "stuck_tenants": sum(1 for f in stuck if f.projection == p.key)}
+            for p in registry.build(store.db)
+        },
+        "stuck": [f.as_json() for f in stuck],
+    }
 
 
 def build_scratch(
@@ -300,13 +326,16 @@ def _die_with(parent: int) -> None:
 class _Topic:
     name: str
     upcast: bool  # the class has later versions than 1: run its upcasters
+    personal: bool  # it may carry a client's sealed personal data, or destroy a key (store/personal.py)
     wanted: bool  # some projection being built handles it (else it is not even decoded)
 
 
 Stored = tuple[int, str, int, str, bytes, str, int]  # ``EventRecorder.read_texts``' rows
 
 
-def _decoder(wanted: Collection[str], unwanted: list[str]) -> Callable[[Stored], EventRecord | None]:
+def _decoder(
+    wanted: Collection[str], unwanted: list[str], keys: KeyRing | None = None
+) -> Callable[[Stored], EventRecord | None]:
     """``runtime.decode`` with what depends only on the topic worked out once per topic,
     on rows whose ids are text (``read_texts``); ``None`` for an event of a type no
     projection in ``wanted`` handles (nearly half of a school's events: seats, waitlists),
@@ -320,13 +349,18 @@ def _decoder(wanted: Collection[str], unwanted: list[str]) -> Callable[[Stored],
         if info is None:
             cls = event_class(topic)
             name = type_name(topic)
-            info = topics[topic] = _Topic(name, getattr(cls, "class_version", 1) != 1, name in wanted)
+            info = topics[topic] = _Topic(
+                name=name, upcast=getattr(cls, "class_version", 1) != 1, wanted=name in wanted,
+                personal=keys is not None and (declares_personal(cls) or getattr(cls, "SHREDS_KEY", False)),
+            )
             if not info.wanted:
                 unwanted.append(topic)
         if not info.wanted:
             return None
         state = loads(raw)
-        if info.upcast or "class_version" in state:
+        if info.personal and keys is not None:
+            state = open_state(topic, oid, state, keys)
+        elif info.upcast or "class_version" in state:
             state = upcast(topic, state)
         return EventRecord(nid, tenant if len(tenant) == 36 else hyphenated(tenant),
                            oid if len(oid) == 36 else hyphenated(oid), version, info.name, at_us, state)
@@ -371,7 +405,7 @@ def bulk_catch_up(
     # (not for one tenant's build, whose progress counts that tenant's events).
     unwanted: list[str] = []
     skip = unwanted if tenant_id is None else []
-    decode = _decoder({t for p in runner.projections for t in p.handlers}, unwanted)
+    decode = _decoder({t for p in runner.projections for t in p.handlers}, unwanted, store.mapper.keyring)
     first = start
     skipped = False
     stage = [p for p in runner.projections if p.stageable] if db.dialect == "sqlite" else []
@@ -443,7 +477,7 @@ def rebuild(
     live = select(store, names)
     Runner(store, live)  # the live tables exist and have a position row
     # Catch up whatever arrived during the build, then switch in one transaction.
-    read += Runner(store, scratch).catch_up(tenant_id=tenant_id, progress=progress)
+    read += Runner(store, scratch, isolate=False).catch_up(tenant_id=tenant_id, progress=progress)
     with store.db.write() as tx:
         for s, lv in zip(scratch, live, strict=True):
             row = tx.one("SELECT position FROM projection_positions WHERE name = ?", (s.key,))
@@ -457,6 +491,10 @@ def rebuild(
                 tx.execute(f"INSERT INTO {lv.t(table)} SELECT * FROM {s.t(table)} {where}", params)
             if tenant_id is None:
                 tx.execute("UPDATE projection_positions SET position = ? WHERE name = ?", (position, lv.key))
+                tx.execute("DELETE FROM projection_failures WHERE name = ?", (lv.key,))
+            else:
+                # The tenant's rows are now built from every one of its events: nothing waits.
+                tx.execute("DELETE FROM projection_failures WHERE name = ? AND tenant_id = ?", (lv.key, str(tenant_id)))
             s.drop(tx)
             tx.execute("DELETE FROM projection_positions WHERE name = ?", (s.key,))
     return RebuildSummary([p.name for p in live], read, time.perf_counter() - t0, resumed)
@@ -556,11 +594,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--page", type=int, default=BULK_PAGE, help=f"events per transaction (default {BULK_PAGE})")
     ap.add_argument("--workers", type=int, help=f"processes sharing the projections (default {WORKERS} for "
                     f"a rebuild of {PARALLEL_MIN:,} events or more, else 1)")
+    ap.add_argument("--status", action="store_true",
+                    help="print each projection's position and the events set aside (exit 1 when any projection is stuck)")
     ap.add_argument("--prune-old", action="store_true",
                     help="drop the tables of projection versions older than this code's (once no process runs older code)")
     a = ap.parse_args(argv)
     store = Store.open()
     try:
+        if a.status:
+            report = status(store)
+            sys.stdout.write(orjson.dumps(report).decode() + "\n")
+            for f in report["stuck"]:
+                sys.stderr.write(f"{f['projection']}: stuck for tenant {f['tenant_id']} at event {f['notification_id']} "
+                                 f"({f['event_type']}), position {f['position']}: {f['error']}\n")
+            return 0 if report["ok"] else 1
         if a.prune_old:
             sys.stdout.write(orjson.dumps({"dropped": prune_old_versions(store)}).decode() + "\n")
             return 0

@@ -10,27 +10,33 @@ once, and a crash leaves rows and position consistent.
 
 Tables are versioned: a projection's physical tables are named ``p_<name>_v<version>_*``,
 so changing its code bumps the version and the new tables are built from the first event
-while the old ones keep serving (issue: replay tooling switches them).
+while the old ones keep serving (``scripts/replay.py`` switches them).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
 import orjson
 
-from classledger.store.codec import type_name, upcast
+from classledger.projections import failures
+from classledger.projections.failures import FAILURES_DDL, Failure
+from classledger.store.availability import unavailable
+from classledger.store.codec import open_state, type_name, upcast
 from classledger.store.database import Database, Store, Tx, check_identifier
+from classledger.store.personal import KeyRing
 from classledger.store.recorders import EventRow
 
 log = logging.getLogger(__name__)
 PAGE = 2000
+RETRY_STUCK = 30.0  # seconds between two attempts to resume a projection stuck for a tenant
 
 
 @dataclass(slots=True)
@@ -48,7 +54,10 @@ class EventRecord:
     data: dict[str, Any]
 
 
-def decode(row: EventRow) -> EventRecord:
+def decode(row: EventRow, keys: KeyRing | None = None) -> EventRecord:
+    """A stored row as projections read it; with the store's ``keys``, a client's personal
+    data is opened (store/personal.py), else it stays sealed."""
+    state = orjson.loads(row.state)
     return EventRecord(
         row.notification_id,
         row.tenant_id,
@@ -56,7 +65,7 @@ def decode(row: EventRow) -> EventRecord:
         row.originator_version,
         type_name(row.topic),
         row.at_us,
-        upcast(row.topic, orjson.loads(row.state)),
+        upcast(row.topic, state) if keys is None else open_state(row.topic, row.originator_id, state, keys),
     )
 
 
@@ -188,24 +197,37 @@ POSITIONS_DDL = (
 
 
 class Runner:
-    """Feeds stored events to a set of projections, exactly once."""
+    """Feeds stored events to a set of projections, exactly once.
 
-    def __init__(self, store: Store, projections: Sequence[Projection]) -> None:
+    A projection whose handler raises on an event is stuck for that event's tenant only
+    (``failures``): the event is set aside, the projection goes on with the other
+    tenants' events, and the runner retries the tenant's events now and then. With
+    ``isolate=False`` (a rebuild's scratch tables) such an error is raised instead.
+    """
+
+    def __init__(self, store: Store, projections: Sequence[Projection], *, isolate: bool = True) -> None:
         self.store = store
         self.db = store.db
         self.projections = list(projections)
+        self.isolate = isolate
         self._lock = threading.Lock()
         self._known_head = 0
+        self._stuck: list[Failure] = []
+        self._next_retry = 0.0  # monotonic: the first catch-up of a process retries at once
         self.setup()
+        if isolate:
+            self.refresh_stuck()
 
     def setup(self) -> None:
         with self.db.write() as tx:
             tx.execute(POSITIONS_DDL)
+            tx.execute(FAILURES_DDL)
             for p in self.projections:
                 row = tx.one("SELECT version FROM projection_positions WHERE name = ?", (p.key,))
                 if row is not None and row[0] != p.version:
                     # The code changed shape: start the new version from the first event.
                     tx.execute("DELETE FROM projection_positions WHERE name = ?", (p.key,))
+                    tx.execute("DELETE FROM projection_failures WHERE name = ?", (p.key,))
                     row = None
                 for stmt in p.ddl():
                     tx.execute(stmt)
@@ -241,6 +263,11 @@ class Runner:
         tenant. Each page commits with its position, so an interrupted run resumes.
         """
         total = 0
+        if self._stuck and self.isolate and upto is None and tenant_id is None:
+            if time.monotonic() >= self._next_retry:
+                self.resume()
+            else:
+                self.refresh_stuck()  # another process may have resumed them
         with self._lock:
             head = upto if upto is not None else (self.store.recorder.max_notification_id() or 0)
             if upto is None and tenant_id is None and head and head <= self._known_head:
@@ -260,7 +287,140 @@ class Runner:
                     progress(len(rows))
             if upto is None and tenant_id is None:
                 self._known_head = head
+        if self.isolate and total:
+            self.refresh_stuck()  # what this catch-up set aside (the background loop sees other processes')
         return total
+
+    # ---- projections stuck for a tenant (failures.py) ----------------------------------
+
+    def stuck(self, tenant_id: UUID | str | None = None) -> list[Failure]:
+        """The projections stuck (for ``tenant_id``, or for any tenant), as of this
+        process's last catch-up; ``refresh_stuck`` reads them afresh."""
+        if tenant_id is None:
+            return list(self._stuck)
+        t = str(tenant_id)
+        return [f for f in self._stuck if f.tenant_id == t]
+
+    def refresh_stuck(self) -> list[Failure]:
+        """Read afresh what is stuck (any process may set events aside or resume them)."""
+        self._stuck = failures.read_failures(self.db)
+        return list(self._stuck)
+
+    def resume(self) -> list[Failure]:
+        """Try again every projection stuck for a tenant: apply that tenant's events from
+        the one that failed up to the projection's position, in order, in one transaction
+        per projection and tenant. What applies is kept; an event that still fails stays
+        recorded (its error and attempts updated). Returns what is still stuck."""
+        self._next_retry = time.monotonic() + RETRY_STUCK
+        by_key = {p.key: p for p in self.projections}
+        with self._lock:
+            for f in self.refresh_stuck():
+                if f.projection not in by_key:
+                    continue  # another runner's (a build apart, a rebuild's scratch tables)
+                try:
+                    self._resume_one(by_key[f.projection], f.tenant_id)
+                except Exception as e:
+                    if unavailable(e):
+                        raise
+                    log.exception("projection %s: resuming tenant %s failed", f.projection, f.tenant_id)
+        return self.refresh_stuck()
+
+    def _resume_one(self, p: Projection, tenant: str) -> None:
+        with self.db.write() as tx:
+            position = self._lock_positions_of(tx, [p]).get(p.key, 0)
+            row = tx.one(
+                "SELECT notification_id, attempts FROM projection_failures WHERE name = ? AND tenant_id = ?",
+                (p.key, tenant),
+            )
+            if row is None:
+                return  # another process resumed it meanwhile
+            start, attempts = int(row[0]) - 1, int(row[1])
+            applied = 0
+            while start < position:
+                rows = self.store.recorder.read_rows(start, PAGE, upto=position, tenant_id=UUID(tenant))
+                if not rows:
+                    break
+                records = [decode(r, self.store.mapper.keyring) for r in rows]
+                n, failed = self._run_isolated(p, tx, records, start, set(), stop_at_failure=True)
+                applied += n
+                if failed is not None:
+                    ev, exc = failed
+                    tx.execute(
+                        "UPDATE projection_failures SET notification_id = ?, event_type = ?, error = ?, attempts = ? "
+                        "WHERE name = ? AND tenant_id = ?",
+                        (ev.id, ev.type, failures.describe(exc), attempts + 1, p.key, tenant),
+                    )
+                    self._log_failure(p, ev, exc, retry=True)
+                    tx.execute(
+                        "UPDATE projection_positions SET events_applied = events_applied + ? WHERE name = ?",
+                        (applied, p.key),
+                    )
+                    return
+                start = rows[-1].notification_id
+            tx.execute("DELETE FROM projection_failures WHERE name = ? AND tenant_id = ?", (p.key, tenant))
+            tx.execute(
+                "UPDATE projection_positions SET events_applied = events_applied + ? WHERE name = ?", (applied, p.key)
+            )
+        log.warning("projection %s resumed for tenant %s: %d events applied", p.key, tenant, applied)
+
+    @staticmethod
+    def _log_failure(p: Projection, ev: EventRecord, exc: BaseException, *, retry: bool = False) -> None:
+        log.error(
+            "projection %s cannot apply event %d (%s) of tenant %s%s; that tenant's events wait for it "
+            "in this projection, the other tenants' go on",
+            p.key, ev.id, ev.type, ev.tenant_id, " (again)" if retry else "", exc_info=exc,
+        )
+
+    def _run_isolated(
+        self, p: Projection, tx: Tx, records: list[EventRecord], after: int, skip: set[str], *,
+        stop_at_failure: bool = False,
+    ) -> tuple[int, tuple[EventRecord, BaseException] | None]:
+        """``_run`` that sets aside an event whose handler raises: the page first in one
+        go, and if that fails one event at a time, each in a savepoint. A failed event's
+        tenant joins ``skip`` (its later events wait too) and the failure is recorded;
+        with ``stop_at_failure`` nothing is recorded and the first failure ends the run.
+        Returns the events applied and the first failure."""
+        tx.execute("SAVEPOINT projection_page")
+        try:
+            applied = self._run(p, tx, records, after, skip)
+        except Exception as e:
+            if unavailable(e):
+                raise
+            tx.execute("ROLLBACK TO SAVEPOINT projection_page")
+            p.discard_page()
+        else:
+            tx.execute("RELEASE SAVEPOINT projection_page")
+            return applied, None
+        applied = 0
+        first: tuple[EventRecord, BaseException] | None = None
+        handlers = p.handlers
+        for ev in records:
+            if ev.id <= after or ev.type not in handlers:
+                continue
+            tenant = str(ev.tenant_id)
+            if tenant in skip:
+                continue
+            tx.execute("SAVEPOINT projection_event")
+            try:
+                handlers[ev.type](p, tx, ev)
+                p.finish_page(tx)
+            except Exception as e:
+                if unavailable(e):
+                    raise
+                tx.execute("ROLLBACK TO SAVEPOINT projection_event")
+                tx.execute("RELEASE SAVEPOINT projection_event")
+                p.discard_page()
+                first = first or (ev, e)
+                if stop_at_failure:
+                    break
+                skip.add(tenant)
+                failures.record(tx, p.key, tenant, ev.id, ev.type, failures.describe(e))
+                self._log_failure(p, ev, e)
+                continue
+            tx.execute("RELEASE SAVEPOINT projection_event")
+            applied += 1
+        tx.execute("RELEASE SAVEPOINT projection_page")
+        return applied, first
 
     def _advance(self, position: int) -> None:
         with self.db.write() as tx:
@@ -270,30 +430,38 @@ class Runner:
                     (position, p.key, position),
                 )
 
+    def _lock_positions_of(self, tx: Tx, projections: Sequence[Projection]) -> dict[str, int]:
+        sql = "SELECT name, position FROM projection_positions WHERE name = ?"
+        if self.db.dialect == "postgresql":
+            sql += " FOR UPDATE"
+        return {r[0]: int(r[1]) for p in projections for r in tx.execute(sql, (p.key,))}
+
     def apply_page(self, rows: Sequence[EventRow]) -> None:
-        records = [decode(r) for r in rows]
+        records = [decode(r, self.store.mapper.keyring) for r in rows]
         last = rows[-1].notification_id
         try:
             with self.db.write() as tx:
-                self._apply(tx, records, self._lock_positions(tx), last, self.projections)
-        except Exception:
-            if len(self.projections) == 1:
-                raise
-            # One read model's bug must not hold back the others: apply the page to each
-            # in its own transaction; the broken one stays where it is and raises.
-            failed: Exception | None = None
+                positions = self._lock_positions(tx)
+                skip = failures.parked(tx, [p.key for p in self.projections]) if self.isolate else {}
+                self._apply(tx, records, positions, last, self.projections, skip)
+        except Exception as e:
             for p in self.projections:
-                try:
-                    with self.db.write() as tx:
-                        self._apply(tx, records, self._lock_positions(tx), last, [p])
-                except Exception as e:
-                    log.exception("projection %s cannot apply events up to %d", p.key, last)
-                    failed = e
-            if failed is not None:
-                raise failed from None
+                p.discard_page()
+            if not self.isolate or unavailable(e):
+                raise
+        else:
+            return
+        # One read model's bug must not hold back the others, nor one tenant's event the
+        # other tenants: each projection applies the page in its own savepoint, and one
+        # that fails sets the failing event (and its tenant's later ones) aside.
+        with self.db.write() as tx:
+            positions = self._lock_positions(tx)
+            skip = failures.parked(tx, [p.key for p in self.projections])
+            self._apply(tx, records, positions, last, self.projections, skip, isolated=True)
 
     def _apply(
-        self, tx: Tx, records: list[EventRecord], positions: dict[str, int], last: int, projections: Sequence[Projection]
+        self, tx: Tx, records: list[EventRecord], positions: dict[str, int], last: int,
+        projections: Sequence[Projection], skip: dict[str, set[str]], *, isolated: bool = False,
     ) -> None:
         """Apply decoded events to the projections not yet past them, and move their positions."""
         moved: list[tuple[int, int, str]] = []
@@ -301,19 +469,26 @@ class Runner:
             pos = positions.get(p.key, 0)
             if pos >= last:
                 continue  # another process got here first
-            moved.append((last, self._run(p, tx, records, pos), p.key))
+            if isolated:
+                applied, _ = self._run_isolated(p, tx, records, pos, skip.setdefault(p.key, set()))
+            else:
+                applied = self._run(p, tx, records, pos, skip.get(p.key, ()))
+            moved.append((last, applied, p.key))
         tx.executemany(
             "UPDATE projection_positions SET position = ?, events_applied = events_applied + ? WHERE name = ?",
             moved,
         )
 
     @staticmethod
-    def _run(p: Projection, tx: Tx, records: list[EventRecord], after: int) -> int:
-        """One projection's handlers over the records past ``after``; how many it handled."""
+    def _run(p: Projection, tx: Tx, records: list[EventRecord], after: int, skip: Collection[str] = ()) -> int:
+        """One projection's handlers over the records past ``after`` (but those of the
+        tenants in ``skip``); how many it handled."""
         applied = 0
         handlers = p.handlers
         for ev in records:
             if ev.id > after and ev.type in handlers:
+                if skip and str(ev.tenant_id) in skip:
+                    continue
                 handlers[ev.type](p, tx, ev)
                 applied += 1
         p.finish_page(tx)
@@ -335,18 +510,20 @@ class Runner:
         if not self._lock.acquire(blocking=False):
             return False  # a catch-up of this process is running: it will see these events
         try:
-            records = [decode(r) for r in rows]
+            records = [decode(r, self.store.mapper.keyring) for r in rows]
             keys = [p.key for p in self.projections]
             applied = [sum(1 for ev in records if ev.type in p.handlers) for p in self.projections]
             # Claim every position in one statement: it moves only the rows still at the
             # previous head (and locks them); a count short of all means a projection is
-            # behind or ahead, so the claim is given back and catch-up does the work.
+            # behind or ahead, or stuck for some tenant (whose events it must skip), so the
+            # claim is given back and catch-up does the work.
             pairs = [x for pair in zip(keys, applied, strict=True) for x in pair]
             cases = " ".join("WHEN ? THEN ?" for _ in keys)
             names = ",".join("?" * len(keys))
             move = (
                 "UPDATE projection_positions SET position = ?, events_applied = events_applied {sign} "
                 f"CASE name {cases} ELSE 0 END WHERE position = ? AND name IN ({names})"
+                " AND NOT EXISTS (SELECT 1 FROM projection_failures f WHERE f.name = projection_positions.name)"
             )
             last = rows[-1].notification_id
             claimed = tx.update(move.format(sign="+"), (last, *pairs, prev_head, *keys))
@@ -356,8 +533,13 @@ class Runner:
                 return False
             # A handler that raises aborts the whole write, which the recorder then redoes
             # without this step (store/recorders.py): no savepoint on every write.
-            for p in self.projections:
-                self._run(p, tx, records, prev_head)
+            try:
+                for p in self.projections:
+                    self._run(p, tx, records, prev_head)
+            except BaseException:
+                for p in self.projections:
+                    p.discard_page()  # rolled back with the write: nothing held may leak into the next
+                raise
             return True
         finally:
             self._lock.release()
@@ -367,6 +549,8 @@ class Runner:
         while not stop.is_set():
             try:
                 self.catch_up()
+                if self.isolate and not self._stuck:
+                    self.refresh_stuck()  # what another process set aside
             except Exception:  # pragma: no cover - logged and retried; the store is the truth
                 log.exception("projection catch-up failed; retrying")
             stop.wait(interval)

@@ -11,6 +11,12 @@ role unknown actors act with.
 Re-running a file is safe (API §6): a line whose ``idempotency_key``, or whose create
 ``id`` with the same args, is already recorded is answered from the record whatever its
 ``at``, and counted as ``replayed``; only what is new is applied.
+
+Lines are written in batches: one write transaction (and one durable commit) for up to
+``BATCH_LINES`` lines or ``BATCH_SECONDS``, each line in its own savepoint, so a refused
+or conflicting line rolls back alone (``ClassLedger.write_batch``). A batch's lines count
+as applied once it commits; an import killed mid-batch loses that batch whole, and its
+re-run applies it (its keys and ids are not in the record yet).
 """
 
 from __future__ import annotations

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID
 
-import orjson
 import psycopg
 from eventsourcing.persistence import IntegrityError, InterfaceError, Notification, OperationalError
 from eventsourcing.persistence import StoredEvent as LibStoredEvent
@@ -96,9 +95,7 @@ class _Batch:
 
     tx: Tx
     cur: Any
-    # A line's events and command-log row (and, if it could, its staff action row, the
-    # bool): their ids.
-    insert: Callable[[Job, dict[UUID, bytes]], tuple[list[int], bool]]
+    insert: Callable[[Job, dict[UUID, bytes]], list[int]]  # a line's events and command-log row: their ids
     prev: int  # the store's head: the last notification id written before the next line
     heads: dict[UUID, bytes]
     # Each tenant's latest business instant, once asked for (nobody else writes meanwhile).
@@ -223,10 +220,8 @@ class EventRecorder(ABC):
         _last_write.inline = False  # the projections run once the batch's lines are in
         heads = dict(batch.heads)  # a line rolled back to its savepoint leaves no chain link
         try:
-            ids, acted = batch.insert(job, heads)
-            job.ids = ids
-            if not acted:
-                staff_actions.insert(batch.tx, self._staff_actions, [job], self._param)
+            job.ids = batch.insert(job, heads)
+            staff_actions.insert(batch.tx, self._staff_actions, [job], self._param)
         except Exception as e:
             batch.tx.execute("ROLLBACK TO SAVEPOINT line")  # the savepoint stays, for the next line
             job.ids = []
@@ -688,8 +683,8 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
             cur.execute(f"SELECT MAX(notification_id) FROM {self.events_table_name}")
             prev = int(cur.fetchone()[0] or 0)
             cur.execute("SAVEPOINT line")
-            yield _Batch(SQLiteTx(cur), cur,
-                         lambda job, heads: (self._insert_job(cur, job.events, heads, **job.kwargs), False), prev, {})
+            yield _Batch(SQLiteTx(cur), cur, lambda job, heads: self._insert_job(cur, job.events, heads, **job.kwargs),
+                         prev, {})
 
     def select_events(
         self,
@@ -870,15 +865,6 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
             "WITH ev AS ({rows}), lg AS (INSERT INTO {s}.command_log VALUES (%s,%s,%s,%s,%s)) "
             "SELECT notification_id FROM ev"
         ).format(rows=self.insert_rows_statement, s=schema)
-        # And the staff action row (a write batch's line): its event count and first id
-        # come from the events inserted beside it.
-        self.insert_rows_log_and_action_statement = SQL(
-            "WITH ev AS ({rows}), lg AS (INSERT INTO {s}.command_log VALUES (%s,%s,%s,%s,%s)), "
-            "sa AS (INSERT INTO {s}.{a} (tenant_id, at_us, actor, staff_id, role, command, outcome, code, status, "
-            "aggregate_id, aggregate_ids, events, notification_id, reason) SELECT %s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s, "
-            "(SELECT count(*) FROM ev), (SELECT min(notification_id) FROM ev), %s) "
-            "SELECT notification_id FROM ev"
-        ).format(rows=self.insert_rows_statement, s=schema, a=Identifier(staff_actions.TABLE))
         self.select_events_statement = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {t} "
             "WHERE originator_id = %s"
@@ -942,7 +928,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 found = curs.fetchone()
                 prev = int(found[0] or 0) if found else 0
 
-                def insert(job: Job, heads: dict[UUID, bytes]) -> tuple[list[int], bool]:
+                def insert(job: Job, heads: dict[UUID, bytes]) -> list[int]:
                     for tenant_id in dict.fromkeys(_tenant_of(e)[0] for e in job.events):
                         if tenant_id not in heads:
                             curs.execute(
@@ -951,11 +937,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                             )
                             row = curs.fetchone()
                             heads[tenant_id] = bytes(row[0]) if row else hashchain.GENESIS
-                    action = job.kwargs.get("action")
-                    record = job.kwargs.get("command_record")
-                    if job.events and record is not None and isinstance(action, staff_actions.ActionRecord):
-                        return self._insert_job(curs, job.events, heads, record, action), True
-                    return self._insert_job(curs, job.events, heads, record), False
+                    return self._insert_job(curs, job.events, heads, job.kwargs.get("command_record"))
 
                 yield _Batch(PgTx(curs), curs, insert, prev, {})
                 curs.execute("COMMIT")
@@ -981,16 +963,8 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
         return cast(Sequence[LibStoredEvent], super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit))
 
     def _insert_job(
-        self,
-        curs: Any,
-        stored_events: Sequence[LibStoredEvent],
-        heads: dict[UUID, bytes],
-        record: CommandRecord | None,
-        action: staff_actions.ActionRecord | None = None,
+        self, curs: Any, stored_events: Sequence[LibStoredEvent], heads: dict[UUID, bytes], record: CommandRecord | None
     ) -> list[int]:
-        """The events and the command-log row in one statement; with ``action`` (and both
-        of those), the staff action row too, its event count and first id taken from the
-        inserted events."""
         cols: list[list[Any]] = [[] for _ in range(7)]
         for s in stored_events:
             tenant_id, at_us = _tenant_of(s)
@@ -1018,13 +992,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                                  "AND reason IS NOT NULL").format(s=schema, t=Identifier(staff_actions.TABLE)),
                              (s.tenant_id, f'%"{_uuid(s.shreds)}"%'))
         log = (record.tenant_id, record.key, record.request_hash, record.response, record.at_us) if record else None
-        if stored_events and log and action is not None:
-            a = action
-            row = (a.tenant_id, a.at_us, a.actor, a.staff_id, a.role, a.command, a.outcome, a.code, a.status,
-                   a.aggregate_ids[0] if a.aggregate_ids else None,
-                   orjson.dumps([str(i) for i in a.aggregate_ids]).decode(), a.reason)
-            curs.execute(self.insert_rows_log_and_action_statement, (*cols, *log, *row), prepare=True)
-        elif stored_events and log:
+        if stored_events and log:
             curs.execute(self.insert_rows_and_log_statement, (*cols, *log))
         elif stored_events:
             curs.execute(self.insert_rows_statement, cols)

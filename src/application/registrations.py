@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
@@ -20,11 +19,6 @@ from classledger.application import clients, group_lessons
 from classledger.application.fields import Day, Label, MoneyText
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.tenants import money
-
-
-def today(ctx: Ctx) -> date:
-    """The command's day in the tenant's calendar (DOMAIN §1.2)."""
-    return ctx.meta.at.astimezone(ctx.tenant.zone).date()
 
 
 def index_id(client_id: UUID) -> UUID:
@@ -92,11 +86,11 @@ def register(ctx: Ctx, a: Register) -> dict[str, Any]:
     client = ctx.get(Client, a.client_id)
     writable(client)
     group = ctx.get(Group, a.group_id)
-    if group.phase(today(ctx)) == "ended":
+    if group.phase(ctx.today) == "ended":
         raise Conflict("group_ended", f"this group ended on {group.ends_on}")
     if group.holds(a.client_id):
         raise Conflict("already_registered", "this client already holds a place in this group")
-    if a.late and group.phase(today(ctx)) != "running":
+    if a.late and group.phase(ctx.today) != "running":
         raise Invalid("not_running", "a late registration is into a group that is already running")
     reg_id = ctx.new_id(a.id)
     (placed,) = ctx.emit([co.admit(group, ctx.meta, reg_id, a.client_id)])
@@ -177,7 +171,7 @@ def transfer_registration(ctx: Ctx, a: TransferRegistration) -> dict[str, Any]:
         raise Conflict("same_group", "the registration is already in that group")
     if target.course_id != reg.course_id:
         raise Conflict("different_course", "a registration moves only between groups of the same course")
-    if target.phase(today(ctx)) == "ended":
+    if target.phase(ctx.today) == "ended":
         raise Conflict("group_ended", f"that group ended on {target.ends_on}")
     if target.holds(reg.client_id):
         raise Conflict("already_registered", "the client already holds a place in that group")
@@ -205,7 +199,7 @@ def grant_credit(ctx: Ctx, a: GrantCredit) -> dict[str, Any]:
     """Grant a make-up lesson, a coupon or another credit on a registration (DOMAIN §3.3)."""
     reg = ctx.get(Registration, a.registration_id)
     rg.check_open(reg)
-    if a.expires_on < today(ctx):
+    if a.expires_on < ctx.today:
         raise Conflict("credit_expired", "a credit cannot be granted already expired")
     if a.value is not None:
         money(ctx, a.value, "value")
@@ -223,7 +217,7 @@ class CreditArgs(Args):
 def use_credit(ctx: Ctx, a: CreditArgs) -> dict[str, Any]:
     """Use a valid credit (DOMAIN §3.3)."""
     credit = ctx.get(Credit, a.credit_id)
-    ctx.emit(rg.use_credit(credit, ctx.meta, today(ctx)))
+    ctx.emit(rg.use_credit(credit, ctx.meta, ctx.today))
     return {"id": credit.id, "version": credit.version + 1}
 
 
@@ -231,7 +225,7 @@ def use_credit(ctx: Ctx, a: CreditArgs) -> dict[str, Any]:
 def void_credit(ctx: Ctx, a: CreditArgs) -> dict[str, Any]:
     """Void a valid credit (DOMAIN §3.3)."""
     credit = ctx.get(Credit, a.credit_id)
-    ctx.emit(rg.void_credit(credit, ctx.meta, today(ctx)))
+    ctx.emit(rg.void_credit(credit, ctx.meta, ctx.today))
     return {"id": credit.id, "version": credit.version + 1}
 
 

@@ -191,3 +191,24 @@ def test_a_payment_the_books_cannot_apply_stops_no_other_school_s_journal(
     assert len(items) == 1
     assert school.get(f"/v1/clients/{eva}/balance").json()["total"] == "-25.00"
     assert school.http.get("/cabinet/me", headers=bearer(login)).status_code == 200
+
+
+def test_another_process_sees_at_once_what_one_process_set_aside(
+    system: System, monkeypatch: pytest.MonkeyPatch, database_url: str,
+) -> None:
+    """Two API processes on one database: the one that hits the bug records it, and the
+    other refuses the stuck school's read at its very next read (no stale answer while it
+    waits for its background poll), and keeps serving the other school."""
+    school, other = Api(system, name="Škola A"), Api(system, name="Škola B")
+    second = System.open(database_url)
+    try:
+        there = TestClient(create_app(second, body_limit=LIMIT), raise_server_exceptions=False)
+        assert there.get("/v1/clients", headers=school.h()).status_code == 200
+        inject_bug(monkeypatch)
+        school.client(POISON)
+        refused = there.get("/v1/clients", headers=school.h())
+        assert refused.status_code == 503, refused.text
+        assert there.get("/v1/clients", headers=other.h()).status_code == 200
+        assert there.get("/healthz").json()["status"] == "degraded"
+    finally:
+        second.close()

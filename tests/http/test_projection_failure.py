@@ -49,6 +49,7 @@ def inject_bug(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_stuck_projection_stops_only_its_own_reads_of_one_school_and_resumes_with_nothing_lost(
     system: System, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, database_url: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     school, other = Api(system, name="Škola A"), Api(system, name="Škola B")
     school.client("Eva Nováková")
@@ -89,7 +90,10 @@ def test_a_stuck_projection_stops_only_its_own_reads_of_one_school_and_resumes_w
     assert stuck["error"] == "KeyError: 'preferences.locale'"
     assert stuck["position"] == system.store.recorder.max_notification_id()  # it went on for the others
     monkeypatch.setenv("CLASSLEDGER_DATABASE_URL", database_url)
+    capsys.readouterr()
     assert replay.main(["--status"]) == 1
+    assert (f"clients: stuck for tenant {school.tenant_id} at event {poisoned} (ClientRegistered), "
+            f"position {stuck['position']}: KeyError: 'preferences.locale'") in capsys.readouterr().err
     status = replay.status(system.store)
     assert status["stuck"] == body["stuck"]
     assert status["projections"]["clients"]["stuck_tenants"] == 1

@@ -115,8 +115,18 @@ class System:
                 # The command is committed; answering 500 would invite a retry of a write
                 # that landed. The read model stays behind and the runner keeps retrying.
                 log.exception("projections could not catch up after %s", command)
+        if command == "erase_client":
+            self.scrub()
 
         return answer
+
+    def scrub(self) -> None:
+        """After an erasure (DOMAIN §2.9): the erased data leaves the database's files too,
+        not only its tables (the read models that empty a client on ``ClientErased``)."""
+        self.runner.catch_up()
+        tables = [p.t(t) for p in self.views.values() if "ClientErased" in p.handlers
+                  for t in getattr(p, "erasure_tables", p.tables)]
+        self.store.recorder.scrub(tables)
 
     def start_background(self, interval: float = 0.5) -> None:
         """Keep projections current with writes made by other processes."""

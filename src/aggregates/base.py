@@ -42,6 +42,9 @@ class Meta(Immutable):
 
 
 class Aggregate(Immutable):
+    # The fields of its state that are a client's personal data (snapshots seal them).
+    PERSONAL_STATE: ClassVar[tuple[str, ...]] = ()
+
     id: UUID
     version: int
     tenant_id: UUID
@@ -62,6 +65,14 @@ class Event(Immutable):
     actor: str
     reason: str | None = None
     idempotency_key: str | None = None
+
+    # The client's personal data this event holds (store/personal.py): top-level fields,
+    # keys inside dict fields; whether it brings the client's data key into being, or
+    # destroys it. Declared by the events of aggregates/client.py.
+    PERSONAL: ClassVar[tuple[str, ...]] = ()
+    PERSONAL_IN: ClassVar[dict[str, tuple[str, ...]]] = {}
+    CREATES_KEY: ClassVar[bool] = False
+    SHREDS_KEY: ClassVar[bool] = False
 
     # Fields that say who/when, not what: left out when comparing what two commands did.
     META_FIELDS: ClassVar[frozenset[str]] = frozenset(
@@ -144,6 +155,14 @@ class Snapshot(Event):
         from eventsourcing.utils import resolve_topic
 
         return resolve_topic(self.topic).model_validate(self.state)
+
+    @classmethod
+    def personal_in(cls, state: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+        """The personal fields of the copied state, which depend on the aggregate's kind."""
+        from eventsourcing.utils import resolve_topic
+
+        fields: tuple[str, ...] = getattr(resolve_topic(state["topic"]), "PERSONAL_STATE", ())
+        return {"state": fields} if fields else {}
 
 
 def project(state: Any, events: Iterable[Event]) -> Any:

@@ -15,9 +15,10 @@ from typing import Any, Literal
 from uuid import UUID
 
 from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
-from classledger.aggregates.errors import Conflict
+from classledger.aggregates.errors import Conflict, Invalid
 from classledger.ledger.accounts import as_receivable
 from classledger.ledger.journal import JournalTransaction, TransactionKind
+from classledger.ledger.money import MAX_TOTAL
 
 
 class Transaction(Aggregate):
@@ -104,11 +105,22 @@ def post(tx: JournalTransaction, meta: Meta, account: ClientAccount | None) -> l
     events: list[Event] = [TransactionPosted.make(meta, tx.id, 1, transaction=tx)]
     if tx.client_id is not None:
         deltas = receivable_deltas(tx, tx.client_id)
+        check_balances(account, deltas)
         if deltas:
             version = (account.version if account else 0) + 1
             events.append(ClientAccountMoved.make(meta, account_id(tx.client_id), version, client_id=tx.client_id,
                                                   transaction_id=tx.id, by_city=deltas))
     return events
+
+
+def check_balances(account: ClientAccount | None, deltas: dict[str, int]) -> None:
+    """A client's balance in a city stays within ±MAX_TOTAL (ledger.money): beyond it the
+    figures would leave the 64 bits the stores and the snapshots keep (DOMAIN §6.1)."""
+    for city, delta in deltas.items():
+        balance = (account.by_city.get(city, 0) if account else 0) + delta
+        if abs(balance) > MAX_TOTAL:
+            raise Invalid("balance_out_of_range", "this would take the client's balance beyond what the books can hold",
+                          city=city, limit=MAX_TOTAL)
 
 
 def check_cancellable(t: Transaction) -> None:

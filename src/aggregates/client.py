@@ -43,7 +43,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
@@ -99,6 +99,7 @@ class Client(Aggregate):
     waitlist: Waitlist | None = None
     next_call: date | None = None
     cabinet_token_hash: str | None = None  # DOMAIN §8.1: the live cabinet link's sha256
+    erased: bool = False  # DOMAIN §2.9: the personal data is destroyed; ids and history stay
 
     def family_ids(self) -> set[UUID]:
         """The family as far as this record knows: a member knows its parent, not its siblings."""
@@ -275,6 +276,20 @@ class NextCallScheduled(Event):
         return self.evolve(state, next_call=self.on)
 
 
+class ClientErased(Event):
+    """DOMAIN §2.9: the client's data key is destroyed (store/personal.py), so every personal
+    field of every earlier event is unreadable for good. Carries no personal data itself:
+    its ``reason`` (the request's reference) is kept in the clear, so it must not name anyone."""
+
+    SHREDS_KEY: ClassVar[bool] = True
+
+    def apply(self, state: Client) -> Client:
+        return self.evolve(
+            state, **{f: Client.model_fields[f].get_default(call_default_factory=True) for f in ERASED_STATE},
+            name="", erased=True,
+        )
+
+
 class PhoneIndex(Aggregate):
     """Who holds one phone number (``phone_number``) in a tenant, when phones must be unique."""
 
@@ -297,11 +312,48 @@ class PhoneReleased(Event):
         return self.evolve(state, holders=tuple(h for h in state.holders if h != self.client_id))
 
 
+# ---- personal data (DOMAIN §2.8) -------------------------------------------------------------
+# What of each event is the client's personal data, sealed with the client's own key when
+# stored (store/personal.py). Besides the fields DOMAIN §2.1 names, free text about the
+# person is personal too: tags, the waitlist comment, and the reason staff give on the
+# client's own events (an archive reason may well say why). Ids, dates of freezes, family
+# links, the branch and the cabinet link's hash are not: they are what the books and the
+# activity need. A new event or field that holds personal data must be listed here.
+PERSONAL_DETAILS = (
+    "name", "birth_date", "phones", "email", "card_number", "photo", "notes", "preferences", "custom_fields",
+)
+ClientRegistered.PERSONAL = (*PERSONAL_DETAILS, "consents", "tags", "reason")
+ClientRegistered.CREATES_KEY = True
+ClientDetailsChanged.PERSONAL = ("reason",)
+ClientDetailsChanged.PERSONAL_IN = {"changes": PERSONAL_DETAILS}
+ClientConsentsChanged.PERSONAL = ("consents", "reason")
+ClientTagged.PERSONAL = ClientUntagged.PERSONAL = ("tag", "reason")
+ClientJoinedWaitlist.PERSONAL = ("comment", "reason")
+for _event in (
+    FamilyMemberLinked, FamilyParentLinked, FamilyMemberUnlinked, FamilyParentUnlinked, ClientFrozen, ClientArchived,
+    ClientRestored, ClientDeleted, CabinetLinkIssued, CabinetLinkRevoked, ClientLeftWaitlist, NextCallScheduled,
+):
+    _event.PERSONAL = ("reason",)
+# A snapshot of a client holds its state: these fields of it are sealed the same way.
+Client.PERSONAL_STATE = (*PERSONAL_DETAILS, "consents", "tags", "waitlist", "archive_reason")
+# What erasure empties on the aggregate (the name becomes "").
+ERASED_STATE = tuple(f for f in Client.PERSONAL_STATE if f != "name")
+
+
 # ---- checks ---------------------------------------------------------------------------
+
+
+def not_erased(c: Client) -> None:
+    """An erased client's record is read-only for good (DOMAIN §2.9): its key is gone, so
+    nothing about the person could be written, not even a reason."""
+    if c.erased:
+        raise Conflict("client_erased", "this client's personal data was erased; their record is read-only",
+                       client_id=str(c.id))
 
 
 def writable(c: Client) -> None:
     """Refuse a write on a client that is deleted (for good) or archived (until restored)."""
+    not_erased(c)
     if c.deleted:
         raise Conflict("client_deleted", "this client was deleted; their record is read-only", client_id=str(c.id))
     if c.archived:
@@ -541,6 +593,7 @@ def issue_cabinet_link(c: Client, meta: Meta, token_hash: str) -> list[Event]:
 
 
 def revoke_cabinet_link(c: Client, meta: Meta) -> list[Event]:
+    not_erased(c)
     if c.cabinet_token_hash is None:
         raise NotFound("no_cabinet_link", "this client has no cabinet link", client_id=str(c.id))
     return [CabinetLinkRevoked.next(c, meta)]
@@ -549,6 +602,7 @@ def revoke_cabinet_link(c: Client, meta: Meta) -> list[Event]:
 def archive(c: Client, meta: Meta) -> list[Event]:
     """DOMAIN §2.5: archiving needs a reason (the event's ``reason``); registrations and
     scheduled lessons react to the event in the same write (application hooks)."""
+    not_erased(c)
     if c.deleted:
         raise Conflict("client_deleted", "this client was deleted", client_id=str(c.id))
     if c.archived:
@@ -563,6 +617,7 @@ def archive(c: Client, meta: Meta) -> list[Event]:
 
 
 def restore(c: Client, meta: Meta) -> list[Event]:
+    not_erased(c)
     if c.deleted:
         raise Conflict("client_deleted", "a deleted client cannot be restored; register them again",
                        client_id=str(c.id))
@@ -575,6 +630,7 @@ def delete(c: Client, meta: Meta, relatives: Mapping[UUID, Client]) -> list[Even
     """DOMAIN §2.5: soft delete with a reason. ``relatives`` holds the client's parent and
     members: the family links are undone on both sides first, whatever their state, because
     the deleted record must leave their family lists too."""
+    not_erased(c)
     if c.deleted:
         raise Conflict("already_deleted", "this client is already deleted", client_id=str(c.id))
     if not (meta.reason or "").strip():
@@ -593,6 +649,34 @@ def delete(c: Client, meta: Meta, relatives: Mapping[UUID, Client]) -> list[Even
         state = _follow(state, events, FamilyMemberUnlinked.next(state, meta, member_id=member_id))
         events.append(FamilyParentUnlinked.next(relatives[member_id], meta, parent_id=c.id))
     events.append(ClientDeleted.next(state, meta))
+    return events
+
+
+def erase(c: Client, meta: Meta, relatives: Mapping[UUID, Client]) -> list[Event]:
+    """DOMAIN §2.9: erasure (director, with a reason) destroys the client's personal data
+    and keeps every amount, date and id. Any client may be erased, deleted or archived ones
+    included; once erased, the record is read-only. The family links go first (both sides,
+    as for a delete), and the cabinet link stops working."""
+    if c.erased:
+        raise Conflict("already_erased", "this client is already erased", client_id=str(c.id))
+    if not (meta.reason or "").strip():
+        raise Invalid("reason_required", "erasing needs a reason")
+    family = ([c.parent_id] if c.parent_id else []) + list(c.member_ids)
+    missing = [i for i in family if i not in relatives]
+    if missing:
+        raise ValueError(f"erase needs the client's relatives loaded: {missing}")
+    events: list[Event] = []
+    state = c
+    if c.parent_id is not None:
+        parent = relatives[c.parent_id]
+        events.append(FamilyMemberUnlinked.next(parent, meta, member_id=c.id))
+        state = _follow(state, events, FamilyParentUnlinked.next(state, meta, parent_id=parent.id))
+    for member_id in c.member_ids:
+        state = _follow(state, events, FamilyMemberUnlinked.next(state, meta, member_id=member_id))
+        events.append(FamilyParentUnlinked.next(relatives[member_id], meta, parent_id=c.id))
+    if state.cabinet_token_hash is not None:
+        state = _follow(state, events, CabinetLinkRevoked.next(state, meta))
+    events.append(ClientErased.next(state, meta))
     return events
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, PlainValidator, ValidationInfo, field_validator
 
 from classledger.aggregates import books as b
 from classledger.aggregates import passes as ps
@@ -14,11 +14,21 @@ from classledger.aggregates.books import ClientAccount, Transaction
 from classledger.aggregates.client import Client
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid
 from classledger.aggregates.passes import ClientPasses, Pass, PassPaid
+from classledger.application.fields import (
+    City,
+    Label,
+    MoneyText,
+    Paragraph,
+    check_money,
+    check_percent,
+    strict_text,
+)
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.tenants import money
 from classledger.ledger import posting
 from classledger.ledger.accounts import as_receivable, city_key
 from classledger.ledger.journal import JournalTransaction, TransactionKind, reversal_of
+from classledger.ledger.money import MAX_TOTAL
 
 
 def in_city(ctx: Ctx, city: str) -> None:
@@ -43,11 +53,11 @@ def positive(ctx: Ctx, text: str, field: str) -> int:
 class ReceivePayment(Args):
     id: UUID | None = None
     client_id: UUID
-    amount: str
+    amount: MoneyText
     method: Literal["cash", "card", "bank"]
     branch_id: UUID
     pass_id: UUID | None = None
-    note: str | None = Field(default=None, max_length=1000)
+    note: Paragraph | None = Field(default=None, max_length=1000)
 
 
 @command("receive_payment", ReceivePayment)
@@ -61,6 +71,9 @@ def receive_payment(ctx: Ctx, a: ReceivePayment) -> dict[str, Any]:
                          branch_id=a.branch_id, method=a.method, amount=positive(ctx, a.amount, "amount"),
                          related=(a.pass_id,) if a.pass_id else ())
     paid_pass = ctx.get(Pass, a.pass_id) if a.pass_id else None
+    if paid_pass is not None and abs(paid_pass.paid + tx.postings[0].amount) > MAX_TOTAL:
+        raise Invalid("paid_out_of_range", "this would take what was paid for the pass beyond what the books can hold",
+                      limit=MAX_TOTAL)
     record(ctx, tx.model_copy(update={"memo": a.note}))
     if paid_pass is not None:
         # DOMAIN §4.8: what was paid for a pass is what its refund starts from.
@@ -71,7 +84,7 @@ def receive_payment(ctx: Ctx, a: ReceivePayment) -> dict[str, Any]:
 
 class CancelTransaction(Args):
     transaction_id: UUID
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Label = Field(min_length=1, max_length=500)
 
 
 @command("cancel_transaction", CancelTransaction, need="director")
@@ -106,8 +119,8 @@ class PostCorrection(Args):
     id: UUID | None = None
     client_id: UUID
     branch_id: UUID
-    amount: str  # signed: + means the client owes more
-    reason: str = Field(min_length=1, max_length=500)
+    amount: MoneyText  # signed: + means the client owes more
+    reason: Label = Field(min_length=1, max_length=500)
 
 
 @command("post_correction", PostCorrection, need="director")
@@ -127,9 +140,9 @@ def post_correction(ctx: Ctx, a: PostCorrection) -> dict[str, Any]:
 
 class WriteOffDebt(Args):
     client_id: UUID
-    city: str = Field(min_length=1, max_length=120)
-    amount: str | None = None
-    reason: str = Field(min_length=1, max_length=500)
+    city: City = Field(min_length=1, max_length=120)
+    amount: MoneyText | None = None
+    reason: Label = Field(min_length=1, max_length=500)
 
 
 @command("write_off_debt", WriteOffDebt, need="director")
@@ -172,8 +185,16 @@ def _owing_passes(ctx: Ctx, client_id: UUID, city: str) -> list[Pass]:
 class GiveDiscount(Args):
     client_id: UUID
     kind: Literal["absolute", "percent"]
-    value: str
-    reason: str = Field(min_length=1, max_length=500)
+    value: Annotated[str, PlainValidator(strict_text, json_schema_input_type=str)]  # money, or a percent like "12.5"
+    reason: Label = Field(min_length=1, max_length=500)
+
+    @field_validator("value")
+    @classmethod
+    def _value_form(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") == "percent":
+            check_percent(value)
+            return value
+        return check_money(value)
 
 
 @command("give_discount", GiveDiscount, need="director")

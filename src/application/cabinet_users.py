@@ -22,6 +22,7 @@ from classledger.aggregates import cabinet_user as u
 from classledger.aggregates.cabinet_user import CabinetUser, secret_hash
 from classledger.aggregates.client import Client
 from classledger.aggregates.errors import Conflict, TooMany
+from classledger.application.fields import Day
 from classledger.application.principal import CABINET_ROLE, Principal
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.service import ClassLedger
@@ -105,10 +106,16 @@ def cabinet_user_status(app: ClassLedger, tenant_id: UUID, user_id: UUID, today:
         "signed_in": user.login_hash is not None,
         "invitation_expires_at": user.invitation_expires_at.isoformat()
         if user.invitation_hash is not None and user.invitation_expires_at is not None else None,
-        "client_ids": [str(c) for c in user.client_ids],
+        # An erased client is no longer reached by any login (DOMAIN §2.9).
+        "client_ids": [str(c) for c in user.client_ids if not _erased(app, tenant_id, c)],
         "failed_proofs_today": failures,
         "attempts_left_today": max(0, u.MAX_FAILURES_PER_DAY - failures),
     }
+
+
+def _erased(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> bool:
+    client = app.find(Client, client_id, tenant_id)
+    return client is not None and client.erased
 
 
 # ---- the parent ---------------------------------------------------------------------------
@@ -146,7 +153,7 @@ class LinkClient(Args):
     can only fail the proof."""
 
     phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    birth_date: date
+    birth_date: Day
     surname: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     candidate_ids: list[UUID] = Field(default_factory=list, max_length=MAX_CANDIDATES)
 

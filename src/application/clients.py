@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import (
+    BeforeValidator,
     Field,
     StrictBool,
     StrictFloat,
@@ -30,37 +31,39 @@ from classledger.aggregates.client import Client, PhoneIndex, phone_index_id
 from classledger.aggregates.errors import Conflict
 from classledger.aggregates.phones import phone_number
 from classledger.aggregates.tenant import validate_custom_values
+from classledger.application.fields import Day, Label, Line, Paragraph, exact_number
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.service import ClassLedger
 
 EMAIL = r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$"
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=c.NAME_MAX)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=c.TAG_MAX)]
-Key = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=EMAIL)]
+Name = Annotated[Label, StringConstraints(strip_whitespace=True, min_length=1, max_length=c.NAME_MAX)]
+Phone = Annotated[Label, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Tag = Annotated[Label, StringConstraints(strip_whitespace=True, min_length=1, max_length=c.TAG_MAX)]
+Key = Annotated[Label, StringConstraints(min_length=1, max_length=40)]
+Email = Annotated[Line, StringConstraints(strip_whitespace=True, max_length=320, pattern=EMAIL)]
 # Custom-field and preference values are scalars; the tenant's declarations give their
 # types (validate_custom_values). Strict, so "5" stays text and true stays a bool.
-Scalar = (
+Scalar = Annotated[
     StrictBool
     | StrictInt
     | Annotated[StrictFloat, Field(allow_inf_nan=False)]  # JSON has no NaN: it would not survive storage
     | Annotated[StrictStr, StringConstraints(max_length=2000)]
-    | None
-)
+    | None,
+    BeforeValidator(exact_number),  # a whole number past 2^53 would be stored inexact, or not at all
+]
 ConsentName = Annotated[str, StringConstraints(pattern="^(" + "|".join(c.CONSENTS) + ")$")]
 
 
 class ClientFields(Args):
     name: Name
     branch_id: UUID
-    birth_date: date | None = None
+    birth_date: Day | None = None
     phones: list[Phone] = Field(default_factory=list, max_length=c.MAX_PHONES)
     email: Email | None = None
-    card_number: str | None = Field(default=None, min_length=1, max_length=64)
-    photo: str | None = Field(default=None, max_length=500)
-    notes: str | None = Field(default=None, max_length=5000)
+    card_number: Label | None = Field(default=None, min_length=1, max_length=64)
+    photo: Line | None = Field(default=None, max_length=500)
+    notes: Paragraph | None = Field(default=None, max_length=5000)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     custom_fields: dict[Key, Scalar] = Field(default_factory=dict, max_length=100)
     consents: dict[ConsentName, bool] = Field(default_factory=dict)
@@ -78,12 +81,12 @@ class UpdateClient(Args):
     client_id: UUID
     name: Name | None = None
     branch_id: UUID | None = None
-    birth_date: date | None = None
+    birth_date: Day | None = None
     phones: list[Phone] | None = Field(default=None, max_length=c.MAX_PHONES)
     email: Email | None = None
-    card_number: str | None = Field(default=None, min_length=1, max_length=64)
-    photo: str | None = Field(default=None, max_length=500)
-    notes: str | None = Field(default=None, max_length=5000)
+    card_number: Label | None = Field(default=None, min_length=1, max_length=64)
+    photo: Line | None = Field(default=None, max_length=500)
+    notes: Paragraph | None = Field(default=None, max_length=5000)
     tags: list[Tag] | None = Field(default=None, max_length=50)
     custom_fields: dict[Key, Scalar] | None = Field(default=None, max_length=100)
     consents: dict[ConsentName, bool] | None = None
@@ -243,9 +246,9 @@ def unlink_family(ctx: Ctx, a: FamilyArgs) -> dict[str, Any]:
 
 class FreezeArgs(Args):
     client_id: UUID
-    start: date = Field(alias="from")
-    end: date = Field(alias="to")
-    reason: str | None = Field(default=None, max_length=500)
+    start: Day = Field(alias="from")
+    end: Day = Field(alias="to")
+    reason: Paragraph | None = Field(default=None, max_length=500)
 
 
 FreezeHook = Callable[[Ctx, UUID, date, date], None]
@@ -264,7 +267,7 @@ def freeze_client(ctx: Ctx, a: FreezeArgs) -> dict[str, Any]:
 
 class ReasonArgs(Args):
     client_id: UUID
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Label = Field(min_length=1, max_length=500)
 
 
 ArchiveHook = Callable[[Ctx, UUID], None]
@@ -326,8 +329,8 @@ def restore_client(ctx: Ctx, a: ClientArgs) -> dict[str, Any]:
 
 class WaitlistArgs(Args):
     client_id: UUID
-    instructor: str | None = Field(default=None, min_length=1, max_length=200)
-    comment: str | None = Field(default=None, max_length=2000)
+    instructor: Label | None = Field(default=None, min_length=1, max_length=200)
+    comment: Paragraph | None = Field(default=None, max_length=2000)
 
 
 @command("join_waitlist", WaitlistArgs)
@@ -346,7 +349,7 @@ def leave_waitlist(ctx: Ctx, a: ClientArgs) -> dict[str, Any]:
 
 class NextCallArgs(Args):
     client_id: UUID
-    on: date | None  # required, may be null: clearing is said, not implied
+    on: Day | None  # required, may be null: clearing is said, not implied
 
 
 @command("set_next_call", NextCallArgs)
@@ -392,6 +395,21 @@ def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[d
             "aggregate_id": str(e.originator_id),
             "version": e.originator_version,
             "data": {k: v for k, v in e.payload().items() if k not in _NOT_DATA},
+            **({"erased": True} if client.erased and e.originator_id == client_id else {}),
         }
         for e in events
     ]
+
+
+@command("erase_client", ReasonArgs, need="director")
+def erase_client(ctx: Ctx, a: ReasonArgs) -> dict[str, Any]:
+    """Erase a client's personal data for good (DOMAIN §2.9): their key is destroyed; every
+    amount, date and id stays. The family links and the cabinet link go with it."""
+    client = ctx.get(Client, a.client_id)
+    relatives = {i: ctx.get(Client, i) for i in client.family_ids() - {client.id}}
+    ctx.emit(c.erase(client, ctx.meta, relatives))
+    # The numbers go back to the pool (the erased record has none left).
+    sync_phones(ctx, a.client_id, client.phones)
+    # Registrations, passes and money are left as they are: erasure changes no amount, no
+    # activity and no peak (archive or delete the client for that).
+    return _answer(ctx, a.client_id, erased=True)

@@ -25,6 +25,7 @@ from classledger.aggregates.recurrence import WEEKDAYS, Repeat, Weekday, parse_h
 from classledger.aggregates.registration import Credit, Registration
 from classledger.aggregates.schedule import BranchHours, Instructor, Room, Slot
 from classledger.application import clients, group_lessons
+from classledger.application.fields import Day, Label
 from classledger.application.principal import WRITE_RANK
 from classledger.application.registry import Args, Ctx, command
 
@@ -43,7 +44,7 @@ def local_day(ctx: Ctx, instant: datetime) -> date:
 class AddRoom(Args):
     id: UUID | None = None
     branch_id: UUID
-    name: str = Name
+    name: Label = Name
     capacity: int | None = Field(default=None, ge=1, le=10_000)
 
 
@@ -58,7 +59,7 @@ def add_room(ctx: Ctx, a: AddRoom) -> dict[str, Any]:
 
 class AddInstructor(Args):
     id: UUID | None = None
-    name: str = Name
+    name: Label = Name
     lesson_types: list[str] = Field(default_factory=list, max_length=100)
 
 
@@ -88,7 +89,7 @@ class Weekly(Args):
 class SetBranchHours(Args):
     branch_id: UUID
     weekly: Weekly
-    closed_on: list[date] = Field(default_factory=list, max_length=1000)
+    closed_on: list[Day] = Field(default_factory=list, max_length=1000)
 
 
 @command("set_branch_hours", SetBranchHours, need="director")
@@ -106,7 +107,7 @@ class RepeatArgs(Args):
     every: Literal["day", "week", "month"]
     interval: int = Field(default=1, ge=1, le=7)
     weekdays: list[Weekday] = Field(default_factory=list, max_length=7)
-    until: date
+    until: Day
 
 
 class ScheduleLessons(Args):
@@ -117,7 +118,7 @@ class ScheduleLessons(Args):
     group_id: UUID | None = None
     client_ids: list[UUID] = Field(default_factory=list, max_length=1000)
     lesson_type: str
-    starts_on: date
+    starts_on: Day
     time: str
     duration_min: int = Field(ge=1, le=24 * 60)
     capacity: int = Field(ge=0, le=10_000)
@@ -208,7 +209,7 @@ class LessonArgs(Args):
 
 
 class CancelLesson(LessonArgs):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Label = Field(min_length=1, max_length=500)
 
 
 @command("cancel_lesson", CancelLesson)

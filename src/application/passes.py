@@ -29,6 +29,7 @@ from classledger.aggregates.lesson import Lesson
 from classledger.aggregates.passes import ClientPasses, Pass, PassTemplate, Visit
 from classledger.application import clients
 from classledger.application.books import in_city, record
+from classledger.application.fields import Day, Label, MoneyText, Paragraph
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.service import ClassLedger
 from classledger.application.tenants import money
@@ -40,9 +41,9 @@ from classledger.ledger.money import format_minor
 
 class CreatePassTemplate(Args):
     id: UUID | None = None
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
-    price: str
+    name: Label = Field(min_length=1, max_length=200)
+    description: Paragraph | None = Field(default=None, max_length=2000)
+    price: MoneyText
     lessons: int = Field(ge=1, le=1000)
     validity_days: int | None = Field(default=None, ge=1, le=3660)
     validity_months: int | None = Field(default=None, ge=1, le=120)  # calendar months (DOMAIN §4.1)
@@ -141,10 +142,10 @@ class SellPass(Args):
     template_id: UUID
     client_ids: list[UUID] = Field(min_length=1, max_length=20)
     branch_id: UUID
-    valid_from: date
+    valid_from: Day
     payment: Literal["paid", "on_credit", "no_payment"]
     method: Literal["cash", "card", "bank"] | None = None
-    price: str | None = None
+    price: MoneyText | None = None
     lessons: int | None = Field(default=None, ge=1, le=1000)
     validity_days: int | None = Field(default=None, ge=1, le=3660)
 
@@ -212,9 +213,6 @@ def sell_pass(ctx: Ctx, a: SellPass) -> dict[str, Any]:
 
 
 # ---- visits (§4.3, §7.1) ----------------------------------------------------------------
-
-
-Day = date  # the field below is called "date"
 
 
 class RecordVisit(Args):
@@ -310,7 +308,7 @@ def _on_lesson(ctx: Ctx, a: RecordVisit, visit_id: UUID) -> tuple[str, date, UUI
 
 class CancelVisit(Args):
     visit_id: UUID
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Label = Field(min_length=1, max_length=500)
 
 
 def _reverse(ctx: Ctx, transaction_id: UUID, memo: str | None) -> UUID | None:
@@ -359,7 +357,7 @@ def cancel_visit(ctx: Ctx, a: CancelVisit) -> dict[str, Any]:
 
 class ExtendPass(Args):
     pass_id: UUID
-    valid_until: date
+    valid_until: Day
     bonus_lessons: int = Field(default=0, ge=0, le=1000)
 
 
@@ -379,8 +377,8 @@ def extend_pass(ctx: Ctx, a: ExtendPass) -> dict[str, Any]:
 
 class CorrectPassValidity(Args):
     pass_id: UUID
-    valid_from: date | None = None
-    valid_until: date
+    valid_from: Day | None = None
+    valid_until: Day
 
 
 @command("correct_pass_validity", CorrectPassValidity)
@@ -472,7 +470,7 @@ def expire_pass(ctx: Ctx, a: ExpirePass) -> dict[str, Any]:
 class RecalculatePass(Args):
     pass_id: UUID
     template_id: UUID
-    difference: str | None = None  # a hand-set difference, signed
+    difference: MoneyText | None = None  # a hand-set difference, signed
     id: UUID | None = None  # of the new pass
     branch_id: UUID | None = None  # where the new pass is sold (default: the old pass's branch)
 
@@ -532,8 +530,8 @@ def recalculate_pass(ctx: Ctx, a: RecalculatePass) -> dict[str, Any]:
 class RefundPass(Args):
     pass_id: UUID
     method: Literal["cash", "card", "bank"]
-    comment: str = Field(min_length=1, max_length=1000)
-    amount: str | None = None  # a hand-set refund
+    comment: Label = Field(min_length=1, max_length=1000)
+    amount: MoneyText | None = None  # a hand-set refund
 
 
 @command("refund_pass", RefundPass, need="director")
@@ -562,7 +560,7 @@ def refund_pass(ctx: Ctx, a: RefundPass) -> dict[str, Any]:
 
 class VoidPass(Args):
     pass_id: UUID
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Label = Field(min_length=1, max_length=500)
 
 
 @command("void_pass", VoidPass, need="director")

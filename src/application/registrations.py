@@ -17,6 +17,7 @@ from classledger.aggregates.errors import Conflict, Invalid
 from classledger.aggregates.lesson import UnbookReason
 from classledger.aggregates.registration import ClientRegistrations, Credit, Registration
 from classledger.application import clients, group_lessons
+from classledger.application.fields import Day, Label, MoneyText
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.tenants import money
 
@@ -43,7 +44,7 @@ def _closed(ctx: Ctx, client_id: UUID, reg_id: UUID) -> None:
 
 class CreateCourse(Args):
     id: UUID | None = None
-    name: str = Field(min_length=1, max_length=200)
+    name: Label = Field(min_length=1, max_length=200)
     lesson_type: str
 
 
@@ -60,10 +61,10 @@ class CreateGroup(Args):
     id: UUID | None = None
     course_id: UUID
     branch_id: UUID
-    name: str = Field(min_length=1, max_length=200)
+    name: Label = Field(min_length=1, max_length=200)
     capacity: int = Field(ge=1, le=10_000)
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     schedule: list[Slot] = Field(default_factory=list, max_length=50)
 
 
@@ -151,7 +152,7 @@ def cancel(ctx: Ctx, registration_id: UUID) -> Registration:
 
 class CancelRegistration(Args):
     registration_id: UUID
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Label = Field(min_length=1, max_length=500)
 
 
 @command("cancel_registration", CancelRegistration)
@@ -195,8 +196,8 @@ class GrantCredit(Args):
     id: UUID | None = None
     registration_id: UUID
     kind: Literal["makeup", "coupon", "other"]
-    expires_on: date
-    value: str | None = None
+    expires_on: Day
+    value: MoneyText | None = None
 
 
 @command("grant_credit", GrantCredit)

@@ -27,6 +27,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     ApplicationRecorder,
     InfrastructureFactory,
+    Mapper,
     RecordConflictError,
 )
 from pydantic import ValidationError
@@ -34,11 +35,13 @@ from pydantic import ValidationError
 from classledger.aggregates.base import Aggregate, Event, Meta, Snapshot, project
 from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused, TooMany
 from classledger.application.cache import AggregateCache
+from classledger.application.fields import unstorable_text
 from classledger.application.principal import Principal
 from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
 from classledger.store.codec import EPOCH, to_micros
 from classledger.store.database import Store
 from classledger.store.group_commit import Job
+from classledger.store.personal import ErasedClient
 from classledger.store.recorders import CommandRecord, EventRecorder
 from classledger.store.staff_actions import ActionRecord
 
@@ -73,6 +76,9 @@ def validation_details(e: ValidationError) -> list[dict[str, Any]]:
 def parse_args(spec: CommandSpec, raw: Any) -> Args:
     if not isinstance(raw, Mapping):
         raise Invalid("args_not_object", f"{spec.name}: args must be a JSON object")
+    unstorable = unstorable_text(raw)
+    if unstorable:
+        raise Invalid("invalid_args", f"{spec.name}: the arguments are not valid", errors=unstorable)
     try:
         return spec.args.model_validate(dict(raw))
     except ValidationError as e:
@@ -135,6 +141,10 @@ class ClassLedger(Application[UUID]):
     # The store already opened the factory and the recorder: share them, one pool.
     def construct_factory(self, env: Any) -> InfrastructureFactory[Any]:
         return self.store.factory
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        # The store's mapper holds the clients' data keys (store/personal.py).
+        return self.store.mapper
 
     def construct_recorder(self) -> ApplicationRecorder:
         recorder = self.store.recorder
@@ -316,11 +326,16 @@ class ClassLedger(Application[UUID]):
         kept = kept_answer(spec, result) if spec.shown_once else response
         record = CommandRecord(principal.tenant_id, key, digest, kept, to_micros(meta.at))
         try:
+            stored = [self.mapper.to_stored_event(e) for e in ctx.events]
+        except ErasedClient as e:  # a rule that forgot erasure: refused, never a 500
+            raise Conflict("client_erased", "this client's personal data was erased; their record is read-only",
+                           client_id=e.subject) from None
+        try:
             # ``states`` rides along to the recorder, which hands them back to
             # ``_committed`` once the write has landed (group commit, cache.py).
             # Straight to the recorder: the library's ``save`` would only collect the
             # events again, wrap each in a Recording and notify no one.
-            self.recorder.insert_events([self.mapper.to_stored_event(e) for e in ctx.events],
+            self.recorder.insert_events(stored,
                                        command_record=record, states=ctx.touched(),
                                        action=self._action(principal, spec.name, meta, ctx.events))
         except RecordConflictError:
@@ -437,5 +452,11 @@ class ClassLedger(Application[UUID]):
         return agg if isinstance(agg, kind) and agg.tenant_id == tenant_id else None
 
     def history(self, aggregate_id: UUID) -> list[Event]:
-        return [e for e in self.events.get(aggregate_id) if isinstance(e, Event)]
+        events = [e for e in self.events.get(aggregate_id) if isinstance(e, Event)]
+        if any(type(e).SHREDS_KEY for e in events[1:]):
+            # The erasure was read after the events it erased: a process that still held the
+            # key (another process erased the client) opened them. Reading the erasure made
+            # it forget the key (store/codec.py), so read them again, sealed for good.
+            events = [e for e in self.events.get(aggregate_id) if isinstance(e, Event)]
+        return events
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import Field
 
 from classledger.aggregates import tenant as t
 from classledger.aggregates.errors import Forbidden, Invalid
+from classledger.application.fields import EXACT_INT, City, Label, MoneyText, Month, Paragraph
 from classledger.application.principal import Principal
 from classledger.application.registry import Args, Ctx, command
 from classledger.ledger.money import Money, MoneyFormatError
@@ -41,10 +42,10 @@ def money(ctx: Ctx, text: str, field: str) -> int:
 
 class CreateTenant(Args):
     id: UUID | None = None
-    name: str = Field(min_length=1, max_length=200)
+    name: Label = Field(min_length=1, max_length=200)
     timezone: str
     currency: str = Field(min_length=3, max_length=3)
-    tiers: list[tuple[str, int]] = []
+    tiers: list[tuple[Label, Annotated[int, Field(ge=0, le=EXACT_INT)]]] = []
     no_show_consumes: bool = False
     unique_phones: bool = False
 
@@ -71,8 +72,8 @@ def create_tenant(ctx: Ctx, a: CreateTenant) -> dict[str, Any]:
 
 class IssueKey(Args):
     role: t.Role
-    staff: str = Field(min_length=1, max_length=200)
-    city: str | None = None
+    staff: Label = Field(min_length=1, max_length=200)
+    city: City | None = Field(default=None, max_length=120)
 
 
 @command("issue_key", IssueKey, need="system", shown_once=("key",))
@@ -103,7 +104,7 @@ def create_key(ctx: Ctx, a: IssueKey) -> dict[str, Any]:
 
 class RevokeKey(Args):
     key_id: UUID
-    reason: str | None = Field(None, max_length=500)
+    reason: Paragraph | None = Field(None, max_length=500)
 
 
 @command("revoke_key", RevokeKey, need="director")
@@ -136,8 +137,8 @@ def staff_keys(tenant: t.Tenant, manager: Principal) -> list[dict[str, Any]]:
 
 class AddBranch(Args):
     id: UUID | None = None
-    name: str = Field(min_length=1, max_length=200)
-    city: str = Field(min_length=1, max_length=120)
+    name: Label = Field(min_length=1, max_length=200)
+    city: City = Field(min_length=1, max_length=120)
 
 
 @command("add_branch", AddBranch, need="director")
@@ -149,9 +150,9 @@ def add_branch(ctx: Ctx, a: AddBranch) -> dict[str, Any]:
 
 
 class DefineLessonType(Args):
-    code: str = Field(min_length=1, max_length=40)
-    name: str = Field(min_length=1, max_length=200)
-    single_visit_price: str
+    code: Label = Field(min_length=1, max_length=40)
+    name: Label = Field(min_length=1, max_length=200)
+    single_visit_price: MoneyText
 
 
 @command("define_lesson_type", DefineLessonType, need="director")
@@ -163,11 +164,11 @@ def define_lesson_type(ctx: Ctx, a: DefineLessonType) -> dict[str, Any]:
 
 
 class DefineCustomField(Args):
-    key: str = Field(min_length=1, max_length=40)
-    label: str = Field(min_length=1, max_length=200)
+    key: Label = Field(min_length=1, max_length=40)
+    label: Label = Field(min_length=1, max_length=200)
     type: Literal["text", "number", "date", "bool", "choice"]
     required: bool = False
-    choices: list[str] | None = None
+    choices: list[Annotated[Label, Field(max_length=200)]] | None = Field(default=None, max_length=200)
 
 
 @command("define_custom_field", DefineCustomField, need="director")
@@ -179,7 +180,7 @@ def define_custom_field(ctx: Ctx, a: DefineCustomField) -> dict[str, Any]:
 
 
 class RequestTierDowngrade(Args):
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    month: Month
     tier: str
 
 

@@ -25,7 +25,9 @@ from classledger.aggregates.client import cabinet_token_hash
 from classledger.aggregates.tenant import Tenant
 from classledger.application.audit import parse_head, staff_actions, verify_chain
 from classledger.application.cabinet_users import cabinet_user_status
+from classledger.application.fields import report_horizon
 from classledger.application.principal import Principal
+from classledger.application.readback import history_items
 from classledger.application.registry import COMMANDS, CommandSpec
 from classledger.application.tenants import staff_keys
 from classledger.http.auth import authenticate
@@ -87,6 +89,7 @@ from classledger.projections.paging import CursorError as PageCursorError
 from classledger.projections.paging import page as page_of
 from classledger.projections.passes import PassBook
 from classledger.projections.peak import with_peak_clients
+from classledger.projections.trail import ClientTrail
 from classledger.system import System, now
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -244,21 +247,21 @@ class Api(ScheduleReads):
         await self.catch_up()
         at = now()
 
-        def read() -> dict[str, Any] | None:
-            card = self.directory.card(principal.tenant_id, client_id, at=at)
-            if card is not None:
-                # The card's other parts live in other read models.
-                card["active"] = self.activity.is_active(principal.tenant_id, client_id, us(at))
-                # Every registration with its state, cancelled ones included, newest first (API §7).
-                card["registrations"] = self.system.view(Catalogue).registrations_of(principal.tenant_id, client_id)
-                card["balance"] = self.books.balance(principal.tenant_id, client_id, as_of=us(at))
-                card.update(self.passes.card_part(principal.tenant_id, client_id, self._today(principal, at)))
-            return card
-
-        card = await run_in_threadpool(read)
+        card = await run_in_threadpool(self._card, principal, client_id, at)
         if card is None:
             raise _no_client(client_id)
         return render(card)
+
+    def _card(self, principal: Principal, client_id: UUID, at: datetime) -> dict[str, Any] | None:
+        card = self.directory.card(principal.tenant_id, client_id, at=at)
+        if card is not None:
+            # The card's other parts live in other read models.
+            card["active"] = self.activity.is_active(principal.tenant_id, client_id, us(at))
+            # Every registration with its state, cancelled ones included, newest first (API §7).
+            card["registrations"] = self.system.view(Catalogue).registrations_of(principal.tenant_id, client_id)
+            card["balance"] = self.books.balance(principal.tenant_id, client_id, as_of=us(at))
+            card.update(self.passes.card_part(principal.tenant_id, client_id, self._today(principal, at)))
+        return card
 
     async def client_balance(self, request: Request) -> Response:
         principal = await self.principal(request)
@@ -278,6 +281,38 @@ class Api(ScheduleReads):
         await self.require_client(principal, client_id)
         return await self.journal_of(principal, q, client_id)
 
+    async def client_export(self, request: Request) -> Response:
+        """The right of access (DOMAIN §2.9, API §9): everything the school holds about the
+        client, personal data decrypted: the card as ``GET /v1/clients/{id}`` shows it, every
+        event of the client and of its related records, and every transaction of theirs."""
+        principal = await self.principal(request)
+        client_id = path_id(request)
+        await self.catch_up()
+        at = now()
+        tenant_id = principal.tenant_id
+
+        def read() -> dict[str, Any] | None:
+            card = self._card(principal, client_id, at)
+            if card is None:
+                return None
+            refs: list[tuple[UUID, int]] = []
+            cursor: str | None = None
+            while True:  # the client's whole history, page by page (ClientTrail)
+                page = self.system.view(ClientTrail).page(tenant_id, client_id, limit=1000, cursor=cursor)
+                refs += page["items"]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            history = history_items(self.system.app, tenant_id, refs)
+            finance = self.books.journal(tenant_id, client_id=client_id, limit=1_000_000)
+            return {"client_id": str(client_id), "exported_at": at.isoformat(), "card": card, "history": history,
+                    "finance": finance}
+
+        export = await run_in_threadpool(read)
+        if export is None:
+            raise _no_client(client_id)
+        return render(export)
+
     async def require_client(self, principal: Principal, client_id: UUID) -> None:
         if await run_in_threadpool(self.directory.card, principal.tenant_id, client_id) is None:
             raise _no_client(client_id)
@@ -294,6 +329,9 @@ class Api(ScheduleReads):
     async def activity_report(self, request: Request) -> Response:
         principal = await self.principal(request)
         month = parse_query(request, MonthQuery).month
+        horizon = report_horizon(now())
+        if month > horizon:
+            raise ApiError(422, "month_out_of_range", f"reports reach {horizon} at the latest", month=month, max=horizon)
         await self.catch_up()
         report = await run_in_threadpool(lambda: self.activity.report(principal.tenant_id, month, as_of=us(now())))
         if report is None:

@@ -228,10 +228,17 @@ class Readback:
         await self.catch_up()
 
         def read() -> dict[str, Any] | None:
-            if self.directory.card(principal.tenant_id, client_id) is None:
+            card = self.directory.card(principal.tenant_id, client_id)
+            if card is None:
                 return None
             page = self.system.view(ClientTrail).page(principal.tenant_id, client_id, limit=q.limit, cursor=q.cursor)
             page["items"] = readback.history_items(self.system.app, principal.tenant_id, page["items"])
+            if card.get("erased"):
+                # DOMAIN §2.9: the client's own events say their personal data is gone.
+                page["erased"] = True
+                for item in page["items"]:
+                    if item["aggregate_id"] == str(client_id):
+                        item["erased"] = True
             return page
 
         try:

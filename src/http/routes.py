@@ -17,6 +17,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, WithJsonSchema
 
+from classledger.application.fields import Day, Label, Line, Month, check_instant, parse_day
 from classledger.application.registry import CommandSpec
 from classledger.http.queries import (
     CURSOR_DESCRIPTION,
@@ -71,6 +72,8 @@ WRITES: tuple[WriteRoute, ...] = (
     _w("POST", "/v1/clients/{id}/archive", "archive_client", CLIENT),
     _w("POST", "/v1/clients/{id}/restore", "restore_client", CLIENT),
     _w("POST", "/v1/clients/{id}/delete", "delete_client", CLIENT),
+    # DOMAIN §2.9, API §9: the client's personal data destroyed for good (director, with a reason).
+    _w("POST", "/v1/clients/{id}/erase", "erase_client", CLIENT),
     # DOMAIN §2.6 (waitlist, next call): not in API §3's list, named like their neighbours.
     _w("POST", "/v1/clients/{id}/waitlist", "join_waitlist", CLIENT),
     _w("DELETE", "/v1/clients/{id}/waitlist", "leave_waitlist", CLIENT),
@@ -153,15 +156,12 @@ def _instant(value: Any) -> datetime:
     if at.tzinfo is None:
         # Without an offset the instant is ambiguous; guessing the zone would move it.
         raise ValueError("the instant needs a UTC offset (e.g. +01:00 or Z)")
-    return at
+    return check_instant(at)
 
 
 def _day_or_instant(value: Any) -> date | datetime:
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise ValueError("not a calendar date") from None
+        return parse_day(value)
     return _instant(value)
 
 
@@ -184,8 +184,8 @@ class Query(BaseModel):
 
 
 class ClientsQuery(Query):
-    q: str | None = Field(None, max_length=200, description="name (case- and accent-insensitive), phone digits, email or card number")
-    tag: str | None = Field(None, max_length=100, description="only clients with this tag")
+    q: Line | None = Field(None, max_length=200, description="name (case- and accent-insensitive), phone digits, email or card number")
+    tag: Line | None = Field(None, max_length=100, description="only clients with this tag")
     status: Literal["active", "inactive"] | None = Field(None, description="active now (DOMAIN §5) or not")
     branch_id: UUID | None = Field(None, description="only clients of this branch")
     include: Annotated[frozenset[Literal["archived", "deleted"]], BeforeValidator(_comma_list)] = Field(
@@ -204,7 +204,7 @@ class AsOfQuery(Query):
 
 
 class MonthQuery(Query):
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, the tenant's calendar month")
+    month: Month = Field(description="YYYY-MM, the tenant's calendar month")
 
 
 JournalKind = Literal[
@@ -227,9 +227,6 @@ class FinanceQuery(Query):
 
 class JournalQuery(FinanceQuery):
     client_id: UUID | None = Field(None, description="only this client's transactions")
-
-
-Day = date  # for a field called "date"
 
 
 class KeysQuery(Query):
@@ -310,6 +307,8 @@ READS: tuple[ReadRoute, ...] = (
               "transactions, cabinet and family links), oldest first, paged (DOMAIN §9.2)", Paged),
     ReadRoute("/v1/clients/{id}/balance", "client_balance", "The client's balance as of an instant (DOMAIN §6.5)", AsOfQuery),
     ReadRoute("/v1/clients/{id}/finance", "client_finance", "The client's finance history (DOMAIN §6.7)", FinanceQuery),
+    ReadRoute("/v1/clients/{id}/export", "client_export",
+              "Everything the school holds about the client, decrypted: card, history, finance (DOMAIN §2.9, API §9)"),
     ReadRoute("/v1/reports/active-clients", "active_clients", "Active and inactive clients at an instant (DOMAIN §5)", AtQuery),
     ReadRoute("/v1/reports/activity", "activity_report", "The month's peak, its day, the count at month end, the tier (DOMAIN §5)", MonthQuery),
     ReadRoute("/v1/reports/passes", "passes_report", "Passes whose validity overlaps a range", PassesQuery),
@@ -364,9 +363,9 @@ class RedeemBody(Query):
 class ProofBody(Query):
     """One client's proof: all three must match what the school recorded."""
 
-    phone: str = Field(min_length=1, max_length=40, description="the client's phone, any formatting")
-    birth_date: date = Field(description="the client's birth date, YYYY-MM-DD")
-    surname: str = Field(min_length=1, max_length=200, description="the client's surname (case and accents do not matter)")
+    phone: Label = Field(min_length=1, max_length=40, description="the client's phone, any formatting")
+    birth_date: Day = Field(description="the client's birth date, YYYY-MM-DD")
+    surname: Label = Field(min_length=1, max_length=200, description="the client's surname (case and accents do not matter)")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,11 @@ MAX_MAJOR_DIGITS = 15
 is a typo or an attack. For 4-decimal currencies (CLF, UYW) one digit less is allowed, so
 that every amount stays below 10^18 minor units and fits a signed 64-bit integer."""
 MAX_MINOR_DIGITS = 18
+MAX_TOTAL = 10**MAX_MINOR_DIGITS - 1
+"""No balance or running total an aggregate keeps (a client's balance in a city, what was
+paid for a pass) may go beyond ±MAX_TOTAL minor units: a command that would take it there
+is refused before anything is written. One amount already stays within it, and 2^63 − 1
+(about 9.2·10^18) leaves room to add one more amount to any total before checking it."""
 
 
 class MoneyFormatError(ValueError):

@@ -389,23 +389,32 @@ class ActivityTimeline(PagedProjection["_TableState"]):
         ``known`` holds prev_tiers of month_state rows not written yet (a page's), and
         ``intervals(lo, hi)`` the activity intervals meeting [lo, hi), from wherever the
         caller's current state lives (the tables, or a page in memory)."""
-        if (tenant_id, month) in known:
-            return known[(tenant_id, month)]
-        row = tx.one(f"SELECT state FROM {self.t('month_state')} WHERE tenant_id = ? AND month = ?", (tenant_id, month))
-        if row is not None:
-            prev: str | None = orjson.loads(row[0]).get("prev_tier")
-            return prev
-        # A month no event has reached yet: its previous month's tier, computed the same way.
-        last = info.last_month
-        if last is None or month <= last:
-            return None
-        prev_month = _prev_month(month)
-        _, _, lo, hi = month_bounds(prev_month, info.zone)
-        before = self.previous_tier(tx, tenant_id, info, prev_month, as_of, known, intervals)
-        rep = month_report(prev_month, intervals(lo, hi), info.zone, as_of=as_of, tiers=info.tiers,
-                           previous_tier=before, requested_downgrade=info.downgrades.get(prev_month))
-        tier: str | None = rep["tier"]
-        return tier
+        # A month no event has reached yet takes its previous month's tier, computed the same
+        # way: walk back to a month whose answer is known, then forward (a loop, not
+        # recursion: a report may lie years after the tenant's last event).
+        pending: list[str] = []
+        before: str | None
+        while True:
+            if (tenant_id, month) in known:
+                before = known[(tenant_id, month)]
+                break
+            row = tx.one(f"SELECT state FROM {self.t('month_state')} WHERE tenant_id = ? AND month = ?", (tenant_id, month))
+            if row is not None:
+                before = orjson.loads(row[0]).get("prev_tier")
+                break
+            last = info.last_month
+            if last is None or month <= last:
+                before = None
+                break
+            pending.append(month)
+            month = _prev_month(month)
+        for later in reversed(pending):
+            prev_month = _prev_month(later)
+            _, _, lo, hi = month_bounds(prev_month, info.zone)
+            rep = month_report(prev_month, intervals(lo, hi), info.zone, as_of=as_of, tiers=info.tiers,
+                               previous_tier=before, requested_downgrade=info.downgrades.get(prev_month))
+            before = rep["tier"]
+        return before
 
 
 def _prev_month(month: str) -> str:

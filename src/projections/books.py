@@ -107,13 +107,13 @@ class Books(Projection):
         with self.db.read() as tx:
             # Sum first (an index-only range scan), then name the few cities.
             rows = tx.execute(
-                f"SELECT s.city_key, COALESCE(c.city, s.city_key), s.total FROM (SELECT city_key, SUM(amount) AS total "
+                f"SELECT s.city_key, COALESCE(c.city, s.city_key), s.hi, s.lo FROM (SELECT city_key, {_SPLIT_SUM} "
                 f"FROM {self.t('postings')} WHERE tenant_id = ? AND client_id = ? AND at_us <= ? GROUP BY city_key) s "
                 f"LEFT JOIN {self.t('cities')} c ON c.tenant_id = ? AND c.city_key = s.city_key ORDER BY s.city_key",
                 (str(tenant_id), str(client_id), as_of, str(tenant_id)),
             )
             cur = self.currency(tx, tenant_id)
-        by_city = {name: int(total) for _, name, total in rows if int(total) != 0}
+        by_city = {name: _joined(hi, lo) for _, name, hi, lo in rows if _joined(hi, lo) != 0}
         return {"total": format_minor(sum(by_city.values()), cur), "by_city": {k: format_minor(v, cur) for k, v in by_city.items()}}
 
     def balances(self, tenant_id: UUID, client_ids: list[str], *, as_of: int) -> dict[str, dict[str, Any]]:
@@ -123,15 +123,15 @@ class Books(Projection):
             marks = ", ".join("?" * len(client_ids))
             with self.db.read() as tx:
                 rows = tx.execute(
-                    f"SELECT s.client_id, COALESCE(c.city, s.city_key), s.total FROM (SELECT client_id, city_key, "
-                    f"SUM(amount) AS total FROM {self.t('postings')} WHERE tenant_id = ? AND client_id IN ({marks}) "
+                    f"SELECT s.client_id, COALESCE(c.city, s.city_key), s.hi, s.lo FROM (SELECT client_id, city_key, "
+                    f"{_SPLIT_SUM} FROM {self.t('postings')} WHERE tenant_id = ? AND client_id IN ({marks}) "
                     f"AND at_us <= ? GROUP BY client_id, city_key) s LEFT JOIN {self.t('cities')} c "
                     "ON c.tenant_id = ? AND c.city_key = s.city_key ORDER BY s.client_id, s.city_key",
                     (str(tenant_id), *client_ids, as_of, str(tenant_id)))
                 cur = self.currency(tx, tenant_id)
-            for cid, city, total in rows:
-                if int(total) != 0:
-                    sums[str(cid)][city] = int(total)
+            for cid, city, hi, lo in rows:
+                if _joined(hi, lo) != 0:
+                    sums[str(cid)][city] = _joined(hi, lo)
         else:
             cur = self.tenant_currency(tenant_id)
         return {c: {"total": format_minor(sum(v.values()), cur), "by_city": {k: format_minor(x, cur) for k, x in v.items()}}
@@ -200,7 +200,9 @@ class Books(Projection):
                 f"AND p.at_us = t.at_us AND p.tx_id = t.tx_id WHERE {' AND '.join(where)}")
         after, after_params = _after(cursor, "t.")
         with self.db.read() as tx:
-            total, amount = tx.one(f"SELECT COUNT(*), COALESCE(SUM(p.amount), 0) {base}", params) or (0, 0)
+            total, hi, lo = tx.one(f"SELECT COUNT(*), COALESCE(SUM(p.amount / {_SPLIT}), 0), "
+                                   f"COALESCE(SUM(p.amount % {_SPLIT}), 0) {base}", params) or (0, 0, 0)
+            amount = _joined(hi, lo)
             rows = tx.execute(
                 f"SELECT t.tx_id, t.at_us, t.status, t.client_id, p.account, p.amount, t.actor, t.reason, t.memo, "
                 f"t.cancelled_by, t.related, t.seq {base}{after} ORDER BY t.at_us, t.seq LIMIT ?",
@@ -239,10 +241,10 @@ class Books(Projection):
         """Every account's balance as of an instant; the total is always zero (§6.2)."""
         with self.db.read() as tx:
             rows = tx.execute(
-                f"SELECT account, SUM(amount) FROM {self.t('postings')} WHERE tenant_id = ? AND at_us <= ? "
+                f"SELECT account, {_SPLIT_SUM} FROM {self.t('postings')} WHERE tenant_id = ? AND at_us <= ? "
                 "GROUP BY account ORDER BY account", (str(tenant_id), as_of))
             cur = self.currency(tx, tenant_id)
-        accounts = {a: int(v) for a, v in rows if int(v) != 0}
+        accounts = {a: _joined(hi, lo) for a, hi, lo in rows if _joined(hi, lo) != 0}
         return {"accounts": {a: format_minor(v, cur) for a, v in accounts.items()}, "total": format_minor(sum(accounts.values()), cur)}
 
 
@@ -259,6 +261,19 @@ def _after(cursor: str | None, prefix: str = "") -> tuple[str, list[Any]]:
         return "", []
     at, seq = decode_cursor(cursor, 2)
     return (f" AND ({prefix}at_us > ? OR ({prefix}at_us = ? AND {prefix}seq > ?))", [int(at), int(at), int(seq)])
+
+
+# An account's total over a whole tenant is bounded by nothing a command can check, and
+# SQLite's SUM stops with "integer overflow" past 64 bits (PostgreSQL's turns numeric). So
+# the amounts are summed in two parts that cannot overflow (a billion rows of the largest
+# amounts each), and joined exactly in Python: both databases truncate toward zero, so
+# amount = (amount / D) * D + amount % D.
+_SPLIT = 1_000_000_000
+_SPLIT_SUM = f"SUM(amount / {_SPLIT}) AS hi, SUM(amount % {_SPLIT}) AS lo"
+
+
+def _joined(hi: Any, lo: Any) -> int:
+    return int(hi) * _SPLIT + int(lo)
 
 
 def _us(text: str) -> int:

@@ -72,6 +72,8 @@ class CabinetUsers(Projection):
         "CREATE INDEX IF NOT EXISTS {t_makeups}_by_client ON {t_makeups} (tenant_id, client_id, granted_us)",
     ]
 
+    erasure_tables = ("identities", "links")  # what ``ClientErased`` empties (System.scrub)
+
     def __init__(self, db: Database, *, suffix: str = "") -> None:
         super().__init__(db, suffix=suffix)
         # The frequent inserts (a client, group, registration or make-up per event) are
@@ -161,6 +163,15 @@ class CabinetUsers(Projection):
     def _client_deleted(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"UPDATE {self.t('identities')} SET deleted = 1 WHERE tenant_id = ? AND client_id = ?",
                   (str(ev.tenant_id), str(ev.aggregate_id)))
+
+    @handles("ClientErased")
+    def _client_erased(self, tx: Tx, ev: EventRecord) -> None:
+        """DOMAIN §2.9: the identity a proof was checked against is emptied, and no cabinet
+        user reaches the erased client any more."""
+        key = (str(ev.tenant_id), str(ev.aggregate_id))
+        self._sql(tx, f"UPDATE {self.t('identities')} SET name = '', birth_date = NULL, phones = '[]', deleted = 1 "
+                  "WHERE tenant_id = ? AND client_id = ?", key)
+        self._sql(tx, f"DELETE FROM {self.t('links')} WHERE tenant_id = ? AND client_id = ?", key)
 
     # ---- registrations, transfers, make-ups -----------------------------------------------
 

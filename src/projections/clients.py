@@ -96,14 +96,16 @@ def _decode_cursor(text: str) -> tuple[str, str]:
 COLUMNS = (
     "client_id", "name", "birth_date", "phones", "email", "card_number", "branch_id", "tags", "custom_fields",
     "parent_id", "member_ids", "freezes", "archived", "deleted", "waitlist", "next_call", "photo", "notes",
-    "consents", "preferences", "version", "name_folded",
+    "consents", "preferences", "version", "name_folded", "erased",
 )
 _SELECT = ", ".join("c." + x for x in COLUMNS)
+_FOLDED = COLUMNS.index("name_folded")
 
 
 class ClientDirectory(PagedProjection["_ClientPage"]):
     name = "clients"
-    version = 2
+    version = 3
+    erasure_tables = ("clients", "tags")  # what ``ClientErased`` empties (System.scrub)
     weight = 3
     stageable = True  # handlers only read; every write waits for the page's flush
     tables = {
@@ -118,7 +120,7 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
             "tags TEXT NOT NULL, custom_fields TEXT NOT NULL, preferences TEXT NOT NULL, parent_id TEXT, "
             "member_ids TEXT NOT NULL, freezes TEXT NOT NULL, archived INTEGER NOT NULL, deleted INTEGER NOT NULL, "
             "waitlist TEXT, next_call TEXT, photo TEXT, notes TEXT, consents TEXT NOT NULL, "
-            "version INTEGER NOT NULL, PRIMARY KEY (tenant_id, client_id))"
+            "version INTEGER NOT NULL, erased INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (tenant_id, client_id))"
         ),
         "tags": (
             "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, client_id TEXT NOT NULL, tag TEXT NOT NULL, "
@@ -167,7 +169,7 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
                 "custom_fields": _j(d.get("custom_fields", {})), "preferences": _j(d.get("preferences", {})),
                 "parent_id": None, "member_ids": "[]", "freezes": "[]", "archived": 0, "deleted": 0,
                 "waitlist": None, "next_call": None, "photo": d.get("photo"), "notes": d.get("notes"),
-                "consents": _j(consents), "version": ev.version,
+                "consents": _j(consents), "version": ev.version, "erased": 0,
             })
         tags = page.tags(key)
         for tag in d.get("tags", []):
@@ -239,6 +241,13 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
         else:
             self._set(tx, ev, archived=int(ev.type == "ClientArchived"))
 
+    @handles("ClientErased")
+    def _erased(self, tx: Tx, ev: EventRecord) -> None:
+        """DOMAIN §2.9: every personal column and search key emptied; ids, family links
+        (already undone by the same command), freezes and flags stay."""
+        self._page(tx).tags((str(ev.tenant_id), str(ev.aggregate_id))).clear()
+        self._set(tx, ev, **ERASED_COLUMNS)
+
     @handles("ClientJoinedWaitlist", "ClientLeftWaitlist")
     def _waitlist(self, tx: Tx, ev: EventRecord) -> None:
         wl = {"instructor": ev.data.get("instructor"), "comment": ev.data.get("comment")}
@@ -297,6 +306,7 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
         params: list[Any] = [str(tenant_id)]
         for state in sorted(INCLUDE - include):
             where.append(f"c.{state} = 0")
+        where.append("c.erased = 0")  # nothing is left to find an erased client by (DOMAIN §2.9)
         text = (q or "").strip()
         if text:
             like = f"%{_like(fold(text))}%"
@@ -339,7 +349,7 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
         rows = rows[:limit]
         today = _local_day(at, zone)
         items = [_card(r, currency, today) for r in rows]
-        next_cursor = _encode_cursor((rows[-1][-1], rows[-1][0])) if more and rows else None
+        next_cursor = _encode_cursor((rows[-1][_FOLDED], rows[-1][0])) if more and rows else None
         return {"items": items, "total": int(total), "next_cursor": next_cursor}
 
     def card(
@@ -363,13 +373,14 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
         return _card(row, currency, today if today is not None else _local_day(at, zone))
 
     def names(self, tenant_id: UUID, client_ids: list[str]) -> dict[str, str]:
-        """The names of some clients, by id, in one statement (deleted ones included)."""
+        """The names of some clients, by id, in one statement (deleted ones included, erased
+        ones left out: DOMAIN §2.9)."""
         if not client_ids:
             return {}
         with self.db.read() as tx:
             where, params = in_keys(self.db.dialect, client_ids)
-            rows = tx.execute(f"SELECT client_id, name FROM {self.t('clients')} WHERE tenant_id = ? AND client_id {where}",
-                              (str(tenant_id), *params))
+            rows = tx.execute(f"SELECT client_id, name FROM {self.t('clients')} WHERE tenant_id = ? AND client_id {where} "
+                              "AND erased = 0", (str(tenant_id), *params))  # an erased client has no name
         return {str(r[0]): str(r[1]) for r in rows}
 
     def timezone(self, tenant_id: UUID) -> str | None:
@@ -386,12 +397,12 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
 
 def _card(r: tuple[Any, ...], currency: str, today: date | None) -> dict[str, Any]:
     (cid, name, birth, phones, email, card_no, branch, tags, custom, parent, members, freezes, archived, deleted,
-     waitlist, next_call, photo, notes, consents, preferences, version, _folded) = r
+     waitlist, next_call, photo, notes, consents, preferences, version, _folded, erased) = r
     periods = orjson.loads(freezes)
     frozen = today is not None and any(date.fromisoformat(a) <= today <= date.fromisoformat(b) for a, b in periods)
     return {
         "id": cid,
-        "name": name,
+        "name": None if erased else name,
         "birth_date": birth,
         "phones": orjson.loads(phones),
         "email": email,
@@ -416,6 +427,7 @@ def _card(r: tuple[Any, ...], currency: str, today: date | None) -> dict[str, An
         "consents": orjson.loads(consents),
         "preferences": orjson.loads(preferences),
         "version": version,
+        **({"erased": True} if erased else {}),
     }
 
 
@@ -449,9 +461,15 @@ _CLIENT_EVENTS = frozenset(t for t in ClientDirectory.handlers if t != "TenantCr
 ROW_COLUMNS = (
     "tenant_id", "client_id", "name", "name_folded", "birth_date", "phones", "phone_digits", "email", "email_folded",
     "card_number", "card_folded", "branch_id", "tags", "custom_fields", "preferences", "parent_id", "member_ids",
-    "freezes", "archived", "deleted", "waitlist", "next_call", "photo", "notes", "consents", "version",
+    "freezes", "archived", "deleted", "waitlist", "next_call", "photo", "notes", "consents", "version", "erased",
 )
-ROW_TYPES = tuple("integer" if c in ("archived", "deleted", "version") else "text" for c in ROW_COLUMNS)
+ROW_TYPES = tuple("integer" if c in ("archived", "deleted", "version", "erased") else "text" for c in ROW_COLUMNS)
+# What an erased client's row holds in place of its personal data (DOMAIN §2.9).
+ERASED_COLUMNS: dict[str, Any] = {
+    "name": "", "name_folded": "", "birth_date": None, "phones": "[]", "phone_digits": "", "email": None,
+    "email_folded": None, "card_number": None, "card_folded": None, "tags": "[]", "custom_fields": "{}",
+    "preferences": "{}", "waitlist": None, "photo": None, "notes": None, "consents": "{}", "erased": 1,
+}
 _CHUNK = 500
 ClientKey = tuple[str, str]
 

@@ -28,8 +28,9 @@ import orjson
 from classledger import projections as registry
 from classledger.projections.failures import FAILURES_DDL, read_failures
 from classledger.projections.runtime import POSITIONS_DDL, EventRecord, Projection, Runner
-from classledger.store.codec import event_class, type_name, upcast
+from classledger.store.codec import event_class, open_state, type_name, upcast
 from classledger.store.database import Store, Tx, check_identifier
+from classledger.store.personal import KeyRing, declares_personal
 from classledger.store.recorders import hyphenated
 
 SCRATCH = "_scratch"
@@ -325,13 +326,16 @@ def _die_with(parent: int) -> None:
 class _Topic:
     name: str
     upcast: bool  # the class has later versions than 1: run its upcasters
+    personal: bool  # it may carry a client's sealed personal data, or destroy a key (store/personal.py)
     wanted: bool  # some projection being built handles it (else it is not even decoded)
 
 
 Stored = tuple[int, str, int, str, bytes, str, int]  # ``EventRecorder.read_texts``' rows
 
 
-def _decoder(wanted: Collection[str], unwanted: list[str]) -> Callable[[Stored], EventRecord | None]:
+def _decoder(
+    wanted: Collection[str], unwanted: list[str], keys: KeyRing | None = None
+) -> Callable[[Stored], EventRecord | None]:
     """``runtime.decode`` with what depends only on the topic worked out once per topic,
     on rows whose ids are text (``read_texts``); ``None`` for an event of a type no
     projection in ``wanted`` handles (nearly half of a school's events: seats, waitlists),
@@ -345,13 +349,18 @@ def _decoder(wanted: Collection[str], unwanted: list[str]) -> Callable[[Stored],
         if info is None:
             cls = event_class(topic)
             name = type_name(topic)
-            info = topics[topic] = _Topic(name, getattr(cls, "class_version", 1) != 1, name in wanted)
+            info = topics[topic] = _Topic(
+                name=name, upcast=getattr(cls, "class_version", 1) != 1, wanted=name in wanted,
+                personal=keys is not None and (declares_personal(cls) or getattr(cls, "SHREDS_KEY", False)),
+            )
             if not info.wanted:
                 unwanted.append(topic)
         if not info.wanted:
             return None
         state = loads(raw)
-        if info.upcast or "class_version" in state:
+        if info.personal and keys is not None:
+            state = open_state(topic, oid, state, keys)
+        elif info.upcast or "class_version" in state:
             state = upcast(topic, state)
         return EventRecord(nid, tenant if len(tenant) == 36 else hyphenated(tenant),
                            oid if len(oid) == 36 else hyphenated(oid), version, info.name, at_us, state)
@@ -396,7 +405,7 @@ def bulk_catch_up(
     # (not for one tenant's build, whose progress counts that tenant's events).
     unwanted: list[str] = []
     skip = unwanted if tenant_id is None else []
-    decode = _decoder({t for p in runner.projections for t in p.handlers}, unwanted)
+    decode = _decoder({t for p in runner.projections for t in p.handlers}, unwanted, store.mapper.keyring)
     first = start
     skipped = False
     stage = [p for p in runner.projections if p.stageable] if db.dialect == "sqlite" else []

@@ -10,7 +10,7 @@ once, and a crash leaves rows and position consistent.
 
 Tables are versioned: a projection's physical tables are named ``p_<name>_v<version>_*``,
 so changing its code bumps the version and the new tables are built from the first event
-while the old ones keep serving (issue: replay tooling switches them).
+while the old ones keep serving (``scripts/replay.py`` switches them).
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ import orjson
 from classledger.projections import failures
 from classledger.projections.failures import FAILURES_DDL, Failure
 from classledger.store.availability import unavailable
-from classledger.store.codec import type_name, upcast
+from classledger.store.codec import open_state, type_name, upcast
 from classledger.store.database import Database, Store, Tx, check_identifier
+from classledger.store.personal import KeyRing
 from classledger.store.recorders import EventRow
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,10 @@ class EventRecord:
     data: dict[str, Any]
 
 
-def decode(row: EventRow) -> EventRecord:
+def decode(row: EventRow, keys: KeyRing | None = None) -> EventRecord:
+    """A stored row as projections read it; with the store's ``keys``, a client's personal
+    data is opened (store/personal.py), else it stays sealed."""
+    state = orjson.loads(row.state)
     return EventRecord(
         row.notification_id,
         row.tenant_id,
@@ -61,7 +65,7 @@ def decode(row: EventRow) -> EventRecord:
         row.originator_version,
         type_name(row.topic),
         row.at_us,
-        upcast(row.topic, orjson.loads(row.state)),
+        upcast(row.topic, state) if keys is None else open_state(row.topic, row.originator_id, state, keys),
     )
 
 
@@ -338,7 +342,7 @@ class Runner:
                 rows = self.store.recorder.read_rows(start, PAGE, upto=position, tenant_id=UUID(tenant))
                 if not rows:
                     break
-                records = [decode(r) for r in rows]
+                records = [decode(r, self.store.mapper.keyring) for r in rows]
                 n, failed = self._run_isolated(p, tx, records, start, set(), stop_at_failure=True)
                 applied += n
                 if failed is not None:
@@ -435,7 +439,7 @@ class Runner:
         return {r[0]: int(r[1]) for p in projections for r in tx.execute(sql, (p.key,))}
 
     def apply_page(self, rows: Sequence[EventRow]) -> None:
-        records = [decode(r) for r in rows]
+        records = [decode(r, self.store.mapper.keyring) for r in rows]
         last = rows[-1].notification_id
         try:
             with self.db.write() as tx:
@@ -508,7 +512,7 @@ class Runner:
         if not self._lock.acquire(blocking=False):
             return False  # a catch-up of this process is running: it will see these events
         try:
-            records = [decode(r) for r in rows]
+            records = [decode(r, self.store.mapper.keyring) for r in rows]
             keys = [p.key for p in self.projections]
             applied = [sum(1 for ev in records if ev.type in p.handlers) for p in self.projections]
             # Claim every position in one statement: it moves only the rows still at the

@@ -24,6 +24,8 @@ from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel
 
+from classledger.store import personal
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -41,6 +43,10 @@ class TenantStoredEvent(StoredEvent):
 
     tenant_id: UUID
     at_us: int
+    # A client's new data key, written by the recorder into ``client_keys`` in the same
+    # transaction (store/personal.py); and the client whose key this event destroys.
+    new_key: bytes | None = None
+    shreds: UUID | None = None
 
 
 class OrjsonTranscoder(Transcoder):
@@ -77,8 +83,25 @@ def upcast(topic: str, state: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+def open_state(topic: str, originator_id: UUID | str, state: dict[str, Any], ring: personal.KeyRing) -> dict[str, Any]:
+    """A decoded event state in its current shape with its personal data, if still
+    readable (store/personal.py): unsealed, upcast, erased fields emptied."""
+    cls = event_class(topic)
+    if personal.SEALED in state:
+        personal.unseal(state, personal.subject_of(originator_id), ring)
+    elif getattr(cls, "SHREDS_KEY", False):
+        ring.forget(personal.subject_of(originator_id))
+    state = upcast(topic, state)
+    if getattr(cls, "PERSONAL", ()):
+        personal.fill_erased(cls, state)
+    return state
+
+
 class PydanticMapper(Mapper[UUID]):
-    """Maps pydantic events to ``TenantStoredEvent`` rows and back."""
+    """Maps pydantic events to ``TenantStoredEvent`` rows and back; a client's personal
+    data is sealed on the way in and opened on the way out (store/personal.py)."""
+
+    keyring: personal.KeyRing = personal.KeyRing()  # the store gives each mapper its own
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         model = cast(BaseModel, domain_event)
@@ -87,6 +110,10 @@ class PydanticMapper(Mapper[UUID]):
         class_version = getattr(type(model), "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
+        new_key = None
+        if personal.declares_personal(type(model)):
+            new_key = personal.seal(type(model), state, personal.subject_of(domain_event.originator_id), self.keyring)
+        shreds = domain_event.originator_id if getattr(type(model), "SHREDS_KEY", False) else None
         data = self.transcoder.encode(state)
         if self.compressor:
             data = self.compressor.compress(data)
@@ -99,6 +126,8 @@ class PydanticMapper(Mapper[UUID]):
             state=data,
             tenant_id=cast(UUID, model.tenant_id),  # type: ignore[attr-defined]
             at_us=to_micros(model.timestamp),  # type: ignore[attr-defined]
+            new_key=new_key,
+            shreds=shreds,
         )
 
     def decode_state(self, stored: StoredEvent) -> dict[str, Any]:
@@ -107,7 +136,8 @@ class PydanticMapper(Mapper[UUID]):
             data = self.cipher.decrypt(data)
         if self.compressor:
             data = self.compressor.decompress(data)
-        return upcast(stored.topic, cast(dict[str, Any], self.transcoder.decode(data)))
+        state = cast(dict[str, Any], self.transcoder.decode(data))
+        return open_state(stored.topic, stored.originator_id, state, self.keyring)
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         cls = event_class(stored_event.topic)

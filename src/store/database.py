@@ -29,6 +29,7 @@ from psycopg.rows import tuple_row
 
 from classledger.store.audit_key import DEVELOPMENT_KEY, AuditKey
 from classledger.store.codec import OrjsonTranscoder, PydanticMapper
+from classledger.store.personal import KeyRing
 from classledger.store.recorders import EventRecorder, PostgresEventRecorder, SQLiteEventRecorder
 from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
 from classledger.store.writer_lock import writer_lock
@@ -117,6 +118,7 @@ class Database:
                 raw: sqlite3.Connection = conn._sqlite_conn
                 cur = raw.cursor()
                 cur.row_factory = None
+                cur.execute("PRAGMA secure_delete = ON")  # an erased client's rows leave no trace (DOMAIN §2.9)
                 if not durable:
                     (level,) = cur.execute("PRAGMA synchronous").fetchone()
                     cur.execute("PRAGMA synchronous=NORMAL")
@@ -221,6 +223,8 @@ class Store:
         mapper: Mapper[Any] = factory.mapper(transcoder=OrjsonTranscoder())
         if not isinstance(mapper, PydanticMapper):
             raise TypeError("the store needs classledger's PydanticMapper")
+        # One key ring per store: the clients' data keys (store/personal.py).
+        mapper.keyring = recorder.keyring = KeyRing(recorder.client_key, recorder.client_keys)
         recorder.chain_key = audit_key.secret
         return cls(url, env, factory, recorder, mapper, Database(factory, dialect), audit_key)
 

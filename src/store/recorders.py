@@ -44,10 +44,12 @@ from classledger.store import hashchain, staff_actions
 from classledger.store.audit_key import DEVELOPMENT_SECRET
 from classledger.store.codec import TenantStoredEvent
 from classledger.store.group_commit import GroupCommit, Job
+from classledger.store.personal import KeyRing
 from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
 from classledger.store.writer_lock import writer_lock
 
 EVENTS_TABLE = "events"
+SNAPSHOTS_TABLE = "stored_snapshots"  # the library's snapshot store (aggregate_recorder "snapshots")
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class EventRecorder(ABC):
     """
 
     on_insert: OnInsert | None = None
+    # The clients' data keys (store/personal.py): told of keys written and destroyed.
+    keyring: KeyRing | None = None
     # The secret the hash chain's links are keyed with (audit_key.py); ``Store.open`` sets
     # the deployment's.
     chain_key: bytes = DEVELOPMENT_SECRET
@@ -123,14 +127,19 @@ class EventRecorder(ABC):
 
     def _write_and_report(self, jobs: list[Job]) -> None:
         try:
-            self._write_batch(jobs, inline=self.on_insert is not None)
-        except _InlineFailed as failed:
-            # A projection raised inside the write: the transaction was rolled back whole
-            # (cheaper than a savepoint on every write), so write again without it; the
-            # runner applies (and keeps logging) the event after the commit.
-            logging.getLogger(__name__).error("projection failed inside the write; the runner will retry",
-                                              exc_info=failed.__cause__)
-            self._write_batch(jobs, inline=False)
+            try:
+                self._write_batch(jobs, inline=self.on_insert is not None)
+            except _InlineFailed as failed:
+                # A projection raised inside the write: the transaction was rolled back whole
+                # (cheaper than a savepoint on every write), so write again without it; the
+                # runner applies (and keeps logging) the event after the commit.
+                logging.getLogger(__name__).error("projection failed inside the write; the runner will retry",
+                                                  exc_info=failed.__cause__)
+                self._write_batch(jobs, inline=False)
+        except BaseException:
+            self._settle_keys(jobs, committed=False)  # nothing of the batch landed
+            raise
+        self._settle_keys(jobs, committed=True)
         if self.after_commit is not None:
             landed = [j for j in jobs if j.error is None and j.ids]
             if landed:
@@ -138,6 +147,20 @@ class EventRecorder(ABC):
                     self.after_commit(landed)
                 except Exception:  # the writes are committed; a cache is only a cache
                     logging.getLogger(__name__).exception("after_commit failed")
+
+    def _settle_keys(self, jobs: list[Job], *, committed: bool) -> None:
+        """Tell the key ring which clients' keys the batch wrote, or destroyed (personal.py)."""
+        if self.keyring is None:
+            return
+        for job in jobs:
+            landed = committed and job.error is None and bool(job.ids)
+            for e in job.events:
+                if not isinstance(e, TenantStoredEvent):
+                    continue
+                if e.shreds is not None and landed:
+                    self.keyring.forget(str(e.originator_id))
+                elif e.new_key is not None:
+                    self.keyring.settle(str(e.originator_id), e.new_key, landed=landed)
 
     @abstractmethod
     def _write_batch(self, jobs: list[Job], *, inline: bool) -> None:
@@ -264,6 +287,25 @@ class EventRecorder(ABC):
     def _text(self, column: str) -> str:
         """A UUID column selected as text."""
         return column
+
+    @property
+    def _client_keys(self) -> str:
+        """The clients' data keys' table as SQL (store/personal.py)."""
+        return "client_keys"
+
+    def client_key(self, client_id: str) -> bytes | None:
+        """A client's data key, or None once the client is erased."""
+        rows = self._rows(f"SELECT key FROM {self._client_keys} WHERE client_id = ?", (client_id,))
+        return bytes(rows[0][0]) if rows else None
+
+    def client_keys(self) -> list[tuple[str, bytes]]:
+        """Every client's data key: (client id, key)."""
+        return [(str(r[0]), bytes(r[1])) for r in self._rows(f"SELECT client_id, key FROM {self._client_keys}", ())]
+
+    @abstractmethod
+    def scrub(self, tables: Sequence[str]) -> None:
+        """After an erasure (DOMAIN §2.9): leave no copy of what was deleted or overwritten
+        in the database's files. ``tables``: the projection tables that were scrubbed."""
 
     def count_between(self, after: int, upto: int) -> int:
         """How many events have ``after < notification_id <= upto``."""
@@ -436,6 +478,9 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
             "CREATE TABLE IF NOT EXISTS command_log (tenant_id TEXT NOT NULL, "
             "key TEXT NOT NULL, request_hash TEXT NOT NULL, response BLOB NOT NULL, "
             "at_us INTEGER NOT NULL, PRIMARY KEY (tenant_id, key)) WITHOUT ROWID",
+            # Each client's data key (store/personal.py); erasing the client deletes its row.
+            "CREATE TABLE IF NOT EXISTS client_keys (client_id TEXT NOT NULL PRIMARY KEY, "
+            "tenant_id TEXT NOT NULL, key BLOB NOT NULL)",
             *staff_actions.sqlite_ddl(),
         ]
 
@@ -450,6 +495,9 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
         ):
             cur = conn._sqlite_conn.cursor()
             cur.row_factory = None
+            # What is deleted (an erased client's key, the rows it leaves) is overwritten
+            # with zeros, not left in free pages (DOMAIN §2.9).
+            cur.execute("PRAGMA secure_delete = ON")
             # Under the write lock ids follow the previous head without gaps (max + 1; a
             # rolled-back savepoint gives its ids back), so no query for the head. Chain
             # heads are read once per batch and tenant, and carried from job to job.
@@ -487,6 +535,18 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
                 (oid.hex, s.originator_version, s.topic, s.state, str(tenant_id), at_us, chain),
             )
             ids.append(c.lastrowid)
+        for s in stored_events:
+            if isinstance(s, TenantStoredEvent) and s.new_key is not None:
+                c.execute("INSERT INTO client_keys (client_id, tenant_id, key) VALUES (?,?,?)",
+                          (str(s.originator_id), str(s.tenant_id), s.new_key))
+            if isinstance(s, TenantStoredEvent) and s.shreds is not None:
+                oid = _uuid(s.shreds)
+                c.execute("DELETE FROM client_keys WHERE client_id = ?", (str(oid),))
+                # Snapshots hold the aggregate's decrypted state: a cache, gone with the key.
+                c.execute(f"DELETE FROM {SNAPSHOTS_TABLE} WHERE originator_id IN (?, ?)", (oid.hex, str(oid)))
+                # The staff action log copied the reasons given on the client's commands.
+                c.execute(f"UPDATE {staff_actions.TABLE} SET reason = NULL WHERE tenant_id = ? AND aggregate_ids LIKE ? "
+                          "AND reason IS NOT NULL", (str(s.tenant_id), f'%"{oid}"%'))
         record: CommandRecord | None = kwargs.get("command_record")
         if record is not None:
             c.execute(
@@ -518,6 +578,14 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
 
     def _param(self, value: UUID) -> Any:
         return str(value)
+
+    def scrub(self, tables: Sequence[str]) -> None:
+        # Every write runs with ``secure_delete`` (freed cells and pages are zeroed); the
+        # WAL still holds the pages as they were: copy them home and empty the file.
+        if self.datastore.pool.is_sqlite_memory_mode:
+            return
+        with self.datastore.get_connection(commit=False) as conn:
+            conn._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         reader = self._reader()
@@ -582,6 +650,10 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 "CREATE TABLE IF NOT EXISTS {s}.command_log (tenant_id uuid NOT NULL, "
                 "key text NOT NULL, request_hash text NOT NULL, response bytea NOT NULL, "
                 "at_us bigint NOT NULL, PRIMARY KEY (tenant_id, key))"
+            ).format(s=schema),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {s}.client_keys (client_id text NOT NULL PRIMARY KEY, "
+                "tenant_id text NOT NULL, key bytea NOT NULL)"
             ).format(s=schema),
             *staff_actions.postgres_ddl(self.datastore.schema),
         ]
@@ -663,6 +735,18 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 strict=True,
             ):
                 col.append(value)
+        schema = Identifier(self.datastore.schema)
+        for s in stored_events:
+            if isinstance(s, TenantStoredEvent) and s.new_key is not None:
+                curs.execute(SQL("INSERT INTO {s}.client_keys (client_id, tenant_id, key) VALUES (%s, %s, %s)").format(
+                    s=schema), (str(s.originator_id), str(s.tenant_id), s.new_key))
+            if isinstance(s, TenantStoredEvent) and s.shreds is not None:
+                curs.execute(SQL("DELETE FROM {s}.client_keys WHERE client_id = %s").format(s=schema), (str(s.shreds),))
+                curs.execute(SQL("DELETE FROM {s}.{t} WHERE originator_id = %s").format(
+                    s=schema, t=Identifier(SNAPSHOTS_TABLE)), (_uuid(s.shreds),))
+                curs.execute(SQL("UPDATE {s}.{t} SET reason = NULL WHERE tenant_id = %s AND aggregate_ids LIKE %s "
+                                 "AND reason IS NOT NULL").format(s=schema, t=Identifier(staff_actions.TABLE)),
+                             (s.tenant_id, f'%"{_uuid(s.shreds)}"%'))
         log = (record.tenant_id, record.key, record.request_hash, record.response, record.at_us) if record else None
         if stored_events and log:
             curs.execute(self.insert_rows_and_log_statement, (*cols, *log))
@@ -684,11 +768,31 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
         return f'"{self.datastore.schema}".command_log'
 
     @property
+    def _client_keys(self) -> str:
+        return f'"{self.datastore.schema}".client_keys'
+
+    @property
     def _staff_actions(self) -> str:
         return f'"{self.datastore.schema}".{staff_actions.TABLE}'
 
     def _text(self, column: str) -> str:
         return f"{column}::text"
+
+    def scrub(self, tables: Sequence[str]) -> None:
+        # Deleted and updated rows stay in the tables' pages as dead tuples; a VACUUM frees
+        # them for reuse but leaves their bytes in the page until overwritten (tried and
+        # seen: the name was still in the heap and index files). VACUUM FULL writes each
+        # table (and its indexes) anew and unlinks the old files. It holds an exclusive
+        # lock on the table while it rewrites it: proportionate to the table's size, and
+        # erasures are rare. Old WAL segments, archives and backups taken before are the
+        # operator's part (docs/operations.md).
+        schema = self.datastore.schema
+        with self.datastore.get_connection() as conn:
+            assert conn.autocommit  # VACUUM runs outside any transaction
+            for table in (f'"{schema}".client_keys', f'"{schema}".{SNAPSHOTS_TABLE}',
+                          f'"{schema}".{staff_actions.TABLE}', *tables):
+                # ANALYZE with it: the planner's statistics sample a column's values.
+                conn.execute(f"VACUUM (FULL, ANALYZE) {table}")
 
     def _param(self, value: UUID) -> Any:
         return value

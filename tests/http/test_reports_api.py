@@ -35,6 +35,6 @@ def test_the_journal_accepts_days_and_instants(api: Api) -> None:
     day = everything[0]["at"][:10]
     assert len(api.get("/v1/ledger/journal", **{"from": day, "to": day}).json()["items"]) == 1
     assert api.get("/v1/ledger/journal", to="2000-01-01").json()["items"] == []
-    assert api.get("/v1/ledger/journal", **{"from": "2999-01-01T00:00:00Z"}).json()["items"] == []
+    assert api.get("/v1/ledger/journal", **{"from": "2199-01-01T00:00:00Z"}).json()["items"] == []
     assert len(api.get("/v1/ledger/journal", client_id=cid).json()["items"]) == 1
     assert_error(api.get("/v1/ledger/journal", client_id="me"), 422, "invalid_query")

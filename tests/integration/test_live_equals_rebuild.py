@@ -3,6 +3,7 @@ sequence of commands, every live projection equals a rebuild from the first even
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -85,6 +86,16 @@ class Commands(RuleBasedStateMachine):
             cid = self.clients[i % len(self.clients)]
             if self.run("archive_client", {"client_id": cid, "reason": "left"}, minutes) is None:
                 self.run("restore_client", {"client_id": cid}, minutes)
+
+    @rule(i=st.integers(0, 20), minutes=st.integers(1, 3000))
+    def erase(self, i: int, minutes: int) -> None:
+        """DOMAIN §2.9: an erased client's personal data is gone from the rebuild as from live."""
+        if self.clients:
+            self.at += timedelta(minutes=minutes)
+            director = Principal(self.admin.tenant_id, uuid.uuid4(), "Mari", "director")
+            with contextlib.suppress(Refused):  # already erased
+                self.system.execute(director, "erase_client", {"client_id": self.clients[i % len(self.clients)],
+                                                               "reason": "request"}, at=self.at)
 
     @rule(i=st.integers(0, 20), minutes=st.integers(1, 3000))
     def link(self, i: int, minutes: int) -> None:

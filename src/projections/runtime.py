@@ -287,8 +287,10 @@ class Runner:
                     progress(len(rows))
             if upto is None and tenant_id is None:
                 self._known_head = head
-        if self.isolate and total:
-            self.refresh_stuck()  # what this catch-up set aside (the background loop sees other processes')
+        if self.isolate:
+            # New events reached the store: this catch-up, or another process's, may have set
+            # some aside (a read must not serve a stuck read model until the next poll).
+            self.refresh_stuck()
         return total
 
     # ---- projections stuck for a tenant (failures.py) ----------------------------------

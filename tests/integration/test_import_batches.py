@@ -268,3 +268,29 @@ def test_an_import_killed_mid_file_and_run_again_applies_every_line_exactly_once
         assert verify_chain(store, tid)["ok"]
     finally:
         store.close()
+
+
+def test_a_client_registered_and_erased_in_one_batch_stays_erased(system: System, database_url: str) -> None:
+    """DOMAIN §2.9 inside one batch: the client's data key is made, stored and destroyed
+    in the same transaction; after the commit neither this process nor a fresh one can
+    read the name, and the client registered after it reads as usual."""
+    tid, branch = tenant(system)
+    erased, kept = str(uuid.uuid4()), str(uuid.uuid4())
+    lines = [
+        line(T0 + timedelta(minutes=1), "register_client", {"id": erased, "name": "Ľubica Šťastná", "branch_id": branch}),
+        line(T0 + timedelta(minutes=2), "erase_client", {"client_id": erased, "reason": "request 7"}),
+        line(T0 + timedelta(minutes=3), "register_client", {"id": kept, "name": "Eva Malá", "branch_id": branch}),
+    ]
+    summary = Importer(system.app, tid).run(lines, batch_seconds=60)
+    assert (summary.applied, summary.rejected) == (3, 0)
+    fresh = System.open(database_url)
+    try:
+        for app in (system.app, fresh.app):
+            gone = app.find(Client, uuid.UUID(erased), tid)
+            assert gone is not None
+            assert gone.name != "Ľubica Šťastná"
+            here = app.find(Client, uuid.UUID(kept), tid)
+            assert here is not None
+            assert here.name == "Eva Malá"
+    finally:
+        fresh.close()

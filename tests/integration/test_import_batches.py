@@ -294,3 +294,36 @@ def test_a_client_registered_and_erased_in_one_batch_stays_erased(system: System
             assert here.name == "Eva Malá"
     finally:
         fresh.close()
+
+
+def test_a_line_whose_staff_action_row_fails_in_the_database_is_rolled_back_and_written_again(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The staff action row is the last write of a line (on PostgreSQL sent together with
+    the savepoint's release): when the database refuses it (here once, a NOT NULL
+    violation), the line's events go with it, the command decides again and lands once;
+    the chain, the events and the staff action log are those of an undisturbed run."""
+    from classledger.store import recorders
+
+    tid, branch = tenant(system)
+    twin, twin_branch = tenant(system)
+    lines, _ = a_term(branch, 4, 6)
+    twin_lines, _ = a_term(twin_branch, 4, 6)
+    Importer(system.app, twin).run(twin_lines, batch_seconds=60)
+    real = recorders.staff_actions.insert
+    failed: list[int] = []
+
+    def refused_once(tx: Any, table: str, jobs: Any, param: Any) -> None:
+        if not failed and any(j.kwargs.get("action") and j.kwargs["action"].command == "receive_payment" for j in jobs):
+            failed.append(1)
+            tx.executemany(f"INSERT INTO {table} (tenant_id) VALUES (?)", [(None,)])
+        real(tx, table, jobs, param)
+
+    monkeypatch.setattr(recorders.staff_actions, "insert", refused_once)
+    summary = Importer(system.app, tid).run(lines, batch_seconds=60)
+    assert failed
+    assert (summary.applied, summary.rejected) == (10, 0)
+    chain = verify_chain(system.store, tid)
+    assert chain["ok"]
+    assert chain["events_checked"] == system.store.recorder.count_events(twin)
+    assert actions(system, tid) == actions(system, twin)

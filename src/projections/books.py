@@ -18,10 +18,14 @@ import orjson
 
 from classledger.ledger.accounts import as_receivable, city_key
 from classledger.ledger.money import format_minor
+from classledger.projections.batch import PendingInserts
 from classledger.projections.paging import DEFAULT_LIMIT, decode_cursor, sql_page
 from classledger.projections.runtime import EventRecord, Projection, handles
-from classledger.store.database import Tx
+from classledger.store.database import Database, Tx
 
+_TX_TYPES = ("text", "text", "bigint", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
+             "bigint")
+_POSTING_TYPES = ("text", "text", "integer", "text", "bigint", "text", "text", "bigint")
 PAYMENT_KINDS = ("payment", "refund")  # on a statement, what the client paid (or was paid back)
 
 
@@ -56,39 +60,52 @@ class Books(Projection):
         "WHERE client_id IS NOT NULL",
     ]
 
+    def __init__(self, db: Database, *, suffix: str = "") -> None:
+        super().__init__(db, suffix=suffix)
+        # The inserts (a transaction and its postings per event) are queued over the page
+        # and written in a few multi-row statements; anything else flushes them first, so
+        # the statements keep the events' order. One statement per event was a round trip
+        # each on PostgreSQL.
+        self._queue = PendingInserts()
+
+    def finish_page(self, tx: Tx) -> None:
+        self._queue.flush(tx, self.db.dialect)
+
+    def discard_page(self) -> None:
+        self._queue.clear()
+
     @handles("TenantCreated")
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"INSERT INTO {self.t('tenants')} (tenant_id, currency) VALUES (?, ?) ON CONFLICT (tenant_id) DO NOTHING",
-                   (str(ev.tenant_id), ev.data["currency"]))
+        self._queue.add(f"INSERT INTO {self.t('tenants')} (tenant_id, currency)", ("text", "text"),
+                        (str(ev.tenant_id), ev.data["currency"]), "ON CONFLICT (tenant_id) DO NOTHING")
 
     @handles("BranchAdded")
     def _branch(self, tx: Tx, ev: EventRecord) -> None:
         city = ev.data["city"]
-        tx.execute(f"INSERT INTO {self.t('cities')} (tenant_id, city_key, city) VALUES (?, ?, ?) ON CONFLICT (tenant_id, city_key) DO NOTHING",
-                   (str(ev.tenant_id), city_key(city), city))
+        self._queue.add(f"INSERT INTO {self.t('cities')} (tenant_id, city_key, city)", ("text", "text", "text"),
+                        (str(ev.tenant_id), city_key(city), city), "ON CONFLICT (tenant_id, city_key) DO NOTHING")
 
     @handles("TransactionPosted")
     def _posted(self, tx: Tx, ev: EventRecord) -> None:
         t = ev.data["transaction"]
         at_us = _us(t["at"])
-        tx.execute(
-            f"INSERT INTO {self.t('transactions')} (tenant_id, tx_id, at_us, kind, status, reverses, cancelled_by, client_id, "
-            "actor, reason, memo, related, postings, seq) VALUES (?, ?, ?, ?, 'posted', ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
-            (str(ev.tenant_id), t["id"], at_us, t["kind"], t.get("reverses"), t.get("client_id"), ev.data["actor"],
+        tenant = str(ev.tenant_id)
+        self._queue.add(
+            f"INSERT INTO {self.t('transactions')} (tenant_id, tx_id, at_us, kind, status, reverses, cancelled_by, "
+            "client_id, actor, reason, memo, related, postings, seq)", _TX_TYPES,
+            (tenant, t["id"], at_us, t["kind"], "posted", t.get("reverses"), None, t.get("client_id"), ev.data["actor"],
              ev.data.get("reason"), t.get("memo"), orjson.dumps(t.get("related", [])).decode(),
              orjson.dumps(t["postings"]).decode(), ev.id),
         )
-        rows = []
+        head = f"INSERT INTO {self.t('postings')} (tenant_id, tx_id, n, account, amount, client_id, city_key, at_us)"
         for n, p in enumerate(t["postings"]):
             r = as_receivable(p["account"])
-            rows.append((str(ev.tenant_id), t["id"], n, p["account"], p["amount"], str(r.client_id) if r else None,
-                         r.city if r else None, at_us))
-        tx.executemany(
-            f"INSERT INTO {self.t('postings')} (tenant_id, tx_id, n, account, amount, client_id, city_key, at_us) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._queue.add(head, _POSTING_TYPES, (tenant, t["id"], n, p["account"], p["amount"],
+                                                   str(r.client_id) if r else None, r.city if r else None, at_us))
 
     @handles("TransactionCancelled")
     def _cancelled(self, tx: Tx, ev: EventRecord) -> None:
+        self._queue.flush(tx, self.db.dialect)  # the transaction may be queued still
         tx.execute(f"UPDATE {self.t('transactions')} SET status = 'cancelled', cancelled_by = ? WHERE tenant_id = ? AND tx_id = ?",
                    (ev.data["reversal_id"], str(ev.tenant_id), str(ev.aggregate_id)))
 

@@ -9,11 +9,13 @@ ones marked as such, newest first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from classledger.projections.batch import PendingInserts
 from classledger.projections.runtime import EventRecord, Projection, handles
-from classledger.store.database import Tx
+from classledger.store.database import Database, Tx
 
 ATTENDANCE_LIMIT = 200  # the newest visits a cabinet shows
 
@@ -37,30 +39,47 @@ class Cabinet(Projection):
         "CREATE INDEX IF NOT EXISTS {t_visits}_by_client ON {t_visits} (tenant_id, client_id, day)",
     ]
 
+    def __init__(self, db: Database, *, suffix: str = "") -> None:
+        super().__init__(db, suffix=suffix)
+        # Visits (one insert per event) are queued over the page and written in a few
+        # multi-row statements; any other statement flushes them first (events' order).
+        self._queue = PendingInserts()
+
+    def _sql(self, tx: Tx, sql: str, params: Sequence[Any] = ()) -> None:
+        self._queue.flush(tx, self.db.dialect)
+        tx.execute(sql, params)
+
+    def finish_page(self, tx: Tx) -> None:
+        self._queue.flush(tx, self.db.dialect)
+
+    def discard_page(self) -> None:
+        self._queue.clear()
+
     @handles("CabinetLinkIssued")
     def _issued(self, tx: Tx, ev: EventRecord) -> None:
         self._unlink(tx, ev)
-        tx.execute(f"INSERT INTO {self.t('links')} (token_hash, tenant_id, client_id) VALUES (?, ?, ?)",
-                   (ev.data["token_hash"], str(ev.tenant_id), str(ev.aggregate_id)))
+        self._sql(tx, f"INSERT INTO {self.t('links')} (token_hash, tenant_id, client_id) VALUES (?, ?, ?)",
+                  (ev.data["token_hash"], str(ev.tenant_id), str(ev.aggregate_id)))
 
     @handles("CabinetLinkRevoked", "ClientDeleted")
     def _unlink(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"DELETE FROM {self.t('links')} WHERE tenant_id = ? AND client_id = ?",
-                   (str(ev.tenant_id), str(ev.aggregate_id)))
+        self._sql(tx, f"DELETE FROM {self.t('links')} WHERE tenant_id = ? AND client_id = ?",
+                  (str(ev.tenant_id), str(ev.aggregate_id)))
 
     @handles("VisitRecorded")
     def _visit(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
-        tx.execute(
-            f"INSERT INTO {self.t('visits')} (tenant_id, visit_id, client_id, day, lesson_type, status) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, visit_id) DO NOTHING",
+        self._queue.add(
+            f"INSERT INTO {self.t('visits')} (tenant_id, visit_id, client_id, day, lesson_type, status)",
+            ("text", "text", "text", "text", "text", "text"),
             (str(ev.tenant_id), str(ev.aggregate_id), d["client_id"], d["day"], d["lesson_type"], d["status"]),
+            "ON CONFLICT (tenant_id, visit_id) DO NOTHING",
         )
 
     @handles("VisitCancelled")
     def _visit_cancelled(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"UPDATE {self.t('visits')} SET cancelled = 1 WHERE tenant_id = ? AND visit_id = ?",
-                   (str(ev.tenant_id), str(ev.aggregate_id)))
+        self._sql(tx, f"UPDATE {self.t('visits')} SET cancelled = 1 WHERE tenant_id = ? AND visit_id = ?",
+                  (str(ev.tenant_id), str(ev.aggregate_id)))
 
     # ---- reads ----------------------------------------------------------------------
 

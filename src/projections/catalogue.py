@@ -17,9 +17,10 @@ from uuid import UUID
 import orjson
 
 from classledger.ledger.money import format_minor
+from classledger.projections.batch import PendingInserts, update_many
 from classledger.projections.paging import decode_cursor, sql_page
 from classledger.projections.runtime import EventRecord, Projection, handles
-from classledger.store.database import Tx
+from classledger.store.database import Database, Tx
 
 Kind = Literal["branch", "lesson_type", "custom_field", "course", "pass_template"]
 _META = frozenset({"originator_id", "originator_version", "timestamp", "tenant_id", "actor", "reason",
@@ -58,10 +59,38 @@ class Catalogue(Projection):
 
     # ---- events -----------------------------------------------------------------------
 
+    def __init__(self, db: Database, *, suffix: str = "") -> None:
+        super().__init__(db, suffix=suffix)
+        # Groups and registrations are inserted over the page in a few statements, then
+        # each changed group's counts and each changed registration's latest state once (a
+        # group's seats, a registration's state only ever change after it was created, so
+        # inserts first keeps the events' order). Catalogue entries, rare, flush first.
+        self._queue = PendingInserts()
+        self._counts: dict[tuple[str, str], list[int]] = {}  # (tenant, group) -> [registered, waitlisted] steps
+        self._reg_state: dict[tuple[str, str], str] = {}
+        self._reg_group: dict[tuple[str, str], str] = {}
+
+    def finish_page(self, tx: Tx) -> None:
+        dialect = self.db.dialect
+        self._queue.flush(tx, dialect)
+        counts, self._counts = self._counts, {}
+        states, self._reg_state = self._reg_state, {}
+        moved, self._reg_group = self._reg_group, {}
+        group = (("tenant_id", "text"), ("group_id", "text"))
+        update_many(tx, dialect, self.t("groups"), group, (("registered", "integer"), ("waitlisted", "integer")),
+                    [(*k, *v) for k, v in counts.items()], add=True)
+        reg = (("tenant_id", "text"), ("reg_id", "text"))
+        update_many(tx, dialect, self.t("registrations"), reg, (("group_id", "text"),), [(*k, v) for k, v in moved.items()])
+        update_many(tx, dialect, self.t("registrations"), reg, (("state", "text"),), [(*k, v) for k, v in states.items()])
+
+    def discard_page(self) -> None:
+        self._queue.clear()
+        self._counts, self._reg_state, self._reg_group = {}, {}, {}
+
     @handles("TenantCreated")
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"INSERT INTO {self.t('tenants')} (tenant_id, currency) VALUES (?, ?) "
-                   "ON CONFLICT (tenant_id) DO NOTHING", (str(ev.tenant_id), ev.data["currency"]))
+        self._queue.add(f"INSERT INTO {self.t('tenants')} (tenant_id, currency)", ("text", "text"),
+                        (str(ev.tenant_id), ev.data["currency"]), "ON CONFLICT (tenant_id) DO NOTHING")
 
     @handles("BranchAdded")
     def _branch(self, tx: Tx, ev: EventRecord) -> None:
@@ -87,6 +116,7 @@ class Catalogue(Projection):
         self._entry(tx, ev, "pass_template", str(ev.aggregate_id), {"id": str(ev.aggregate_id), **_fields(ev.data)})
 
     def _entry(self, tx: Tx, ev: EventRecord, kind: Kind, key: str, data: dict[str, Any]) -> None:
+        self.finish_page(tx)  # what the page holds goes first (events' order)
         tx.execute(
             f"INSERT INTO {self.t('entries')} (tenant_id, kind, key, seq, data) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (tenant_id, kind, key) DO UPDATE SET data = excluded.data",
@@ -96,40 +126,40 @@ class Catalogue(Projection):
     @handles("GroupCreated")
     def _group(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
-        tx.execute(
+        self._queue.add(
             f"INSERT INTO {self.t('groups')} (tenant_id, group_id, seq, course_id, branch_id, name, capacity, starts_on, "
-            "ends_on, registered, waitlisted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0) "
-            "ON CONFLICT (tenant_id, group_id) DO NOTHING",
+            "ends_on, registered, waitlisted)",
+            ("text", "text", "bigint", "text", "text", "text", "integer", "text", "text", "integer", "integer"),
             (str(ev.tenant_id), str(ev.aggregate_id), ev.id, str(d["course_id"]), str(d["branch_id"]), d["name"],
-             int(d["capacity"]), str(d["starts_on"]), str(d["ends_on"])),
+             int(d["capacity"]), str(d["starts_on"]), str(d["ends_on"]), 0, 0),
+            "ON CONFLICT (tenant_id, group_id) DO NOTHING",
         )
 
     @handles("GroupSeatTaken", "GroupSeatReleased", "GroupWaitlistJoined", "GroupWaitlistLeft")
     def _count(self, tx: Tx, ev: EventRecord) -> None:
-        column = "registered" if ev.type.startswith("GroupSeat") else "waitlisted"
+        column = 0 if ev.type.startswith("GroupSeat") else 1  # registered, waitlisted
         step = 1 if ev.type in ("GroupSeatTaken", "GroupWaitlistJoined") else -1
-        tx.execute(f"UPDATE {self.t('groups')} SET {column} = {column} + ? WHERE tenant_id = ? AND group_id = ?",
-                   (step, str(ev.tenant_id), str(ev.aggregate_id)))
+        self._counts.setdefault((str(ev.tenant_id), str(ev.aggregate_id)), [0, 0])[column] += step
 
     @handles("RegistrationCreated")
     def _registered(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
-        tx.execute(
-            f"INSERT INTO {self.t('registrations')} (tenant_id, reg_id, client_id, group_id, course_id, state, seq) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, reg_id) DO NOTHING",
+        self._queue.add(
+            f"INSERT INTO {self.t('registrations')} (tenant_id, reg_id, client_id, group_id, course_id, state, seq)",
+            ("text", "text", "text", "text", "text", "text", "bigint"),
             (str(ev.tenant_id), str(ev.aggregate_id), str(d["client_id"]), str(d["group_id"]), str(d["course_id"]),
              d["state"], ev.id),
+            "ON CONFLICT (tenant_id, reg_id) DO NOTHING",
         )
 
     @handles("RegistrationConfirmed", "RegistrationPromoted", "RegistrationCancelled", "RegistrationTransferred")
     def _registration(self, tx: Tx, ev: EventRecord) -> None:
         key = (str(ev.tenant_id), str(ev.aggregate_id))
         if ev.type == "RegistrationTransferred":
-            tx.execute(f"UPDATE {self.t('registrations')} SET group_id = ?, state = ? WHERE tenant_id = ? AND reg_id = ?",
-                       (str(ev.data["to_group_id"]), ev.data["state"], *key))
+            self._reg_group[key] = str(ev.data["to_group_id"])
+            self._reg_state[key] = ev.data["state"]
         else:
-            state = "cancelled" if ev.type == "RegistrationCancelled" else "registered"
-            tx.execute(f"UPDATE {self.t('registrations')} SET state = ? WHERE tenant_id = ? AND reg_id = ?", (state, *key))
+            self._reg_state[key] = "cancelled" if ev.type == "RegistrationCancelled" else "registered"
 
     # ---- reads ------------------------------------------------------------------------
 

@@ -16,12 +16,15 @@ from uuid import UUID
 import orjson
 
 from classledger.ledger.money import format_minor
+from classledger.projections.batch import PendingInserts, update_many
 from classledger.projections.runtime import EventRecord, Projection, handles
-from classledger.store.database import Tx
+from classledger.store.database import Database, Tx
 
 _FIELDS = ("pass_id", "template_id", "lesson_type", "lessons_total", "remaining", "valid_from", "valid_until",
            "status", "client_ids", "branch_id", "price", "currency", "payment", "origin", "sold_us")
 _SELECT = ", ".join("p." + f for f in _FIELDS)
+_TYPES = ("text", "text", "text", "integer", "integer", "text", "text", "text", "text", "text", "bigint", "text", "text",
+          "text", "bigint", "text")
 
 
 class PassBook(Projection):
@@ -45,43 +48,74 @@ class PassBook(Projection):
         "CREATE INDEX IF NOT EXISTS {t_passes}_by_until ON {t_passes} (tenant_id, valid_until)",
     ]
 
+    def __init__(self, db: Database, *, suffix: str = "") -> None:
+        super().__init__(db, suffix=suffix)
+        # Every write waits for the page's end: the inserts in a few multi-row statements,
+        # then each changed pass's latest figures once (a pass's figures are only ever
+        # changed after its sale, so inserts first keeps the events' order). One statement
+        # per visit was a round trip each on PostgreSQL.
+        self._queue = PendingInserts()
+        self._currency: dict[str, str] = {}  # tenants' currencies read or queued this page
+        self._held_figures: dict[tuple[str, str], tuple[int, int, str]] = {}
+        self._validity: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def finish_page(self, tx: Tx) -> None:
+        dialect = self.db.dialect
+        self._queue.flush(tx, dialect)
+        figures, self._held_figures = self._held_figures, {}
+        validity, self._validity = self._validity, {}
+        self._currency = {}
+        key = (("tenant_id", "text"), ("pass_id", "text"))
+        update_many(tx, dialect, self.t("passes"), key,
+                    (("lessons_total", "integer"), ("remaining", "integer"), ("status", "text")),
+                    [(*k, *v) for k, v in figures.items()])
+        # The validity is rewritten only when it moved: setting an indexed column, even to
+        # its own value, rewrites its index entry, one more page for every visit's commit.
+        update_many(tx, dialect, self.t("passes"), key, (("valid_from", "text"), ("valid_until", "text")),
+                    [(*k, *v) for k, v in validity.items()], only_changed=True)
+
+    def discard_page(self) -> None:
+        self._queue.clear()
+        self._currency, self._held_figures, self._validity = {}, {}, {}
+
     @handles("TenantCreated")
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"INSERT INTO {self.t('tenants')} (tenant_id, currency) VALUES (?, ?) "
-                   "ON CONFLICT (tenant_id) DO NOTHING", (str(ev.tenant_id), ev.data["currency"]))
+        t = str(ev.tenant_id)
+        self._queue.add(f"INSERT INTO {self.t('tenants')} (tenant_id, currency)", ("text", "text"),
+                        (t, ev.data["currency"]), "ON CONFLICT (tenant_id) DO NOTHING")
+        self._currency.setdefault(t, ev.data["currency"])
+
+    def _tenant_currency(self, tx: Tx, tenant: str) -> str:
+        currency = self._currency.get(tenant)
+        if currency is None:
+            row = tx.one(f"SELECT currency FROM {self.t('tenants')} WHERE tenant_id = ?", (tenant,))
+            currency = self._currency[tenant] = row[0] if row else "EUR"
+        return currency
 
     @handles("PassSold")
     def _sold(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         t = str(ev.tenant_id)
-        row = tx.one(f"SELECT currency FROM {self.t('tenants')} WHERE tenant_id = ?", (t,))
-        tx.execute(
-            f"INSERT INTO {self.t('passes')} ({', '.join(_FIELDS)}, tenant_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, pass_id) DO NOTHING",
-            (str(ev.aggregate_id), d.get("template_id"), d["lesson_type"], d["lessons_total"], d["remaining"],
+        pass_id = str(ev.aggregate_id)
+        self._queue.add(
+            f"INSERT INTO {self.t('passes')} ({', '.join(_FIELDS)}, tenant_id)", _TYPES,
+            (pass_id, d.get("template_id"), d["lesson_type"], d["lessons_total"], d["remaining"],
              d["valid_from"], d["valid_until"], d.get("status", "active"), orjson.dumps(d["client_ids"]).decode(),
-             d["branch_id"], d["price"], row[0] if row else "EUR", d["payment"], d.get("origin", "sale"), ev.at_us, t),
+             d["branch_id"], d["price"], self._tenant_currency(tx, t), d["payment"], d.get("origin", "sale"),
+             ev.at_us, t),
+            "ON CONFLICT (tenant_id, pass_id) DO NOTHING",
         )
         for cid in d["client_ids"]:
-            tx.execute(f"INSERT INTO {self.t('holders')} (tenant_id, client_id, pass_id) VALUES (?, ?, ?) "
-                       "ON CONFLICT (tenant_id, client_id, pass_id) DO NOTHING", (t, cid, str(ev.aggregate_id)))
+            self._queue.add(f"INSERT INTO {self.t('holders')} (tenant_id, client_id, pass_id)", ("text", "text", "text"),
+                            (t, cid, pass_id), "ON CONFLICT (tenant_id, client_id, pass_id) DO NOTHING")
 
     @handles("PassLessonsUsed", "PassLessonReturned", "PassValidityChanged", "PassBroken", "PassPaid",
              "LessonsTransferredOut", "PassEnded")
     def _figures(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         key = (str(ev.tenant_id), str(ev.aggregate_id))
-        tx.execute(
-            f"UPDATE {self.t('passes')} SET lessons_total = ?, remaining = ?, status = ? WHERE tenant_id = ? AND pass_id = ?",
-            (d["lessons_total"], d["remaining"], d.get("status", "active"), *key),
-        )
-        # The validity is rewritten only when it moved: setting an indexed column, even to
-        # its own value, rewrites its index entry, one more page for every visit's commit.
-        tx.execute(
-            f"UPDATE {self.t('passes')} SET valid_from = ?, valid_until = ? WHERE tenant_id = ? AND pass_id = ? "
-            "AND (valid_from <> ? OR valid_until <> ?)",
-            (d["valid_from"], d["valid_until"], *key, d["valid_from"], d["valid_until"]),
-        )
+        self._held_figures[key] = (d["lessons_total"], d["remaining"], d.get("status", "active"))
+        self._validity[key] = (d["valid_from"], d["valid_until"])
 
     # ---- reads ----------------------------------------------------------------------
 

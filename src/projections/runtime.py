@@ -116,9 +116,15 @@ class Projection:
         self.db = db
         # A suffix builds a scratch copy (verification, rebuild-then-switch).
         self.suffix = suffix
+        self._table_names: dict[str, str] = {}
 
     def t(self, table: str) -> str:
-        return check_identifier(f"p_{self.name}_v{self.version}_{table}{self.suffix}")
+        # Handlers name their tables for every event: checked once, then remembered.
+        try:
+            return self._table_names[table]
+        except KeyError:
+            name = self._table_names[table] = check_identifier(f"p_{self.name}_v{self.version}_{table}{self.suffix}")
+            return name
 
     @property
     def key(self) -> str:

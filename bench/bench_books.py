@@ -1,4 +1,4 @@
-"""Issue 4's figures: a payment end to end (command → atomic write → projection) against the
+"""A payment end to end (command → atomic write → projection) against the
 raw single-row insert rate of the same database, and the as-of balance of a client with
 10,000 transactions. Medians of several runs.
 

@@ -1,7 +1,7 @@
 """The storage floor of a command: how fast its SQL alone runs, with no domain Python.
 
-Issues 4 and 5 ask a payment to sustain half, and a visit a third, of the raw single-row
-insert rate. This bench answers how much of that budget the database itself takes: it
+Against the raw single-row insert rate, how much of a command's time does the database
+itself take? This bench answers it: it
 traces the SQL that one real command executes (SQLite's trace callback gives each
 statement with its values inlined), then replays that SQL ``--commands`` times on the same
 database file, one transaction per command, exactly as the command commits, the statement

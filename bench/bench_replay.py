@@ -1,4 +1,4 @@
-"""Issue 6's table: replay against the machine's raw read rate, in one run.
+"""Replay against the machine's raw read rate, in one run.
 
 Builds (once, then reuses) a store of at least ``--events`` events through the real
 command path: several demo tenants, each a school with a year of history. Then, for each

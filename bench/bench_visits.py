@@ -1,4 +1,4 @@
-"""Issue 5's figures: recording a visit end to end (command → pass, revenue transaction and
+"""Recording a visit end to end (command → pass, revenue transaction and
 visit in one atomic write → projections) against the raw single-row insert rate of the same
 database, measured in the same run; and loading a client with 200 passes and 5,000 visits:
 the card (read models) and the command side cold (a fresh process's first visit, which

@@ -635,11 +635,20 @@ def delete(c: Client, meta: Meta, relatives: Mapping[UUID, Client]) -> list[Even
         raise Conflict("already_deleted", "this client is already deleted", client_id=str(c.id))
     if not (meta.reason or "").strip():
         raise Invalid("reason_required", "deleting needs a reason")
+    events: list[Event] = []
+    state = _leave_family(c, meta, relatives, events)
+    events.append(ClientDeleted.next(state, meta))
+    return events
+
+
+def _leave_family(c: Client, meta: Meta, relatives: Mapping[UUID, Client], events: list[Event]) -> Client:
+    """Undo the client's family links on both sides (a delete, an erasure): appends the
+    events and answers the client's state after them. ``relatives`` holds the client's
+    parent and members, loaded."""
     family = ([c.parent_id] if c.parent_id else []) + list(c.member_ids)
     missing = [i for i in family if i not in relatives]
     if missing:
-        raise ValueError(f"delete needs the client's relatives loaded: {missing}")
-    events: list[Event] = []
+        raise ValueError(f"the client's relatives must be loaded: {missing}")
     state = c
     if c.parent_id is not None:
         parent = relatives[c.parent_id]
@@ -648,8 +657,7 @@ def delete(c: Client, meta: Meta, relatives: Mapping[UUID, Client]) -> list[Even
     for member_id in c.member_ids:
         state = _follow(state, events, FamilyMemberUnlinked.next(state, meta, member_id=member_id))
         events.append(FamilyParentUnlinked.next(relatives[member_id], meta, parent_id=c.id))
-    events.append(ClientDeleted.next(state, meta))
-    return events
+    return state
 
 
 def erase(c: Client, meta: Meta, relatives: Mapping[UUID, Client]) -> list[Event]:
@@ -661,19 +669,8 @@ def erase(c: Client, meta: Meta, relatives: Mapping[UUID, Client]) -> list[Event
         raise Conflict("already_erased", "this client is already erased", client_id=str(c.id))
     if not (meta.reason or "").strip():
         raise Invalid("reason_required", "erasing needs a reason")
-    family = ([c.parent_id] if c.parent_id else []) + list(c.member_ids)
-    missing = [i for i in family if i not in relatives]
-    if missing:
-        raise ValueError(f"erase needs the client's relatives loaded: {missing}")
     events: list[Event] = []
-    state = c
-    if c.parent_id is not None:
-        parent = relatives[c.parent_id]
-        events.append(FamilyMemberUnlinked.next(parent, meta, member_id=c.id))
-        state = _follow(state, events, FamilyParentUnlinked.next(state, meta, parent_id=parent.id))
-    for member_id in c.member_ids:
-        state = _follow(state, events, FamilyMemberUnlinked.next(state, meta, member_id=member_id))
-        events.append(FamilyParentUnlinked.next(relatives[member_id], meta, parent_id=c.id))
+    state = _leave_family(c, meta, relatives, events)
     if state.cabinet_token_hash is not None:
         state = _follow(state, events, CabinetLinkRevoked.next(state, meta))
     events.append(ClientErased.next(state, meta))

@@ -11,8 +11,10 @@ from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
+from classledger.aggregates import course as co
 from classledger.aggregates.base import Aggregate, Event, Meta
-from classledger.aggregates.errors import Conflict
+from classledger.aggregates.course import Group
+from classledger.aggregates.errors import Conflict, Invalid
 
 State = Literal["registered", "late", "waitlist", "cancelled"]
 CreditKind = Literal["makeup", "coupon", "other"]
@@ -117,6 +119,64 @@ class CreditVoided(Event):
 
 def open_registration(reg_id: UUID, meta: Meta, *, client_id: UUID, group_id: UUID, course_id: UUID, state: State) -> Event:
     return RegistrationCreated.make(meta, reg_id, 1, client_id=client_id, group_id=group_id, course_id=course_id, state=state)
+
+
+def register(group: Group, meta: Meta, reg_id: UUID, client_id: UUID, today: date, *,
+             late: bool) -> tuple[list[Event], State]:
+    """A client takes a seat in the group, or its waitlist when full (DOMAIN §3.2): the
+    group's event, the registration's, and the registration's state."""
+    _check_joinable(group, client_id, today)
+    if late and group.phase(today) != "running":
+        raise Invalid("not_running", "a late registration is into a group that is already running")
+    placed = co.admit(group, meta, reg_id, client_id)
+    state: State = "waitlist" if isinstance(placed, co.GroupWaitlistJoined) else ("late" if late else "registered")
+    return [placed, open_registration(reg_id, meta, client_id=client_id, group_id=group.id,
+                                      course_id=group.course_id, state=state)], state
+
+
+def _check_joinable(group: Group, client_id: UUID, today: date) -> None:
+    if group.phase(today) == "ended":
+        raise Conflict("group_ended", f"that group ended on {group.ends_on}")
+    if group.holds(client_id):
+        raise Conflict("already_registered", "the client already holds a place in that group")
+
+
+def leave(group: Group, meta: Meta, r: Registration, waiting: Registration | None) -> list[Event]:
+    """The registration gives up its place; a freed seat goes to the oldest waitlisted
+    (DOMAIN §3.2), ``waiting``: the registration at the head of the group's queue."""
+    had_seat = group.seated(r.id)
+    out: list[Event] = [co.release(group, meta, r.id)]
+    group = out[0].apply(group)
+    if had_seat and group.queue and not group.full:
+        first = group.queue[0]
+        if waiting is None or waiting.id != first.registration_id:
+            raise ValueError("leave() needs the registration at the head of the group's queue")
+        left = co.GroupWaitlistLeft.next(group, meta, registration_id=first.registration_id)
+        taken = co.GroupSeatTaken.next(left.apply(group), meta, registration_id=first.registration_id,
+                                       client_id=first.client_id)
+        out += [left, taken, RegistrationPromoted.next(waiting, meta)]
+    return out
+
+
+def check_transfer(r: Registration, target: Group, today: date) -> None:
+    """Whether a registration may move to ``target``: another group of the same course
+    that has not ended and where the client holds no place yet (DOMAIN §3.2)."""
+    check_open(r)
+    if target.id == r.group_id:
+        raise Conflict("same_group", "the registration is already in that group")
+    if target.course_id != r.course_id:
+        raise Conflict("different_course", "a registration moves only between groups of the same course")
+    _check_joinable(target, r.client_id, today)
+
+
+def transfer(r: Registration, target: Group, meta: Meta, today: date) -> tuple[list[Event], State]:
+    """The target's side of a transfer, once the registration has left its group (``leave``):
+    a seat or the waitlist there, and the registration's move; history keeps both groups."""
+    check_transfer(r, target, today)
+    placed = co.admit(target, meta, r.id, r.client_id)
+    state: State = "waitlist" if isinstance(placed, co.GroupWaitlistJoined) else ("late" if r.state == "late" else "registered")
+    return [placed, RegistrationTransferred.next(r, meta, from_group_id=r.group_id, to_group_id=target.id,
+                                                 state=state)], state
 
 
 def confirm(r: Registration, meta: Meta) -> list[Event]:

@@ -39,9 +39,6 @@ def cabinet_principal(tenant_id: UUID, user_id: UUID) -> Principal:
     return Principal(tenant_id, user_id, f"cabinet user {user_id}", CABINET_ROLE)
 
 
-def _today(ctx: Ctx) -> date:
-    return ctx.meta.at.astimezone(ctx.tenant.zone).date()
-
 
 def _answer(ctx: Ctx, user_id: UUID, **extra: Any) -> dict[str, Any]:
     return {"id": user_id, "version": ctx.get(CabinetUser, user_id).version, **extra}
@@ -172,7 +169,7 @@ def link_cabinet_client(ctx: Ctx, a: LinkClient) -> dict[str, Any]:
     refused``; once the day's attempts are used up, nothing is tried until tomorrow."""
     user_id = ctx.principal.staff_id
     user = ctx.get(CabinetUser, user_id)
-    today = _today(ctx)
+    today = ctx.today
     if u.attempts_left(user, today) == 0:
         seconds = _retry_after(ctx, today)
         raise TooMany("too_many_attempts",

@@ -109,6 +109,14 @@ class AggregateCache:
             self.generation += 1
             self._items.clear()
 
+    def reset(self) -> None:
+        """Forget everything, the head too: states this process was told of never landed
+        (a write batch rolled back), so the head it reached may be ahead of the store's."""
+        with self._lock:
+            self.generation += 1
+            self._items.clear()
+            self.head = 0
+
     # ---- reading -------------------------------------------------------------------
 
     def lookup(self, aggregate_id: UUID) -> tuple[bool, Aggregate | None]:

@@ -102,10 +102,6 @@ class UpdateClient(Args):
         return v
 
 
-def _today(ctx: Ctx) -> date:
-    """The command's day in the tenant's calendar (DOMAIN §1.2)."""
-    return ctx.meta.at.astimezone(ctx.tenant.zone).date()
-
 
 def _answer(ctx: Ctx, client_id: UUID, **extra: Any) -> dict[str, Any]:
     return {"id": client_id, "version": ctx.get(Client, client_id).version, **extra}
@@ -150,7 +146,7 @@ def register_client(ctx: Ctx, a: RegisterClient) -> dict[str, Any]:
     ctx.emit(c.register(
         client_id,
         ctx.meta,
-        today=_today(ctx),
+        today=ctx.today,
         name=a.name,
         branch_id=a.branch_id,
         birth_date=a.birth_date,
@@ -191,7 +187,7 @@ def update_client(ctx: Ctx, a: UpdateClient) -> dict[str, Any]:
         client,
         ctx.meta,
         changes,
-        today=_today(ctx),
+        today=ctx.today,
         consents=a.consents if "consents" in sent else None,
         tags=a.tags if "tags" in sent else None,
     ))

@@ -26,7 +26,6 @@ from classledger.aggregates.registration import Credit, Registration
 from classledger.aggregates.schedule import BranchHours, Instructor, Room, Slot
 from classledger.application import clients, group_lessons
 from classledger.application.fields import Day, Label
-from classledger.application.principal import WRITE_RANK
 from classledger.application.registry import Args, Ctx, command
 
 Name = Field(min_length=1, max_length=200)
@@ -34,7 +33,7 @@ Name = Field(min_length=1, max_length=200)
 
 def may_act_in_past(ctx: Ctx) -> bool:
     """Only a regional director schedules (and books) in the past (DOMAIN §1.4)."""
-    return WRITE_RANK.get(ctx.principal.role, 0) >= WRITE_RANK["regional_director"]
+    return ctx.principal.at_least("regional_director")
 
 
 def local_day(ctx: Ctx, instant: datetime) -> date:
@@ -257,7 +256,7 @@ def _use_makeup(ctx: Ctx, credit_id: UUID, client_id: UUID, lesson: Lesson) -> N
     if course.lesson_type != lesson.lesson_type:
         raise Conflict("lesson_type_mismatch", f"this make-up is for a {course.lesson_type} lesson",
                        lesson_type=course.lesson_type)
-    ctx.emit(rg.use_credit(credit, ctx.meta, local_day(ctx, ctx.meta.at)))
+    ctx.emit(rg.use_credit(credit, ctx.meta, ctx.today))
 
 
 class UnbookLesson(LessonArgs):

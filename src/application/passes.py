@@ -69,10 +69,6 @@ def create_pass_template(ctx: Ctx, a: CreatePassTemplate) -> dict[str, Any]:
 # ---- helpers -----------------------------------------------------------------------------
 
 
-def today(ctx: Ctx) -> date:
-    """The command's day in the tenant's calendar (DOMAIN §1.2)."""
-    return ctx.meta.at.astimezone(ctx.tenant.zone).date()
-
 
 def _index(ctx: Ctx, client_id: UUID) -> ClientPasses | None:
     return ctx.find(ClientPasses, ps.index_id(client_id))
@@ -450,7 +446,7 @@ def expire_pass(ctx: Ctx, a: ExpirePass) -> dict[str, Any]:
     """Breakage (DOMAIN §6.3): after its last valid day, a pass's unused lessons become revenue."""
     p = ctx.get(Pass, a.pass_id)
     ps.check_active(p)
-    if today(ctx) <= p.valid_until:
+    if ctx.today <= p.valid_until:
         raise Conflict("pass_not_expired", f"the pass is valid until {p.valid_until}",
                        valid_until=p.valid_until.isoformat())
     tx = posting.breakage(ctx.new_id(), ctx.meta.at, ctx.tenant.currency, lesson_type=p.lesson_type,
@@ -507,7 +503,7 @@ def recalculate_pass(ctx: Ctx, a: RecalculatePass) -> dict[str, Any]:
     txs = (tx.id,) if tx else ()
     _emit_pass(ctx, [ps.PassEnded.next(old, ctx.meta, transaction_ids=txs, successor_id=new_id,
                                        **ps.figures(old, status="recalculated", remaining=0))])
-    start = today(ctx)
+    start = ctx.today
     # Like a sale (§2.4, §4.6): the new pass is paused by the holders' recorded freezes.
     valid_until, paused = _paused(ctx, old.client_ids, start, t.valid_until(start))
     # The client's old value counts as paid towards the new pass (for a later refund, §4.8).
@@ -611,7 +607,7 @@ def transfer_lessons(ctx: Ctx, a: TransferLessons) -> dict[str, Any]:
     c.writable(giver)
     c.writable(taker)
     ctx.tenant.lesson_type(a.lesson_type)
-    day = today(ctx)
+    day = ctx.today
     idx = _index(ctx, a.from_client_id)
     sources = [p for e in (idx.candidates(a.lesson_type, day) if idx else [])
                if (p := ctx.get(Pass, e.pass_id)).usable_on(day)]

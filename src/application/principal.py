@@ -41,6 +41,10 @@ class Principal:
                 why = f"this needs the {need} role or above; you are {self.role}"
             raise Forbidden("forbidden_role", why, role=self.role, needs=need)
 
+    def at_least(self, role: str) -> bool:
+        """Whether this principal's role is ``role`` or above on the writers' ladder."""
+        return WRITE_RANK.get(self.role, 0) >= WRITE_RANK[role]
+
     def may_act_in_city(self, city: str) -> bool:
         """Staff bound to a city act only there (DOMAIN §6.6); unbound staff act anywhere."""
         return self.city is None or city_key(self.city) == city_key(city)

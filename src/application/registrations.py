@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
@@ -13,18 +12,13 @@ from classledger.aggregates import course as co
 from classledger.aggregates import registration as rg
 from classledger.aggregates.client import Client, writable
 from classledger.aggregates.course import Course, Group, Slot
-from classledger.aggregates.errors import Conflict, Invalid
+from classledger.aggregates.errors import Conflict
 from classledger.aggregates.lesson import UnbookReason
 from classledger.aggregates.registration import ClientRegistrations, Credit, Registration
 from classledger.application import clients, group_lessons
 from classledger.application.fields import Day, Label, MoneyText
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.tenants import money
-
-
-def today(ctx: Ctx) -> date:
-    """The command's day in the tenant's calendar (DOMAIN §1.2)."""
-    return ctx.meta.at.astimezone(ctx.tenant.zone).date()
 
 
 def index_id(client_id: UUID) -> UUID:
@@ -89,20 +83,10 @@ class Register(Args):
 @command("register", Register)
 def register(ctx: Ctx, a: Register) -> dict[str, Any]:
     """Register a client into a group: a seat, or the waitlist when full (DOMAIN §3.2)."""
-    client = ctx.get(Client, a.client_id)
-    writable(client)
-    group = ctx.get(Group, a.group_id)
-    if group.phase(today(ctx)) == "ended":
-        raise Conflict("group_ended", f"this group ended on {group.ends_on}")
-    if group.holds(a.client_id):
-        raise Conflict("already_registered", "this client already holds a place in this group")
-    if a.late and group.phase(today(ctx)) != "running":
-        raise Invalid("not_running", "a late registration is into a group that is already running")
+    writable(ctx.get(Client, a.client_id))
     reg_id = ctx.new_id(a.id)
-    (placed,) = ctx.emit([co.admit(group, ctx.meta, reg_id, a.client_id)])
-    state: rg.State = "waitlist" if isinstance(placed, co.GroupWaitlistJoined) else ("late" if a.late else "registered")
-    ctx.emit([rg.open_registration(reg_id, ctx.meta, client_id=a.client_id, group_id=a.group_id,
-                                   course_id=group.course_id, state=state)])
+    events, state = rg.register(ctx.get(Group, a.group_id), ctx.meta, reg_id, a.client_id, ctx.today, late=a.late)
+    ctx.emit(events)
     _opened(ctx, a.client_id, reg_id)
     answer: dict[str, Any] = {"id": reg_id, "state": state, "version": 1}
     if state != "waitlist":  # DOMAIN §7.3: a seat books the group's future lessons
@@ -126,19 +110,13 @@ def _leave_group(ctx: Ctx, reg: Registration, why: UnbookReason = "registration_
     """Give up the registration's place; a freed seat goes to the oldest waitlisted (§3.2).
     The group's future lessons follow: the leaver is unbooked, the promoted booked (§7.3)."""
     group = ctx.get(Group, reg.group_id)
-    had_seat = group.seated(reg.id)
-    ctx.emit([co.release(group, ctx.meta, reg.id)])
-    if had_seat:
+    waiting = ctx.get(Registration, group.queue[0].registration_id) if group.queue else None
+    events = ctx.emit(rg.leave(group, ctx.meta, reg, waiting))
+    if group.seated(reg.id):
         group_lessons.unbook_member(ctx, reg.group_id, reg.client_id, why)
-    group = ctx.get(Group, reg.group_id)
-    if had_seat and group.queue and not group.full:
-        first = group.queue[0]
-        ctx.emit([co.GroupWaitlistLeft.next(group, ctx.meta, registration_id=first.registration_id)])
-        ctx.emit([co.GroupSeatTaken.next(ctx.get(Group, reg.group_id), ctx.meta, registration_id=first.registration_id,
-                                         client_id=first.client_id)])
-        promoted = ctx.get(Registration, first.registration_id)
-        ctx.emit([rg.RegistrationPromoted.next(promoted, ctx.meta)])
-        group_lessons.book_member(ctx, reg.group_id, first.client_id, first.registration_id)
+    promoted = [e for e in events if isinstance(e, rg.RegistrationPromoted)]
+    if promoted and waiting is not None:
+        group_lessons.book_member(ctx, reg.group_id, waiting.client_id, waiting.id)
 
 
 def cancel(ctx: Ctx, registration_id: UUID) -> Registration:
@@ -171,24 +149,12 @@ class TransferRegistration(Args):
 def transfer_registration(ctx: Ctx, a: TransferRegistration) -> dict[str, Any]:
     """Move a registration to another group of the same course; history keeps both (§3.2)."""
     reg = ctx.get(Registration, a.registration_id)
-    rg.check_open(reg)
-    target = ctx.get(Group, a.group_id)
-    if target.id == reg.group_id:
-        raise Conflict("same_group", "the registration is already in that group")
-    if target.course_id != reg.course_id:
-        raise Conflict("different_course", "a registration moves only between groups of the same course")
-    if target.phase(today(ctx)) == "ended":
-        raise Conflict("group_ended", f"that group ended on {target.ends_on}")
-    if target.holds(reg.client_id):
-        raise Conflict("already_registered", "the client already holds a place in that group")
-    source = reg.group_id
+    rg.check_transfer(reg, ctx.get(Group, a.group_id), ctx.today)
     _leave_group(ctx, reg, "transferred")
-    (placed,) = ctx.emit([co.admit(ctx.get(Group, a.group_id), ctx.meta, reg.id, reg.client_id)])
-    if isinstance(placed, co.GroupSeatTaken):
+    events, state = rg.transfer(ctx.get(Registration, reg.id), ctx.get(Group, a.group_id), ctx.meta, ctx.today)
+    ctx.emit(events)
+    if state != "waitlist":  # DOMAIN §7.3: the seat books the new group's future lessons
         group_lessons.book_member(ctx, a.group_id, reg.client_id, reg.id)
-    state: rg.State = "waitlist" if isinstance(placed, co.GroupWaitlistJoined) else ("late" if reg.state == "late" else "registered")
-    ctx.emit([rg.RegistrationTransferred.next(ctx.get(Registration, reg.id), ctx.meta, from_group_id=source,
-                                              to_group_id=a.group_id, state=state)])
     return {"id": reg.id, "state": state, "version": ctx.get(Registration, reg.id).version}
 
 
@@ -205,7 +171,7 @@ def grant_credit(ctx: Ctx, a: GrantCredit) -> dict[str, Any]:
     """Grant a make-up lesson, a coupon or another credit on a registration (DOMAIN §3.3)."""
     reg = ctx.get(Registration, a.registration_id)
     rg.check_open(reg)
-    if a.expires_on < today(ctx):
+    if a.expires_on < ctx.today:
         raise Conflict("credit_expired", "a credit cannot be granted already expired")
     if a.value is not None:
         money(ctx, a.value, "value")
@@ -223,7 +189,7 @@ class CreditArgs(Args):
 def use_credit(ctx: Ctx, a: CreditArgs) -> dict[str, Any]:
     """Use a valid credit (DOMAIN §3.3)."""
     credit = ctx.get(Credit, a.credit_id)
-    ctx.emit(rg.use_credit(credit, ctx.meta, today(ctx)))
+    ctx.emit(rg.use_credit(credit, ctx.meta, ctx.today))
     return {"id": credit.id, "version": credit.version + 1}
 
 
@@ -231,7 +197,7 @@ def use_credit(ctx: Ctx, a: CreditArgs) -> dict[str, Any]:
 def void_credit(ctx: Ctx, a: CreditArgs) -> dict[str, Any]:
     """Void a valid credit (DOMAIN §3.3)."""
     credit = ctx.get(Credit, a.credit_id)
-    ctx.emit(rg.void_credit(credit, ctx.meta, today(ctx)))
+    ctx.emit(rg.void_credit(credit, ctx.meta, ctx.today))
     return {"id": credit.id, "version": credit.version + 1}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -79,6 +80,11 @@ class Ctx:
     @property
     def tenant(self) -> Tenant:
         return self.get(Tenant, self.principal.tenant_id)
+
+    @property
+    def today(self) -> date:
+        """The command's day in the tenant's calendar (DOMAIN §1.2)."""
+        return self.meta.at.astimezone(self.tenant.zone).date()
 
     def new_id(self, given: UUID | None = None) -> UUID:
         """A caller-given id, or one derived from the request: the same on every retry."""

@@ -17,7 +17,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -117,6 +118,15 @@ def request_hash(command: str, args: Args) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
+@dataclass(frozen=True)
+class Request:
+    """A command's arguments parsed and checked against its principal, and their hash."""
+
+    spec: CommandSpec
+    args: Args
+    digest: str
+
+
 class ClassLedger(Application[UUID]):
     """The one application; every tenant's aggregates live in it, tenant-stamped."""
 
@@ -129,6 +139,7 @@ class ClassLedger(Application[UUID]):
         self.store = store
         self.snapshot_every = snapshot_every
         self.cache = AggregateCache(cache_size)
+        self._batch_snapshots = threading.local()  # snapshots waiting for this thread's write batch
         super().__init__(env=store.env)
         store.recorder.after_commit = self._committed
 
@@ -137,6 +148,32 @@ class ClassLedger(Application[UUID]):
             states = job.kwargs.get("states")
             if states is not None:
                 self.cache.saved(states, min(job.ids), max(job.ids))
+
+    @contextlib.contextmanager
+    def write_batch(self) -> Iterator[None]:
+        """Run this thread's commands in one write transaction until the block ends, each
+        in its own savepoint (``EventRecorder.write_batch``): a refused or conflicting
+        command rolls back alone; nothing is durable before the block ends, and if it
+        raises nothing of it is. The cache carries the states from one command to the
+        next and forgets them all if the batch is lost; snapshots wait for the commit
+        (they are written by another connection, which must not wait on this one)."""
+        snapshots: list[Snapshot] = []
+        with self.event_recorder.write_batch() as batched:
+            if not batched:
+                yield
+                return
+            self._batch_snapshots.current = snapshots
+            try:
+                yield
+            except BaseException:
+                self.cache.reset()  # states this batch told the cache of never land
+                raise
+            finally:
+                self._batch_snapshots.current = None
+        if snapshots and self.snapshots is not None:
+            for snapshot in snapshots:
+                with contextlib.suppress(RecordConflictError):  # another writer took it
+                    self.snapshots.put([snapshot])
 
     # The store already opened the factory and the recorder: share them, one pool.
     def construct_factory(self, env: Any) -> InfrastructureFactory[Any]:
@@ -171,18 +208,27 @@ class ClassLedger(Application[UUID]):
         reason: str | None = None,
         idempotency_key: str | None = None,
         monotonic_clock: bool = False,
+        request: Request | None = None,
     ) -> dict[str, Any]:
         """Run one command. Done or refused, it is one row of the staff action log
         (store/staff_actions.py); a retry answered from the command log is not a new one,
         nor is an attempt held off by a limit (429): a caller being throttled must not be
-        able to keep writing."""
+        able to keep writing. ``request``: the same command already prepared and looked up
+        in the command log (``recorded_request``), not found there."""
         try:
             return self._execute(principal, command, raw_args, at=at, reason=reason,
-                                 idempotency_key=idempotency_key, monotonic_clock=monotonic_clock)
+                                 idempotency_key=idempotency_key, monotonic_clock=monotonic_clock, request=request)
         except Refused as refused:
-            if command in COMMANDS and not isinstance(refused, TooMany):
-                self._record_refusal(principal, command, raw_args, at, reason, refused)
+            self.record_refusal(principal, command, raw_args, at=at, reason=reason, refused=refused)
             raise
+
+    def record_refusal(
+        self, principal: Principal, command: str, raw_args: Any, *, at: datetime, reason: str | None, refused: Refused
+    ) -> None:
+        """The staff action log's row of a command refused before it reached ``execute``
+        (an import line's checks), as ``execute`` writes it for its own refusals."""
+        if command in COMMANDS and not isinstance(refused, TooMany):
+            self._record_refusal(principal, command, raw_args, at, reason, refused)
 
     def _record_refusal(
         self, principal: Principal, command: str, raw_args: Any, at: datetime, reason: str | None, refused: Refused
@@ -214,12 +260,16 @@ class ClassLedger(Application[UUID]):
         reason: str | None = None,
         idempotency_key: str | None = None,
         monotonic_clock: bool = False,
+        request: Request | None = None,
     ) -> dict[str, Any]:
-        spec = COMMANDS.get(command)
-        if spec is None:
-            raise NotFound("unknown_command", f"no command {command!r}", known=sorted(COMMANDS))
-        args = parse_args(spec, raw_args)
-        principal.require(spec.need)
+        if request is None:
+            spec = COMMANDS.get(command)
+            if spec is None:
+                raise NotFound("unknown_command", f"no command {command!r}", known=sorted(COMMANDS))
+            args = parse_args(spec, raw_args)
+            principal.require(spec.need)
+        else:
+            spec, args = request.spec, request.args
         meta = Meta(
             tenant_id=principal.tenant_id,
             at=at,
@@ -236,7 +286,7 @@ class ClassLedger(Application[UUID]):
                     at=meta.at.isoformat(),
                     latest=(EPOCH + timedelta(microseconds=latest)).isoformat(),
                 )
-        digest = request_hash(command, args)
+        digest = request_hash(command, args) if request is None else request.digest
         given_id = getattr(args, "id", None)
         if idempotency_key:
             key, durable = f"key:{idempotency_key}", True
@@ -246,7 +296,7 @@ class ClassLedger(Application[UUID]):
             # Zero-padded so this process's keys sort in the order they are made: each
             # lands at the right edge of the command log's key order, one page per commit.
             key, durable = f"req:{_PROCESS}:{next(_requests):012d}", False
-        if durable:
+        if durable and request is None:  # a prepared request was looked up already
             known = self._answer_from_log(principal.tenant_id, key, digest)
             if known is not None:
                 return known
@@ -281,26 +331,33 @@ class ClassLedger(Application[UUID]):
         command log (API §6: an import re-run is answered from the record whatever its
         clock). None when it is new; a key or id recorded for other args is refused as
         ``execute`` refuses it."""
+        return self.recorded_request(principal, command, raw_args, idempotency_key=idempotency_key)[0]
+
+    def recorded_request(
+        self, principal: Principal, command: str, raw_args: Any, *, idempotency_key: str | None = None
+    ) -> tuple[dict[str, Any] | None, Request | None]:
+        """``recorded``, and the request it prepared (parsed, checked, hashed) when it
+        was not recorded, for ``execute(request=...)``: an import line is parsed and
+        looked up in the command log once, not twice. ``(None, None)`` for an unknown
+        command (``execute`` refuses it)."""
         spec = COMMANDS.get(command)
         if spec is None:
-            return None
-        try:
-            args = parse_args(spec, raw_args)
-            principal.require(spec.need)
-        except Refused:
-            return None  # never recorded: ``execute`` refuses it again, and logs the refusal
+            return None, None
+        args = parse_args(spec, raw_args)
+        principal.require(spec.need)
+        digest = request_hash(command, args)
+        request = Request(spec, args, digest)
         given_id = getattr(args, "id", None)
         if idempotency_key:
             key = f"key:{idempotency_key}"
         elif given_id is not None:
             key = f"id:{given_id}"
         else:
-            return None
-        digest = request_hash(command, args)
+            return None, request
         known = self._answer_from_log(principal.tenant_id, key, digest)
         if known is None and given_id is not None:
             known = self._answer_for_id(principal.tenant_id, given_id, key, digest)
-        return known
+        return known, None if known is not None else request
 
     def _attempt(self, spec: CommandSpec, args: Args, principal: Principal, meta: Meta, key: str, digest: str,
                  durable: bool, given_id: UUID | None) -> tuple[bool, dict[str, Any]]:
@@ -409,6 +466,10 @@ class ClassLedger(Application[UUID]):
             agg = ctx.state(aggregate_id)
             # A multiple of ``every`` was reached by this command's events.
             if agg.version // every > (version - 1) // every:
+                waiting = getattr(self._batch_snapshots, "current", None)
+                if waiting is not None:
+                    waiting.append(Snapshot.take(agg))
+                    continue
                 with contextlib.suppress(RecordConflictError):  # another writer took it
                     self.snapshots.put([Snapshot.take(agg)])
 

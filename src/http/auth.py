@@ -14,7 +14,6 @@ import hmac
 import re
 from uuid import UUID
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from classledger.aggregates.cabinet_user import CabinetUser, secret_hash
@@ -23,6 +22,7 @@ from classledger.application.cabinet_users import cabinet_principal
 from classledger.application.principal import Principal
 from classledger.application.tenants import hash_key
 from classledger.http.errors import ApiError
+from classledger.http.offload import run_in_threadpool
 from classledger.http.throttle import throttle_of
 from classledger.projections.cabinet_users import CabinetUsers
 from classledger.projections.keys import StaffKeys

@@ -16,7 +16,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -30,6 +29,7 @@ from classledger.http.auth import authenticate_cabinet_user
 from classledger.http.errors import ApiError, render
 from classledger.http.health import check_current
 from classledger.http.inputs import path_id, read_json_object
+from classledger.http.offload import run_in_threadpool
 from classledger.http.routes import CABINET_ROUTES, ProofBody, Query, RedeemBody
 from classledger.http.throttle import throttle_of
 from classledger.projections.books import Books

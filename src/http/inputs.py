@@ -13,11 +13,11 @@ from uuid import UUID
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from classledger.application.service import validation_details
 from classledger.http.errors import ApiError
+from classledger.http.offload import run_in_threadpool
 
 BODY_LIMIT = 1024 * 1024
 # No command's arguments nest more than a few levels; the limit only has to stop

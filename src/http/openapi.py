@@ -8,7 +8,6 @@ Every model's ``$defs`` are collected into ``components.schemas``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection
 from typing import Any
 
 from pydantic import BaseModel
@@ -60,12 +59,11 @@ ERROR_TEXT = {
     413: "The body is over the limit",
     422: "Invalid arguments or query parameters",
     429: "Too many attempts: wait for Retry-After seconds",
-    501: "Part of the API, not built yet",
 }
 
 
-def openapi(unbuilt_reads: Collection[str] = ()) -> dict[str, Any]:
-    """The document; ``unbuilt_reads`` names the read routes that answer 501 for now."""
+def openapi() -> dict[str, Any]:
+    """The document, written from the route tables and the commands' models."""
     schemas: dict[str, Any] = {"Error": ERROR, "Answer": ANSWER}
     paths: dict[str, dict[str, Any]] = {}
     for name, spec in sorted(COMMANDS.items()):
@@ -75,7 +73,7 @@ def openapi(unbuilt_reads: Collection[str] = ()) -> dict[str, Any]:
         paths.setdefault(openapi_path(w.path), {})[w.method.lower()] = _write_operation(w, schemas)
     paths.setdefault("/v1/commands", {})["post"] = _commands_operation()
     for r in READS:
-        paths.setdefault(openapi_path(r.path), {})["get"] = _read_operation(r, schemas, r.name not in unbuilt_reads)
+        paths.setdefault(openapi_path(r.path), {})["get"] = _read_operation(r, schemas)
     for c in CABINET_ROUTES:
         paths.setdefault(openapi_path(c.path), {})[c.method.lower()] = _cabinet_operation(c, schemas)
     return {
@@ -133,29 +131,26 @@ IDEMPOTENCY = {
 
 
 def _write_operation(w: WriteRoute, schemas: dict[str, Any]) -> dict[str, Any]:
-    spec = COMMANDS.get(w.command)
+    spec = COMMANDS[w.command]
     args = schemas.get(f"{w.command}_args", {})
     op: dict[str, Any] = {
         "operationId": w.command,  # one route per command
-        "summary": spec.summary if runnable(spec) else f"{w.command} (not built yet)",
+        "summary": spec.summary,
         "tags": [w.path.split("/")[2]],
         "parameters": [*(_path_parameter(p) for p in path_params(w.path)), IDEMPOTENCY],
     }
-    if runnable(spec):
-        body = args
-        if w.params:
-            # The path supplies these arguments; the body may leave them out.
-            body = copy.deepcopy(args)
-            for arg in w.params.values():
-                body.get("properties", {}).pop(arg, None)
-            body["required"] = [r for r in body.get("required", []) if r not in w.params.values()]
-            body["title"] = f"{w.command}_body"
-            schemas[f"{w.command}_body"] = body
-        name = f"{w.command}_body" if w.params else f"{w.command}_args"
-        op["requestBody"] = {"required": False, "content": {"application/json": {"schema": {"$ref": REF.format(model=name)}}}}
-        op["responses"] = _responses(w.status, {"$ref": REF.format(model="Answer")}, 400, 401, 403, 404, 409, 413, 422)
-    else:
-        op["responses"] = _responses(w.status, {"$ref": REF.format(model="Answer")}, 401, 404, 501)
+    body = args
+    if w.params:
+        # The path supplies these arguments; the body may leave them out.
+        body = copy.deepcopy(args)
+        for arg in w.params.values():
+            body.get("properties", {}).pop(arg, None)
+        body["required"] = [r for r in body.get("required", []) if r not in w.params.values()]
+        body["title"] = f"{w.command}_body"
+        schemas[f"{w.command}_body"] = body
+    name = f"{w.command}_body" if w.params else f"{w.command}_args"
+    op["requestBody"] = {"required": False, "content": {"application/json": {"schema": {"$ref": REF.format(model=name)}}}}
+    op["responses"] = _responses(w.status, {"$ref": REF.format(model="Answer")}, 400, 401, 403, 404, 409, 413, 422)
     return op
 
 
@@ -180,11 +175,11 @@ def _commands_operation() -> dict[str, Any]:
         "tags": ["commands"],
         "parameters": [IDEMPOTENCY],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": variants}}}},
-        "responses": _responses(200, {"$ref": REF.format(model="Answer")}, 400, 401, 403, 404, 409, 413, 422, 501),
+        "responses": _responses(200, {"$ref": REF.format(model="Answer")}, 400, 401, 403, 404, 409, 413, 422),
     }
 
 
-def _read_operation(r: ReadRoute, schemas: dict[str, Any], built: bool) -> dict[str, Any]:
+def _read_operation(r: ReadRoute, schemas: dict[str, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": r.name,
         "summary": r.summary,
@@ -195,13 +190,11 @@ def _read_operation(r: ReadRoute, schemas: dict[str, Any], built: bool) -> dict[
         op["parameters"] += _query_parameters(r.query, schemas)
     if r.public:
         op["security"] = []
-    errors = (() if r.public else (401,)) + ((404, 422) if built else (501,))
+    errors = (() if r.public else (401,)) + (404, 422)
     op["responses"] = _responses(200, {"type": "object"}, *errors)
-    if not built:
-        op["summary"] += " (not built yet)"
     if r.path == "/docs":
         op["responses"]["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
-    if r.path == "/cabinet/{token}" and built:
+    if r.path == "/cabinet/{token}":
         # DOMAIN §8.1: a browser (Accept: text/html) gets a page, the cabinet's or one that
         # says the link does not work; Accept: application/json gets JSON.
         for status in ("200", "404"):

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -23,6 +22,7 @@ from classledger.application import readback
 from classledger.application.principal import Principal
 from classledger.http.errors import ApiError, render
 from classledger.http.inputs import parse_query, path_id
+from classledger.http.offload import run_in_threadpool
 from classledger.http.queries import GroupsQuery, Paged, RecalculationQuery
 from classledger.http.routes import PaymentsQuery
 from classledger.projections.activity_model import day_start, from_us, us

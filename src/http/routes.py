@@ -1,10 +1,8 @@
 """Every route of API §3 as data: the write table, the read table, the models of the queries.
 
 The tables are the API's contract: the app mounts them, the OpenAPI document is written
-from them, and the tests walk them. A write route names its command; while that command
-is not registered yet the route answers 501 ``not_implemented``, so the contract is
-visible (and documented) before every command exists. The same holds for a read route
-that ``app.py`` has no handler for.
+from them, and the tests walk them. A write route names its command and a read route the
+API handler of its name; the app refuses to start when either is missing.
 """
 
 from __future__ import annotations

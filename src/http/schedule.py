@@ -11,13 +11,13 @@ from uuid import UUID
 
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from classledger.application.principal import Principal
 from classledger.http.errors import ApiError, render
 from classledger.http.inputs import parse_query, path_id
+from classledger.http.offload import run_in_threadpool
 from classledger.http.readback import Readback, instant_us
 from classledger.http.routes import LessonsQuery, WeekQuery
 from classledger.projections.activity_model import day_start

@@ -4,7 +4,7 @@ the month replay (§5.7), with no I/O.
 Eligibility (§5.1) is kept per client as *segments* ``[start, end)`` in microseconds UTC,
 one per source: a registered registration (until cancelled, transferred away, or the
 midnight after its group's ``ends_on``), a valid credit (until used, voided, or the
-midnight after ``expires_on``), a pass with lessons (issue: passes). Archived and deleted
+midnight after ``expires_on``), a pass valid with lessons left (§5.1 c). Archived and deleted
 periods are *blocks*: nobody is eligible inside one.
 
 Active time follows from eligibility (§5.2, §5.3): an eligible piece ``[a, b)`` makes the

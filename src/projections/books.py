@@ -156,13 +156,7 @@ class Books(Projection):
 
     def journal(self, tenant_id: UUID, *, from_us: int | None = None, to_us: int | None = None, kind: str | None = None,
                 client_id: UUID | None = None, status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-        where: list[str] = ["tenant_id = ?"]
-        params: list[Any] = [str(tenant_id)]
-        for cond, value in (("at_us >= ?", from_us), ("at_us < ?", to_us), ("kind = ?", kind),
-                            ("client_id = ?", str(client_id) if client_id else None), ("status = ?", status)):
-            if value is not None:
-                where.append(cond)
-                params.append(value)
+        where, params = _journal_filter(tenant_id, from_us, to_us, kind, client_id, status)
         with self.db.read() as tx:
             rows = tx.execute(
                 f"SELECT tx_id, at_us, kind, status, reverses, postings, actor, reason, memo, related, client_id, cancelled_by "
@@ -174,13 +168,7 @@ class Books(Projection):
                      kind: str | None = None, client_id: UUID | None = None, status: str | None = None,
                      limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> dict[str, Any]:
         """The journal as a list of API §7: a page in time order, ``total`` and ``next_cursor``."""
-        where: list[str] = ["tenant_id = ?"]
-        params: list[Any] = [str(tenant_id)]
-        for cond, value in (("at_us >= ?", from_us), ("at_us < ?", to_us), ("kind = ?", kind),
-                            ("client_id = ?", str(client_id) if client_id else None), ("status = ?", status)):
-            if value is not None:
-                where.append(cond)
-                params.append(value)
+        where, params = _journal_filter(tenant_id, from_us, to_us, kind, client_id, status)
         base = f"FROM {self.t('transactions')} WHERE {' AND '.join(where)}"
         after, after_params = _after(cursor)
         with self.db.read() as tx:
@@ -300,3 +288,17 @@ def _us(text: str) -> int:
 
 def _iso(at_us: int) -> str:
     return datetime.fromtimestamp(at_us // 1_000_000, tz=UTC).replace(microsecond=at_us % 1_000_000).isoformat()
+
+
+def _journal_filter(tenant_id: UUID, from_us: int | None, to_us: int | None, kind: str | None,
+                    client_id: UUID | None, status: str | None) -> tuple[list[str], list[Any]]:
+    """The journal's WHERE terms and their parameters: a tenant's transactions in
+    ``[from_us, to_us)``, of a kind, a client, a status."""
+    where: list[str] = ["tenant_id = ?"]
+    params: list[Any] = [str(tenant_id)]
+    for cond, value in (("at_us >= ?", from_us), ("at_us < ?", to_us), ("kind = ?", kind),
+                        ("client_id = ?", str(client_id) if client_id else None), ("status = ?", status)):
+        if value is not None:
+            where.append(cond)
+            params.append(value)
+    return where, params

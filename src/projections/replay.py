@@ -595,6 +595,14 @@ def _progress(total: int) -> tuple[Callable[[int], None] | None, Callable[[], No
     return bar.update, bar.close
 
 
+def _tell_stuck(stuck: list[dict[str, Any]]) -> None:
+    import sys
+
+    for f in stuck:
+        sys.stderr.write(f"{f['projection']}: stuck for tenant {f['tenant_id']} at event {f['notification_id']} "
+                         f"({f['event_type']}), position {f['position']}: {f['error']}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import sys
@@ -628,9 +636,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if a.status:
             report = status(store)
             sys.stdout.write(orjson.dumps(report).decode() + "\n")
-            for f in report["stuck"]:
-                sys.stderr.write(f"{f['projection']}: stuck for tenant {f['tenant_id']} at event {f['notification_id']} "
-                                 f"({f['event_type']}), position {f['position']}: {f['error']}\n")
+            _tell_stuck(report["stuck"])
             return 0 if report["ok"] else 1
         if a.prune_old:
             sys.stdout.write(orjson.dumps({"dropped": prune_old_versions(store)}).decode() + "\n")
@@ -672,8 +678,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     sys.stderr.write(f"{d.projection}.{d.table}: {d.only_live} rows only live, {d.only_rebuilt} only rebuilt\n")
                     for ex in d.examples:
                         sys.stderr.write(f"    {ex}\n")
+            _tell_stuck([f.as_json() for f in read_failures(store.db)])  # what a live table is missing, and why
             return 0 if v.ok else 1
         sys.stdout.write(orjson.dumps(r.as_json()).decode() + "\n")
+        _tell_stuck([f.as_json() for f in read_failures(store.db)])  # of projections not rebuilt, or the bug is back
         return 0
     finally:
         store.close()

@@ -10,7 +10,7 @@ once, and a crash leaves rows and position consistent.
 
 Tables are versioned: a projection's physical tables are named ``p_<name>_v<version>_*``,
 so changing its code bumps the version and the new tables are built from the first event
-while the old ones keep serving (issue: replay tooling switches them).
+while the old ones keep serving (``scripts/replay.py`` switches them).
 """
 
 from __future__ import annotations
@@ -293,8 +293,10 @@ class Runner:
                     progress(len(rows))
             if upto is None and tenant_id is None:
                 self._known_head = head
-        if self.isolate and total:
-            self.refresh_stuck()  # what this catch-up set aside (the background loop sees other processes')
+        if self.isolate:
+            # New events reached the store: this catch-up, or another process's, may have set
+            # some aside (a read must not serve a stuck read model until the next poll).
+            self.refresh_stuck()
         return total
 
     # ---- projections stuck for a tenant (failures.py) ----------------------------------

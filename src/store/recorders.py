@@ -27,7 +27,7 @@ import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID
 
@@ -85,6 +85,27 @@ OnInsert = Callable[[Tx, list["EventRow"], int], bool]
 class _InlineFailed(Exception):
     pass
 _last_write = threading.local()
+_open_batch = threading.local()  # (recorder, _Batch) while this thread holds a write batch
+
+
+@dataclass(eq=False)
+class _Batch:
+    """One thread's open write transaction (``EventRecorder.write_batch``): its cursor,
+    the chain heads and the last notification id as the lines released so far left them."""
+
+    tx: Tx
+    cur: Any
+    insert: Callable[[Job, dict[UUID, bytes]], list[int]]  # a line's events and command-log row: their ids
+    prev: int  # the store's head: the last notification id written before the next line
+    heads: dict[UUID, bytes]
+    # Each tenant's latest business instant, once asked for (nobody else writes meanwhile).
+    latest: dict[UUID, int | None] = field(default_factory=dict)
+    rows: list[EventRow] = field(default_factory=list)  # the released lines' events, for the projections
+    landed: list[Job] = field(default_factory=list)  # the released lines' writes, landing with the commit
+    start: int = -1  # the head when the batch began
+
+    def __post_init__(self) -> None:
+        self.start = self.prev
 
 
 class EventRecorder(ABC):
@@ -109,6 +130,9 @@ class EventRecorder(ABC):
     _group: GroupCommit | None = None
 
     def _submit(self, stored_events: Sequence[LibStoredEvent], kwargs: dict[str, Any]) -> list[int]:
+        batch = self._current_batch()
+        if batch is not None:
+            return self._write_in_batch(batch, Job(stored_events, kwargs))
         if self._group is None:
             self._group = GroupCommit(self._write_and_report)
         job = self._group.submit(Job(stored_events, kwargs))
@@ -124,6 +148,130 @@ class EventRecorder(ABC):
         inline = bool(getattr(_last_write, "inline", False))
         _last_write.inline = False
         return inline
+
+    # ---- write batches: many commands, one transaction, each in its own savepoint ------
+
+    @contextlib.contextmanager
+    def write_batch(self) -> Iterator[bool]:
+        """Run this thread's writes in one transaction until the block ends, each write
+        (one command: its events, command-log row, staff action and inline projections)
+        inside its own savepoint: a write that fails rolls back alone, the others stay.
+
+        Inside the block this thread's reads of the store (the head, the command log,
+        aggregates' events, chain heads) go through the same transaction and see what the
+        block wrote; ``after_commit`` is told of each write as its savepoint is released,
+        so the application's cache carries the new states from one command to the next.
+        Nothing is durable before the block ends: if it raises, everything it wrote is
+        rolled back, and the caller must forget what it was told (the cache).
+
+        Yields whether the writes are batched (an in-memory SQLite database is not: its
+        one connection is also every reader's; there each write commits alone). Other
+        writers, of this process or another, wait for the block: keep it short."""
+        if self._current_batch() is not None:
+            raise RuntimeError("a write batch is already open in this thread")
+        if not self._can_batch():
+            yield False
+            return
+        landed: list[Job] = []  # the released lines
+        try:
+            with self._batch_transaction() as batch:
+                batch.landed = landed
+                _open_batch.current = (self, batch)
+                try:
+                    yield True
+                finally:
+                    _open_batch.current = None
+                self._project_batch(batch)
+        except BaseException:
+            self._settle_keys(landed, committed=False)  # nothing of the batch landed
+            raise
+        self._settle_keys(landed, committed=True)
+
+    def _project_batch(self, batch: _Batch) -> None:
+        """The projections, once for all the batch's events, in its transaction (one pass
+        and one write per read model instead of one per line: a line's own projections
+        were most of its cost). Only the decisions read the store inside the batch, and
+        they read events, never read models. A projection that raises is rolled back
+        alone; the runner applies (and keeps logging) the events after the commit."""
+        if not batch.rows or self.on_insert is None:
+            return
+        batch.tx.execute("SAVEPOINT projections")
+        try:
+            self.on_insert(batch.tx, batch.rows, batch.start)
+        except Exception:
+            logging.getLogger(__name__).exception("projection failed inside the write; the runner will retry")
+            batch.tx.execute("ROLLBACK TO SAVEPOINT projections")
+
+    def _current_batch(self) -> _Batch | None:
+        held = getattr(_open_batch, "current", None)
+        return held[1] if held is not None and held[0] is self else None
+
+    def _can_batch(self) -> bool:
+        return True
+
+    @abstractmethod
+    def _batch_transaction(self) -> contextlib.AbstractContextManager[_Batch]:
+        """Begin a write transaction (the write lock taken); commit it when the block ends,
+        roll it back if the block raises."""
+
+    def _write_in_batch(self, batch: _Batch, job: Job) -> list[int]:
+        # The line's savepoint is open already: opened with the batch, and again as each
+        # line is released (fewer round trips per line on PostgreSQL).
+        _last_write.inline = False  # the projections run once the batch's lines are in
+        heads = dict(batch.heads)  # a line rolled back to its savepoint leaves no chain link
+        try:
+            job.ids = batch.insert(job, heads)
+            self._finish_line(batch, job)
+        except Exception as e:
+            batch.tx.execute("ROLLBACK TO SAVEPOINT line")  # the savepoint stays, for the next line
+            job.ids = []
+            self._settle_keys([job], committed=False)
+            if isinstance(e, sqlite3.IntegrityError | psycopg.IntegrityError):
+                raise IntegrityError(str(e)) from e
+            raise
+        batch.landed.append(job)
+        batch.heads.update(heads)
+        rows = _new_rows(job.events, job.ids)
+        batch.rows += rows
+        for row in rows:
+            if row.tenant_id in batch.latest:
+                known = batch.latest[row.tenant_id]
+                batch.latest[row.tenant_id] = row.at_us if known is None else max(known, row.at_us)
+        if job.ids:
+            batch.prev = job.ids[-1]
+            if self.after_commit is not None:
+                self.after_commit([job])
+        return job.ids
+
+    def _finish_line(self, batch: _Batch, job: Job) -> None:
+        """The line's staff action row; then keep the line (release its savepoint) and open
+        the next line's."""
+        staff_actions.insert(batch.tx, self._staff_actions, [job], self._param)
+        batch.tx.execute("RELEASE SAVEPOINT line")
+        batch.tx.execute("SAVEPOINT line")
+
+    def _batch_select_events(
+        self, originator_id: UUID | str, gt: int | None, lte: int | None, desc: bool, limit: int | None
+    ) -> list[LibStoredEvent]:
+        """The library's ``select_events``, read through this thread's write batch."""
+        oid = _uuid(originator_id)
+        sql = f"SELECT originator_id, originator_version, topic, state FROM {self._events} WHERE originator_id = ?"
+        params: list[Any] = [self._originator_param(oid)]
+        if gt is not None:
+            sql += " AND originator_version > ?"
+            params.append(gt)
+        if lte is not None:
+            sql += " AND originator_version <= ?"
+            params.append(lte)
+        sql += " ORDER BY originator_version" + (" DESC" if desc else " ASC")
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [LibStoredEvent(originator_id=oid, originator_version=r[1], topic=r[2], state=bytes(r[3]))
+                for r in self._rows(sql, params)]
+
+    def _originator_param(self, value: UUID) -> Any:
+        return self._param(value)
 
     def _write_and_report(self, jobs: list[Job]) -> None:
         try:
@@ -336,12 +484,21 @@ class EventRecorder(ABC):
 
     def max_notification_id(self) -> int:
         """The head of the store, 0 when it is empty. Asked before every command: one
-        statement, no transaction."""
+        statement, no transaction (none in a write batch, which holds the write lock)."""
+        batch = self._current_batch()
+        if batch is not None:
+            return batch.prev
         return int(self._rows(f"SELECT MAX(notification_id) FROM {self._events}", ())[0][0] or 0)
 
     def latest_at(self, tenant_id: UUID) -> int | None:
+        batch = self._current_batch()
+        if batch is not None and tenant_id in batch.latest:
+            return batch.latest[tenant_id]
         sql = f"SELECT MAX(at_us) FROM {self._events} WHERE tenant_id = ?"
-        return cast(int | None, self._rows(sql, (self._param(tenant_id),))[0][0])
+        latest = cast(int | None, self._rows(sql, (self._param(tenant_id),))[0][0])
+        if batch is not None:
+            batch.latest[tenant_id] = latest
+        return latest
 
     def originator_ids(self, tenant_id: UUID, topic: str) -> list[UUID]:
         """The tenant's aggregates that have an event of ``topic``, in the order of their first."""
@@ -511,6 +668,41 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
 
             self._run_jobs(SQLiteTx(cur), jobs, insert, None, inline=inline)
 
+    def _can_batch(self) -> bool:
+        return not self.datastore.pool.is_sqlite_memory_mode
+
+    @contextlib.contextmanager
+    def _batch_transaction(self) -> Iterator[_Batch]:
+        with (
+            writer_lock(self.datastore.pool.db_name),
+            self.datastore.get_connection(commit=True) as conn,
+            _ImmediateTransaction(conn, commit=True),
+        ):
+            cur = conn._sqlite_conn.cursor()
+            cur.row_factory = None
+            cur.execute("PRAGMA secure_delete = ON")  # as every write (an erasure leaves no copy)
+            cur.execute(f"SELECT MAX(notification_id) FROM {self.events_table_name}")
+            prev = int(cur.fetchone()[0] or 0)
+            cur.execute("SAVEPOINT line")
+            yield _Batch(SQLiteTx(cur), cur, lambda job, heads: self._insert_job(cur, job.events, heads, **job.kwargs),
+                         prev, {})
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[LibStoredEvent]:
+        if self._current_batch() is not None:
+            return self._batch_select_events(originator_id, gt, lte, desc, limit)
+        return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+
+    def _originator_param(self, value: UUID) -> Any:
+        return value.hex  # as eventsourcing's SQLite recorder stores it
+
     def _insert_job(
         self, c: Any, stored_events: Sequence[LibStoredEvent], heads: dict[UUID, bytes], **kwargs: Any
     ) -> list[int]:
@@ -588,6 +780,10 @@ class SQLiteEventRecorder(EventRecorder, SQLiteApplicationRecorder):
             conn._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        batch = self._current_batch()
+        if batch is not None:  # this thread's open write batch: read what it wrote
+            batch.cur.execute(sql, params)
+            return cast(list[tuple[Any, ...]], batch.cur.fetchall())
         reader = self._reader()
         if reader is None:
             with self.datastore.get_connection(commit=False) as conn:
@@ -718,6 +914,61 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                     curs.execute("ROLLBACK")
                 raise
 
+    @contextlib.contextmanager
+    def _batch_transaction(self) -> Iterator[_Batch]:
+        with self.datastore.get_connection() as conn:
+            assert conn.autocommit  # the transaction is ours: BEGIN here, COMMIT below
+            curs = conn.cursor(row_factory=tuple_row)
+            try:
+                curs.execute(
+                    f"BEGIN; SET LOCAL lock_timeout = '0s'; LOCK TABLE {self._events} IN EXCLUSIVE MODE; "
+                    f"SAVEPOINT line; SELECT MAX(notification_id) FROM {self._events}"
+                )
+                while curs.nextset():
+                    pass
+                found = curs.fetchone()
+                prev = int(found[0] or 0) if found else 0
+
+                def insert(job: Job, heads: dict[UUID, bytes]) -> list[int]:
+                    for tenant_id in dict.fromkeys(_tenant_of(e)[0] for e in job.events):
+                        if tenant_id not in heads:
+                            curs.execute(
+                                f"SELECT chain FROM {self._events} WHERE tenant_id = %s "
+                                "ORDER BY notification_id DESC LIMIT 1", (tenant_id,), prepare=True,
+                            )
+                            row = curs.fetchone()
+                            heads[tenant_id] = bytes(row[0]) if row else hashchain.GENESIS
+                    return self._insert_job(curs, job.events, heads, job.kwargs.get("command_record"))
+
+                yield _Batch(PgTx(curs), curs, insert, prev, {})
+                curs.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    curs.execute("ROLLBACK")
+                raise
+
+    def _finish_line(self, batch: _Batch, job: Job) -> None:
+        # Three statements, one round trip (pipeline mode): nothing here returns rows. If
+        # the row fails, the statements after it are skipped and the savepoint stays, for
+        # the line to be rolled back to.
+        with batch.cur.connection.pipeline():
+            staff_actions.insert(batch.tx, self._staff_actions, [job], self._param)
+            batch.cur.execute("RELEASE SAVEPOINT line")
+            batch.cur.execute("SAVEPOINT line")
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[LibStoredEvent]:
+        if self._current_batch() is not None:
+            return self._batch_select_events(originator_id, gt, lte, desc, limit)
+        return cast(Sequence[LibStoredEvent], super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit))
+
     def _insert_job(
         self, curs: Any, stored_events: Sequence[LibStoredEvent], heads: dict[UUID, bytes], record: CommandRecord | None
     ) -> list[int]:
@@ -797,8 +1048,15 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
     def _param(self, value: UUID) -> Any:
         return value
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        batch = self._current_batch()
+        if batch is not None:  # this thread's open write batch: read what it wrote
+            batch.cur.execute(pg_sql(sql), params, prepare=True)
+            return cast(list[tuple[Any, ...]], batch.cur.fetchall())
+        return cast(list[tuple[Any, ...]], self._pooled_rows(sql, params))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _pooled_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.datastore.get_connection() as conn:
             curs = conn.cursor(row_factory=tuple_row)
             curs.execute(pg_sql(sql), params, prepare=True)

@@ -54,7 +54,9 @@ class PgTx:
         return list(self.cur.fetchall()) if self.cur.description else []
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
+        if len(rows) == 1:  # one statement: no pipeline to set up and sync
+            self.cur.execute(pg_sql(sql), rows[0])
+        elif rows:
             self.cur.executemany(pg_sql(sql), rows)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:

@@ -49,6 +49,7 @@ def inject_bug(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_stuck_projection_stops_only_its_own_reads_of_one_school_and_resumes_with_nothing_lost(
     system: System, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, database_url: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     school, other = Api(system, name="Škola A"), Api(system, name="Škola B")
     school.client("Eva Nováková")
@@ -89,7 +90,10 @@ def test_a_stuck_projection_stops_only_its_own_reads_of_one_school_and_resumes_w
     assert stuck["error"] == "KeyError: 'preferences.locale'"
     assert stuck["position"] == system.store.recorder.max_notification_id()  # it went on for the others
     monkeypatch.setenv("CLASSLEDGER_DATABASE_URL", database_url)
+    capsys.readouterr()
     assert replay.main(["--status"]) == 1
+    assert (f"clients: stuck for tenant {school.tenant_id} at event {poisoned} (ClientRegistered), "
+            f"position {stuck['position']}: KeyError: 'preferences.locale'") in capsys.readouterr().err
     status = replay.status(system.store)
     assert status["stuck"] == body["stuck"]
     assert status["projections"]["clients"]["stuck_tenants"] == 1
@@ -191,3 +195,24 @@ def test_a_payment_the_books_cannot_apply_stops_no_other_school_s_journal(
     assert len(items) == 1
     assert school.get(f"/v1/clients/{eva}/balance").json()["total"] == "-25.00"
     assert school.http.get("/cabinet/me", headers=bearer(login)).status_code == 200
+
+
+def test_another_process_sees_at_once_what_one_process_set_aside(
+    system: System, monkeypatch: pytest.MonkeyPatch, database_url: str,
+) -> None:
+    """Two API processes on one database: the one that hits the bug records it, and the
+    other refuses the stuck school's read at its very next read (no stale answer while it
+    waits for its background poll), and keeps serving the other school."""
+    school, other = Api(system, name="Škola A"), Api(system, name="Škola B")
+    second = System.open(database_url)
+    try:
+        there = TestClient(create_app(second, body_limit=LIMIT), raise_server_exceptions=False)
+        assert there.get("/v1/clients", headers=school.h()).status_code == 200
+        inject_bug(monkeypatch)
+        school.client(POISON)
+        refused = there.get("/v1/clients", headers=school.h())
+        assert refused.status_code == 503, refused.text
+        assert there.get("/v1/clients", headers=other.h()).status_code == 200
+        assert there.get("/healthz").json()["status"] == "degraded"
+    finally:
+        second.close()

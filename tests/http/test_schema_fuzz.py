@@ -5,10 +5,10 @@ app, signed in as a school's admin (so that requests get past the key to the cod
 it), on each database.
 
 Bounded for CI: ``CLASSLEDGER_FUZZ_EXAMPLES`` examples per operation (default below:
-about 55 s on SQLite and 65 s on PostgreSQL for the 100 operations on a busy 2-CPU
-machine); raise it for a deeper run (``CLASSLEDGER_FUZZ_EXAMPLES=300 pytest
-tests/http/test_schema_fuzz.py``). Every operation is run and every failure reported,
-without shrinking (as found).
+about 60 s on SQLite and 70 s on PostgreSQL for the hundred operations on a busy 2-CPU
+machine, half that on an idle one); raise it for a deeper run
+(``CLASSLEDGER_FUZZ_EXAMPLES=300 pytest tests/http/test_schema_fuzz.py``). Every
+operation is run and every failure reported, without shrinking (as found).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from classledger.system import System
 from tests.conftest import ENGINES, drop_pg_database, make_pg_database
 from tests.http.support import LIMIT, Api
 
-EXAMPLES = int(os.environ.get("CLASSLEDGER_FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("CLASSLEDGER_FUZZ_EXAMPLES", "20"))
 
 
 @pytest.fixture(params=ENGINES)
@@ -58,9 +58,6 @@ def check(response: Any, case: Any) -> None:
     (its headers map to lists of values)."""
     status = response.status_code
     where = f"{case.method} {case.formatted_path} -> {status}: {response.content[:300]!r}"
-    if status == 501:  # a route of the contract not built yet says so, in the error body
-        assert _error_code(response) == "not_implemented", where
-        return
     assert status < 500, where
     if status >= 400:
         assert response.headers.get("content-type") == ["application/json"], where

@@ -53,7 +53,8 @@ BENCH_EVENTS ?= 1000000
 bench: venv  ## benchmarks, ratios against this machine's raw limits (BENCH_EVENTS=200000 for a quicker replay run)
 	bash scripts/with-postgres.sh sh -c 'export CLASSLEDGER_BENCH_POSTGRES_URL=$$CLASSLEDGER_TEST_POSTGRES_URL; \
 	  $(BIN)/python bench/bench_import.py && $(BIN)/python bench/bench_books.py && $(BIN)/python bench/bench_floor.py && \
-	  $(BIN)/python bench/bench_activity.py 10000 && $(BIN)/python bench/bench_visits.py && $(BIN)/python bench/bench_replay.py --events $(BENCH_EVENTS)'
+	  $(BIN)/python bench/bench_activity.py 10000 && $(BIN)/python bench/bench_visits.py && $(BIN)/python bench/bench_schedule.py && $(BIN)/python bench/bench_http.py && \
+	  $(BIN)/python bench/bench_replay.py --events $(BENCH_EVENTS)'
 
 pg-start:  ## start the private PostgreSQL cluster and print its URL
 	bash scripts/pg-cluster.sh start

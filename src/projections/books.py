@@ -18,10 +18,9 @@ import orjson
 
 from classledger.ledger.accounts import as_receivable, city_key
 from classledger.ledger.money import format_minor
-from classledger.projections.batch import PendingInserts
 from classledger.projections.paging import DEFAULT_LIMIT, decode_cursor, sql_page
-from classledger.projections.runtime import EventRecord, Projection, handles
-from classledger.store.database import Database, Tx
+from classledger.projections.runtime import EventRecord, QueuedProjection, handles
+from classledger.store.database import Tx
 
 _TX_TYPES = ("text", "text", "bigint", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
              "bigint")
@@ -29,7 +28,7 @@ _POSTING_TYPES = ("text", "text", "integer", "text", "bigint", "text", "text", "
 PAYMENT_KINDS = ("payment", "refund")  # on a statement, what the client paid (or was paid back)
 
 
-class Books(Projection):
+class Books(QueuedProjection):
     name = "books"
     # 2: the covering index of client balances. 3: fewer pages written per posting (every
     # page a commit writes costs it a WAL frame): transactions and postings are stored in
@@ -59,20 +58,6 @@ class Books(Projection):
         "CREATE INDEX IF NOT EXISTS {t_postings}_by_client ON {t_postings} (tenant_id, client_id, at_us, city_key, amount) "
         "WHERE client_id IS NOT NULL",
     ]
-
-    def __init__(self, db: Database, *, suffix: str = "") -> None:
-        super().__init__(db, suffix=suffix)
-        # The inserts (a transaction and its postings per event) are queued over the page
-        # and written in a few multi-row statements; anything else flushes them first, so
-        # the statements keep the events' order. One statement per event was a round trip
-        # each on PostgreSQL.
-        self._queue = PendingInserts()
-
-    def finish_page(self, tx: Tx) -> None:
-        self._queue.flush(tx, self.db.dialect)
-
-    def discard_page(self) -> None:
-        self._queue.clear()
 
     @handles("TenantCreated")
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:

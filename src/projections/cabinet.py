@@ -9,18 +9,16 @@ ones marked as such, newest first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from classledger.projections.batch import PendingInserts
-from classledger.projections.runtime import EventRecord, Projection, handles
-from classledger.store.database import Database, Tx
+from classledger.projections.runtime import EventRecord, QueuedProjection, handles
+from classledger.store.database import Tx
 
 ATTENDANCE_LIMIT = 200  # the newest visits a cabinet shows
 
 
-class Cabinet(Projection):
+class Cabinet(QueuedProjection):
     name = "cabinet"
     version = 1
     tables = {
@@ -38,22 +36,6 @@ class Cabinet(Projection):
         "CREATE INDEX IF NOT EXISTS {t_links}_by_client ON {t_links} (tenant_id, client_id)",
         "CREATE INDEX IF NOT EXISTS {t_visits}_by_client ON {t_visits} (tenant_id, client_id, day)",
     ]
-
-    def __init__(self, db: Database, *, suffix: str = "") -> None:
-        super().__init__(db, suffix=suffix)
-        # Visits (one insert per event) are queued over the page and written in a few
-        # multi-row statements; any other statement flushes them first (events' order).
-        self._queue = PendingInserts()
-
-    def _sql(self, tx: Tx, sql: str, params: Sequence[Any] = ()) -> None:
-        self._queue.flush(tx, self.db.dialect)
-        tx.execute(sql, params)
-
-    def finish_page(self, tx: Tx) -> None:
-        self._queue.flush(tx, self.db.dialect)
-
-    def discard_page(self) -> None:
-        self._queue.clear()
 
     @handles("CabinetLinkIssued")
     def _issued(self, tx: Tx, ev: EventRecord) -> None:

@@ -14,21 +14,19 @@ index proofs are checked against, and what a parent may see of each linked clien
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 
-from classledger.projections.batch import PendingInserts
-from classledger.projections.runtime import EventRecord, Projection, handles
-from classledger.store.database import Database, Tx
+from classledger.projections.runtime import EventRecord, QueuedProjection, handles
+from classledger.store.database import Tx
 
 LIST_LIMIT = 200  # the newest rows of each list a cabinet shows
 
 
-class CabinetUsers(Projection):
+class CabinetUsers(QueuedProjection):
     name = "cabinet_users"
     version = 1
     tables = {
@@ -73,23 +71,6 @@ class CabinetUsers(Projection):
     ]
 
     erasure_tables = ("identities", "links")  # what ``ClientErased`` empties (System.scrub)
-
-    def __init__(self, db: Database, *, suffix: str = "") -> None:
-        super().__init__(db, suffix=suffix)
-        # The frequent inserts (a client, group, registration or make-up per event) are
-        # queued over the page: one statement per event was a round trip each on PostgreSQL.
-        self._queue = PendingInserts()
-
-    def _sql(self, tx: Tx, sql: str, params: Sequence[Any] = ()) -> None:
-        """Any statement other than a queued insert: the queue goes first (events' order)."""
-        self._queue.flush(tx, self.db.dialect)
-        tx.execute(sql, params)
-
-    def finish_page(self, tx: Tx) -> None:
-        self._queue.flush(tx, self.db.dialect)
-
-    def discard_page(self) -> None:
-        self._queue.clear()
 
     # ---- tenants ---------------------------------------------------------------------------
 

@@ -17,9 +17,9 @@ from uuid import UUID
 import orjson
 
 from classledger.ledger.money import format_minor
-from classledger.projections.batch import PendingInserts, update_many
+from classledger.projections.batch import update_many
 from classledger.projections.paging import decode_cursor, sql_page
-from classledger.projections.runtime import EventRecord, Projection, handles
+from classledger.projections.runtime import EventRecord, QueuedProjection, handles
 from classledger.store.database import Database, Tx
 
 Kind = Literal["branch", "lesson_type", "custom_field", "course", "pass_template"]
@@ -29,7 +29,7 @@ _MONEY = {"lesson_type": ("single_visit_price",), "pass_template": ("price",)}
 GroupState = Literal["running", "future", "ended"]
 
 
-class Catalogue(Projection):
+class Catalogue(QueuedProjection):
     name = "catalogue"
     version = 1
     tables = {
@@ -65,14 +65,12 @@ class Catalogue(Projection):
         # each changed group's counts and each changed registration's latest state once (a
         # group's seats, a registration's state only ever change after it was created, so
         # inserts first keeps the events' order). Catalogue entries, rare, flush first.
-        self._queue = PendingInserts()
         self._counts: dict[tuple[str, str], list[int]] = {}  # (tenant, group) -> [registered, waitlisted] steps
         self._reg_state: dict[tuple[str, str], str] = {}
         self._reg_group: dict[tuple[str, str], str] = {}
 
-    def finish_page(self, tx: Tx) -> None:
+    def flush_held(self, tx: Tx) -> None:
         dialect = self.db.dialect
-        self._queue.flush(tx, dialect)
         counts, self._counts = self._counts, {}
         states, self._reg_state = self._reg_state, {}
         moved, self._reg_group = self._reg_group, {}
@@ -83,8 +81,7 @@ class Catalogue(Projection):
         update_many(tx, dialect, self.t("registrations"), reg, (("group_id", "text"),), [(*k, v) for k, v in moved.items()])
         update_many(tx, dialect, self.t("registrations"), reg, (("state", "text"),), [(*k, v) for k, v in states.items()])
 
-    def discard_page(self) -> None:
-        self._queue.clear()
+    def forget_held(self) -> None:
         self._counts, self._reg_state, self._reg_group = {}, {}, {}
 
     @handles("TenantCreated")

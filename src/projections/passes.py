@@ -16,8 +16,8 @@ from uuid import UUID
 import orjson
 
 from classledger.ledger.money import format_minor
-from classledger.projections.batch import PendingInserts, update_many
-from classledger.projections.runtime import EventRecord, Projection, handles
+from classledger.projections.batch import update_many
+from classledger.projections.runtime import EventRecord, QueuedProjection, handles
 from classledger.store.database import Database, Tx
 
 _FIELDS = ("pass_id", "template_id", "lesson_type", "lessons_total", "remaining", "valid_from", "valid_until",
@@ -27,7 +27,7 @@ _TYPES = ("text", "text", "text", "integer", "integer", "text", "text", "text", 
           "text", "bigint", "text")
 
 
-class PassBook(Projection):
+class PassBook(QueuedProjection):
     name = "passes"
     version = 1
     tables = {
@@ -54,14 +54,12 @@ class PassBook(Projection):
         # then each changed pass's latest figures once (a pass's figures are only ever
         # changed after its sale, so inserts first keeps the events' order). One statement
         # per visit was a round trip each on PostgreSQL.
-        self._queue = PendingInserts()
         self._currency: dict[str, str] = {}  # tenants' currencies read or queued this page
         self._held_figures: dict[tuple[str, str], tuple[int, int, str]] = {}
         self._validity: dict[tuple[str, str], tuple[str, str]] = {}
 
-    def finish_page(self, tx: Tx) -> None:
+    def flush_held(self, tx: Tx) -> None:
         dialect = self.db.dialect
-        self._queue.flush(tx, dialect)
         figures, self._held_figures = self._held_figures, {}
         validity, self._validity = self._validity, {}
         self._currency = {}
@@ -74,8 +72,7 @@ class PassBook(Projection):
         update_many(tx, dialect, self.t("passes"), key, (("valid_from", "text"), ("valid_until", "text")),
                     [(*k, *v) for k, v in validity.items()], only_changed=True)
 
-    def discard_page(self) -> None:
-        self._queue.clear()
+    def forget_held(self) -> None:
         self._currency, self._held_figures, self._validity = {}, {}, {}
 
     @handles("TenantCreated")

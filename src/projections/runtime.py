@@ -27,6 +27,7 @@ from uuid import UUID
 import orjson
 
 from classledger.projections import failures
+from classledger.projections.batch import PendingInserts
 from classledger.projections.failures import FAILURES_DDL, Failure
 from classledger.store.availability import unavailable
 from classledger.store.codec import open_state, type_name, upcast
@@ -193,6 +194,37 @@ class PagedProjection(Projection, Generic[PageT]):
 
     def discard_page(self) -> None:
         self._current = None
+
+
+class QueuedProjection(Projection):
+    """A projection whose inserts wait in a queue over the page and go out in a few
+    multi-row statements when it ends (``batch.PendingInserts``): one statement per event
+    is a round trip each on PostgreSQL. Any other statement goes through ``_sql``, which
+    sends the queue first, so the statements keep the events' order. What a projection
+    holds besides (rows' latest figures, counters) is written after the inserts by
+    ``flush_held`` and dropped with a discarded page by ``forget_held``."""
+
+    def __init__(self, db: Database, *, suffix: str = "") -> None:
+        super().__init__(db, suffix=suffix)
+        self._queue = PendingInserts()
+
+    def _sql(self, tx: Tx, sql: str, params: Sequence[Any] = ()) -> None:
+        self._queue.flush(tx, self.db.dialect)
+        tx.execute(sql, params)
+
+    def finish_page(self, tx: Tx) -> None:
+        self._queue.flush(tx, self.db.dialect)
+        self.flush_held(tx)
+
+    def discard_page(self) -> None:
+        self._queue.clear()
+        self.forget_held()
+
+    def flush_held(self, tx: Tx) -> None:
+        """Write what the page holds besides its queued inserts (after them)."""
+
+    def forget_held(self) -> None:
+        """Drop what the page holds besides its queued inserts."""
 
 
 POSITIONS_DDL = (

@@ -18,9 +18,9 @@ from uuid import UUID
 
 import orjson
 
-from classledger.projections.batch import CHUNK, PendingInserts, in_keys
+from classledger.projections.batch import CHUNK, in_keys
 from classledger.projections.paging import decode_cursor, sql_page
-from classledger.projections.runtime import EventRecord, Projection, handles
+from classledger.projections.runtime import EventRecord, QueuedProjection, handles
 from classledger.store.database import Database, Tx
 
 # The client aggregate's own events.
@@ -56,7 +56,7 @@ def _owners(ev: EventRecord) -> list[str]:
     return [str(d["client_id"])]
 
 
-class ClientTrail(Projection):
+class ClientTrail(QueuedProjection):
     name = "trail"
     version = 1
     # Handlers only read (an owner not seen in this page); every row waits for the page's end.
@@ -76,15 +76,12 @@ class ClientTrail(Projection):
         super().__init__(db, suffix=suffix)
         # Rows are queued over the page and written in a few statements at its end; the
         # owners learnt in the page are held, so that their later events need no read.
-        self._queue = PendingInserts()
         self._owners: dict[tuple[str, str], list[str]] = {}
 
-    def finish_page(self, tx: Tx) -> None:
-        self._queue.flush(tx, self.db.dialect)
+    def flush_held(self, tx: Tx) -> None:
         self._owners.clear()
 
-    def discard_page(self) -> None:
-        self._queue.clear()
+    def forget_held(self) -> None:
         self._owners.clear()
 
     def prefetch(self, tx: Tx, records: Sequence[EventRecord]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from classledger.application import commands  # noqa: F401  (registers every com
 from classledger.application.principal import Principal
 from classledger.application.service import ClassLedger
 from classledger.projections.runtime import Projection, Runner
-from classledger.store.audit_key import DEVELOPMENT_KEY, AuditKey
+from classledger.store.audit_key import DEVELOPMENT_KEY, AuditKey, audit_key_from_env
 from classledger.store.database import Store
 
 P = TypeVar("P", bound=Projection)
@@ -59,6 +60,11 @@ class System:
             system._building = behind
             threading.Thread(target=system._build, args=(behind,), daemon=True, name="projection-build").start()
         return system
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> System:
+        """The database and the audit key the environment names (``audit_key_from_env``)."""
+        return cls.open(audit_key=audit_key_from_env(environ))
 
     def _build(self, behind: list[Projection]) -> None:
         builder = Runner(self.store, behind)

@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from classledger.aggregates.errors import Refused
-from classledger.store.availability import RETRY_AFTER, unavailable
+from classledger.availability import RETRY_AFTER, unavailable
 
 log = logging.getLogger("classledger.http")
 

@@ -4,7 +4,7 @@
   (projections/failures.py) is refused 503 ``read_model_stuck`` with ``Retry-After``:
   never a stale answer presented as current. Reads of other tenants, and of the same
   tenant from other projections or from the event store, keep answering.
-- A database that cannot be reached (store/availability.py) is 503
+- A database that cannot be reached (availability.py) is 503
   ``database_unavailable`` with ``Retry-After``, on any route, instead of a 500.
 - ``GET /healthz``: ``{"ok": true}`` when all is well; ``{"ok": false, "status":
   "degraded", "stuck": [...]}`` (still 200: the process is alive and most of the API
@@ -26,9 +26,9 @@ from eventsourcing.persistence import ConnectionUnavailableError, PersistenceErr
 from starlette.requests import Request
 from starlette.responses import Response
 
+from classledger.availability import RETRY_AFTER, unavailable
 from classledger.http.errors import ApiError, error_response
 from classledger.projections.failures import read_failures
-from classledger.store.availability import RETRY_AFTER, unavailable
 from classledger.system import System
 
 log = logging.getLogger("classledger.http")

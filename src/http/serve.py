@@ -17,7 +17,6 @@ from starlette.applications import Starlette
 from classledger.http.app import create_app
 from classledger.http.inputs import BODY_LIMIT
 from classledger.http.protocol import KEEP_ALIVE, MAX_HEADER_BYTES, JsonH11Protocol
-from classledger.store.audit_key import audit_key_from_env
 from classledger.system import System
 
 # The h11 protocol with JSON protocol errors and read timeouts (protocol.py), on every worker,
@@ -29,7 +28,7 @@ _UVICORN = {"log_level": "info", "access_log": False, "server_header": False, "h
 def app_from_environment() -> Starlette:
     """What each worker process of ``serve --workers N`` serves: its own System (under the
     audit key of the environment, as the supervisor that checked it)."""
-    system = System.open(audit_key=audit_key_from_env(os.environ))
+    system = System.from_environment(os.environ)
     system.start_background()
     return create_app(system)
 

@@ -26,10 +26,10 @@ from uuid import UUID
 
 import orjson
 
+from classledger.availability import unavailable
 from classledger.projections import failures
 from classledger.projections.batch import PendingInserts
 from classledger.projections.failures import FAILURES_DDL, Failure
-from classledger.store.availability import unavailable
 from classledger.store.codec import open_state, type_name, upcast
 from classledger.store.database import Database, Store, Tx, check_identifier
 from classledger.store.personal import KeyRing

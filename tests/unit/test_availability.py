@@ -17,7 +17,7 @@ from eventsourcing.persistence import (
     ProgrammingError,
 )
 
-from classledger.store.availability import unavailable
+from classledger.availability import unavailable
 
 
 def _sqlite_error(path: str, sql: str = "SELECT 1") -> sqlite3.Error:

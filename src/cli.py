@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
+from classledger import views
 from classledger.aggregates.errors import Refused
 from classledger.aggregates.tenant import LOCALES, Tenant, check_not_ahead
-from classledger.application.audit import parse_head, verify_chain
 from classledger.application.importer import Importer, read_lines
 from classledger.application.tenants import system_principal
 from classledger.store.audit_key import AuditKey, AuditKeyError, audit_key_from_env
@@ -184,17 +184,11 @@ def cmd_demo(system: System, a: argparse.Namespace) -> None:
 
 
 def cmd_report_activity(system: System, a: argparse.Namespace) -> None:
-    from classledger.projections.activity import ActivityTimeline
-    from classledger.projections.activity_model import us
-
     system.runner.catch_up()
-    from classledger.projections.clients import ClientDirectory
-    from classledger.projections.peak import with_peak_clients
-
-    report = system.view(ActivityTimeline).report(a.tenant, a.month, as_of=us(now()))
+    report = views.activity_report(system, a.tenant, a.month, now())
     if report is None:
         raise CLIError("tenant_not_found", f"no tenant {a.tenant}")
-    emit(with_peak_clients(system.view(ActivityTimeline), system.view(ClientDirectory), a.tenant, report), a.json)
+    emit(report, a.json)
 
 
 def expire_due_passes(system: System, tenant_id: uuid.UUID, at: datetime) -> dict[str, Any]:
@@ -238,8 +232,7 @@ def cmd_passes_expire(system: System, a: argparse.Namespace) -> None:
 
 
 def cmd_audit_verify(system: System, a: argparse.Namespace) -> None:
-    expect = None if a.expect_head is None else parse_head(a.expect_head)
-    answer = verify_chain(system.store, a.tenant, expect)
+    answer = views.audit_verify(system, a.tenant, a.expect_head)
     emit(answer, a.json)
     if not answer["ok"]:
         sys.exit(1)
@@ -247,15 +240,11 @@ def cmd_audit_verify(system: System, a: argparse.Namespace) -> None:
 
 def cmd_audit_head(system: System, a: argparse.Namespace) -> None:
     """What an auditor keeps, outside the system (DOMAIN §9.4): the head of a chain that
-    verifies now, with the key's fingerprint and when it was taken. A broken chain gives
-    no head to keep: the verify answer, and exit status 1."""
-    answer = verify_chain(system.store, a.tenant)
-    if not answer["ok"]:
-        emit(answer, a.json)
+    verifies now. A broken chain gives no head to keep: the verify answer, and exit status 1."""
+    ok, answer = views.audit_head(system, a.tenant, now())
+    emit(answer, a.json)
+    if not ok:
         sys.exit(1)
-    head = answer["head"] or {"notification_id": 0, "hash": None}
-    emit({"tenant_id": str(a.tenant), **head, "events": answer["events_checked"], "taken_at": now().isoformat(),
-          "key": answer["key"]}, a.json)
 
 
 def warn_if_development_key(key: AuditKey) -> None:

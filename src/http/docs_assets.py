@@ -1,4 +1,4 @@
-"""Swagger UI's own files for the ``/docs`` page, served by the app from the installed
+"""The ``/docs`` page, and Swagger UI's own files for it, served by the app from the installed
 ``swagger-ui-bundle-v2`` package: the page needs no internet and no CDN. Only the files
 the page uses are served; any other name is the usual JSON 404. They are the page's
 files, not part of the API, so they are mounted beside the route tables and stay out of
@@ -25,6 +25,23 @@ _FILES = {
 }
 # An hour; after that the ETag and Last-Modified of FileResponse make a revisit cheap.
 _CACHE = {"Cache-Control": "public, max-age=3600"}
+
+# The /docs page. Swagger UI's files are served by the app itself (below), so that it works
+# with no internet; ``validatorUrl: null`` keeps the page from asking an outside validator.
+DOCS_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>classledger API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="/docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body>
+<p style="font-family:sans-serif">classledger API. The machine-readable contract is
+<a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Authorize with a staff key
+(Bearer) to try the routes.</p>
+<div id="ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>if (window.SwaggerUIBundle) { SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui", validatorUrl: null}); }</script>
+</body></html>
+"""
 
 
 async def docs_asset(request: Request) -> Response:

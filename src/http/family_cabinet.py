@@ -10,19 +10,19 @@ another parent's request.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from classledger import views
 from classledger.aggregates.cabinet_user import secret_hash
 from classledger.aggregates.phones import phones_match
 from classledger.aggregates.tenant import Tenant
 from classledger.application.cabinet_users import MAX_CANDIDATES, PROOF_REFUSED, cabinet_principal
+from classledger.application.fields import Day, Label
 from classledger.application.principal import Principal
 from classledger.application.service import validation_details
 from classledger.http.auth import authenticate_cabinet_user
@@ -30,15 +30,28 @@ from classledger.http.errors import ApiError, render
 from classledger.http.health import check_current
 from classledger.http.inputs import path_id, read_json_object
 from classledger.http.offload import run_in_threadpool
-from classledger.http.routes import CABINET_ROUTES, ProofBody, Query, RedeemBody
+from classledger.http.queries import Query
 from classledger.http.throttle import throttle_of
-from classledger.projections.books import Books
-from classledger.projections.cabinet import Cabinet
-from classledger.projections.cabinet_users import LIST_LIMIT, CabinetUsers
+from classledger.projections.cabinet_users import CabinetUsers
 from classledger.system import System, now
 
-# The command each route runs, by the route's handler name (routes.CABINET_ROUTES).
-COMMAND = {c.name: c.command for c in CABINET_ROUTES}
+# The command each route runs (the route table names them too: routes.CABINET_ROUTES).
+REDEEM = "redeem_cabinet_invitation"
+SIGN_OUT = "revoke_cabinet_login"
+LINK = "link_cabinet_client"
+UNLINK = "unlink_cabinet_client"
+
+
+class RedeemBody(Query):
+    invitation: str = Field(min_length=1, max_length=200, description="the invitation staff gave you")
+
+
+class ProofBody(Query):
+    """One client's proof: all three must match what the school recorded."""
+
+    phone: Label = Field(min_length=1, max_length=40, description="the client's phone, any formatting")
+    birth_date: Day = Field(description="the client's birth date, YYYY-MM-DD")
+    surname: Label = Field(min_length=1, max_length=200, description="the client's surname (case and accents do not matter)")
 
 
 def _body(model: type[Query], raw: dict[str, Any]) -> Any:
@@ -53,8 +66,6 @@ class FamilyCabinet:
         self.system = system
         self.body_limit = body_limit
         self.users = system.view(CabinetUsers)
-        self.visits = system.view(Cabinet)
-        self.books = system.view(Books)
 
     async def _execute(self, principal: Principal, command: str, args: dict[str, Any]) -> dict[str, Any]:
         answer: dict[str, Any] = await run_in_threadpool(self.system.execute, principal, command, args)
@@ -78,7 +89,7 @@ class FamilyCabinet:
         if found is None:
             throttle.failed(request)
             raise ApiError(404, "invitation_not_found", "this invitation does not exist, was used, or has expired")
-        answer = await self._execute(cabinet_principal(*found), COMMAND["redeem"],
+        answer = await self._execute(cabinet_principal(*found), REDEEM,
                                      {"invitation": body.invitation})
         return render(answer, 201)
 
@@ -93,7 +104,7 @@ class FamilyCabinet:
         tenant = await run_in_threadpool(self.system.app.get, principal.tenant_id)
         region = tenant.phone_region if isinstance(tenant, Tenant) else None
         candidates = [str(cid) for cid, phones in rows if any(phones_match(p, proof.phone, region) for p in phones)]
-        answer = await self._execute(principal, COMMAND["link"], {
+        answer = await self._execute(principal, LINK, {
             "phone": proof.phone, "birth_date": proof.birth_date.isoformat(), "surname": proof.surname,
             "candidate_ids": candidates[:MAX_CANDIDATES],
         })
@@ -107,11 +118,11 @@ class FamilyCabinet:
     async def unlink(self, request: Request) -> Response:
         principal = await authenticate_cabinet_user(self.system, request)
         client_id = path_id(request, "client_id")
-        return render(await self._execute(principal, COMMAND["unlink"], {"client_id": str(client_id)}))
+        return render(await self._execute(principal, UNLINK, {"client_id": str(client_id)}))
 
     async def sign_out(self, request: Request) -> Response:
         principal = await authenticate_cabinet_user(self.system, request)
-        return render(await self._execute(principal, COMMAND["sign_out"], {}))
+        return render(await self._execute(principal, SIGN_OUT, {}))
 
     async def me(self, request: Request) -> Response:
         """For each linked client that still exists: its name (to tell siblings apart) and
@@ -120,20 +131,5 @@ class FamilyCabinet:
         await run_in_threadpool(self.system.runner.catch_up)
         check_current(self.system, "cabinet_me", principal.tenant_id)
         at = now()
-
-        def read() -> dict[str, Any]:
-            tenant_id = principal.tenant_id
-            today: date = at.astimezone(ZoneInfo(self.users.timezone(tenant_id))).date()
-            clients = []
-            for client_id, name in self.users.linked(tenant_id, principal.staff_id):
-                view = self.users.client_view(tenant_id, client_id, today)
-                money = self.books.statement(tenant_id, client_id, limit=LIST_LIMIT)
-                clients.append({
-                    "id": str(client_id), "name": name,
-                    "invoices": money["invoices"], "payments": money["payments"],
-                    "attendance": self.visits.attendance(tenant_id, client_id),
-                    "makeups": view["makeups"], "group_transfers": view["group_transfers"],
-                })
-            return {"user_id": str(principal.staff_id), "as_of": at.isoformat(), "clients": clients}
-
-        return render(await run_in_threadpool(read))
+        return render(await run_in_threadpool(views.family_cabinet, self.system, principal.tenant_id,
+                                              principal.staff_id, at))

@@ -28,7 +28,6 @@ from starlette.responses import Response
 
 from classledger.availability import RETRY_AFTER, unavailable
 from classledger.http.errors import ApiError, error_response
-from classledger.projections.failures import read_failures
 from classledger.system import System
 
 log = logging.getLogger("classledger.http")
@@ -72,7 +71,7 @@ READS_FROM: dict[str, tuple[str, ...]] = {
 }
 
 # The read being served (its route name and tenant), set once the caller is known and
-# checked once the projections have caught up (``Api.catch_up``).
+# checked once the projections have caught up (``Handlers.catch_up``).
 _reading: ContextVar[tuple[str, UUID] | None] = ContextVar("classledger_reading", default=None)
 
 
@@ -110,13 +109,6 @@ def check_current(system: System, name: str | None = None, tenant_id: UUID | Non
             projections=sorted({f.projection for f in hit}),
             since_notification_id=min(f.notification_id for f in hit),
         )
-
-
-def health_body(system: System) -> dict[str, Any]:
-    stuck = read_failures(system.store.db)
-    if not stuck:
-        return {"ok": True}
-    return {"ok": False, "status": "degraded", "stuck": [f.as_json() for f in stuck]}
 
 
 def database_unavailable() -> Response:

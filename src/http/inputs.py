@@ -18,6 +18,7 @@ from starlette.requests import Request
 from classledger.application.service import validation_details
 from classledger.http.errors import ApiError
 from classledger.http.offload import run_in_threadpool
+from classledger.projections.paging import CursorError
 
 BODY_LIMIT = 1024 * 1024
 # No command's arguments nest more than a few levels; the limit only has to stop
@@ -150,3 +151,7 @@ def parse_query(request: Request, model: type[M]) -> M:
         return model.model_validate(dict(items))
     except ValidationError as e:
         raise ApiError(422, "invalid_query", "the query parameters are not valid", errors=validation_details(e)) from None
+
+
+def cursor_error(e: CursorError) -> ApiError:
+    return ApiError(422, "invalid_cursor", str(e), parameter="cursor")

@@ -248,21 +248,3 @@ def _query_parameters(query: type[BaseModel], schemas: dict[str, Any]) -> list[d
 
 def _is_array(schema: dict[str, Any]) -> bool:
     return schema.get("type") == "array" or any(s.get("type") == "array" for s in schema.get("anyOf", []))
-
-
-# Swagger UI's files are served by the app itself (http/docs_assets.py), so that /docs works
-# with no internet; ``validatorUrl: null`` keeps the page from asking an outside validator.
-DOCS_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>classledger API</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="/docs/assets/favicon-32x32.png">
-<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
-<body>
-<p style="font-family:sans-serif">classledger API. The machine-readable contract is
-<a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Authorize with a staff key
-(Bearer) to try the routes.</p>
-<div id="ui"></div>
-<script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script>if (window.SwaggerUIBundle) { SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui", validatorUrl: null}); }</script>
-</body></html>
-"""

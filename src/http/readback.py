@@ -1,99 +1,34 @@
 """The reads of API §7: the catalogue, one group and one pass, the previews before money
-moves, the payments report, the client's whole history, and the instant parameters.
+moves, the payments report, the client's whole history.
 
-Every list pages the same way (``projections.paging``). Every instant parameter (``as_of``,
-``at``, ``from``, ``to``) is parsed once (``routes.DayOrInstant``) and resolved here, on the
-tenant's calendar, the same on every route: a day means the tenant's local midnight at its
-start (a ``to`` day is included whole: the range ends at the next day's midnight), an
-instant with its offset means itself.
+Every list pages the same way (``projections.paging``); every instant parameter is
+resolved on the tenant's calendar (``instants``).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from classledger import views
 from classledger.application import readback
-from classledger.application.principal import Principal
 from classledger.http.errors import ApiError, render
-from classledger.http.inputs import parse_query, path_id
+from classledger.http.handlers import Handlers
+from classledger.http.inputs import cursor_error, parse_query, path_id
+from classledger.http.instants import instant_us
 from classledger.http.offload import run_in_threadpool
-from classledger.http.queries import GroupsQuery, Paged, RecalculationQuery
-from classledger.http.routes import PaymentsQuery
-from classledger.projections.activity_model import day_start, from_us, us
+from classledger.http.queries import GroupsQuery, Paged, PaymentsQuery, RecalculationQuery
 from classledger.projections.books import Books
 from classledger.projections.catalogue import Catalogue, Kind
-from classledger.projections.clients import ClientDirectory
 from classledger.projections.paging import CursorError
-from classledger.projections.trail import ClientTrail
-from classledger.system import System, now
+from classledger.system import now
 
 
-def instant_us(value: date | datetime | None, zone: ZoneInfo, *, end: bool = False, field: str = "") -> int | None:
-    """An instant parameter as microseconds: an instant as is; a day as its local midnight
-    (with ``end``, a range's end, the next day's midnight, so that the day is included).
-    The calendar's last day as an end leaves the range open; a day whose midnight the
-    calendar cannot hold is a 422."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return us(value)
-    try:
-        if end and value == date.max:
-            return None
-        return day_start(value + timedelta(days=1) if end else value, zone)
-    except (OverflowError, ValueError):
-        raise ApiError(422, "invalid_query", "the query parameters are not valid", errors=[
-            {"field": field, "problem": "the day's midnight lies outside the calendar", "type": "out_of_range"}]) from None
-
-
-def local_date(value: date | datetime | None, zone: ZoneInfo, *, field: str = "") -> date | None:
-    """A day parameter: a day as is, an instant as its day on the tenant's calendar."""
-    if value is None or not isinstance(value, datetime):
-        return value
-    try:
-        return value.astimezone(zone).date()
-    except (OverflowError, ValueError):
-        raise ApiError(422, "invalid_query", "the query parameters are not valid", errors=[
-            {"field": field, "problem": "the instant's day lies outside the calendar", "type": "out_of_range"}]) from None
-
-
-def cursor_error(e: CursorError) -> ApiError:
-    return ApiError(422, "invalid_cursor", str(e), parameter="cursor")
-
-
-class Readback:
-    """The handlers of API §7's reads, mixed into the app's ``Api``."""
-
-    system: System
-    directory: ClientDirectory
-
-    if TYPE_CHECKING:  # the API this is mixed into authenticates and catches up
-        async def principal(self, request: Request) -> Principal: ...
-
-        async def catch_up(self) -> None: ...
-
-    # ---- instants ------------------------------------------------------------------------
-
-    def zone(self, tenant_id: UUID) -> ZoneInfo:
-        return ZoneInfo(self.directory.timezone(tenant_id) or "UTC")
-
-    def instant(self, principal: Principal, value: date | datetime | None, field: str = "") -> datetime:
-        """``as_of``/``at``: the instant asked (default: now), a day its local midnight, with the
-        tenant's offset."""
-        if value is None:
-            return now()
-        if isinstance(value, datetime):
-            return value
-        zone = self.zone(principal.tenant_id)  # one indexed lookup, only when a day is given
-        at = instant_us(value, zone, field=field)
-        assert at is not None
-        return from_us(at).astimezone(zone)
+class Readback(Handlers):
+    """The handlers of API §7's reads, part of the app's ``Api``."""
 
     # ---- the catalogue -------------------------------------------------------------------
 
@@ -127,9 +62,6 @@ class Readback:
     async def list_pass_templates(self, request: Request) -> Response:
         return await self._entries(request, "pass_template")
 
-    def today(self, principal: Principal) -> date:
-        return now().astimezone(self.zone(principal.tenant_id)).date()
-
     async def list_groups(self, request: Request) -> Response:
         principal = await self.principal(request)
         q = parse_query(request, GroupsQuery)
@@ -151,21 +83,7 @@ class Readback:
         group_id = path_id(request)
         await self.catch_up()
 
-        def read() -> dict[str, Any] | None:
-            group = self.catalogue.group(principal.tenant_id, group_id, today=self.today(principal))
-            places = readback.group_places(self.system.app, principal.tenant_id, group_id)
-            if group is None or places is None:
-                return None
-            held = [*places["seats"], *places["waitlist"]]
-            states = self.catalogue.registration_states(principal.tenant_id, [p["registration_id"] for p in held])
-            group["registrations"] = [
-                {"id": p["registration_id"], "client_id": p["client_id"], "state": states.get(p["registration_id"])}
-                for p in places["seats"]
-            ]
-            group["waitlist"] = [{**p, "state": states.get(p["registration_id"])} for p in places["waitlist"]]
-            return group
-
-        group = await run_in_threadpool(read)
+        group = await run_in_threadpool(views.group, self.system, principal.tenant_id, group_id, now())
         if group is None:
             raise ApiError(404, "group_not_found", f"no group {group_id}", id=str(group_id))
         return render(group)
@@ -228,18 +146,7 @@ class Readback:
         await self.catch_up()
 
         def read() -> dict[str, Any] | None:
-            card = self.directory.card(principal.tenant_id, client_id)
-            if card is None:
-                return None
-            page = self.system.view(ClientTrail).page(principal.tenant_id, client_id, limit=q.limit, cursor=q.cursor)
-            page["items"] = readback.history_items(self.system.app, principal.tenant_id, page["items"])
-            if card.get("erased"):
-                # DOMAIN §2.9: the client's own events say their personal data is gone.
-                page["erased"] = True
-                for item in page["items"]:
-                    if item["aggregate_id"] == str(client_id):
-                        item["erased"] = True
-            return page
+            return views.client_history(self.system, principal.tenant_id, client_id, limit=q.limit, cursor=q.cursor)
 
         try:
             page = await run_in_threadpool(read)

@@ -1,30 +1,59 @@
-"""Every route of API §3 as data: the write table, the read table, the models of the queries.
+"""Every route of API §3 as data: the write table, the read table, the family cabinet's.
 
 The tables are the API's contract: the app mounts them, the OpenAPI document is written
-from them, and the tests walk them. A write route names its command and a read route the
-API handler of its name; the app refuses to start when either is missing.
+from them, and the tests walk them. A write route names its command (the app refuses to
+start when no staff key can run it); a read or cabinet route holds the handler that
+serves it, and the handler's name is the route's operationId.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeGuard
-from uuid import UUID
+from typing import TYPE_CHECKING, TypeGuard
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
 
-from classledger.application.fields import Day, Label, Line, Month, check_instant, parse_day
 from classledger.application.registry import CommandSpec
-from classledger.http.queries import (
-    CURSOR_DESCRIPTION,
-    LIMIT_DESCRIPTION,
-    GroupsQuery,
-    Paged,
-    RecalculationQuery,
+from classledger.http.about import About
+from classledger.http.cabinet import LinkCabinet
+from classledger.http.family_cabinet import (
+    LINK,
+    REDEEM,
+    SIGN_OUT,
+    UNLINK,
+    FamilyCabinet,
+    ProofBody,
+    RedeemBody,
 )
-from classledger.projections.paging import DEFAULT_LIMIT, MAX_LIMIT
+from classledger.http.queries import (
+    AsOfQuery,
+    AtQuery,
+    AuditActionsQuery,
+    AuditVerifyQuery,
+    ClientsQuery,
+    FinanceQuery,
+    GroupsQuery,
+    JournalQuery,
+    KeysQuery,
+    LessonsQuery,
+    MonthQuery,
+    Paged,
+    PassesQuery,
+    PaymentsQuery,
+    Query,
+    RecalculationQuery,
+    WeekQuery,
+)
+from classledger.http.readback import Readback
+from classledger.http.reads import ClientReads
+from classledger.http.schedule import ScheduleReads
+
+if TYPE_CHECKING:
+    from classledger.http.app import Api
 
 # ---- writes ------------------------------------------------------------------------------
 
@@ -135,235 +164,81 @@ def runnable(spec: CommandSpec | None) -> TypeGuard[CommandSpec]:
     return spec is not None and spec.need not in ("system", "cabinet")
 
 
-# ---- query parameters ----------------------------------------------------------------------
-
-_OFFSET_SPACE = re.compile(r" (\d{2}:?\d{2})$")
-
-
-def _instant(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("an ISO-8601 instant is a string")
-    # An unencoded "+" in a query string arrives as a space: "…T10:00:00 01:00".
-    text = _OFFSET_SPACE.sub(r"+\1", value.strip())
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError("not an ISO-8601 instant (e.g. 2026-01-31T23:00:00+01:00)") from None
-    if at.tzinfo is None:
-        # Without an offset the instant is ambiguous; guessing the zone would move it.
-        raise ValueError("the instant needs a UTC offset (e.g. +01:00 or Z)")
-    return check_instant(at)
-
-
-def _day_or_instant(value: Any) -> date | datetime:
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return parse_day(value)
-    return _instant(value)
-
-
-def _comma_list(value: Any) -> Any:
-    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
-
-
-Instant = Annotated[
-    datetime, PlainValidator(_instant), WithJsonSchema({"type": "string", "format": "date-time"})
-]
-DayOrInstant = Annotated[
-    date | datetime,
-    PlainValidator(_day_or_instant),
-    WithJsonSchema({"type": "string", "description": "YYYY-MM-DD (the tenant's calendar day) or an ISO-8601 instant"}),
-]
-
-
-class Query(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ClientsQuery(Query):
-    q: Line | None = Field(None, max_length=200, description="name (case- and accent-insensitive), phone digits, email or card number")
-    tag: Line | None = Field(None, max_length=100, description="only clients with this tag")
-    status: Literal["active", "inactive"] | None = Field(None, description="active now (DOMAIN §5) or not")
-    branch_id: UUID | None = Field(None, description="only clients of this branch")
-    include: Annotated[frozenset[Literal["archived", "deleted"]], BeforeValidator(_comma_list)] = Field(
-        frozenset(), description="comma list: archived, deleted (left out unless asked for)"
-    )
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION)
-    cursor: str | None = Field(None, max_length=500, description=CURSOR_DESCRIPTION)
-
-
-class AtQuery(Query):
-    at: DayOrInstant | None = Field(None, description="the instant (default: now); a day is its local midnight")
-
-
-class AsOfQuery(Query):
-    as_of: DayOrInstant | None = Field(None, description="the instant (default: now); a day is its local midnight")
-
-
-class MonthQuery(Query):
-    month: Month = Field(description="YYYY-MM, the tenant's calendar month")
-
-
-JournalKind = Literal[
-    "sale", "payment", "revenue", "visit_charge", "refund", "recalculation", "reversal", "correction",
-    "write_off", "discount", "transfer",
-]
-
-
-class FinanceQuery(Query):
-    from_: DayOrInstant | None = Field(None, alias="from", description="from this day or instant (inclusive)")
-    to: DayOrInstant | None = Field(None, description="to this day (inclusive) or instant (exclusive)")
-    kind: JournalKind | None = Field(None, description="only transactions of this kind")
-    status: Literal["posted", "cancelled"] | None = Field(None, description="only posted or only cancelled ones")
-    format: Literal["json", "csv", "xlsx", "beancount"] = Field(
-        "json", description="the body's format: json pages like every list; csv, xlsx and beancount export the whole range"
-    )
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION + " (json)")
-    cursor: str | None = Field(None, max_length=500, description=CURSOR_DESCRIPTION + " (json)")
-
-
-class JournalQuery(FinanceQuery):
-    client_id: UUID | None = Field(None, description="only this client's transactions")
-
-
-class KeysQuery(Query):
-    limit: int = Field(100, ge=1, le=1000, description="page size")
-    cursor: str | None = Field(None, max_length=100, description="next_cursor of the previous page")
-
-
-class AuditVerifyQuery(Query):
-    expect_head: str | None = Field(
-        None, pattern=r"^[0-9a-fA-F]{64}$",
-        description="the head's hash an auditor kept (`classledger audit head`): ok only if the log still reaches it",
-    )
-
-
-class AuditActionsQuery(Query):
-    actor: str | None = Field(None, max_length=200, description="only this staff member's actions: their name, or staff id")
-    from_: DayOrInstant | None = Field(None, alias="from", description="from this day or instant (inclusive)")
-    to: DayOrInstant | None = Field(None, description="to this day (inclusive) or instant (exclusive)")
-    limit: int = Field(100, ge=1, le=500, description="page size")
-    cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
-
-
-class LessonsQuery(Query):
-    from_: DayOrInstant | None = Field(None, alias="from", description="lessons that end after this day or instant")
-    to: DayOrInstant | None = Field(None, description="lessons that begin before the end of this day, or this instant")
-    branch_id: UUID | None = Field(None, description="only this branch's lessons")
-    room_id: UUID | None = Field(None, description="only lessons in this room")
-    instructor_id: UUID | None = Field(None, description="only this instructor's lessons")
-    client_id: UUID | None = Field(None, description="only lessons this client is booked on")
-    group_id: UUID | None = Field(None, description="only this group's lessons")
-    include_cancelled: bool = Field(True, description="cancelled lessons too (they keep their register)")
-    format: Literal["json", "ics"] = Field("json", description="json, or an iCalendar feed (RFC 5545)")
-    limit: int = Field(100, ge=1, le=1000, description="page size (json)")
-    cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
-
-
-class WeekQuery(Query):
-    date: Day | None = Field(None, description="a day of the week to show, Monday to Sunday (default: today)")
-    format: Literal["json", "ics"] = Field("json", description="json, or an iCalendar feed (RFC 5545)")
-
-
-class PassesQuery(Paged):
-    from_: DayOrInstant | None = Field(None, alias="from", description="valid on this day or later")
-    to: DayOrInstant | None = Field(None, description="valid on this day or earlier")
-    include_expired: bool = False
-
-
-class PaymentsQuery(Paged):
-    from_: DayOrInstant | None = Field(None, alias="from", description="from this day or instant (inclusive)")
-    to: DayOrInstant | None = Field(None, description="to this day (inclusive) or instant (exclusive)")
-    branch_id: UUID | None = Field(None, description="only payments into this branch's cash or bank")
-    method: Literal["cash", "card", "bank"] | None = Field(
-        None, description="cash, or cashless: card and bank transfer land on the branch's bank account (DOMAIN §6.3)"
-    )
-    include_cancelled: bool = Field(False, description="cancelled payments too (DOMAIN §6.4)")
-
-
 # ---- reads -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ReadRoute:
     path: str
-    name: str  # operationId; app.py serves it with its handler of this name
+    endpoint: Callable[[Api, Request], Awaitable[Response]]  # a handler of the app's Api
     summary: str
     query: type[BaseModel] | None = None
     public: bool = False  # no key needed
 
+    @property
+    def name(self) -> str:
+        """The operationId: the handler's name."""
+        return self.endpoint.__name__
+
 
 READS: tuple[ReadRoute, ...] = (
-    ReadRoute("/healthz", "health", "Liveness", public=True),
-    ReadRoute("/openapi.json", "openapi_json", "This document", public=True),
-    ReadRoute("/docs", "docs", "Human-readable API documentation", public=True),
-    ReadRoute("/v1/clients", "list_clients", "Search clients (DOMAIN §2.7)", ClientsQuery),
-    ReadRoute("/v1/clients/{id}", "client_card", "The client card"),
-    ReadRoute("/v1/clients/{id}/history", "client_history",
+    ReadRoute("/healthz", About.health, "Liveness", public=True),
+    ReadRoute("/openapi.json", About.openapi_json, "This document", public=True),
+    ReadRoute("/docs", About.docs, "Human-readable API documentation", public=True),
+    ReadRoute("/v1/clients", ClientReads.list_clients, "Search clients (DOMAIN §2.7)", ClientsQuery),
+    ReadRoute("/v1/clients/{id}", ClientReads.client_card, "The client card"),
+    ReadRoute("/v1/clients/{id}/history", Readback.client_history,
               "Every event of the client and of what is theirs (registrations, credits, passes, visits, journal "
               "transactions, cabinet and family links), oldest first, paged (DOMAIN §9.2)", Paged),
-    ReadRoute("/v1/clients/{id}/balance", "client_balance", "The client's balance as of an instant (DOMAIN §6.5)", AsOfQuery),
-    ReadRoute("/v1/clients/{id}/finance", "client_finance", "The client's finance history (DOMAIN §6.7)", FinanceQuery),
-    ReadRoute("/v1/clients/{id}/export", "client_export",
+    ReadRoute("/v1/clients/{id}/balance", ClientReads.client_balance, "The client's balance as of an instant (DOMAIN §6.5)", AsOfQuery),
+    ReadRoute("/v1/clients/{id}/finance", ClientReads.client_finance, "The client's finance history (DOMAIN §6.7)", FinanceQuery),
+    ReadRoute("/v1/clients/{id}/export", ClientReads.client_export,
               "Everything the school holds about the client, decrypted: card, history, finance (DOMAIN §2.9, API §9)"),
-    ReadRoute("/v1/reports/active-clients", "active_clients", "Active and inactive clients at an instant (DOMAIN §5)", AtQuery),
-    ReadRoute("/v1/reports/activity", "activity_report", "The month's peak, its day, the count at month end, the tier (DOMAIN §5)", MonthQuery),
-    ReadRoute("/v1/reports/passes", "passes_report", "Passes whose validity overlaps a range", PassesQuery),
-    ReadRoute("/v1/payments", "payments_report", "The payments report: cancelled payments left out unless asked for "
+    ReadRoute("/v1/reports/active-clients", ClientReads.active_clients, "Active and inactive clients at an instant (DOMAIN §5)", AtQuery),
+    ReadRoute("/v1/reports/activity", ClientReads.activity_report, "The month's peak, its day, the count at month end, the tier (DOMAIN §5)", MonthQuery),
+    ReadRoute("/v1/reports/passes", ClientReads.passes_report, "Passes whose validity overlaps a range", PassesQuery),
+    ReadRoute("/v1/payments", Readback.payments_report, "The payments report: cancelled payments left out unless asked for "
               "(DOMAIN §6.4)", PaymentsQuery),
-    ReadRoute("/v1/branches", "list_branches", "The tenant's branches, each with its city", Paged),
-    ReadRoute("/v1/lesson-types", "list_lesson_types", "The lesson types with their single-visit price", Paged),
-    ReadRoute("/v1/custom-fields", "list_custom_fields", "The custom fields declared for clients (DOMAIN §2.1)", Paged),
-    ReadRoute("/v1/courses", "list_courses", "The courses, each with its lesson type (DOMAIN §3.1)", Paged),
-    ReadRoute("/v1/groups", "list_groups", "The groups with capacity, registered and waitlisted (DOMAIN §3.1)", GroupsQuery),
-    ReadRoute("/v1/groups/{id}", "group_detail", "One group: its registrations, and its waitlist in promotion order "
+    ReadRoute("/v1/branches", Readback.list_branches, "The tenant's branches, each with its city", Paged),
+    ReadRoute("/v1/lesson-types", Readback.list_lesson_types, "The lesson types with their single-visit price", Paged),
+    ReadRoute("/v1/custom-fields", Readback.list_custom_fields, "The custom fields declared for clients (DOMAIN §2.1)", Paged),
+    ReadRoute("/v1/courses", Readback.list_courses, "The courses, each with its lesson type (DOMAIN §3.1)", Paged),
+    ReadRoute("/v1/groups", Readback.list_groups, "The groups with capacity, registered and waitlisted (DOMAIN §3.1)", GroupsQuery),
+    ReadRoute("/v1/groups/{id}", Readback.group_detail, "One group: its registrations, and its waitlist in promotion order "
               "(DOMAIN §3.2)"),
-    ReadRoute("/v1/pass-templates", "list_pass_templates", "The pass templates on sale: their ids sell passes (DOMAIN §4.1)",
+    ReadRoute("/v1/pass-templates", Readback.list_pass_templates, "The pass templates on sale: their ids sell passes (DOMAIN §4.1)",
               Paged),
-    ReadRoute("/v1/passes/{id}", "pass_detail", "One pass: lessons, validity, state and money figures"),
-    ReadRoute("/v1/passes/{id}/recalculation", "recalculation_preview",
+    ReadRoute("/v1/passes/{id}", Readback.pass_detail, "One pass: lessons, validity, state and money figures"),
+    ReadRoute("/v1/passes/{id}/recalculation", Readback.recalculation_preview,
               "Before the money moves: the pass's actual value and the templates offered with their difference "
               "(DOMAIN §4.7)", RecalculationQuery),
-    ReadRoute("/v1/passes/{id}/refund", "refund_preview",
+    ReadRoute("/v1/passes/{id}/refund", Readback.refund_preview,
               "Before the money moves: the consumed value and the refund (DOMAIN §4.8)"),
-    ReadRoute("/v1/ledger/journal", "journal", "The journal (DOMAIN §6)", JournalQuery),
-    ReadRoute("/v1/ledger/trial-balance", "trial_balance", "Every account's balance as of an instant", AsOfQuery),
-    ReadRoute("/v1/cabinet-users/{id}", "cabinet_user",
+    ReadRoute("/v1/ledger/journal", ClientReads.journal, "The journal (DOMAIN §6)", JournalQuery),
+    ReadRoute("/v1/ledger/trial-balance", ClientReads.trial_balance, "Every account's balance as of an instant", AsOfQuery),
+    ReadRoute("/v1/cabinet-users/{id}", ClientReads.cabinet_user,
               "A parent's cabinet login for the front desk: signed in, open invitation, linked clients, "
               "today's failed proofs (DOMAIN §8.2)"),
-    ReadRoute("/v1/keys", "list_keys",
+    ReadRoute("/v1/keys", ClientReads.list_keys,
               "The staff keys you manage, oldest first: holder, role, city, issued, revoked (never a key)", KeysQuery),
-    ReadRoute("/v1/audit/verify", "audit_verify", "Check the tenant's event hash chain and its head (DOMAIN §9.3, §9.4)",
+    ReadRoute("/v1/audit/verify", ClientReads.audit_verify, "Check the tenant's event hash chain and its head (DOMAIN §9.3, §9.4)",
               AuditVerifyQuery),
-    ReadRoute("/v1/audit/actions", "audit_actions",
+    ReadRoute("/v1/audit/actions", ClientReads.audit_actions,
               "Who did what: every command's actor, role, command, aggregate and outcome, refusals included "
               "(directors and accountants)", AuditActionsQuery),
-    ReadRoute("/v1/lessons", "list_lessons", "Lessons by range, branch, room, instructor, client or group; "
+    ReadRoute("/v1/lessons", ScheduleReads.list_lessons, "Lessons by range, branch, room, instructor, client or group; "
               "format=ics for a calendar feed (DOMAIN §7.2)", LessonsQuery),
-    ReadRoute("/v1/lessons/{id}", "lesson", "One lesson with its register: booked clients and their attendance (§7.4)"),
-    ReadRoute("/v1/clients/{id}/lessons", "client_lessons", "The lessons a client is booked on (§7.2)", LessonsQuery),
-    ReadRoute("/v1/rooms", "list_rooms", "The rooms of every branch (§7.4)"),
-    ReadRoute("/v1/rooms/{id}/week", "room_week", "A room's week, Monday to Sunday (§7.4)", WeekQuery),
-    ReadRoute("/v1/instructors", "list_instructors", "The instructors and the lesson types they teach (§7.4)"),
-    ReadRoute("/v1/instructors/{id}/week", "instructor_week", "An instructor's week, Monday to Sunday (§7.4)", WeekQuery),
-    ReadRoute("/cabinet/{token}", "cabinet", "The client's read-only cabinet (DOMAIN §8.1)", public=True),
+    ReadRoute("/v1/lessons/{id}", ScheduleReads.lesson, "One lesson with its register: booked clients and their attendance (§7.4)"),
+    ReadRoute("/v1/clients/{id}/lessons", ScheduleReads.client_lessons, "The lessons a client is booked on (§7.2)", LessonsQuery),
+    ReadRoute("/v1/rooms", ScheduleReads.list_rooms, "The rooms of every branch (§7.4)"),
+    ReadRoute("/v1/rooms/{id}/week", ScheduleReads.room_week, "A room's week, Monday to Sunday (§7.4)", WeekQuery),
+    ReadRoute("/v1/instructors", ScheduleReads.list_instructors, "The instructors and the lesson types they teach (§7.4)"),
+    ReadRoute("/v1/instructors/{id}/week", ScheduleReads.instructor_week, "An instructor's week, Monday to Sunday (§7.4)", WeekQuery),
+    ReadRoute("/cabinet/{token}", LinkCabinet.cabinet, "The client's read-only cabinet (DOMAIN §8.1)", public=True),
 )
 
 
 # ---- the family cabinet (DOMAIN §8.2) ----------------------------------------------------
-
-
-class RedeemBody(Query):
-    invitation: str = Field(min_length=1, max_length=200, description="the invitation staff gave you")
-
-
-class ProofBody(Query):
-    """One client's proof: all three must match what the school recorded."""
-
-    phone: Label = Field(min_length=1, max_length=40, description="the client's phone, any formatting")
-    birth_date: Day = Field(description="the client's birth date, YYYY-MM-DD")
-    surname: Label = Field(min_length=1, max_length=200, description="the client's surname (case and accents do not matter)")
 
 
 @dataclass(frozen=True)
@@ -373,23 +248,27 @@ class CabinetRoute:
 
     method: str
     path: str
-    name: str  # app.py serves it with the FamilyCabinet method of this name
+    endpoint: Callable[[FamilyCabinet, Request], Awaitable[Response]]
     command: str  # the one command it runs ("" for a read)
     summary: str
     body: type[Query] | None = None
     status: int = 200
     signed_in: bool = True
 
+    @property
+    def name(self) -> str:
+        return self.endpoint.__name__
+
 
 CABINET_ROUTES: tuple[CabinetRoute, ...] = (
-    CabinetRoute("POST", "/cabinet/users", "redeem", "redeem_cabinet_invitation", "Redeem an invitation for a cabinet login (DOMAIN §8.2)",
+    CabinetRoute("POST", "/cabinet/users", FamilyCabinet.redeem, REDEEM, "Redeem an invitation for a cabinet login (DOMAIN §8.2)",
                  RedeemBody, 201, signed_in=False),
-    CabinetRoute("GET", "/cabinet/me", "me", "",
+    CabinetRoute("GET", "/cabinet/me", FamilyCabinet.me, "",
                  "Your linked clients: invoices, payments, attendance, make-ups, group transfers (DOMAIN §8.2)"),
-    CabinetRoute("DELETE", "/cabinet/me/login", "sign_out", "revoke_cabinet_login", "Sign out: this login token stops working"),
-    CabinetRoute("POST", "/cabinet/me/links", "link", "link_cabinet_client", "Prove a client's phone, birth date and surname, and link it",
+    CabinetRoute("DELETE", "/cabinet/me/login", FamilyCabinet.sign_out, SIGN_OUT, "Sign out: this login token stops working"),
+    CabinetRoute("POST", "/cabinet/me/links", FamilyCabinet.link, LINK, "Prove a client's phone, birth date and surname, and link it",
                  ProofBody, 201),
-    CabinetRoute("DELETE", "/cabinet/me/links/{client_id}", "unlink", "unlink_cabinet_client", "Take a client off your login"),
+    CabinetRoute("DELETE", "/cabinet/me/links/{client_id}", FamilyCabinet.unlink, UNLINK, "Take a client off your login"),
 )
 
 

@@ -14,12 +14,14 @@ from icalendar import Event as CalendarEvent
 from starlette.requests import Request
 from starlette.responses import Response
 
+from classledger import views
 from classledger.application.principal import Principal
 from classledger.http.errors import ApiError, render
+from classledger.http.handlers import Handlers
 from classledger.http.inputs import parse_query, path_id
+from classledger.http.instants import instant_us
 from classledger.http.offload import run_in_threadpool
-from classledger.http.readback import Readback, instant_us
-from classledger.http.routes import LessonsQuery, WeekQuery
+from classledger.http.queries import LessonsQuery, WeekQuery
 from classledger.projections.activity_model import day_start
 from classledger.projections.lessons import LessonCursorError, Timetable
 from classledger.system import now
@@ -27,8 +29,8 @@ from classledger.system import now
 ICS = "text/calendar; charset=utf-8"
 
 
-class ScheduleReads(Readback):
-    """Mixed into the API: each method serves the read route of its name."""
+class ScheduleReads(Handlers):
+    """The schedule's read handlers, part of the app's ``Api``."""
 
     @property
     def timetable(self) -> Timetable:
@@ -43,7 +45,7 @@ class ScheduleReads(Readback):
         principal = await self.principal(request)
         client_id = path_id(request)
         q = parse_query(request, LessonsQuery)
-        if await run_in_threadpool(self.directory.card, principal.tenant_id, client_id) is None:
+        if not await run_in_threadpool(views.client_known, self.system, principal.tenant_id, client_id):
             raise ApiError(404, "client_not_found", f"no client {client_id}", id=str(client_id))
         return await self._lessons(principal, q, client_id=client_id)
 

@@ -29,7 +29,7 @@ from classledger.aggregates.lesson import Lesson
 from classledger.aggregates.passes import ClientPasses, Pass, PassTemplate, Visit
 from classledger.ledger import posting
 from classledger.ledger.accounts import city_key
-from classledger.ledger.journal import JournalTransaction, TransactionKind, reversal_of
+from classledger.ledger.journal import JournalTransaction, TransactionKind
 from classledger.ledger.money import format_minor
 from classledger.ledger.posting import RefundTerms
 
@@ -227,24 +227,17 @@ def _visit(meta: Meta, client_id: UUID, subject: Subject, visit_id: UUID, status
                                   pass_id=pass_id, value=value, transaction_id=transaction_id, charged=charged)]
 
 
-@dataclass(frozen=True, slots=True)
-class Reversal:
-    reversal: JournalTransaction
-    cancelled: list[Event]  # the original transaction's
-
-
-def reverse(original: Transaction, meta: Meta, new_id: NewId, memo: str | None) -> Reversal | None:
+def reverse(original: Transaction, meta: Meta, new_id: NewId, memo: str | None) -> b.Reversal | None:
     """Cancel one transaction by its reversal (§6.4); None when it is already cancelled."""
     if original.cancelled_by is not None or original.transaction.kind == TransactionKind.REVERSAL:
         return None
-    reversal = reversal_of(original.transaction, new_id(), meta.at, memo=memo)
-    return Reversal(reversal, [b.TransactionCancelled.next(original, meta, reversal_id=reversal.id)])
+    return b.reverse(original, meta, new_id(), memo)
 
 
 @dataclass(frozen=True, slots=True)
 class VisitCancellation:
     returned: list[Event]  # the pass's, when its lesson came back
-    reversal: Reversal | None  # of the revenue or the single-visit charge
+    reversal: b.Reversal | None  # of the revenue or the single-visit charge
     unmarked: list[Event]  # the lesson's (§7.4)
     cancelled: list[Event]  # the visit's
 
@@ -422,7 +415,7 @@ def check_voidable(p: Pass) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Void:
-    reversals: list[Reversal]  # one per journal transaction of the pass not already cancelled
+    reversals: list[b.Reversal]  # one per journal transaction of the pass not already cancelled
     ended: list[Event]  # the pass's
 
 

@@ -218,7 +218,7 @@ class CancelVisit(Args):
     reason: Label = Field(min_length=1, max_length=500)
 
 
-def _save_reversal(ctx: Ctx, r: pd.Reversal | None) -> None:
+def _save_reversal(ctx: Ctx, r: b.Reversal | None) -> None:
     if r is not None:
         record(ctx, r.reversal)
         ctx.emit(r.cancelled)

@@ -166,6 +166,7 @@ def visit_subject(meta: Meta, client_id: UUID, visit_id: UUID, status: Literal["
 
 @dataclass(frozen=True, slots=True)
 class Consumption:
+    pass_id: UUID
     value: int  # the revenue recognised
     used: list[Event]  # the pass's
     transaction: JournalTransaction | None  # deferred → income (§6.3); touches no client account
@@ -180,26 +181,33 @@ def consume(p: Pass, meta: Meta, new_id: NewId, count: int, *, currency: str, cl
     recognised, events = ps.use_lessons(p, meta, count, transaction_id=tx.id if tx else None,
                                         visit_id=visit_id, day=day)
     assert recognised == value
-    return Consumption(value, events, tx)
+    return Consumption(p.id, value, events, tx)
 
 
 @dataclass(frozen=True, slots=True)
 class Attendance:
     recorded: list[Event]  # the visit's
     consumed: bool
-    pass_id: UUID | None = None
-    used: list[Event] = field(default_factory=list)  # the pass's, when a lesson came from one
-    revenue: JournalTransaction | None = None  # what that lesson recognised
+    used: Consumption | None = None  # a lesson taken from a pass, and the revenue it recognised
     charge: JournalTransaction | None = None  # a single-visit charge (§4.3), in the client's city
     charged: bool = False
     amount: int = 0
 
+    @property
+    def pass_id(self) -> UUID | None:
+        return self.used.pass_id if self.used else None
+
+    @property
+    def transaction(self) -> JournalTransaction | None:
+        return self.used.transaction if self.used else self.charge
+
 
 def record_visit(client: Client, subject: Subject, meta: Meta, new_id: NewId, *, visit_id: UUID,
                  status: Literal["attended", "absent"], lesson_id: UUID | None, usable: Pass | None,
-                 no_show_consumes: bool, single_visit_price: int, currency: str, city: str) -> Attendance:
+                 no_show_consumes: bool, single_visit_price: int, currency: str, city: str | None) -> Attendance:
     """Mark attendance (DOMAIN §7.1): a lesson from ``usable``, the pass of the type expiring
-    first (§4.3), or else a single-visit charge in the client's ``city`` (§6.6)."""
+    first (§4.3), or else a single-visit charge in the client's ``city`` (§6.6; needed only
+    when there is no usable pass)."""
     c.writable(client)
     consumed = status == "attended" or no_show_consumes
     if not consumed:
@@ -210,7 +218,8 @@ def record_visit(client: Client, subject: Subject, meta: Meta, new_id: NewId, *,
         tx_id = used.transaction.id if used.transaction else None
         return Attendance(_visit(meta, client.id, subject, visit_id, status, lesson_id, pass_id=usable.id,
                                  value=used.value, transaction_id=tx_id),
-                          consumed, usable.id, used.used, used.transaction, amount=used.value)
+                          consumed, used, amount=used.value)
+    assert city is not None, "a single-visit charge is posted in the client's city"
     charge = posting.visit_charge(new_id(), meta.at, currency, client_id=client.id, city=city,
                                   lesson_type=subject.lesson_type, price=single_visit_price,
                                   branch_id=client.branch_id, related=(visit_id,))

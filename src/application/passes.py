@@ -192,22 +192,20 @@ def record_visit(ctx: Ctx, a: RecordVisit) -> dict[str, Any]:
     if subject.group_id is not None:
         ctx.get(Group, subject.group_id)
     usable = find_usable(ctx, a.client_id, subject.lesson_type, subject.day)
-    city = _client_city(ctx, client) if usable is None else ""
+    city = _client_city(ctx, client) if usable is None else None
     done = pd.record_visit(client, subject, ctx.meta, ctx.new_id, visit_id=visit_id, status=a.status,
                            lesson_id=a.lesson_id, usable=usable,
                            no_show_consumes=ctx.tenant.settings.no_show_consumes,
                            single_visit_price=lt.single_visit_price, currency=ctx.tenant.currency, city=city)
-    if done.charged:
+    if done.charged and city is not None:
         in_city(ctx, city)  # §6.6: the charge is a debt in the client's city, posted by its staff
     ctx.emit(subject.marked)
-    if done.used:
-        _emit_pass(ctx, done.used)
-    if done.revenue is not None:
-        ctx.emit(b.post(done.revenue, ctx.meta, None))
+    if done.used is not None:
+        _save_consumption(ctx, done.used)
     if done.charge is not None:
         record(ctx, done.charge)
     ctx.emit(done.recorded)
-    tx = done.revenue or done.charge
+    tx = done.transaction
     return {"id": visit_id, "version": 1, "consumed": done.consumed,
             "pass_id": str(done.pass_id) if done.pass_id else None, "charged": done.charged,
             "transaction_id": str(tx.id) if tx else None, "amount": format_minor(done.amount, ctx.tenant.currency)}

@@ -58,9 +58,8 @@ def sale(t: PassTemplate | None = None, holders: list[c.Client] | None = None, *
     args: dict[str, Any] = {"currency": CUR, "pass_id": uuid.UUID(int=100), "branch_id": BRANCH, "city": "Bratislava",
                             "valid_from": TODAY, "payment": "on_credit", "method": None, "price": None,
                             "lessons": None, "validity_days": None, "discount": None, "indexes": {}, "passes": {}}
-    args.update(kw)
     client_ids = kw.pop("client_ids", None) or [h.id for h in holders]
-    args.pop("client_ids", None)
+    args.update(kw)
     return pd.sell(t, client_ids, {h.id: h for h in holders}, META, ids(), **args)
 
 
@@ -171,7 +170,8 @@ def test_a_visit_takes_a_lesson_from_the_usable_pass() -> None:  # DOMAIN §4.3
     p = sold(sale())
     done = visit(p)
     assert (done.pass_id, done.amount, done.charged) == (p.id, 1_000, False)
-    assert project(p, done.used).remaining == 9
+    assert done.used is not None
+    assert project(p, done.used.used).remaining == 9
     recorded: ps.Visit = project(None, done.recorded)
     assert (recorded.pass_id, recorded.value) == (p.id, 1_000)
 
@@ -199,7 +199,8 @@ def test_cancelling_a_visit_returns_its_lesson_once() -> None:  # DOMAIN §7.1
     p = sold(sale())
     done = visit(p)
     v: ps.Visit = project(None, done.recorded)
-    p = project(p, done.used)
+    assert done.used is not None
+    p = project(p, done.used.used)
     undone = pd.cancel_visit(v, p, None, None, META, ids(), "wrong child")
     assert undone.lesson_returned
     assert project(p, undone.returned).remaining == 10

@@ -48,7 +48,7 @@ from uuid import UUID
 
 from classledger.aggregates.base import Aggregate, Event, Immutable, Meta
 from classledger.aggregates.errors import Conflict, Invalid, NotFound
-from classledger.aggregates.phones import phone_digits
+from classledger.aggregates.phones import phone_digits, phone_number
 
 CONSENTS = ("marketing", "photos", "data_processing")
 DETAIL_FIELDS = (
@@ -438,9 +438,14 @@ def register(
     custom_fields: Mapping[str, Any] | None = None,
     consents: Mapping[str, bool] | None = None,
     tags: Iterable[str] = (),
+    id_taken: bool = False,
 ) -> list[Event]:
     """DOMAIN §2.1. ``today`` is the tenant's local date (birth dates cannot be later);
-    custom fields arrive already checked against the tenant's declarations."""
+    custom fields arrive already checked against the tenant's declarations. ``id_taken``:
+    the caller gave an id that something already holds (a retry of the same request is
+    answered from the command log before it is decided again)."""
+    if id_taken:
+        raise Conflict("duplicate_id", f"the id {client_id} is already in use", id=str(client_id))
     return [
         ClientRegistered.make(
             meta,
@@ -556,13 +561,18 @@ def link_family(parent: Client, member: Client, meta: Meta) -> list[Event]:
     ]
 
 
-def unlink_family(parent: Client, member: Client, meta: Meta) -> list[Event]:
-    """DOMAIN §2.3: unlinking keeps both clients; both records change together."""
+def unlink_family(parent: Client, member: Client, meta: Meta,
+                  member_phones: Iterable[PhoneIndex | None] | None = None) -> list[Event]:
+    """DOMAIN §2.3: unlinking keeps both clients; both records change together. When phones
+    must be unique, ``member_phones`` are the indexes of the member's numbers
+    (``check_unlink_phones``)."""
     if member.parent_id != parent.id:
         raise Conflict("not_in_family", "this client is not a member of that family",
                        parent_id=str(parent.id), member_id=str(member.id))
     writable(parent)
     writable(member)
+    if member_phones is not None:
+        check_unlink_phones(member, member_phones)
     return [
         FamilyMemberUnlinked.next(parent, meta, member_id=member.id),
         FamilyParentUnlinked.next(member, meta, parent_id=parent.id),
@@ -722,6 +732,22 @@ def release_phone(idx: PhoneIndex | None, meta: Meta, client_id: UUID) -> list[E
     if idx is None or client_id not in idx.holders:
         return []
     return [PhoneReleased.next(idx, meta, client_id=client_id)]
+
+
+def sync_phones(c: Client, meta: Meta, before: Iterable[str], region: str | None, family: set[UUID],
+                indexes: Mapping[str, PhoneIndex | None]) -> list[Event]:
+    """DOMAIN §2.3, unique phones: the numbers the client ``c`` (as it now is) has gained since
+    it had the phones ``before`` are claimed for it, within its ``family``, and those it no
+    longer has (all, once deleted) released. ``indexes``: by number (``phone_number`` in the
+    tenant's ``region``), the index of each number it had or has."""
+    old = {phone_number(p, region) for p in before}
+    new = set() if c.deleted else {phone_number(p, region) for p in c.phones}
+    events: list[Event] = []
+    for number in sorted(new - old):
+        events += claim_phone(indexes[number], meta, phone_index_id(c.tenant_id, number), number, c.id, family)
+    for number in sorted(old - new):
+        events += release_phone(indexes[number], meta, c.id)
+    return events
 
 
 def check_unlink_phones(member: Client, indexes: Iterable[PhoneIndex | None]) -> None:

@@ -7,6 +7,8 @@ which holds a seat until confirmed), a full group gives ``waitlist``.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 from uuid import UUID
@@ -85,6 +87,15 @@ class ClientRegistrationClosed(Event):
         return self.evolve(state, open=tuple(r for r in state.open if r != self.registration_id))
 
 
+def index_id(client_id: UUID) -> UUID:
+    return uuid.uuid5(client_id, "registrations")
+
+
+def index_opened(idx: ClientRegistrations | None, meta: Meta, client_id: UUID, reg_id: UUID) -> list[Event]:
+    version = (idx.version if idx else 0) + 1
+    return [ClientRegistrationOpened.make(meta, index_id(client_id), version, registration_id=reg_id)]
+
+
 class Credit(Aggregate):
     registration_id: UUID
     client_id: UUID
@@ -158,6 +169,55 @@ def leave(group: Group, meta: Meta, r: Registration, waiting: Registration | Non
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Leaving:
+    """A registration giving up its place (``leave``), and what the group's lessons follow (§7.3)."""
+
+    events: list[Event]  # the group's, and the promoted registration's
+    unseated: bool  # it held a seat: unbooked from the group's future lessons
+    promoted: Registration | None  # the waitlisted who took the freed seat: booked on them
+
+
+def leaving(group: Group, meta: Meta, r: Registration, waiting: Registration | None) -> Leaving:
+    had_seat = group.seated(r.id)
+    events = leave(group, meta, r, waiting)
+    promoted = waiting if any(isinstance(e, RegistrationPromoted) for e in events) else None
+    return Leaving(events, had_seat, promoted)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    leaving: Leaving
+    cancelled: list[Event]  # the registration's, and its removal from the client's open ones
+
+
+def cancel(r: Registration, group: Group, waiting: Registration | None, index: ClientRegistrations,
+           meta: Meta) -> Cancellation:
+    """Cancel an open registration (§3.2): it leaves its group, whose freed seat goes to the
+    oldest waitlisted, ``waiting``, and it is no longer among the client's open ones (``index``)."""
+    check_open(r)
+    return Cancellation(leaving(group, meta, r, waiting),
+                        [RegistrationCancelled.next(r, meta),
+                         ClientRegistrationClosed.next(index, meta, registration_id=r.id)])
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    leaving: Leaving
+    placed: list[Event]  # the target group's seat or waitlist, and the registration's move
+    state: State
+
+
+def move(r: Registration, group: Group, waiting: Registration | None, target: Group, meta: Meta,
+         today: date) -> Move:
+    """Transfer a registration from ``group`` to ``target`` (§3.2): it leaves its group (a
+    freed seat to ``waiting``), then takes a seat or the waitlist in the target."""
+    check_transfer(r, target, today)
+    left = leaving(group, meta, r, waiting)
+    placed, state = transfer(r, target, meta, today)
+    return Move(left, placed, state)
+
+
 def check_transfer(r: Registration, target: Group, today: date) -> None:
     """Whether a registration may move to ``target``: another group of the same course
     that has not ended and where the client holds no place yet (DOMAIN §3.2)."""
@@ -207,3 +267,13 @@ def _check_valid(c: Credit, today: date) -> None:
         raise Conflict("credit_voided", "this credit was voided")
     if today > c.expires_on:
         raise Conflict("credit_expired", f"this credit expired on {c.expires_on}")
+
+
+def grant_credit(r: Registration, meta: Meta, credit_id: UUID, today: date, *, kind: CreditKind, expires_on: date,
+                 value: str | None) -> list[Event]:
+    """A make-up lesson, a coupon or another credit on an open registration (§3.3)."""
+    check_open(r)
+    if expires_on < today:
+        raise Conflict("credit_expired", "a credit cannot be granted already expired")
+    return [CreditGranted.make(meta, credit_id, 1, registration_id=r.id, client_id=r.client_id, kind=kind,
+                               expires_on=expires_on, value=value)]

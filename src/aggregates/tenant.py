@@ -109,6 +109,12 @@ class Tenant(Aggregate):
     def cities(self) -> set[str]:
         return {b.city for b in self.branches.values()}
 
+    def city(self, city: str) -> str:
+        """``city`` when one of the tenant's branches is there (cities compare by ``city_key``)."""
+        if city_key(city) not in {city_key(c) for c in self.cities()}:
+            raise Invalid("unknown_city", f"the tenant has no branch in {city!r}", city=city)
+        return city
+
     def key_by_id(self, kid: UUID) -> StaffKey:
         for k in self.keys.values():
             if key_id(k.key_hash) == kid:

@@ -28,7 +28,6 @@ from pydantic import (
 from classledger.aggregates import client as c
 from classledger.aggregates.base import Event
 from classledger.aggregates.client import Client, PhoneIndex, phone_index_id
-from classledger.aggregates.errors import Conflict
 from classledger.aggregates.phones import phone_number
 from classledger.aggregates.tenant import validate_custom_values
 from classledger.application.fields import Day, Label, Line, Paragraph, exact_number
@@ -122,15 +121,10 @@ def sync_phones(ctx: Ctx, client_id: UUID, before: tuple[str, ...]) -> None:
         return
     client = ctx.get(Client, client_id)
     region = ctx.tenant.phone_region
-    old = {phone_number(p, region) for p in before}
-    new = set() if client.deleted else {phone_number(p, region) for p in client.phones}
-    family = family_of(ctx, client)
     tenant_id = ctx.principal.tenant_id
-    for number in sorted(new - old):
-        idx_id = phone_index_id(tenant_id, number)
-        ctx.emit(c.claim_phone(ctx.find(PhoneIndex, idx_id), ctx.meta, idx_id, number, client_id, family))
-    for number in sorted(old - new):
-        ctx.emit(c.release_phone(ctx.find(PhoneIndex, phone_index_id(tenant_id, number)), ctx.meta, client_id))
+    numbers = {phone_number(p, region) for p in (*before, *client.phones)}
+    indexes = {n: ctx.find(PhoneIndex, phone_index_id(tenant_id, n)) for n in numbers}
+    ctx.emit(c.sync_phones(client, ctx.meta, before, region, family_of(ctx, client), indexes))
 
 
 @command("register_client", RegisterClient)
@@ -138,14 +132,11 @@ def register_client(ctx: Ctx, a: RegisterClient) -> dict[str, Any]:
     """Register a client (DOMAIN §2.1), optionally straight into a family."""
     tenant = ctx.tenant
     tenant.branch(a.branch_id)
-    if a.id is not None and ctx.exists(a.id):
-        # A retry of the same request is answered from the command log before this runs;
-        # reaching here means the id is taken by something else.
-        raise Conflict("duplicate_id", f"the id {a.id} is already in use", id=str(a.id))
     client_id = ctx.new_id(a.id)
     ctx.emit(c.register(
         client_id,
         ctx.meta,
+        id_taken=a.id is not None and ctx.exists(a.id),
         today=ctx.today,
         name=a.name,
         branch_id=a.branch_id,
@@ -230,13 +221,11 @@ def link_family(ctx: Ctx, a: FamilyArgs) -> dict[str, Any]:
 def unlink_family(ctx: Ctx, a: FamilyArgs) -> dict[str, Any]:
     """Unlink a member; both clients stay (DOMAIN §2.3)."""
     parent, member = ctx.get(Client, a.parent_id), ctx.get(Client, a.member_id)
-    events = c.unlink_family(parent, member, ctx.meta)
+    phones = None
     if ctx.tenant.settings.unique_phones:
         tenant_id, region = ctx.principal.tenant_id, ctx.tenant.phone_region
-        c.check_unlink_phones(
-            member, [ctx.find(PhoneIndex, phone_index_id(tenant_id, phone_number(p, region))) for p in member.phones]
-        )
-    ctx.emit(events)
+        phones = [ctx.find(PhoneIndex, phone_index_id(tenant_id, phone_number(p, region))) for p in member.phones]
+    ctx.emit(c.unlink_family(parent, member, ctx.meta, phones))
     return _answer(ctx, a.parent_id, member_id=a.member_id, member_version=ctx.get(Client, a.member_id).version)
 
 

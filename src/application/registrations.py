@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Literal
 from uuid import UUID
 
@@ -12,7 +11,6 @@ from classledger.aggregates import course as co
 from classledger.aggregates import registration as rg
 from classledger.aggregates.client import Client, writable
 from classledger.aggregates.course import Course, Group, Slot
-from classledger.aggregates.errors import Conflict
 from classledger.aggregates.lesson import UnbookReason
 from classledger.aggregates.registration import ClientRegistrations, Credit, Registration
 from classledger.application import clients, group_lessons
@@ -21,19 +19,8 @@ from classledger.application.registry import Args, Ctx, command
 from classledger.application.tenants import money
 
 
-def index_id(client_id: UUID) -> UUID:
-    return uuid.uuid5(client_id, "registrations")
-
-
 def _opened(ctx: Ctx, client_id: UUID, reg_id: UUID) -> None:
-    idx = ctx.find(ClientRegistrations, index_id(client_id))
-    version = (idx.version if idx else 0) + 1
-    ctx.emit([rg.ClientRegistrationOpened.make(ctx.meta, index_id(client_id), version, registration_id=reg_id)])
-
-
-def _closed(ctx: Ctx, client_id: UUID, reg_id: UUID) -> None:
-    idx = ctx.get(ClientRegistrations, index_id(client_id))
-    ctx.emit([rg.ClientRegistrationClosed.next(idx, ctx.meta, registration_id=reg_id)])
+    ctx.emit(rg.index_opened(ctx.find(ClientRegistrations, rg.index_id(client_id)), ctx.meta, client_id, reg_id))
 
 
 class CreateCourse(Args):
@@ -106,25 +93,28 @@ def confirm_registration(ctx: Ctx, a: RegistrationArgs) -> dict[str, Any]:
     return {"id": reg.id, "state": "registered", "version": reg.version + 1}
 
 
-def _leave_group(ctx: Ctx, reg: Registration, why: UnbookReason = "registration_cancelled") -> None:
-    """Give up the registration's place; a freed seat goes to the oldest waitlisted (§3.2).
-    The group's future lessons follow: the leaver is unbooked, the promoted booked (§7.3)."""
-    group = ctx.get(Group, reg.group_id)
-    waiting = ctx.get(Registration, group.queue[0].registration_id) if group.queue else None
-    events = ctx.emit(rg.leave(group, ctx.meta, reg, waiting))
-    if group.seated(reg.id):
+def _waiting(ctx: Ctx, group: Group) -> Registration | None:
+    """The registration at the head of the group's waitlist, who a freed seat goes to (§3.2)."""
+    return ctx.get(Registration, group.queue[0].registration_id) if group.queue else None
+
+
+def _follow(ctx: Ctx, reg: Registration, left: rg.Leaving, why: UnbookReason = "registration_cancelled") -> None:
+    """Save a registration's leaving; the group's future lessons follow: the leaver is
+    unbooked, the promoted booked (§7.3)."""
+    ctx.emit(left.events)
+    if left.unseated:
         group_lessons.unbook_member(ctx, reg.group_id, reg.client_id, why)
-    promoted = [e for e in events if isinstance(e, rg.RegistrationPromoted)]
-    if promoted and waiting is not None:
-        group_lessons.book_member(ctx, reg.group_id, waiting.client_id, waiting.id)
+    if left.promoted is not None:
+        group_lessons.book_member(ctx, reg.group_id, left.promoted.client_id, left.promoted.id)
 
 
 def cancel(ctx: Ctx, registration_id: UUID) -> Registration:
     reg = ctx.get(Registration, registration_id)
-    rg.check_open(reg)
-    _leave_group(ctx, reg)
-    ctx.emit([rg.RegistrationCancelled.next(ctx.get(Registration, registration_id), ctx.meta)])
-    _closed(ctx, reg.client_id, reg.id)
+    group = ctx.get(Group, reg.group_id)
+    done = rg.cancel(reg, group, _waiting(ctx, group), ctx.get(ClientRegistrations, rg.index_id(reg.client_id)),
+                     ctx.meta)
+    _follow(ctx, reg, done.leaving)
+    ctx.emit(done.cancelled)
     return ctx.get(Registration, registration_id)
 
 
@@ -149,13 +139,14 @@ class TransferRegistration(Args):
 def transfer_registration(ctx: Ctx, a: TransferRegistration) -> dict[str, Any]:
     """Move a registration to another group of the same course; history keeps both (§3.2)."""
     reg = ctx.get(Registration, a.registration_id)
-    rg.check_transfer(reg, ctx.get(Group, a.group_id), ctx.today)
-    _leave_group(ctx, reg, "transferred")
-    events, state = rg.transfer(ctx.get(Registration, reg.id), ctx.get(Group, a.group_id), ctx.meta, ctx.today)
-    ctx.emit(events)
-    if state != "waitlist":  # DOMAIN §7.3: the seat books the new group's future lessons
+    target = ctx.get(Group, a.group_id)
+    group = ctx.get(Group, reg.group_id)
+    done = rg.move(reg, group, _waiting(ctx, group), target, ctx.meta, ctx.today)
+    _follow(ctx, reg, done.leaving, "transferred")
+    ctx.emit(done.placed)
+    if done.state != "waitlist":  # DOMAIN §7.3: the seat books the new group's future lessons
         group_lessons.book_member(ctx, a.group_id, reg.client_id, reg.id)
-    return {"id": reg.id, "state": state, "version": ctx.get(Registration, reg.id).version}
+    return {"id": reg.id, "state": done.state, "version": ctx.get(Registration, reg.id).version}
 
 
 class GrantCredit(Args):
@@ -170,14 +161,11 @@ class GrantCredit(Args):
 def grant_credit(ctx: Ctx, a: GrantCredit) -> dict[str, Any]:
     """Grant a make-up lesson, a coupon or another credit on a registration (DOMAIN §3.3)."""
     reg = ctx.get(Registration, a.registration_id)
-    rg.check_open(reg)
-    if a.expires_on < ctx.today:
-        raise Conflict("credit_expired", "a credit cannot be granted already expired")
     if a.value is not None:
         money(ctx, a.value, "value")
     credit_id = ctx.new_id(a.id)
-    ctx.emit([rg.CreditGranted.make(ctx.meta, credit_id, 1, registration_id=reg.id, client_id=reg.client_id,
-                                    kind=a.kind, expires_on=a.expires_on, value=a.value)])
+    ctx.emit(rg.grant_credit(reg, ctx.meta, credit_id, ctx.today, kind=a.kind, expires_on=a.expires_on,
+                             value=a.value))
     return {"id": credit_id, "version": 1}
 
 
@@ -203,7 +191,7 @@ def void_credit(ctx: Ctx, a: CreditArgs) -> dict[str, Any]:
 
 def cancel_open_registrations(ctx: Ctx, client_id: UUID) -> None:
     """DOMAIN §2.5: archiving removes the client from all groups, reason ``archived``."""
-    idx = ctx.find(ClientRegistrations, index_id(client_id))
+    idx = ctx.find(ClientRegistrations, rg.index_id(client_id))
     if idx is None:
         return
     outer = ctx.meta

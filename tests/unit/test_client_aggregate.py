@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from classledger.aggregates import client as c
 from classledger.aggregates.base import Event, Meta, project
 from classledger.aggregates.errors import Conflict, Invalid, Refused
+from classledger.aggregates.phones import phone_number
 
 TENANT = uuid.UUID(int=7)
 BRANCH = uuid.UUID(int=8)
@@ -304,6 +305,47 @@ def test_phone_index_admits_one_family_only() -> None:
 
 def step_any(state: Any, events: list[Event]) -> Any:
     return project(state, events)
+
+
+def test_a_given_id_already_in_use_is_refused() -> None:
+    """DOMAIN §2.1: a caller-given id names a new client only."""
+    refused("duplicate_id", lambda: c.register(uuid.UUID(int=5), meta(), today=TODAY, name="Eva", branch_id=BRANCH,
+                                               id_taken=True), Conflict)
+
+
+def test_unlinking_a_member_who_shares_a_family_phone_is_refused_when_phones_are_unique() -> None:
+    """DOMAIN §2.3: after the unlink the member is a family of one."""
+    mum, kid = new("Mama", 1, phones=["0905 111 222"]), new("Dieťa", 2, phones=["0905 111 222"])
+    mum, kid = step(mum, c.link_family(mum, kid, meta())[:1]), step(kid, c.link_family(mum, kid, meta())[1:])
+    idx = step_any(None, c.claim_phone(None, meta(), c.phone_index_id(TENANT, "0905111222"), "0905111222", mum.id,
+                                       {mum.id}))
+    idx = step_any(idx, c.claim_phone(idx, meta(), idx.id, "0905111222", kid.id, {mum.id, kid.id}))
+    refused("phone_shared_in_family", lambda: c.unlink_family(mum, kid, meta(), [idx]), Conflict)
+    assert len(c.unlink_family(mum, kid, meta())) == 2  # phones not unique: no check
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.lists(st.sampled_from(["0905111222", "0905111333", "02/123 45"]),
+                                                     max_size=2, unique=True)), max_size=12))
+def test_phone_sync_keeps_the_index_equal_to_who_holds_each_number(
+        changes: list[tuple[int, list[str]]]) -> None:
+    """DOMAIN §2.3: every number of a live client is claimed by exactly its holders. The
+    three clients are one family, so nobody is refused."""
+    people = {i: new(f"Člen {i}", i + 1) for i in range(3)}
+    family = {p.id for p in people.values()}
+    indexes: dict[str, c.PhoneIndex | None] = {}
+    for who, phones in changes:
+        before = people[who]
+        after = step(before, c.update(before, meta(), {"phones": phones}, today=TODAY))
+        numbers = {phone_number(p, "SK") for p in (*before.phones, *after.phones)}
+        events = c.sync_phones(after, meta(), before.phones, "SK", family, {n: indexes.get(n) for n in numbers})
+        for e in events:
+            number = next(n for n in numbers if c.phone_index_id(TENANT, n) == e.originator_id)
+            indexes[number] = e.apply(indexes.get(number))
+        people[who] = after
+    for number, idx in indexes.items():
+        holders = {p.id for p in people.values() if number in {phone_number(x, "SK") for x in p.phones}}
+        assert idx is not None
+        assert set(idx.holders) == holders
 
 
 # ---- properties ------------------------------------------------------------------------------

@@ -113,3 +113,82 @@ def test_seats_never_exceed_capacity_and_the_queue_moves_in_order(capacity: int,
             assert g.seated(queue_before[0])  # the oldest waitlisted took the seat
         assert len(g.seats) <= capacity
         assert not g.full or not g.queue or len(g.seats) == capacity
+
+
+def index_of(regs: list[Registration]) -> rg.ClientRegistrations:
+    """One client's open registrations (the index is per client; here it lists these)."""
+    idx: rg.ClientRegistrations | None = None
+    for r in regs:
+        idx = project(idx, rg.index_opened(idx, META, r.client_id, r.id))
+    assert idx is not None
+    return idx
+
+
+def test_cancelling_a_seat_promotes_the_oldest_waitlisted_and_closes_the_registration() -> None:  # DOMAIN §3.2
+    g, regs = fill(group(1), 3)
+    done = rg.cancel(regs[0], g, regs[1], index_of(regs), META)
+    assert done.leaving.unseated
+    assert done.leaving.promoted == regs[1]
+    assert project(regs[0], done.cancelled[:1]).state == "cancelled"
+    assert project(index_of(regs), done.cancelled[1:]).open == (regs[1].id, regs[2].id)
+    waitlisted = rg.cancel(regs[2], g, regs[1], index_of(regs), META)  # from the waitlist: no seat freed
+    assert (waitlisted.leaving.unseated, waitlisted.leaving.promoted) == (False, None)
+    cancelled = project(regs[0], done.cancelled[:1])
+    with pytest.raises(Conflict) as e:
+        rg.cancel(cancelled, g, regs[1], index_of(regs), META)
+    assert e.value.code == "registration_cancelled"
+
+
+def test_a_move_leaves_one_group_and_takes_a_place_in_the_other() -> None:  # DOMAIN §3.2
+    source, regs = fill(group(1), 2)
+    target = group(2)
+    done = rg.move(regs[0], source, regs[1], target, META, RUNNING)
+    assert (done.state, done.leaving.promoted) == ("registered", regs[1])
+    assert project(regs[0], done.placed[1:]).group_id == target.id
+    with pytest.raises(Conflict) as e:
+        rg.move(regs[0], source, regs[1], source, META, RUNNING)
+    assert e.value.code == "same_group"
+
+
+def test_grant_credit_rules() -> None:  # DOMAIN §3.3
+    _, regs = fill(group(2), 1)
+    with pytest.raises(Conflict) as e:
+        rg.grant_credit(regs[0], META, uuid.uuid4(), RUNNING, kind="makeup", expires_on=date(2026, 2, 9), value=None)
+    assert e.value.code == "credit_expired"
+    (granted,) = rg.grant_credit(regs[0], META, uuid.uuid4(), RUNNING, kind="coupon", expires_on=RUNNING, value="5.00")
+    credit: rg.Credit = granted.apply(None)
+    assert (credit.client_id, credit.kind, credit.value) == (regs[0].client_id, "coupon", "5.00")
+    cancelled = project(regs[0], [rg.RegistrationCancelled.next(regs[0], META)])
+    with pytest.raises(Conflict) as e:
+        rg.grant_credit(cancelled, META, uuid.uuid4(), RUNNING, kind="makeup", expires_on=RUNNING, value=None)
+    assert e.value.code == "registration_cancelled"
+
+
+@given(st.integers(1, 4), st.integers(1, 9), st.lists(st.integers(0, 8), max_size=9))
+def test_cancellations_promote_in_queue_order_and_book_exactly_the_promoted(
+        capacity: int, n: int, order: list[int]) -> None:  # DOMAIN §3.2, §7.3
+    g, regs = fill(group(capacity), n)
+    by_id = {r.id: r for r in regs}
+    idx = index_of(regs)
+    for i in order:
+        if not regs:
+            break
+        r = by_id[regs[i % len(regs)].id]
+        if r.state == "cancelled":
+            continue
+        head = by_id[g.queue[0].registration_id] if g.queue else None
+        queue_before = [s.registration_id for s in g.queue]
+        had_seat = g.seated(r.id)
+        done = rg.cancel(r, g, head, idx, META)
+        assert done.leaving.unseated == had_seat
+        expected = by_id[queue_before[0]] if had_seat and queue_before else None
+        assert done.leaving.promoted == expected
+        g = project(g, [e for e in done.leaving.events if e.originator_id == g.id])
+        for e in done.leaving.events + done.cancelled:
+            if e.originator_id in by_id:
+                by_id[e.originator_id] = e.apply(by_id[e.originator_id])
+        idx = project(idx, done.cancelled[1:])
+        assert len(g.seats) <= capacity
+        assert set(idx.open) == {x.id for x in by_id.values() if x.state != "cancelled"}
+        assert {s.registration_id for s in g.seats} == {x.id for x in by_id.values()
+                                                          if x.state in ("registered", "late")}

@@ -141,7 +141,7 @@ def cmd_key_revoke(system: System, a: argparse.Namespace) -> None:
 def cmd_secrets_scrub(system: System, a: argparse.Namespace) -> None:
     from classledger.application.scrub import scrub_secrets
 
-    emit(scrub_secrets(system.store), a.json)
+    emit(scrub_secrets(system.store, system.app.commands), a.json)
 
 
 def cmd_import(system: System, a: argparse.Namespace) -> None:

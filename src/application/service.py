@@ -38,7 +38,7 @@ from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused, 
 from classledger.application.cache import AggregateCache
 from classledger.application.fields import unstorable_text
 from classledger.application.principal import Principal
-from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
+from classledger.application.registry import Args, Commands, CommandSpec, Ctx, Hooks
 from classledger.store.codec import EPOCH, to_micros
 from classledger.store.database import Store
 from classledger.store.group_commit import Job
@@ -128,15 +128,19 @@ class Request:
 
 
 class ClassLedger(Application[UUID]):
-    """The one application; every tenant's aggregates live in it, tenant-stamped."""
+    """The one application; every tenant's aggregates live in it, tenant-stamped.
+    ``commands`` and ``hooks``: what it runs, as the bootstrap lists them."""
 
     name = "classledger"
     # The library's cache stays off: ``AggregateCache`` (cache.py) is kept current by the
     # notification log, one query per command instead of one per aggregate loaded.
     env: ClassVar[dict[str, str]] = {"IS_SNAPSHOTTING_ENABLED": "y"}
 
-    def __init__(self, store: Store, *, cache_size: int = 20_000, snapshot_every: int = SNAPSHOT_EVERY) -> None:
+    def __init__(self, store: Store, *, commands: Commands, hooks: Hooks, cache_size: int = 20_000,
+                 snapshot_every: int = SNAPSHOT_EVERY) -> None:
         self.store = store
+        self.commands = commands
+        self.hooks = hooks
         self.snapshot_every = snapshot_every
         self.cache = AggregateCache(cache_size)
         self._batch_snapshots = threading.local()  # snapshots waiting for this thread's write batch
@@ -227,7 +231,7 @@ class ClassLedger(Application[UUID]):
     ) -> None:
         """The staff action log's row of a command refused before it reached ``execute``
         (an import line's checks), as ``execute`` writes it for its own refusals."""
-        if command in COMMANDS and not isinstance(refused, TooMany):
+        if command in self.commands and not isinstance(refused, TooMany):
             self._record_refusal(principal, command, raw_args, at, reason, refused)
 
     def _record_refusal(
@@ -263,9 +267,9 @@ class ClassLedger(Application[UUID]):
         request: Request | None = None,
     ) -> dict[str, Any]:
         if request is None:
-            spec = COMMANDS.get(command)
+            spec = self.commands.get(command)
             if spec is None:
-                raise NotFound("unknown_command", f"no command {command!r}", known=sorted(COMMANDS))
+                raise NotFound("unknown_command", f"no command {command!r}", known=sorted(self.commands))
             args = parse_args(spec, raw_args)
             principal.require(spec.need)
         else:
@@ -340,7 +344,7 @@ class ClassLedger(Application[UUID]):
         was not recorded, for ``execute(request=...)``: an import line is parsed and
         looked up in the command log once, not twice. ``(None, None)`` for an unknown
         command (``execute`` refuses it)."""
-        spec = COMMANDS.get(command)
+        spec = self.commands.get(command)
         if spec is None:
             return None, None
         args = parse_args(spec, raw_args)

@@ -27,8 +27,9 @@ from classledger.application.cabinet_users import cabinet_user_status
 from classledger.application.fields import report_horizon
 from classledger.application.principal import Principal
 from classledger.application.readback import history_items
-from classledger.application.registry import COMMANDS, CommandSpec
+from classledger.application.registry import CommandSpec
 from classledger.application.tenants import staff_keys
+from classledger.bootstrap import COMMANDS
 from classledger.http.auth import authenticate
 from classledger.http.cabinet_page import (
     Presentation,

@@ -14,11 +14,12 @@ import pytest
 
 from classledger.aggregates.client import PhoneIndex, phone_index_id
 from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused
-from classledger.application.clients import client_history
 from classledger.application.principal import Principal
+from classledger.application.readback import history_items
 from classledger.application.tenants import system_principal
 from classledger.projections import replay
 from classledger.projections.clients import ClientDirectory
+from classledger.projections.trail import ClientTrail
 from classledger.system import System
 
 T0 = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
@@ -64,9 +65,10 @@ class School:
         return card
 
     def history(self, cid: str) -> list[dict[str, Any]]:
-        items = client_history(self.system.app, self.tenant_id, uuid.UUID(cid))
-        assert items is not None
-        return items
+        """The client's history as the API serves it (API §3): the trail's events, read back."""
+        page = self.system.view(ClientTrail).page(self.tenant_id, uuid.UUID(cid), limit=1000, cursor=None)
+        assert page["next_cursor"] is None
+        return history_items(self.system.app, self.tenant_id, page["items"])
 
     def head(self) -> int:
         return self.system.store.recorder.max_notification_id() or 0
@@ -489,7 +491,7 @@ def test_another_tenants_client_is_not_found(system: System) -> None:
         refused(b, "client_not_found", command, args, NotFound)
     refused(b, "branch_not_found", "register_client", {"name": "X", "branch_id": a.branch}, NotFound)
     assert system.view(ClientDirectory).card(b.tenant_id, uuid.UUID(cid)) is None
-    assert client_history(system.app, b.tenant_id, uuid.UUID(cid)) is None
+    assert b.history(cid) == []
     assert b.names(q="Anna") == []
 
 

@@ -26,8 +26,8 @@ from classledger.aggregates.client import Client
 from classledger.application.audit import verify_chain
 from classledger.application.importer import Importer, ImportSummary
 from classledger.application.principal import Principal
-from classledger.application.registry import COMMANDS
 from classledger.application.tenants import system_principal
+from classledger.bootstrap import COMMANDS
 from classledger.store.database import Store
 from classledger.system import System
 

@@ -184,8 +184,8 @@ def cmd_demo(system: System, a: argparse.Namespace) -> None:
 
 
 def cmd_report_activity(system: System, a: argparse.Namespace) -> None:
+    from classledger.instants import us
     from classledger.projections.activity import ActivityTimeline
-    from classledger.projections.activity_model import us
 
     system.runner.catch_up()
     from classledger.projections.clients import ClientDirectory

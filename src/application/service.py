@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -39,7 +39,7 @@ from classledger.application.cache import AggregateCache
 from classledger.application.fields import unstorable_text
 from classledger.application.principal import Principal
 from classledger.application.registry import Args, Commands, CommandSpec, Ctx, Hooks
-from classledger.store.codec import EPOCH, to_micros
+from classledger.instants import iso, us
 from classledger.store.database import Store
 from classledger.store.group_commit import Job
 from classledger.store.personal import ErasedClient
@@ -241,7 +241,7 @@ class ClassLedger(Application[UUID]):
             named = _named_id(raw_args)
             given = raw_args.get("reason") if isinstance(raw_args, Mapping) else None
             self.recorder.insert_events([], action=ActionRecord(
-                principal.tenant_id, to_micros(at), principal.staff_name, principal.staff_id, principal.role, command,
+                principal.tenant_id, us(at), principal.staff_name, principal.staff_id, principal.role, command,
                 "refused", () if named is None else (named,), refused.code, refused.status,
                 reason if reason is not None else given if isinstance(given, str) else None,
             ))
@@ -250,7 +250,7 @@ class ClassLedger(Application[UUID]):
 
     def _action(self, principal: Principal, command: str, meta: Meta, events: list[Event]) -> ActionRecord:
         return ActionRecord(
-            principal.tenant_id, to_micros(meta.at), principal.staff_name, principal.staff_id, principal.role, command,
+            principal.tenant_id, us(meta.at), principal.staff_name, principal.staff_id, principal.role, command,
             "done", tuple(dict.fromkeys(e.originator_id for e in events)), reason=meta.reason,
         )
 
@@ -283,12 +283,12 @@ class ClassLedger(Application[UUID]):
         )
         if monotonic_clock:
             latest = self.event_recorder.latest_at(principal.tenant_id)
-            if latest is not None and to_micros(meta.at) < latest:
+            if latest is not None and us(meta.at) < latest:
                 raise Conflict(
                     "clock_behind",
                     "this command's time is earlier than the tenant's latest recorded event",
                     at=meta.at.isoformat(),
-                    latest=(EPOCH + timedelta(microseconds=latest)).isoformat(),
+                    latest=iso(latest),
                 )
         digest = request_hash(command, args) if request is None else request.digest
         given_id = getattr(args, "id", None)
@@ -385,7 +385,7 @@ class ClassLedger(Application[UUID]):
             self.recorder.insert_events([], action=self._action(principal, spec.name, meta, []))
             return True, orjson.loads(response)
         kept = kept_answer(spec, result) if spec.shown_once else response
-        record = CommandRecord(principal.tenant_id, key, digest, kept, to_micros(meta.at))
+        record = CommandRecord(principal.tenant_id, key, digest, kept, us(meta.at))
         try:
             stored = [self.mapper.to_stored_event(e) for e in ctx.events]
         except ErasedClient as e:  # a rule that forgot erasure: refused, never a 500

@@ -79,9 +79,9 @@ from classledger.http.routes import (
 )
 from classledger.http.schedule import ScheduleReads
 from classledger.http.throttle import throttle_of
+from classledger.instants import us
 from classledger.projections import exports
 from classledger.projections.activity import ActivityTimeline
-from classledger.projections.activity_model import us
 from classledger.projections.books import Books
 from classledger.projections.cabinet import Cabinet
 from classledger.projections.catalogue import Catalogue

@@ -10,7 +10,7 @@ instant with its offset means itself.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from classledger.http.inputs import parse_query, path_id
 from classledger.http.offload import run_in_threadpool
 from classledger.http.queries import GroupsQuery, Paged, RecalculationQuery
 from classledger.http.routes import PaymentsQuery
-from classledger.projections.activity_model import day_start, from_us, us
+from classledger.instants import bound_us, from_us
 from classledger.projections.books import Books
 from classledger.projections.catalogue import Catalogue, Kind
 from classledger.projections.clients import ClientDirectory
@@ -35,18 +35,10 @@ from classledger.system import System, now
 
 
 def instant_us(value: date | datetime | None, zone: ZoneInfo, *, end: bool = False, field: str = "") -> int | None:
-    """An instant parameter as microseconds: an instant as is; a day as its local midnight
-    (with ``end``, a range's end, the next day's midnight, so that the day is included).
-    The calendar's last day as an end leaves the range open; a day whose midnight the
-    calendar cannot hold is a 422."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return us(value)
+    """An instant parameter as microseconds (``instants.bound_us``); a day whose midnight
+    the calendar cannot hold is a 422."""
     try:
-        if end and value == date.max:
-            return None
-        return day_start(value + timedelta(days=1) if end else value, zone)
+        return bound_us(value, zone, end=end)
     except (OverflowError, ValueError):
         raise ApiError(422, "invalid_query", "the query parameters are not valid", errors=[
             {"field": field, "problem": "the day's midnight lies outside the calendar", "type": "out_of_range"}]) from None

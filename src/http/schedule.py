@@ -20,7 +20,7 @@ from classledger.http.inputs import parse_query, path_id
 from classledger.http.offload import run_in_threadpool
 from classledger.http.readback import Readback, instant_us
 from classledger.http.routes import LessonsQuery, WeekQuery
-from classledger.projections.activity_model import day_start
+from classledger.instants import day_start
 from classledger.projections.lessons import LessonCursorError, Timetable
 from classledger.system import now
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
-from classledger.projections.activity_model import us
+from classledger.instants import us
 from classledger.projections.books import Books
 from classledger.projections.passes import PassBook
 from classledger.system import System

@@ -13,8 +13,8 @@ import pytest
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid
 from classledger.application.importer import Importer
 from classledger.application.tenants import system_principal
+from classledger.instants import us
 from classledger.projections.activity import ActivityTimeline
-from classledger.projections.activity_model import us
 from classledger.projections.books import Books
 from classledger.projections.passes import PassBook
 from classledger.system import System

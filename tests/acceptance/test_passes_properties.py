@@ -22,8 +22,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from classledger.aggregates.errors import Refused
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
+from classledger.instants import us
 from classledger.projections import replay
-from classledger.projections.activity_model import us
 from classledger.projections.books import Books
 from classledger.projections.passes import PassBook
 from classledger.system import System

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
-from classledger.projections.activity_model import us
+from classledger.instants import us
 from classledger.projections.books import Books
 from classledger.system import System
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from classledger.aggregates.errors import Conflict
-from classledger.projections.activity_model import us
+from classledger.instants import us
 from classledger.projections.books import Books
 from classledger.projections.clients import ClientDirectory
 from classledger.store import hashchain

@@ -21,11 +21,10 @@ from classledger.aggregates.tenant import LOCALES, Tenant, check_not_ahead
 from classledger.application.audit import parse_head, verify_chain
 from classledger.application.importer import Importer, read_lines
 from classledger.application.tenants import system_principal
+from classledger.roles import LADDER, ROLES
 from classledger.store.audit_key import AuditKey, AuditKeyError, audit_key_from_env
 from classledger.store.database import DatabaseURLError, database_url
 from classledger.system import System, now
-
-ROLES = ("admin", "director", "regional_director", "accountant", "operator")
 
 
 class CLIError(Exception):
@@ -325,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--tenant", required=True, type=parse_uuid)
     im.add_argument("file")
     im.add_argument("--stop-on-error", action="store_true")
-    im.add_argument("--actor-role", choices=ROLES[:3], help="role for actors with no staff key")
+    im.add_argument("--actor-role", choices=LADDER, help="role for actors with no staff key")
     im.add_argument("--json", action="store_true", help="(the summary is always JSON)")
     im.set_defaults(run=cmd_import)
 

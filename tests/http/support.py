@@ -10,11 +10,11 @@ from starlette.testclient import TestClient
 
 from classledger.application.tenants import system_principal
 from classledger.http.app import create_app
+from classledger.roles import ROLES
 from classledger.system import System
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 LIMIT = 64 * 1024  # the tests' body limit: small, so that going over it is cheap
-ROLES = ("admin", "director", "regional_director", "accountant", "operator")
 
 
 class Api:

@@ -17,8 +17,8 @@ import pytest
 
 from classledger import cli
 from classledger.application.importer import Importer
-from classledger.application.tenants import system_principal
 from classledger.system import System, now
+from tests.builders import School
 
 MARCH = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 
@@ -28,11 +28,9 @@ def line(at: datetime, command: str, args: dict[str, Any], actor: str = "Jana", 
 
 
 def moved_in(system: System, at: datetime = MARCH) -> uuid.UUID:
-    tid = uuid.uuid4()
-    sp = system_principal(tid)
-    system.execute(sp, "create_tenant", {"name": "Hudobná škola", "timezone": "Europe/Bratislava", "currency": "EUR"}, at=at)
-    system.execute(sp, "issue_key", {"role": "director", "staff": "Jana"}, at=at)
-    return tid
+    school = School.open(system, name="Hudobná škola", at=at)
+    school.key("director", "Jana")
+    return school.tenant_id
 
 
 def run(system: System, tid: uuid.UUID, lines: list[bytes]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import drop, engine_names, fresh_database, median_ms, raw_insert_rate, server_rate
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
-from classledger.projections.activity_model import us
+from classledger.instants import us
 from classledger.projections.books import Books
 from classledger.system import System
 

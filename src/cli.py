@@ -21,11 +21,10 @@ from classledger.aggregates.errors import Refused
 from classledger.aggregates.tenant import LOCALES, Tenant, check_not_ahead
 from classledger.application.importer import Importer, read_lines
 from classledger.application.tenants import system_principal
+from classledger.roles import LADDER, ROLES
 from classledger.store.audit_key import AuditKey, AuditKeyError, audit_key_from_env
 from classledger.store.database import DatabaseURLError, database_url
 from classledger.system import System, now
-
-ROLES = ("admin", "director", "regional_director", "accountant", "operator")
 
 
 class CLIError(Exception):
@@ -141,7 +140,7 @@ def cmd_key_revoke(system: System, a: argparse.Namespace) -> None:
 def cmd_secrets_scrub(system: System, a: argparse.Namespace) -> None:
     from classledger.application.scrub import scrub_secrets
 
-    emit(scrub_secrets(system.store), a.json)
+    emit(scrub_secrets(system.store, system.app.commands), a.json)
 
 
 def cmd_import(system: System, a: argparse.Namespace) -> None:
@@ -314,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--tenant", required=True, type=parse_uuid)
     im.add_argument("file")
     im.add_argument("--stop-on-error", action="store_true")
-    im.add_argument("--actor-role", choices=ROLES[:3], help="role for actors with no staff key")
+    im.add_argument("--actor-role", choices=LADDER, help="role for actors with no staff key")
     im.add_argument("--json", action="store_true", help="(the summary is always JSON)")
     im.set_defaults(run=cmd_import)
 

@@ -33,8 +33,8 @@ from faker import Faker
 
 from classledger.aggregates.tenant import Tenant
 from classledger.application.importer import Importer
-from classledger.application.registry import COMMANDS
 from classledger.application.tenants import hash_key, system_principal
+from classledger.bootstrap import COMMANDS
 from classledger.system import System, now
 
 ZONE = ZoneInfo("Europe/Bratislava")

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from classledger import projections
-from classledger.application import commands  # noqa: F401  (registers every command)
+from classledger import bootstrap, projections
 from classledger.application.principal import Principal
 from classledger.application.service import ClassLedger
 from classledger.projections.runtime import Projection, Runner
@@ -46,7 +45,7 @@ class System:
         """``audit_key`` keys the hash chain: the entry points pass the deployment's
         (``audit_key_from_env``); the development key otherwise (tests, tools)."""
         store = Store.open(url, audit_key=audit_key)
-        app = ClassLedger(store)
+        app = bootstrap.application(store)
         views = projections.build(store.db)
         runner = Runner(store, views)
         head = store.recorder.max_notification_id() or 0

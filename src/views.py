@@ -20,8 +20,8 @@ from classledger.aggregates.tenant import Tenant
 from classledger.application.audit import parse_head, staff_actions, verify_chain
 from classledger.application.principal import Principal
 from classledger.application.readback import group_places, history_items
+from classledger.instants import us
 from classledger.projections.activity import ActivityTimeline
-from classledger.projections.activity_model import us
 from classledger.projections.books import Books
 from classledger.projections.cabinet import Cabinet
 from classledger.projections.cabinet_users import LIST_LIMIT, CabinetUsers

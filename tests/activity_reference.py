@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from classledger.projections.activity_model import day_start, local_day
+from classledger.instants import day_start
+from classledger.projections.activity_model import local_day
 
 
 @dataclass

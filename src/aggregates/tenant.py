@@ -19,9 +19,8 @@ from classledger.aggregates.errors import Conflict, Forbidden, Invalid, NotFound
 from classledger.aggregates.phones import region_of_timezone
 from classledger.ledger.accounts import city_key
 from classledger.ledger.currency import is_currency
+from classledger.roles import ROLES, Role, key_rank
 
-Role = Literal["admin", "director", "regional_director", "accountant", "operator"]
-ROLES: tuple[str, ...] = ("admin", "director", "regional_director", "accountant", "operator")
 FieldType = Literal["text", "number", "date", "bool", "choice"]
 
 
@@ -338,8 +337,7 @@ def change_settings(
 # higher than their own (the readers, accountant and operator, stand with admin), and a
 # staff member bound to a city only keys bound to that city (DOMAIN §6.6). ``system`` is
 # the command line, run by whoever runs the server: it manages every key.
-KEY_RANK = {"accountant": 1, "operator": 1, "admin": 1, "director": 2, "regional_director": 3}
-MANAGES_KEYS = KEY_RANK["director"]
+MANAGES_KEYS = key_rank("director")
 _KEY_IDS = UUID("3d0c4c84-5f8e-4a55-9e59-0f6b1c7d2a10")
 
 
@@ -354,11 +352,11 @@ def check_key_authority(manager_role: str, manager_city: str | None, role: str, 
     key of ``role`` bound to ``city``? Raises ``Forbidden`` when not."""
     if manager_role == "system":
         return
-    rank = KEY_RANK.get(manager_role, 0)
+    rank = key_rank(manager_role)
     if rank < MANAGES_KEYS:
         raise Forbidden("forbidden_role", "staff keys are managed by a director or above",
                         role=manager_role, needs="director")
-    if KEY_RANK.get(role, 0) > rank:
+    if key_rank(role) > rank:
         raise Forbidden("role_above_yours", f"a {manager_role} does not manage {role} keys",
                         role=manager_role, key_role=role)
     if manager_city is not None and (city is None or city_key(city) != city_key(manager_city)):

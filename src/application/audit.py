@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +17,7 @@ import orjson
 
 from classledger.aggregates.errors import Forbidden, Invalid
 from classledger.application.principal import Principal
+from classledger.instants import iso
 from classledger.store import hashchain
 from classledger.store.database import Store
 
@@ -81,7 +81,7 @@ def _item(r: tuple[Any, ...]) -> dict[str, Any]:
      events, notification_id, reason) = r
     return {
         "id": seq,
-        "at": _iso(at_us),
+        "at": iso(at_us),
         "actor": actor,
         "staff_id": str(staff_id),
         "role": role,
@@ -94,10 +94,6 @@ def _item(r: tuple[Any, ...]) -> dict[str, Any]:
         "notification_id": notification_id,
         "reason": reason,
     }
-
-
-def _iso(at_us: int) -> str:
-    return datetime.fromtimestamp(at_us // 1_000_000, tz=UTC).replace(microsecond=at_us % 1_000_000).isoformat()
 
 
 def _as_uuid(text: str | None) -> UUID | None:

@@ -9,8 +9,6 @@ client's own event (see ``aggregates.client`` for the rules and their reasons).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -26,13 +24,11 @@ from pydantic import (
 )
 
 from classledger.aggregates import client as c
-from classledger.aggregates.base import Event
 from classledger.aggregates.client import Client, PhoneIndex, phone_index_id
 from classledger.aggregates.phones import phone_number
 from classledger.aggregates.tenant import validate_custom_values
 from classledger.application.fields import Day, Label, Line, Paragraph, exact_number
 from classledger.application.registry import Args, Ctx, command
-from classledger.application.service import ClassLedger
 
 EMAIL = r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$"
 
@@ -236,16 +232,11 @@ class FreezeArgs(Args):
     reason: Paragraph | None = Field(default=None, max_length=500)
 
 
-FreezeHook = Callable[[Ctx, UUID, date, date], None]
-# What other modules attach to a freeze (passes move their validity: DOMAIN §4.6), same write.
-FREEZE_HOOKS: list[FreezeHook] = []
-
-
 @command("freeze_client", FreezeArgs)
 def freeze_client(ctx: Ctx, a: FreezeArgs) -> dict[str, Any]:
     """Freeze a client for a period, e.g. illness or holiday (DOMAIN §2.4)."""
     ctx.emit(c.freeze(ctx.get(Client, a.client_id), ctx.meta, a.start, a.end))
-    for hook in FREEZE_HOOKS:
+    for hook in ctx.hooks.freeze:  # passes move their validity (DOMAIN §4.6), same write
         hook(ctx, a.client_id, a.start, a.end)
     return _answer(ctx, a.client_id)
 
@@ -255,16 +246,11 @@ class ReasonArgs(Args):
     reason: Label = Field(min_length=1, max_length=500)
 
 
-ArchiveHook = Callable[[Ctx, UUID], None]
-# What other modules attach to archiving (registrations: DOMAIN §2.5), run in the same write.
-ARCHIVE_HOOKS: list[ArchiveHook] = []
-
-
 @command("archive_client", ReasonArgs)
 def archive_client(ctx: Ctx, a: ReasonArgs) -> dict[str, Any]:
     """Archive a client with a reason (DOMAIN §2.5); open registrations are cancelled with it."""
     ctx.emit(c.archive(ctx.get(Client, a.client_id), ctx.meta))
-    for hook in ARCHIVE_HOOKS:
+    for hook in ctx.hooks.archive:  # bookings and registrations (DOMAIN §2.5), same write
         hook(ctx, a.client_id)
     return _answer(ctx, a.client_id)
 
@@ -278,7 +264,7 @@ def delete_client(ctx: Ctx, a: ReasonArgs) -> dict[str, Any]:
     # The numbers go back to the pool: a deleted duplicate must not block the real record.
     sync_phones(ctx, a.client_id, client.phones)
     if not client.archived:  # an archived client's registrations were closed when it was archived
-        for hook in ARCHIVE_HOOKS:
+        for hook in ctx.hooks.archive:
             hook(ctx, a.client_id)
     return _answer(ctx, a.client_id)
 
@@ -342,48 +328,6 @@ def set_next_call(ctx: Ctx, a: NextCallArgs) -> dict[str, Any]:
     """Set (or clear) the date to call the client back (DOMAIN §2.6)."""
     ctx.emit(c.schedule_call(ctx.get(Client, a.client_id), ctx.meta, a.on))
     return _answer(ctx, a.client_id)
-
-
-# Meta fields left out of ``data``: they have their own keys in a history item.
-_NOT_DATA = {"originator_id", "tenant_id"}
-
-
-HistorySource = Callable[[ClassLedger, Client], list[UUID]]
-# Aggregates whose events belong in a client's history (API §3: its passes, ...).
-HISTORY_SOURCES: list[HistorySource] = []
-
-
-def client_history(app: ClassLedger, tenant_id: UUID, client_id: UUID) -> list[dict[str, Any]] | None:
-    """Every event of the client, oldest first (API §3, DOMAIN §9.2); None when the tenant
-    has no such client. Items: ``type, at, actor, reason, aggregate_id, version, data``."""
-    client = app.find(Client, client_id, tenant_id)
-    if client is None:
-        return None
-    events: list[Event] = app.history(client_id)
-    # One aggregate: its versions are its order. (Timestamps need not be: a command that
-    # lost a concurrency race is saved later than one that started after it.) Related
-    # aggregates (HISTORY_SOURCES: passes, ...) join in time order, each in version order.
-    own = len(events)
-    for source in HISTORY_SOURCES:
-        for related in source(app, client):
-            events.extend(app.history(related))
-    if len(events) == own:
-        events.sort(key=lambda e: e.originator_version)
-    else:
-        events.sort(key=lambda e: (e.timestamp, str(e.originator_id), e.originator_version))
-    return [
-        {
-            "type": type(e).__name__,
-            "at": e.timestamp.isoformat(),
-            "actor": e.actor,
-            "reason": e.reason,
-            "aggregate_id": str(e.originator_id),
-            "version": e.originator_version,
-            "data": {k: v for k, v in e.payload().items() if k not in _NOT_DATA},
-            **({"erased": True} if client.erased and e.originator_id == client_id else {}),
-        }
-        for e in events
-    ]
 
 
 @command("erase_client", ReasonArgs, need="director")

@@ -35,6 +35,7 @@ from classledger.aggregates.tenant import Tenant, check_not_ahead
 from classledger.application.principal import Principal
 from classledger.application.service import ClassLedger
 from classledger.application.tenants import staff_id_for
+from classledger.roles import rank
 
 LINE_FIELDS = {"at", "actor", "command", "args", "idempotency_key", "reason"}
 # A batch: one transaction, one durable commit, for this many lines or this long, whichever
@@ -106,7 +107,7 @@ class Importer:
     def principal(self, actor: str) -> Principal:
         tenant: Tenant = self.app.get(self.tenant_id)
         roles = [k.role for k in tenant.keys.values() if k.staff_name.casefold() == actor.strip().casefold() and not k.revoked]
-        ranked = sorted(roles, key=lambda r: {"regional_director": 3, "director": 2, "admin": 1}.get(r, 0), reverse=True)
+        ranked = sorted(roles, key=rank, reverse=True)
         cities = {k.city for k in tenant.keys.values() if k.staff_name.casefold() == actor.strip().casefold()}
         if ranked:
             city = next(iter(cities)) if len(cities) == 1 else None

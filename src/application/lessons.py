@@ -24,7 +24,7 @@ from classledger.aggregates.lesson import BookedLesson, Booking, ClientLessons, 
 from classledger.aggregates.recurrence import WEEKDAYS, Repeat, Weekday, parse_hhmm
 from classledger.aggregates.registration import Credit, Registration
 from classledger.aggregates.schedule import BranchHours, Instructor, Room, Slot
-from classledger.application import clients, group_lessons
+from classledger.application import group_lessons
 from classledger.application.fields import Day, Label
 from classledger.application.registry import Args, Ctx, command
 
@@ -276,7 +276,4 @@ def unbook_lesson(ctx: Ctx, a: UnbookLesson) -> dict[str, Any]:
 def archive_bookings(ctx: Ctx, client_id: UUID) -> None:
     """DOMAIN §2.5, §7.4: archiving cancels the client's future bookings."""
     group_lessons.unbook_all_future(ctx, client_id, "archived")
-
-
-clients.ARCHIVE_HOOKS.append(archive_bookings)
 

@@ -12,7 +12,6 @@ from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from pydantic import Field
 
 from classledger.aggregates import books as b
@@ -25,11 +24,9 @@ from classledger.aggregates.client import Client
 from classledger.aggregates.course import Group
 from classledger.aggregates.lesson import Lesson
 from classledger.aggregates.passes import ClientPasses, Pass, PassTemplate, Visit
-from classledger.application import clients
 from classledger.application.books import in_city, record
 from classledger.application.fields import Day, Label, MoneyText, Paragraph
 from classledger.application.registry import Args, Ctx, command
-from classledger.application.service import ClassLedger
 from classledger.application.tenants import money
 from classledger.ledger.journal import JournalTransaction
 from classledger.ledger.money import format_minor
@@ -306,22 +303,6 @@ def move_passes_for_freeze(ctx: Ctx, client_id: UUID, start: date, end: date) ->
         events = pd.freeze(p, [ctx.get(Client, cid) for cid in p.client_ids], ctx.meta, start, end)
         if events:
             _emit_pass(ctx, events)
-
-
-clients.FREEZE_HOOKS.append(move_passes_for_freeze)
-
-
-def pass_history(app: ClassLedger, client: Client) -> list[UUID]:
-    """API §3 history: every pass the client holds or held (a lesson
-    transfer shows in both clients' histories: the giving pass and the receiving one)."""
-    try:
-        idx = app.get(ps.index_id(client.id))
-    except AggregateNotFoundError:
-        return []
-    return [e.pass_id for e in idx.entries] if isinstance(idx, ClientPasses) else []
-
-
-clients.HISTORY_SOURCES.append(pass_history)
 
 
 class ExpirePass(Args):

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
 
+from classledger import roles
 from classledger.aggregates.errors import Forbidden
 from classledger.ledger.accounts import city_key
 
-# Writers form a ladder: each role may do everything the one below may.
-WRITE_RANK = {"admin": 1, "director": 2, "regional_director": 3, "system": 100}
-# "system" is what the CLI acts as for tenant set-up; no staff key carries it.
+# What a command needs: a place on the writers' ladder (classledger/roles.py), "read", or
+# "cabinet". "system" is what the CLI acts as for tenant set-up; no staff key carries it.
 Need = Literal["admin", "director", "regional_director", "read", "system", "cabinet"]
 # A parent signed in to the self-service cabinet (DOMAIN §8.2): the only principal that
 # meets ``need="cabinet"``, and it meets nothing else, not even "read".
@@ -33,9 +33,8 @@ class Principal:
             raise Forbidden("forbidden_role", why, role=self.role, needs=need)
         if need in ("read", "cabinet"):
             return
-        rank = WRITE_RANK.get(self.role, 0)
-        if rank < WRITE_RANK[need]:
-            if self.role in ("accountant", "operator"):
+        if not roles.at_least(self.role, need):
+            if self.role in roles.READERS:
                 why = f"the {self.role} role reads but does not write business data"
             else:
                 why = f"this needs the {need} role or above; you are {self.role}"
@@ -43,7 +42,7 @@ class Principal:
 
     def at_least(self, role: str) -> bool:
         """Whether this principal's role is ``role`` or above on the writers' ladder."""
-        return WRITE_RANK.get(self.role, 0) >= WRITE_RANK[role]
+        return roles.at_least(self.role, role)
 
     def may_act_in_city(self, city: str) -> bool:
         """Staff bound to a city act only there (DOMAIN §6.6); unbound staff act anywhere."""

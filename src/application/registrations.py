@@ -13,7 +13,7 @@ from classledger.aggregates.client import Client, writable
 from classledger.aggregates.course import Course, Group, Slot
 from classledger.aggregates.lesson import UnbookReason
 from classledger.aggregates.registration import ClientRegistrations, Credit, Registration
-from classledger.application import clients, group_lessons
+from classledger.application import group_lessons
 from classledger.application.fields import Day, Label, MoneyText
 from classledger.application.registry import Args, Ctx, command
 from classledger.application.tenants import money
@@ -201,6 +201,3 @@ def cancel_open_registrations(ctx: Ctx, client_id: UUID) -> None:
             cancel(ctx, reg_id)
     finally:
         ctx.meta = outer
-
-
-clients.ARCHIVE_HOOKS.append(cancel_open_registrations)

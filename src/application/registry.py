@@ -1,17 +1,21 @@
-"""The command registry and the context a handler decides in.
+"""Commands, the hooks between them, and the context a handler decides in.
 
-A command is ``(name, args model, handler, role)``. The handler receives a ``Ctx``: it
-loads aggregates (tenant-checked), decides through the pure aggregate functions, hands
-the resulting events to ``ctx.emit`` and returns the fields of its answer. The pipeline
-(service.py) saves everything emitted in one atomic write.
+A command is ``(name, args model, handler, role)``. ``@command`` only marks a handler
+with its spec; the bootstrap (classledger/bootstrap.py) collects the marked handlers of
+the modules it lists (``commands_of``) and hands them, with the ``Hooks``, to the
+application. The handler receives a ``Ctx``: it loads aggregates (tenant-checked),
+decides through the pure aggregate functions, hands the resulting events to ``ctx.emit``
+and returns the fields of its answer. The pipeline (service.py) saves everything emitted
+in one atomic write.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -51,20 +55,57 @@ class CommandSpec:
     shown_once: tuple[str, ...] = ()
 
 
-COMMANDS: dict[str, CommandSpec] = {}
+_SPEC = "__command_spec__"  # the attribute ``@command`` leaves on a handler
 
 
 def command(
     name: str, args: type[Args], *, need: Need = "admin", shown_once: tuple[str, ...] = ()
 ) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        if name in COMMANDS:
-            raise RuntimeError(f"command {name} registered twice")
+    """Mark a handler as the command ``name``; the bootstrap collects it (``commands_of``)."""
+
+    def mark(fn: Handler) -> Handler:
         summary = (fn.__doc__ or "").strip().split("\n")[0]
-        COMMANDS[name] = CommandSpec(name, args, fn, need, summary, shown_once)
+        setattr(fn, _SPEC, CommandSpec(name, args, fn, need, summary, shown_once))
         return fn
 
-    return register
+    return mark
+
+
+def spec_of(obj: object) -> CommandSpec | None:
+    """The command ``obj`` was marked as, if it is a handler marked by ``@command``."""
+    spec = getattr(obj, _SPEC, None)
+    return spec if isinstance(spec, CommandSpec) else None
+
+
+def commands_of(modules: Iterable[ModuleType]) -> dict[str, CommandSpec]:
+    """Every command the handlers of ``modules`` are marked as, by name."""
+    found: dict[str, CommandSpec] = {}
+    for module in modules:
+        for obj in vars(module).values():
+            spec = spec_of(obj)
+            if spec is None or getattr(obj, "__module__", None) != module.__name__:
+                continue  # imported from elsewhere: its own module lists it
+            if found.get(spec.name, spec) is not spec:
+                raise RuntimeError(f"command {spec.name} defined twice")
+            found[spec.name] = spec
+    return found
+
+
+FreezeHook = Callable[["Ctx", UUID, date, date], None]
+ArchiveHook = Callable[["Ctx", UUID], None]
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What other modules do in the same write as a client's freeze or archiving:
+    ``freeze`` (passes move their validity: DOMAIN §4.6), ``archive`` (bookings and
+    registrations are cancelled: DOMAIN §2.5, §7.4), each run in order."""
+
+    freeze: tuple[FreezeHook, ...] = ()
+    archive: tuple[ArchiveHook, ...] = ()
+
+
+Commands = Mapping[str, CommandSpec]
 
 
 @dataclass
@@ -76,6 +117,10 @@ class Ctx:
     _loaded: dict[UUID, Aggregate] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     _ids: int = 0
+
+    @property
+    def hooks(self) -> Hooks:
+        return self.app.hooks
 
     @property
     def tenant(self) -> Tenant:

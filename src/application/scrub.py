@@ -22,7 +22,7 @@ import orjson
 import psycopg
 from psycopg import sql
 
-from classledger.application.registry import COMMANDS
+from classledger.application.registry import Commands
 from classledger.application.service import WITHHELD
 from classledger.store.database import Store
 
@@ -33,24 +33,28 @@ SECRET = re.compile(r"^(clk_|/cabinet/)?[A-Za-z0-9_-]{43}$")
 NEEDLES = (b'"key":"clk_', b'"token":"', b'"invitation":"')
 
 
-def _fields() -> tuple[str, ...]:
-    return tuple(sorted({f for spec in COMMANDS.values() for f in spec.shown_once}))
+def secret_fields(commands: Commands) -> tuple[str, ...]:
+    """The answer fields that hold a secret in any of ``commands``."""
+    return tuple(sorted({f for spec in commands.values() for f in spec.shown_once}))
 
 
-def scrubbed(response: bytes) -> bytes | None:
-    """The answer without its secrets; None when it holds none (or was scrubbed already)."""
+def scrubbed(response: bytes, fields: tuple[str, ...]) -> bytes | None:
+    """The answer without its secrets (``fields``); None when it holds none (or was
+    scrubbed already)."""
     answer: Any = orjson.loads(response)
     if not isinstance(answer, dict) or WITHHELD in answer:
         return None
-    withheld = [f for f in _fields() if isinstance(answer.get(f), str) and SECRET.match(answer[f])]
+    withheld = [f for f in fields if isinstance(answer.get(f), str) and SECRET.match(answer[f])]
     if not withheld:
         return None  # e.g. a custom field's "key": no secret
     kept = {k: v for k, v in answer.items() if k not in withheld}
     return orjson.dumps({**kept, WITHHELD: withheld}, option=orjson.OPT_NON_STR_KEYS)
 
 
-def scrub_secrets(store: Store) -> dict[str, Any]:
-    """Rewrite every command-log answer that holds a secret; how many were looked at and rewritten."""
+def scrub_secrets(store: Store, commands: Commands) -> dict[str, Any]:
+    """Rewrite every command-log answer that holds a secret (a ``shown_once`` field of
+    ``commands``); how many were looked at and rewritten."""
+    fields = secret_fields(commands)
     table = store.recorder._command_log
     sqlite = store.dialect == "sqlite"
     test = "instr(response, ?) > 0" if sqlite else "position(? in response) > 0"
@@ -61,7 +65,7 @@ def scrub_secrets(store: Store) -> dict[str, Any]:
             tx.execute("PRAGMA secure_delete = ON")  # what an update frees is zeroed
         rows = tx.execute(f"SELECT tenant_id, key, response FROM {table} WHERE {where}", NEEDLES)
         for tenant_id, key, response in rows:
-            new = scrubbed(bytes(response))
+            new = scrubbed(bytes(response), fields)
             if new is not None:
                 tx.execute(f"UPDATE {table} SET response = ? WHERE tenant_id = ? AND key = ?", (new, tenant_id, key))
                 rewritten += 1

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -38,8 +38,8 @@ from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused, 
 from classledger.application.cache import AggregateCache
 from classledger.application.fields import unstorable_text
 from classledger.application.principal import Principal
-from classledger.application.registry import COMMANDS, Args, CommandSpec, Ctx
-from classledger.store.codec import EPOCH, to_micros
+from classledger.application.registry import Args, Commands, CommandSpec, Ctx, Hooks
+from classledger.instants import iso, us
 from classledger.store.database import Store
 from classledger.store.group_commit import Job
 from classledger.store.personal import ErasedClient
@@ -128,15 +128,19 @@ class Request:
 
 
 class ClassLedger(Application[UUID]):
-    """The one application; every tenant's aggregates live in it, tenant-stamped."""
+    """The one application; every tenant's aggregates live in it, tenant-stamped.
+    ``commands`` and ``hooks``: what it runs, as the bootstrap lists them."""
 
     name = "classledger"
     # The library's cache stays off: ``AggregateCache`` (cache.py) is kept current by the
     # notification log, one query per command instead of one per aggregate loaded.
     env: ClassVar[dict[str, str]] = {"IS_SNAPSHOTTING_ENABLED": "y"}
 
-    def __init__(self, store: Store, *, cache_size: int = 20_000, snapshot_every: int = SNAPSHOT_EVERY) -> None:
+    def __init__(self, store: Store, *, commands: Commands, hooks: Hooks, cache_size: int = 20_000,
+                 snapshot_every: int = SNAPSHOT_EVERY) -> None:
         self.store = store
+        self.commands = commands
+        self.hooks = hooks
         self.snapshot_every = snapshot_every
         self.cache = AggregateCache(cache_size)
         self._batch_snapshots = threading.local()  # snapshots waiting for this thread's write batch
@@ -227,7 +231,7 @@ class ClassLedger(Application[UUID]):
     ) -> None:
         """The staff action log's row of a command refused before it reached ``execute``
         (an import line's checks), as ``execute`` writes it for its own refusals."""
-        if command in COMMANDS and not isinstance(refused, TooMany):
+        if command in self.commands and not isinstance(refused, TooMany):
             self._record_refusal(principal, command, raw_args, at, reason, refused)
 
     def _record_refusal(
@@ -237,7 +241,7 @@ class ClassLedger(Application[UUID]):
             named = _named_id(raw_args)
             given = raw_args.get("reason") if isinstance(raw_args, Mapping) else None
             self.recorder.insert_events([], action=ActionRecord(
-                principal.tenant_id, to_micros(at), principal.staff_name, principal.staff_id, principal.role, command,
+                principal.tenant_id, us(at), principal.staff_name, principal.staff_id, principal.role, command,
                 "refused", () if named is None else (named,), refused.code, refused.status,
                 reason if reason is not None else given if isinstance(given, str) else None,
             ))
@@ -246,7 +250,7 @@ class ClassLedger(Application[UUID]):
 
     def _action(self, principal: Principal, command: str, meta: Meta, events: list[Event]) -> ActionRecord:
         return ActionRecord(
-            principal.tenant_id, to_micros(meta.at), principal.staff_name, principal.staff_id, principal.role, command,
+            principal.tenant_id, us(meta.at), principal.staff_name, principal.staff_id, principal.role, command,
             "done", tuple(dict.fromkeys(e.originator_id for e in events)), reason=meta.reason,
         )
 
@@ -263,9 +267,9 @@ class ClassLedger(Application[UUID]):
         request: Request | None = None,
     ) -> dict[str, Any]:
         if request is None:
-            spec = COMMANDS.get(command)
+            spec = self.commands.get(command)
             if spec is None:
-                raise NotFound("unknown_command", f"no command {command!r}", known=sorted(COMMANDS))
+                raise NotFound("unknown_command", f"no command {command!r}", known=sorted(self.commands))
             args = parse_args(spec, raw_args)
             principal.require(spec.need)
         else:
@@ -279,12 +283,12 @@ class ClassLedger(Application[UUID]):
         )
         if monotonic_clock:
             latest = self.event_recorder.latest_at(principal.tenant_id)
-            if latest is not None and to_micros(meta.at) < latest:
+            if latest is not None and us(meta.at) < latest:
                 raise Conflict(
                     "clock_behind",
                     "this command's time is earlier than the tenant's latest recorded event",
                     at=meta.at.isoformat(),
-                    latest=(EPOCH + timedelta(microseconds=latest)).isoformat(),
+                    latest=iso(latest),
                 )
         digest = request_hash(command, args) if request is None else request.digest
         given_id = getattr(args, "id", None)
@@ -340,7 +344,7 @@ class ClassLedger(Application[UUID]):
         was not recorded, for ``execute(request=...)``: an import line is parsed and
         looked up in the command log once, not twice. ``(None, None)`` for an unknown
         command (``execute`` refuses it)."""
-        spec = COMMANDS.get(command)
+        spec = self.commands.get(command)
         if spec is None:
             return None, None
         args = parse_args(spec, raw_args)
@@ -381,7 +385,7 @@ class ClassLedger(Application[UUID]):
             self.recorder.insert_events([], action=self._action(principal, spec.name, meta, []))
             return True, orjson.loads(response)
         kept = kept_answer(spec, result) if spec.shown_once else response
-        record = CommandRecord(principal.tenant_id, key, digest, kept, to_micros(meta.at))
+        record = CommandRecord(principal.tenant_id, key, digest, kept, us(meta.at))
         try:
             stored = [self.mapper.to_stored_event(e) for e in ctx.events]
         except ErasedClient as e:  # a rule that forgot erasure: refused, never a 500

@@ -16,6 +16,7 @@ from classledger.application.fields import EXACT_INT, City, Label, MoneyText, Mo
 from classledger.application.principal import Principal
 from classledger.application.registry import Args, Ctx, command
 from classledger.ledger.money import Money, MoneyFormatError
+from classledger.roles import Role
 
 SYSTEM_STAFF = UUID(int=0)
 
@@ -71,7 +72,7 @@ def create_tenant(ctx: Ctx, a: CreateTenant) -> dict[str, Any]:
 
 
 class IssueKey(Args):
-    role: t.Role
+    role: Role
     staff: Label = Field(min_length=1, max_length=200)
     city: City | None = Field(default=None, max_length=120)
 
@@ -82,7 +83,7 @@ def issue_key(ctx: Ctx, a: IssueKey) -> dict[str, Any]:
     return _issue(ctx, a.role, a.staff, a.city)
 
 
-def _issue(ctx: Ctx, role: t.Role, staff: str, city: str | None) -> dict[str, Any]:
+def _issue(ctx: Ctx, role: Role, staff: str, city: str | None) -> dict[str, Any]:
     key = "clk_" + secrets.token_urlsafe(32)
     staff_id = staff_id_for(ctx.principal.tenant_id, staff)
     sk = t.StaffKey(staff_id=staff_id, staff_name=staff.strip(), role=role, city=city, key_hash=hash_key(key))

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from classledger.application.registry import COMMANDS
+from classledger.bootstrap import COMMANDS
 from classledger.http.about import About
 from classledger.http.cabinet import LinkCabinet
 from classledger.http.docs_assets import docs_assets_mount

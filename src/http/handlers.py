@@ -20,7 +20,7 @@ from classledger.http.auth import authenticate
 from classledger.http.health import check_current, reading
 from classledger.http.instants import instant_us
 from classledger.http.offload import run_in_threadpool
-from classledger.projections.activity_model import from_us
+from classledger.instants import from_us
 from classledger.system import System, now
 
 

@@ -6,11 +6,11 @@ whole: the range ends at the next day's midnight), an instant with its offset me
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from classledger.http.errors import ApiError
-from classledger.projections.activity_model import day_start, us
+from classledger.instants import bound_us
 
 
 def instant_us(value: date | datetime | None, zone: ZoneInfo, *, end: bool = False, field: str = "") -> int | None:
@@ -18,14 +18,8 @@ def instant_us(value: date | datetime | None, zone: ZoneInfo, *, end: bool = Fal
     (with ``end``, a range's end, the next day's midnight, so that the day is included).
     The calendar's last day as an end leaves the range open; a day whose midnight the
     calendar cannot hold is a 422."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return us(value)
     try:
-        if end and value == date.max:
-            return None
-        return day_start(value + timedelta(days=1) if end else value, zone)
+        return bound_us(value, zone, end=end)
     except (OverflowError, ValueError):
         raise ApiError(422, "invalid_query", "the query parameters are not valid", errors=[
             {"field": field, "problem": "the day's midnight lies outside the calendar", "type": "out_of_range"}]) from None

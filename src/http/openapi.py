@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from classledger import __version__
-from classledger.application.registry import COMMANDS
+from classledger.bootstrap import COMMANDS
 from classledger.http.routes import (
     CABINET_ROUTES,
     READS,

@@ -22,7 +22,7 @@ from classledger.http.inputs import parse_query, path_id
 from classledger.http.instants import instant_us
 from classledger.http.offload import run_in_threadpool
 from classledger.http.queries import LessonsQuery, WeekQuery
-from classledger.projections.activity_model import day_start
+from classledger.instants import day_start
 from classledger.projections.lessons import LessonCursorError, Timetable
 from classledger.system import now
 

@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from classledger.application.principal import Principal
-from classledger.application.registry import COMMANDS, CommandSpec
+from classledger.application.registry import CommandSpec
+from classledger.bootstrap import COMMANDS
 from classledger.http.errors import ApiError, render
 from classledger.http.handlers import Handlers
 from classledger.http.inputs import idempotency_key, path_id, read_json_object

@@ -30,11 +30,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from classledger.instants import day_start
 from classledger.projections.activity_model import (
     ClientActivity,
     Interval,
     Tier,
-    day_start,
     end_of_day,
     month_bounds,
     month_of,

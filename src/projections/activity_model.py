@@ -22,38 +22,13 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from classledger.instants import day_start, from_us
+
 Interval = tuple[int, int | None]  # [start_us, end_us); None = open
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def us(dt: datetime) -> int:
-    d = dt - EPOCH
-    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
-
-
-def from_us(v: int) -> datetime:
-    return EPOCH + timedelta(microseconds=v)
-
-
-@lru_cache(maxsize=1 << 16)
-def day_start(d: date, zone: ZoneInfo) -> int:
-    """The instant of local 00:00 of ``d``; a day that skips 00:00 starts when the clocks resume.
-
-    Cached: a pure function of (day, zone), asked again and again for the same group ends,
-    credit expiries and midnights (a rebuild asks it hundreds of thousands of times)."""
-    local = datetime.combine(d, time(0), tzinfo=zone)
-    start = us(local.astimezone(UTC))
-    # A nonexistent 00:00 (DST at midnight) is interpreted with the old offset, which can
-    # land before the previous day's end; the day then begins at the first real instant.
-    back = from_us(start).astimezone(zone)
-    if back.date() < d:
-        start = us(datetime.combine(d, time(1), tzinfo=zone).astimezone(UTC))
-    return start
 
 
 def local_day(instant_us: int, zone: ZoneInfo) -> date:

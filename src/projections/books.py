@@ -10,12 +10,12 @@ branches give the names back for display.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 
+from classledger.instants import iso, parse_us
 from classledger.ledger.accounts import as_receivable, city_key
 from classledger.ledger.money import format_minor
 from classledger.projections.paging import DEFAULT_LIMIT, decode_cursor, sql_page
@@ -73,7 +73,7 @@ class Books(QueuedProjection):
     @handles("TransactionPosted")
     def _posted(self, tx: Tx, ev: EventRecord) -> None:
         t = ev.data["transaction"]
-        at_us = _us(t["at"])
+        at_us = parse_us(t["at"])
         tenant = str(ev.tenant_id)
         self._queue.add(
             f"INSERT INTO {self.t('transactions')} (tenant_id, tx_id, at_us, kind, status, reverses, cancelled_by, "
@@ -202,7 +202,7 @@ class Books(QueuedProjection):
         items = []
         for r in shown:
             _, method, branch = str(r[4]).split(":", 2)
-            items.append({"id": r[0], "at": _iso(r[1]), "status": r[2], "client_id": r[3], "branch_id": branch,
+            items.append({"id": r[0], "at": iso(r[1]), "status": r[2], "client_id": r[3], "branch_id": branch,
                           "method": method, "account": r[4], "amount": format_minor(int(r[5]), cur), "actor": r[6],
                           "reason": r[7], "memo": r[8], "cancelled_by": r[9], "related": orjson.loads(r[10])})
         return {"items": items, "total": int(total), "next_cursor": next_cursor, "sum": format_minor(int(amount), cur)}
@@ -222,7 +222,7 @@ class Books(QueuedProjection):
                 "WHERE s.amount <> 0 AND t.kind NOT IN ('reversal', 'revenue') ORDER BY s.at_us DESC, s.tx_id LIMIT ?",
                 (str(tenant_id), str(client_id), str(tenant_id), 2 * limit))
             cur = self.currency(tx, tenant_id)
-        items = [(r[2] in PAYMENT_KINDS, {"id": r[0], "at": _iso(r[1]), "kind": r[2], "status": r[4],
+        items = [(r[2] in PAYMENT_KINDS, {"id": r[0], "at": iso(r[1]), "kind": r[2], "status": r[4],
                                           "amount": format_minor(-int(r[3]) if r[2] in PAYMENT_KINDS else int(r[3]), cur)})
                  for r in rows]
         return {"invoices": [i for paid, i in items if not paid][:limit], "payments": [i for paid, i in items if paid][:limit]}
@@ -239,7 +239,7 @@ class Books(QueuedProjection):
 
 
 def _journal_item(r: Sequence[Any], cur: str) -> dict[str, Any]:
-    return {"id": r[0], "at": _iso(r[1]), "kind": r[2], "status": r[3], "reverses": r[4],
+    return {"id": r[0], "at": iso(r[1]), "kind": r[2], "status": r[3], "reverses": r[4],
             "postings": [{"account": p["account"], "amount": format_minor(p["amount"], cur)} for p in orjson.loads(r[5])],
             "actor": r[6], "reason": r[7], "memo": r[8], "related": orjson.loads(r[9]), "client_id": r[10],
             "cancelled_by": r[11]}
@@ -266,13 +266,6 @@ def _joined(hi: Any, lo: Any) -> int:
     return int(hi) * _SPLIT + int(lo)
 
 
-def _us(text: str) -> int:
-    d = datetime.fromisoformat(text).astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
-    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
-
-
-def _iso(at_us: int) -> str:
-    return datetime.fromtimestamp(at_us // 1_000_000, tz=UTC).replace(microsecond=at_us % 1_000_000).isoformat()
 
 
 def _journal_filter(tenant_id: UUID, from_us: int | None, to_us: int | None, kind: str | None,

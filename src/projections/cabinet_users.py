@@ -14,12 +14,13 @@ index proofs are checked against, and what a parent may see of each linked clien
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 import orjson
 
+from classledger.instants import iso
 from classledger.projections.runtime import EventRecord, QueuedProjection, handles
 from classledger.store.database import Tx
 
@@ -242,10 +243,10 @@ class CabinetUsers(QueuedProjection):
                 "WHERE t.tenant_id = ? AND t.client_id = ? ORDER BY t.at_us DESC, t.registration_id, t.version LIMIT ?",
                 (tenant, client, LIST_LIMIT))
         return {
-            "makeups": [{"id": r[0], "granted_at": _iso(r[1]), "expires_on": r[2],
+            "makeups": [{"id": r[0], "granted_at": iso(r[1]), "expires_on": r[2],
                          "state": "expired" if r[3] == "open" and date.fromisoformat(r[2]) < today else r[3]}
                         for r in makeups],
-            "group_transfers": [{"at": _iso(r[0]), "from_group": {"id": r[1], "name": r[2]},
+            "group_transfers": [{"at": iso(r[0]), "from_group": {"id": r[1], "name": r[2]},
                                  "to_group": {"id": r[3], "name": r[4]}} for r in transfers],
         }
 
@@ -254,6 +255,3 @@ class CabinetUsers(QueuedProjection):
             row = tx.one(f"SELECT timezone FROM {self.t('tenants')} WHERE tenant_id = ?", (str(tenant_id),))
         return str(row[0]) if row else "UTC"
 
-
-def _iso(at_us: int) -> str:
-    return datetime.fromtimestamp(at_us // 1_000_000, tz=UTC).replace(microsecond=at_us % 1_000_000).isoformat()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -36,10 +36,10 @@ from zoneinfo import ZoneInfo
 import orjson
 from unidecode import unidecode
 
+from classledger.instants import iso
 from classledger.ledger.money import format_minor
 from classledger.projections.batch import in_keys, insert_many
 from classledger.projections.runtime import EventRecord, PagedProjection, handles
-from classledger.store.codec import EPOCH
 from classledger.store.database import Tx
 
 DEFAULT_LIMIT = 100  # API §7
@@ -437,7 +437,7 @@ def _local_day(at: datetime | None, zone: str) -> date | None:
 
 def _instant(ev: EventRecord) -> str:
     """The event's instant as the aggregate records it (UTC ISO), from the stored column."""
-    return (EPOCH + timedelta(microseconds=ev.at_us)).isoformat()
+    return iso(ev.at_us)
 
 
 def _phone_digits(phones: list[str]) -> str:

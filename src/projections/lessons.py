@@ -10,12 +10,12 @@ beside them, so lists are ordered and ranged by instant and shown as the school 
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 
+from classledger.instants import iso, parse_us
 from classledger.projections.runtime import EventRecord, Projection, handles
 from classledger.store.database import Tx
 
@@ -23,13 +23,6 @@ _LESSON = ("lesson_id", "series_id", "branch_id", "room_id", "instructor_id", "g
            "time", "duration_min", "starts_us", "ends_us", "capacity", "booked", "cancelled")
 
 
-def _us(iso: str) -> int:
-    at = datetime.fromisoformat(iso)
-    return int(at.timestamp()) * 1_000_000 + at.microsecond
-
-
-def _iso(us: int) -> str:
-    return datetime.fromtimestamp(us / 1_000_000, UTC).isoformat().replace("+00:00", "Z")
 
 
 class Timetable(Projection):
@@ -85,7 +78,7 @@ class Timetable(Projection):
             f"INSERT INTO {self.t('lessons')} (tenant_id, {', '.join(_LESSON)}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, lesson_id) DO NOTHING",
             (t, lesson, d["series_id"], d["branch_id"], d.get("room_id"), d.get("instructor_id"), d.get("group_id"),
-             d["lesson_type"], d["day"], d["time"][:5], d["duration_min"], _us(d["starts_at"]), _us(d["ends_at"]),
+             d["lesson_type"], d["day"], d["time"][:5], d["duration_min"], parse_us(d["starts_at"]), parse_us(d["ends_at"]),
              d["capacity"], len(bookings), 0),
         )
         for b in bookings:
@@ -193,8 +186,8 @@ class Timetable(Projection):
                 (str(tenant_id), str(lesson_id))))
         out = _lesson(row)
         out["register"] = [
-            {"client_id": c, "state": s, "why": w, "registration_id": r, "credit_id": cr, "booked_at": _iso(b),
-             "unbooked_at": _iso(u) if u is not None else None, "attendance": m, "visit_id": v}
+            {"client_id": c, "state": s, "why": w, "registration_id": r, "credit_id": cr, "booked_at": iso(b, zulu=True),
+             "unbooked_at": iso(u, zulu=True) if u is not None else None, "attendance": m, "visit_id": v}
             for c, s, w, r, cr, b, u, m, v in register
         ]
         return out
@@ -221,8 +214,8 @@ def _lesson(r: tuple[Any, ...]) -> dict[str, Any]:
      ends_us, capacity, booked, cancelled) = r
     return {"id": lesson_id, "series_id": series_id, "branch_id": branch_id, "room_id": room_id,
             "instructor_id": instructor_id, "group_id": group_id, "lesson_type": lesson_type, "date": day,
-            "time": time, "duration_min": int(minutes), "starts_at": _iso(int(starts_us)),
-            "ends_at": _iso(int(ends_us)), "capacity": int(capacity), "booked": int(booked),
+            "time": time, "duration_min": int(minutes), "starts_at": iso(int(starts_us), zulu=True),
+            "ends_at": iso(int(ends_us), zulu=True), "capacity": int(capacity), "booked": int(booked),
             "cancelled": bool(cancelled)}
 
 

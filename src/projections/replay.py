@@ -610,8 +610,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import orjson
 
+    from classledger.instants import us
     from classledger.projections.activity import ActivityTimeline, replay_month
-    from classledger.projections.activity_model import us
     from classledger.projections.clients import ClientDirectory
     from classledger.projections.peak import with_peak_clients
 

@@ -13,7 +13,6 @@ transcoder), with two additions the rest of the system relies on:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, cast
 from uuid import UUID
@@ -24,17 +23,8 @@ from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel
 
+from classledger.instants import us
 from classledger.store import personal
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def to_micros(at: datetime) -> int:
-    """Microseconds since the epoch, UTC: the stored, index-friendly form of an instant."""
-    if at.tzinfo is None:
-        raise ValueError("instants must be timezone-aware")
-    delta = at - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 @dataclass(frozen=True)
@@ -125,7 +115,7 @@ class PydanticMapper(Mapper[UUID]):
             topic=topic,
             state=data,
             tenant_id=cast(UUID, model.tenant_id),  # type: ignore[attr-defined]
-            at_us=to_micros(model.timestamp),  # type: ignore[attr-defined]
+            at_us=us(model.timestamp),  # type: ignore[attr-defined]
             new_key=new_key,
             shreds=shreds,
         )

@@ -3,58 +3,54 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from classledger.application.principal import Principal
-from classledger.application.tenants import system_principal
-from classledger.projections.activity_model import us
+from classledger.instants import us
 from classledger.projections.books import Books
 from classledger.projections.passes import PassBook
 from classledger.system import System
-
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from tests.builders import T0, School, system_run
 
 
 class PassSchool:
+    """Built on the tests' one builder (tests/builders.py); the names below are its records."""
+
     def __init__(self, system: System, *, no_show_consumes: bool = False) -> None:
+        self.school = School(system, uuid.uuid4(), T0, system_run(system), step=timedelta(minutes=5))
+        self.school.create_tenant("Š", no_show_consumes=no_show_consumes)
         self.system = system
-        self.tenant_id = uuid.uuid4()
-        system.execute(system_principal(self.tenant_id), "create_tenant",
-                       {"name": "Š", "timezone": "Europe/Bratislava", "currency": "EUR",
-                        "no_show_consumes": no_show_consumes}, at=T0)
-        self.director = Principal(self.tenant_id, uuid.uuid4(), "Jana", "director")
-        self.regional = Principal(self.tenant_id, uuid.uuid4(), "Rita", "regional_director")
-        self.admin = Principal(self.tenant_id, uuid.uuid4(), "Peter", "admin")
-        self.clock = T0
-        self.ba = self.run("add_branch", {"name": "Centrum", "city": "Bratislava"}, who=self.director)["id"]
-        self.ke = self.run("add_branch", {"name": "Košice", "city": "Košice"}, who=self.director)["id"]
-        self.run("define_lesson_type", {"code": "group", "name": "Group", "single_visit_price": "15.00"}, who=self.director)
-        self.run("define_lesson_type", {"code": "individual", "name": "Individual", "single_visit_price": "30.00"},
-                 who=self.director)
+        self.tenant_id = self.school.tenant_id
+        self.director, self.regional, self.admin = self.school.director, self.school.regional, self.school.admin
+        self.ba = self.school.branch("Centrum", "Bratislava")
+        self.ke = self.school.branch("Košice", "Košice")
+        self.school.lesson_type("group", "Group", "15.00")
+        self.school.lesson_type("individual", "Individual", "30.00")
         self.client = self.new_client("Eva")
         self.group10 = self.template("Group 10", "120.00", 10, 60, "group")
 
+    @property
+    def clock(self) -> datetime:
+        return self.school.clock
+
+    @clock.setter
+    def clock(self, at: datetime) -> None:
+        self.school.clock = at
+
     def run(self, command: str, args: dict[str, Any], who: Principal | None = None) -> dict[str, Any]:
-        self.clock += timedelta(minutes=5)
-        return self.system.execute(who or self.admin, command, args, at=self.clock)
+        return self.school.run(command, args, who)
 
     def new_client(self, name: str, branch: str | None = None) -> str:
-        return str(self.run("register_client", {"name": name, "branch_id": branch or self.ba})["id"])
+        return self.school.client(name, branch or self.ba)
 
     def template(self, name: str, price: str, lessons: int, days: int, lesson_type: str, **flags: bool) -> str:
-        return str(self.run("create_pass_template", {"name": name, "price": price, "lessons": lessons,
-                                                     "validity_days": days, "lesson_type": lesson_type, **flags},
-                            who=self.director)["id"])
+        return self.school.pass_template(name, price, lessons, days, lesson_type, **flags)
 
     def sell(self, template: str | None = None, clients: list[str] | None = None, *, payment: str = "paid",
              valid_from: date = date(2026, 3, 2), **extra: Any) -> dict[str, Any]:
-        args = {"template_id": template or self.group10, "client_ids": clients or [self.client],
-                "branch_id": extra.pop("branch_id", self.ba), "valid_from": valid_from.isoformat(),
-                "payment": payment, **extra}
-        if payment == "paid":
-            args.setdefault("method", "cash")
-        return self.run("sell_pass", args)
+        return self.school.pass_sold(template or self.group10, clients or [self.client], extra.pop("branch_id", self.ba),
+                                     payment=payment, valid_from=valid_from, **extra)
 
     def visit(self, day: date = date(2026, 3, 3), client: str | None = None, lesson_type: str = "group",
               status: str = "attended") -> dict[str, Any]:

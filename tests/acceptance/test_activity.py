@@ -9,10 +9,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from classledger.application.principal import Principal
-from classledger.application.tenants import system_principal
+from classledger.instants import us
 from classledger.projections.activity import ActivityTimeline, replay_month
-from classledger.projections.activity_model import us
 from classledger.system import System
+from tests.builders import School as Builder
+from tests.builders import system_run
 
 BA = ZoneInfo("Europe/Bratislava")
 
@@ -23,15 +24,13 @@ def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
 
 class Centre:
     def __init__(self, system: System, start: datetime) -> None:
+        self.school = Builder(system, uuid.uuid4(), start, system_run(system))
+        self.school.create_tenant("Slniečko", tiers=[["Start", 2], ["Standard", 4], ["Plus", 100]])
         self.system = system
-        self.tenant_id = uuid.uuid4()
-        system.execute(system_principal(self.tenant_id), "create_tenant",
-                       {"name": "Slniečko", "timezone": "Europe/Bratislava", "currency": "EUR",
-                        "tiers": [["Start", 2], ["Standard", 4], ["Plus", 100]]}, at=start)
-        self.admin = Principal(self.tenant_id, uuid.uuid4(), "Peter", "admin")
-        self.director = Principal(self.tenant_id, uuid.uuid4(), "Jana", "director")
-        self.branch = system.execute(self.director, "add_branch", {"name": "Centrum", "city": "Bratislava"}, at=start)["id"]
-        system.execute(self.director, "define_lesson_type", {"code": "group", "name": "Skupina", "single_visit_price": "10.00"}, at=start)
+        self.tenant_id = self.school.tenant_id
+        self.admin, self.director = self.school.admin, self.school.director
+        self.branch = self.school.branch("Centrum", "Bratislava", at=start)
+        self.school.lesson_type("group", "Skupina", "10.00", at=start)
         self.course = self.run("create_course", {"name": "Plávanie", "lesson_type": "group"}, start)["id"]
 
     def run(self, command: str, args: dict, at: datetime, who: Principal | None = None) -> dict:
@@ -42,7 +41,7 @@ class Centre:
                                          "capacity": capacity, "starts_on": starts, "ends_on": ends}, at)["id"]
 
     def client(self, at: datetime, name: str = "Dieťa") -> str:
-        return self.run("register_client", {"name": name, "branch_id": self.branch}, at)["id"]
+        return self.school.client(name, self.branch, at=at)
 
     def active(self, at: datetime) -> int:
         return self.system.view(ActivityTimeline).active_counts(self.tenant_id, us(at))["active"]

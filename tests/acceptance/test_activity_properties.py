@@ -4,7 +4,6 @@ events == an independent reference walking time event by event and midnight by m
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,13 +12,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from classledger.aggregates.errors import Refused
-from classledger.application.principal import Principal
-from classledger.application.tenants import system_principal
+from classledger.instants import us
 from classledger.projections.activity import ActivityTimeline, replay_month
-from classledger.projections.activity_model import us
 from classledger.projections.runtime import decode
 from classledger.system import System
 from tests.activity_reference import daily_active
+from tests.builders import School
 
 ZONE = ZoneInfo("Europe/Bratislava")
 START = datetime(2026, 2, 20, 8, 0, tzinfo=ZONE)
@@ -49,19 +47,18 @@ def system(tmp_path_factory: pytest.TempPathFactory):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps)
 def test_live_equals_replay_equals_reference(system: System, plan: list[tuple[str, int, int, int, int, int]]) -> None:
-    tid = uuid.uuid4()
     at = START
-    system.execute(system_principal(tid), "create_tenant",
-                   {"name": "P", "timezone": ZONE.key, "currency": "EUR", "tiers": [["S", 2], ["L", 100]]}, at=at)
-    admin = Principal(tid, uuid.uuid4(), "A", "admin")
-    director = Principal(tid, uuid.uuid4(), "D", "director")
-    branch = system.execute(director, "add_branch", {"name": "B", "city": "Bratislava"}, at=at)["id"]
-    system.execute(director, "define_lesson_type", {"code": "group", "name": "G", "single_visit_price": "9.00"}, at=at)
+    school = School.open(system, name="P", at=at, timezone=ZONE.key, tiers=[["S", 2], ["L", 100]])
+    tid = school.tenant_id
+    admin = school.admin = school.principal("admin", "A")
+    school.director = school.principal("director", "D")
+    branch = school.branch("B", "Bratislava", at=at)
+    school.lesson_type("group", "G", "9.00", at=at)
     course = system.execute(admin, "create_course", {"name": "C", "lesson_type": "group"}, at=at)["id"]
     ends = ["2026-03-10", "2026-04-19", "2026-05-31"]
     groups = [system.execute(admin, "create_group", {"course_id": course, "branch_id": branch, "name": f"G{i}", "capacity": 2,
                                                      "starts_on": "2026-02-01", "ends_on": e}, at=at)["id"] for i, e in enumerate(ends)]
-    clients = [system.execute(admin, "register_client", {"name": f"K{i}", "branch_id": branch}, at=at)["id"] for i in range(6)]
+    clients = [school.client(f"K{i}", branch, at=at) for i in range(6)]
     regs: list[str] = []
     credits: list[str] = []
     for action, ci, gi, pick, minutes, valid in plan:

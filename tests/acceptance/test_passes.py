@@ -12,13 +12,13 @@ import pytest
 
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid
 from classledger.application.importer import Importer
-from classledger.application.tenants import system_principal
+from classledger.instants import us
 from classledger.projections.activity import ActivityTimeline
-from classledger.projections.activity_model import us
 from classledger.projections.books import Books
 from classledger.projections.passes import PassBook
 from classledger.system import System
 from tests.acceptance.passes_support import PassSchool
+from tests.builders import School
 
 
 def test_paid_sale_posts_sale_and_payment_atomically(system: System) -> None:
@@ -306,11 +306,9 @@ def test_refusals_change_nothing(system: System) -> None:
 
 def test_import_of_passes_and_visits(system: System) -> None:
     """API §1 import: initial data with no_payment passes (§4.2) and virtual visits (§4.4)."""
-    tid = uuid.uuid4()
-    sp = system_principal(tid)
-    t0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
-    system.execute(sp, "create_tenant", {"name": "Š", "timezone": "Europe/Bratislava", "currency": "EUR"}, at=t0)
-    system.execute(sp, "issue_key", {"role": "director", "staff": "Jana"}, at=t0)
+    school = School.open(system, at=datetime(2026, 3, 2, 8, tzinfo=UTC))
+    tid = school.tenant_id
+    school.key("director", "Jana")
     branch, client, tpl, pid = (str(uuid.uuid4()) for _ in range(4))
 
     def line(minute: int, command: str, args: dict) -> bytes:
@@ -341,15 +339,20 @@ def test_import_of_passes_and_visits(system: System) -> None:
 
 def test_transfer_shows_in_both_histories(system: System) -> None:
     """DOMAIN §4.10: the transfer is in the giver's and the receiver's history."""
-    from classledger.application.clients import client_history
+    from classledger.application.readback import history_items
+    from classledger.projections.trail import ClientTrail
+
+    def client_history(tid: UUID, cid: UUID) -> list[dict[str, object]]:
+        page = system.view(ClientTrail).page(tid, cid, limit=1000, cursor=None)
+        return history_items(system.app, tid, page["items"])
 
     s = PassSchool(system)
     s.sell()
     other = s.new_client("Kamil")
     s.run("transfer_lessons", {"from_client_id": s.client, "to_client_id": other, "lesson_type": "group", "count": 2},
           who=s.regional)
-    mine = [i["type"] for i in client_history(system.app, s.tenant_id, UUID(s.client)) or []]
-    theirs = [i["type"] for i in client_history(system.app, s.tenant_id, UUID(other)) or []]
+    mine = [i["type"] for i in client_history(s.tenant_id, UUID(s.client))]
+    theirs = [i["type"] for i in client_history(s.tenant_id, UUID(other))]
     assert "PassSold" in mine
     assert "LessonsTransferredOut" in mine
     assert "PassSold" in theirs

@@ -21,12 +21,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from classledger.aggregates.errors import Refused
 from classledger.application.principal import Principal
-from classledger.application.tenants import system_principal
+from classledger.instants import us
 from classledger.projections import replay
-from classledger.projections.activity_model import us
 from classledger.projections.books import Books
 from classledger.projections.passes import PassBook
 from classledger.system import System
+from tests.builders import School
 
 SVP = 700  # single-visit price, minor units
 TEMPLATES = [("120.00", 10, 40), ("100.00", 3, 20), ("0.07", 12, 30)]
@@ -48,21 +48,19 @@ class PassMachine(RuleBasedStateMachine):
         self.dir = tempfile.TemporaryDirectory()
         self.system = System.open(f"sqlite:///{self.dir.name}/db.sqlite")
         self.at = datetime(2026, 3, 1, 9, tzinfo=UTC)
-        self.tid = uuid.uuid4()
-        self.system.execute(system_principal(self.tid), "create_tenant",
-                            {"name": "S", "timezone": "Europe/Tallinn", "currency": "EUR"}, at=self.at)
-        self.admin = Principal(self.tid, uuid.uuid4(), "Kadri", "admin")
-        self.director = Principal(self.tid, uuid.uuid4(), "Mari", "director")
-        self.regional = Principal(self.tid, uuid.uuid4(), "Rein", "regional_director")
-        self.branch = self.run("add_branch", {"name": "Kesklinn", "city": "Tallinn"}, who=self.director)["id"]
-        self.run("define_lesson_type", {"code": "group", "name": "G", "single_visit_price": "7.00"}, who=self.director)
-        self.templates = [
-            self.run("create_pass_template", {"name": f"T{i}", "price": p, "lessons": n, "validity_days": d,
-                                              "lesson_type": "group", "allow_overlap": True}, who=self.director)["id"]
-            for i, (p, n, d) in enumerate(TEMPLATES)
-        ]
+        school = School.open(self.system, name="S", at=self.at, timezone="Europe/Tallinn")
+        self.tid = school.tenant_id
+        self.admin = school.principal("admin", "Kadri")
+        self.director = school.principal("director", "Mari")
+        self.regional = school.principal("regional_director", "Rein")
+        school.admin, school.director = self.admin, self.director
+        self.branch = school.branch("Kesklinn", "Tallinn")
+        school.lesson_type("group", "G", "7.00")
+        self.templates = [school.pass_template(f"T{i}", p, n, d, "group", allow_overlap=True)
+                          for i, (p, n, d) in enumerate(TEMPLATES)]
         self.prices = {t: minor(p) for t, (p, _, _) in zip(self.templates, TEMPLATES, strict=True)}
-        self.clients = [self.run("register_client", {"name": n, "branch_id": self.branch})["id"] for n in ("A", "B", "C")]
+        self.clients = [school.client(n, self.branch) for n in ("A", "B", "C")]
+        self.at = school.clock
         self.sold: dict[str, Sold] = {}
         self.settled = 0
         self.visits: dict[str, bool] = {}  # visit id -> charged at the single-visit price

@@ -8,13 +8,13 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from classledger.application.tenants import system_principal
 from classledger.http.app import create_app
+from classledger.roles import ROLES
 from classledger.system import System
+from tests.builders import School, http_run, system_run
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 LIMIT = 64 * 1024  # the tests' body limit: small, so that going over it is cheap
-ROLES = ("admin", "director", "regional_director", "accountant", "operator")
 
 
 class Api:
@@ -23,14 +23,13 @@ class Api:
     def __init__(self, system: System, *, name: str = "Tanečná škola") -> None:
         self.system = system
         self.http = TestClient(create_app(system, body_limit=LIMIT), raise_server_exceptions=False)
-        self.tenant_id = uuid.uuid4()
-        sp = system_principal(self.tenant_id)
-        system.execute(sp, "create_tenant", {"name": name, "timezone": "Europe/Bratislava", "currency": "EUR"}, at=T0)
-        self.keys = {
-            role: system.execute(sp, "issue_key", {"role": role, "staff": f"{role} person"}, at=T0)["key"]
-            for role in ROLES
-        }
-        self.branch = self.post("/v1/branches", {"name": "Centrum", "city": "Bratislava"}, role="director").json()["id"]
+        # The tests' one builder (tests/builders.py), its commands sent over HTTP once the keys exist.
+        self.school = School(system, uuid.uuid4(), T0, system_run(system))
+        self.school.create_tenant(name)
+        self.tenant_id = self.school.tenant_id
+        self.keys = {role: self.school.key(role) for role in ROLES}
+        self.school.run_on = http_run(self.http, self.keys, system)
+        self.branch = self.school.branch("Centrum", "Bratislava")
 
     def h(self, role: str = "admin", **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}", **extra}
@@ -48,9 +47,7 @@ class Api:
         return self.http.get(path, params=params, headers=self.h(role))
 
     def client(self, name: str = "Eva Nováková", **fields: Any) -> str:
-        r = self.post("/v1/clients", {"name": name, "branch_id": self.branch, **fields})
-        assert r.status_code == 201, r.text
-        return str(r.json()["id"])
+        return self.school.client(name, self.branch, **fields)
 
     def events(self) -> int:
         return self.system.store.recorder.count_events(self.tenant_id)

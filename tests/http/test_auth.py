@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from classledger.application.service import ClassLedger
 from classledger.application.tenants import hash_key, system_principal
+from classledger.bootstrap import application
 from classledger.projections.keys import StaffKeys
 from classledger.store.database import Store
 from tests.http.support import T0, Api, assert_error
@@ -51,7 +51,7 @@ def test_a_key_issued_a_moment_ago_by_another_process_is_accepted(api: Api, data
     # System would apply its projections inside the same write).
     store = Store.open(database_url)
     try:
-        key = ClassLedger(store).execute(system_principal(api.tenant_id), "issue_key", {"role": "admin", "staff": "New"}, at=T0)["key"]
+        key = application(store).execute(system_principal(api.tenant_id), "issue_key", {"role": "admin", "staff": "New"}, at=T0)["key"]
     finally:
         store.close()
     assert api.system.view(StaffKeys).lookup(hash_key(key)) is None

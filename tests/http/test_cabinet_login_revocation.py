@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from classledger.aggregates.cabinet_user import secret_hash
-from classledger.application.service import ClassLedger
 from classledger.application.tenants import system_principal
+from classledger.bootstrap import application
 from classledger.projections.cabinet_users import CabinetUsers
 from classledger.store.database import Store
 from tests.http.support import T0, Api, assert_error
@@ -23,7 +23,7 @@ def test_a_login_signed_out_by_another_process_is_refused_at_once(api: Api, data
     # The other process saves the sign-out without projecting it.
     store = Store.open(database_url)
     try:
-        ClassLedger(store).execute(system_principal(api.tenant_id), "revoke_cabinet_user_login",
+        application(store).execute(system_principal(api.tenant_id), "revoke_cabinet_user_login",
                                    {"user_id": user_id}, at=T0)
     finally:
         store.close()

@@ -26,9 +26,8 @@ from typing import Any
 import pytest
 
 from classledger.aggregates.course import Group
-from classledger.application.principal import Principal
-from classledger.application.tenants import system_principal
 from classledger.system import System
+from tests.builders import School as Builder
 from tests.concurrency import run_in_threads
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
@@ -71,23 +70,19 @@ def _free_port() -> int:
 def _set_up(database_url: str) -> tuple[str, str, str, list[str]]:
     system = System.open(database_url)
     try:
-        tenant = uuid.uuid4()
-        sp = system_principal(tenant)
-        system.execute(sp, "create_tenant", {"name": "Rush", "timezone": "Europe/Bratislava", "currency": "EUR"}, at=T0)
-        key = system.execute(sp, "issue_key", {"role": "director", "staff": "Jana"}, at=T0)["key"]
-        director = Principal(tenant, uuid.uuid4(), "Jana", "director")
+        school = Builder.open(system, name="Rush", at=T0)
+        key = school.key("director", "Jana")
 
         def run(command: str, args: dict[str, Any]) -> dict[str, Any]:
-            return system.execute(director, command, args, at=T0)
+            return school.run(command, args, school.director, at=T0)
 
-        branch = str(run("add_branch", {"name": "Centrum", "city": "Bratislava"})["id"])
-        run("define_lesson_type", {"code": "group", "name": "Group", "single_visit_price": "15.00"})
+        branch = school.branch(at=T0)
+        school.lesson_type("group", "Group", "15.00", at=T0)
         course = run("create_course", {"name": "Salsa", "lesson_type": "group"})["id"]
         group = str(run("create_group", {"course_id": str(course), "branch_id": branch, "name": "Tuesday",
                                          "capacity": CAPACITY, "starts_on": "2027-02-01",
                                          "ends_on": "2027-06-30"})["id"])
-        clients = [str(run("register_client", {"name": f"Client {i}", "branch_id": branch})["id"])
-                   for i in range(CLIENTS)]
+        clients = [school.client(f"Client {i}", branch, who=school.director, at=T0) for i in range(CLIENTS)]
         return str(key), branch, group, clients
     finally:
         system.close()

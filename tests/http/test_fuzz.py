@@ -9,7 +9,7 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from classledger.application.registry import COMMANDS
+from classledger.bootstrap import COMMANDS
 from classledger.http.routes import CABINET_ROUTES, READS, TEXT_PARAMS, WRITES, path_params
 from tests.http.support import Api, assert_error
 

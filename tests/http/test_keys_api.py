@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from classledger import cli
-from classledger.application.service import ClassLedger
 from classledger.application.tenants import hash_key, system_principal
+from classledger.bootstrap import application
 from classledger.projections.keys import StaffKeys
 from classledger.store.database import Store
 from tests.http.support import T0, Api, assert_error
@@ -122,7 +122,7 @@ def test_a_key_revoked_a_moment_ago_by_another_process_is_refused(api: Api, data
     operator = next(k["id"] for k in keys(api) if k["role"] == "operator")
     store = Store.open(database_url)
     try:
-        ClassLedger(store).execute(system_principal(api.tenant_id), "revoke_key", {"key_id": operator}, at=T0)
+        application(store).execute(system_principal(api.tenant_id), "revoke_key", {"key_id": operator}, at=T0)
     finally:
         store.close()
     assert api.system.view(StaffKeys).lookup(hash_key(api.keys["operator"])) is not None

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.routing import Route
 
-from classledger.application.registry import COMMANDS
+from classledger.bootstrap import COMMANDS
 from classledger.http.app import create_app
 from classledger.http.openapi import openapi
 from classledger.http.routes import WRITES, openapi_path

@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from classledger import cli
+from classledger.instants import us
 from classledger.projections.activity import ActivityTimeline, replay_month
-from classledger.projections.activity_model import us
 from tests.http.support import Api
 
 ZONE = ZoneInfo("Europe/Bratislava")

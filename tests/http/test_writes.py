@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from classledger.application.registry import COMMANDS
+from classledger.bootstrap import COMMANDS
 from classledger.http.app import Api as ApiHandlers
 from classledger.http.app import create_app
 from classledger.http.family_cabinet import FamilyCabinet

@@ -3,33 +3,37 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from classledger.application.principal import Principal
-from classledger.application.tenants import system_principal
-from classledger.projections.activity_model import us
+from classledger.instants import us
 from classledger.projections.books import Books
 from classledger.system import System
-
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from tests.builders import T0, system_run
+from tests.builders import School as Builder
 
 
 class School:
+    """Built on the tests' one builder (tests/builders.py): the set-up at ``T0``, then five
+    minutes between commands."""
+
     def __init__(self, system: System) -> None:
+        self.school = Builder(system, uuid.uuid4(), T0, system_run(system), step=timedelta(minutes=5))
+        self.school.create_tenant("Š")
         self.system = system
-        self.tenant_id = uuid.uuid4()
-        system.execute(system_principal(self.tenant_id), "create_tenant", {"name": "Š", "timezone": "Europe/Bratislava", "currency": "EUR"}, at=T0)
-        self.director = Principal(self.tenant_id, uuid.uuid4(), "Jana", "director")
-        self.admin = Principal(self.tenant_id, uuid.uuid4(), "Peter", "admin")
-        self.ba = system.execute(self.director, "add_branch", {"name": "Centrum", "city": "Bratislava"}, at=T0)["id"]
-        self.ke = system.execute(self.director, "add_branch", {"name": "Košice", "city": "Košice"}, at=T0)["id"]
-        self.kosice_director = Principal(self.tenant_id, uuid.uuid4(), "Ivan", "director", "Košice")
-        self.client = system.execute(self.admin, "register_client", {"name": "Eva", "branch_id": self.ba}, at=T0)["id"]
-        self.clock = T0
+        self.tenant_id = self.school.tenant_id
+        self.director, self.admin = self.school.director, self.school.admin
+        self.ba = self.school.branch("Centrum", "Bratislava", at=T0)
+        self.ke = self.school.branch("Košice", "Košice", at=T0)
+        self.kosice_director = self.school.principal("director", "Ivan", "Košice")
+        self.client = self.school.client("Eva", self.ba, at=T0)
+
+    @property
+    def clock(self) -> datetime:
+        return self.school.clock
 
     def run(self, command: str, args: dict, who: Principal | None = None) -> dict:
-        self.clock += timedelta(minutes=5)
-        return self.system.execute(who or self.admin, command, args, at=self.clock)
+        return self.school.run(command, args, who)
 
     @property
     def books(self) -> Books:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from classledger.aggregates.books import ClientAccount, account_id
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid, NotFound
-from classledger.projections.activity_model import us
+from classledger.instants import us
 from classledger.system import System
 from tests.integration.books_support import School
 

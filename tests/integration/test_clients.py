@@ -14,12 +14,14 @@ import pytest
 
 from classledger.aggregates.client import PhoneIndex, phone_index_id
 from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused
-from classledger.application.clients import client_history
 from classledger.application.principal import Principal
-from classledger.application.tenants import system_principal
+from classledger.application.readback import history_items
 from classledger.projections import replay
 from classledger.projections.clients import ClientDirectory
+from classledger.projections.trail import ClientTrail
 from classledger.system import System
+from tests.builders import School as Builder
+from tests.builders import system_run
 
 T0 = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
 
@@ -28,15 +30,13 @@ class School:
     """One tenant (Europe/Bratislava, EUR) with two branches and two custom fields."""
 
     def __init__(self, system: System, *, unique_phones: bool = False) -> None:
+        self.school = Builder(system, uuid.uuid4(), T0, system_run(system))
+        self.school.create_tenant("Slniečko", unique_phones=unique_phones)
         self.system = system
-        self.tenant_id = uuid.uuid4()
-        sp = system_principal(self.tenant_id)
-        system.execute(sp, "create_tenant", {"name": "Slniečko", "timezone": "Europe/Bratislava", "currency": "EUR",
-                                             "unique_phones": unique_phones}, at=T0)
-        self.admin = Principal(self.tenant_id, uuid.uuid4(), "Peter", "admin")
-        self.director = Principal(self.tenant_id, uuid.uuid4(), "Jana", "director")
-        self.branch = system.execute(self.director, "add_branch", {"name": "Centrum", "city": "Bratislava"}, at=T0)["id"]
-        self.other_branch = system.execute(self.director, "add_branch", {"name": "Tartu", "city": "Tartu"}, at=T0)["id"]
+        self.tenant_id = self.school.tenant_id
+        self.admin, self.director = self.school.admin, self.school.director
+        self.branch = self.school.branch("Centrum", "Bratislava", at=T0)
+        self.other_branch = self.school.branch("Tartu", "Tartu", at=T0)
         self.define("school", "School", "text")
         self.define("size", "T-shirt", "choice", choices=["S", "M"])
         self.clock = T0
@@ -50,7 +50,8 @@ class School:
         return self.system.execute(principal or self.admin, command, args, at=self.clock, **kw)
 
     def client(self, name: str, **extra: Any) -> str:
-        return str(self.run("register_client", {"name": name, "branch_id": self.branch, **extra})["id"])
+        self.clock += timedelta(minutes=1)
+        return self.school.client(name, self.branch, at=self.clock, **extra)
 
     def search(self, **kw: Any) -> dict[str, Any]:
         return self.system.view(ClientDirectory).search(self.tenant_id, **kw)
@@ -64,9 +65,10 @@ class School:
         return card
 
     def history(self, cid: str) -> list[dict[str, Any]]:
-        items = client_history(self.system.app, self.tenant_id, uuid.UUID(cid))
-        assert items is not None
-        return items
+        """The client's history as the API serves it (API §3): the trail's events, read back."""
+        page = self.system.view(ClientTrail).page(self.tenant_id, uuid.UUID(cid), limit=1000, cursor=None)
+        assert page["next_cursor"] is None
+        return history_items(self.system.app, self.tenant_id, page["items"])
 
     def head(self) -> int:
         return self.system.store.recorder.max_notification_id() or 0
@@ -114,13 +116,9 @@ def test_register_answers_id_and_version_and_the_card_shows_every_field(system: 
 
 def test_the_card_balance_is_in_the_tenants_currency(system: System) -> None:
     """API §3: money in the tenant's currency; JPY has no minor units."""
-    tenant_id = uuid.uuid4()
-    system.execute(system_principal(tenant_id), "create_tenant",
-                   {"name": "Tokyo", "timezone": "Asia/Tokyo", "currency": "JPY"}, at=T0)
-    director = Principal(tenant_id, uuid.uuid4(), "Jana", "director")
-    branch = system.execute(director, "add_branch", {"name": "Shibuya", "city": "Tokyo"}, at=T0)["id"]
-    cid = system.execute(director, "register_client", {"name": "Yui", "branch_id": branch}, at=T0)["id"]
-    card = system.view(ClientDirectory).card(tenant_id, uuid.UUID(cid))
+    tokyo = Builder.open(system, name="Tokyo", at=T0, timezone="Asia/Tokyo", currency="JPY")
+    cid = tokyo.client("Yui", tokyo.branch("Shibuya", "Tokyo", at=T0), who=tokyo.director, at=T0)
+    card = system.view(ClientDirectory).card(tokyo.tenant_id, uuid.UUID(cid))
     assert card is not None
     assert card["balance"] == {"total": "0", "by_city": {}}
 
@@ -489,7 +487,7 @@ def test_another_tenants_client_is_not_found(system: System) -> None:
         refused(b, "client_not_found", command, args, NotFound)
     refused(b, "branch_not_found", "register_client", {"name": "X", "branch_id": a.branch}, NotFound)
     assert system.view(ClientDirectory).card(b.tenant_id, uuid.UUID(cid)) is None
-    assert client_history(system.app, b.tenant_id, uuid.UUID(cid)) is None
+    assert b.history(cid) == []
     assert b.names(q="Anna") == []
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from classledger.instants import us
 from classledger.projections.activity import ActivityTimeline
-from classledger.projections.activity_model import us
 from classledger.projections.clients import CursorError
 from classledger.system import System
 from tests.integration.test_clients import T0, School

@@ -4,8 +4,8 @@ the system accepts in full, on both databases, with a real activity curve."""
 from __future__ import annotations
 
 from classledger.demo import demo_tenant_id, generate
+from classledger.instants import us
 from classledger.projections.activity import ActivityTimeline
-from classledger.projections.activity_model import us
 from classledger.projections.clients import ClientDirectory
 from classledger.system import System, now
 

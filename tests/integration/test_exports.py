@@ -12,8 +12,8 @@ from beancount import loader
 from beancount.core import data
 from openpyxl import load_workbook
 
+from classledger.instants import us
 from classledger.projections import exports
-from classledger.projections.activity_model import us
 from classledger.system import System
 from tests.integration.books_support import School
 

@@ -12,6 +12,7 @@ import pytest
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid
 from classledger.application.principal import Principal
 from classledger.application.tenants import hash_key, system_principal
+from classledger.instants import us
 from classledger.projections.keys import StaffKeys
 from classledger.store import hashchain
 from classledger.system import System
@@ -52,8 +53,8 @@ def test_events_carry_their_tenant_and_are_read_per_tenant(system: System) -> No
 def test_month_window_reads_only_that_tenants_instants(system: System) -> None:
     a, pa = make_tenant(system)
     system.execute(pa, "add_branch", {"name": "Feb", "city": "Košice"}, at=datetime(2026, 2, 3, tzinfo=UTC))
-    lo = int(datetime(2026, 2, 1, tzinfo=UTC).timestamp() * 1_000_000)
-    hi = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp() * 1_000_000)
+    lo = us(datetime(2026, 2, 1, tzinfo=UTC))
+    hi = us(datetime(2026, 3, 1, tzinfo=UTC))
     rows = system.store.recorder.read_rows(0, 100, tenant_id=a, at_from_us=lo, at_to_us=hi)
     assert [r.topic.rpartition(":")[2] for r in rows] == ["BranchAdded"]
 

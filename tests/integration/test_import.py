@@ -11,18 +11,16 @@ import pytest
 
 from classledger import cli
 from classledger.application.importer import Importer
-from classledger.application.tenants import system_principal
 from classledger.system import System
+from tests.builders import School
 
 T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night Europe/Bratislava moves to CEST
 
 
 def tenant(system: System) -> uuid.UUID:
-    tid = uuid.uuid4()
-    sp = system_principal(tid)
-    system.execute(sp, "create_tenant", {"name": "Jazyková škola", "timezone": "Europe/Bratislava", "currency": "EUR"}, at=T0)
-    system.execute(sp, "issue_key", {"role": "director", "staff": "Jana"}, at=T0)
-    return tid
+    school = School.open(system, name="Jazyková škola", at=T0)
+    school.key("director", "Jana")
+    return school.tenant_id
 
 
 def line(at: datetime, command: str, args: dict, actor: str = "Jana", **extra: object) -> bytes:

@@ -25,23 +25,18 @@ import pytest
 from classledger.aggregates.client import Client
 from classledger.application.audit import verify_chain
 from classledger.application.importer import Importer, ImportSummary
-from classledger.application.principal import Principal
-from classledger.application.registry import COMMANDS
-from classledger.application.tenants import system_principal
+from classledger.bootstrap import COMMANDS
 from classledger.store.database import Store
 from classledger.system import System
+from tests.builders import School
 
 T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
 
 def tenant(system: System) -> tuple[uuid.UUID, str]:
-    tid = uuid.uuid4()
-    sp = system_principal(tid)
-    system.execute(sp, "create_tenant", {"name": "Hudobná škola", "timezone": "Europe/Bratislava", "currency": "EUR"}, at=T0)
-    system.execute(sp, "issue_key", {"role": "director", "staff": "Jana"}, at=T0)
-    director = Principal(tid, uuid.uuid4(), "Jana", "director")
-    branch = system.execute(director, "add_branch", {"name": "Centrum", "city": "Bratislava"}, at=T0)["id"]
-    return tid, str(branch)
+    school = School.open(system, name="Hudobná škola", at=T0)
+    school.key("director", "Jana")
+    return school.tenant_id, school.branch(at=T0)
 
 
 def line(at: datetime, command: str, args: dict[str, Any], **extra: object) -> bytes:

@@ -15,9 +15,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 from classledger.aggregates.errors import Refused
 from classledger.application.cabinet_users import cabinet_principal
 from classledger.application.principal import Principal
-from classledger.application.tenants import system_principal
 from classledger.projections import replay
 from classledger.system import System
+from tests.builders import School
 
 
 class Commands(RuleBasedStateMachine):
@@ -26,12 +26,11 @@ class Commands(RuleBasedStateMachine):
         self.dir = tempfile.TemporaryDirectory()
         self.system = System.open(f"sqlite:///{self.dir.name}/db.sqlite")
         self.at = datetime(2026, 3, 1, 9, tzinfo=UTC)
-        tid = uuid.uuid4()
-        self.system.execute(system_principal(tid), "create_tenant", {"name": "S", "timezone": "Europe/Tallinn", "currency": "EUR", "tiers": [["A", 3]]}, at=self.at)
-        self.admin = Principal(tid, uuid.uuid4(), "Kadri", "admin")
-        director = Principal(tid, uuid.uuid4(), "Mari", "director")
-        self.branch = self.system.execute(director, "add_branch", {"name": "Kesklinn", "city": "Tallinn"}, at=self.at)["id"]
-        self.system.execute(director, "define_lesson_type", {"code": "group", "name": "G", "single_visit_price": "8.00"}, at=self.at)
+        school = School.open(self.system, name="S", at=self.at, timezone="Europe/Tallinn", tiers=[["A", 3]])
+        self.admin = school.principal("admin", "Kadri")
+        school.director = school.principal("director", "Mari")
+        self.branch = school.branch("Kesklinn", "Tallinn", at=self.at)
+        school.lesson_type("group", "G", "8.00", at=self.at)
         course = self.system.execute(self.admin, "create_course", {"name": "Tants", "lesson_type": "group"}, at=self.at)["id"]
         self.groups = [
             self.system.execute(self.admin, "create_group", {"course_id": course, "branch_id": self.branch, "name": f"G{i}", "capacity": 2,

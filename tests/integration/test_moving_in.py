@@ -17,8 +17,8 @@ import pytest
 
 from classledger import cli
 from classledger.application.importer import Importer
-from classledger.application.tenants import system_principal
 from classledger.system import System, now
+from tests.builders import School
 
 MARCH = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 
@@ -28,11 +28,9 @@ def line(at: datetime, command: str, args: dict[str, Any], actor: str = "Jana", 
 
 
 def moved_in(system: System, at: datetime = MARCH) -> uuid.UUID:
-    tid = uuid.uuid4()
-    sp = system_principal(tid)
-    system.execute(sp, "create_tenant", {"name": "Hudobná škola", "timezone": "Europe/Bratislava", "currency": "EUR"}, at=at)
-    system.execute(sp, "issue_key", {"role": "director", "staff": "Jana"}, at=at)
-    return tid
+    school = School.open(system, name="Hudobná škola", at=at)
+    school.key("director", "Jana")
+    return school.tenant_id
 
 
 def run(system: System, tid: uuid.UUID, lines: list[bytes]) -> dict[str, Any]:
@@ -165,8 +163,8 @@ def test_a_line_a_few_minutes_ahead_is_within_the_tolerance(system: System) -> N
 def test_lines_a_few_minutes_ahead_keep_the_live_month_report_equal_to_its_replay(system: System) -> None:
     """DOMAIN §5.7: the live peak and the replayed peak are always equal. Clients activated
     by lines 3 minutes ahead of the server's clock are not active yet, in either."""
+    from classledger.instants import us
     from classledger.projections.activity import ActivityTimeline, replay_month
-    from classledger.projections.activity_model import us
 
     start = now()
     tid = moved_in(system, at=start - timedelta(days=3))

@@ -6,29 +6,26 @@ transfer — the live tables equal a rebuild from the first event, on both datab
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from classledger.application.principal import Principal
-from classledger.application.tenants import system_principal
 from classledger.projections import replay
 from classledger.projections.catalogue import Catalogue
 from classledger.projections.trail import ClientTrail
 from classledger.system import System
+from tests.builders import School
 
 
 def test_live_catalogue_and_trail_equal_a_rebuild(system: System) -> None:
-    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
-    tid = uuid.uuid4()
-    system.execute(system_principal(tid), "create_tenant", {"name": "S", "timezone": "Europe/Tallinn", "currency": "EUR"}, at=at)
-    boss = Principal(tid, uuid.uuid4(), "Mari", "regional_director")
+    school = School.open(system, name="S", at=datetime(2026, 3, 2, 9, tzinfo=UTC), step=timedelta(minutes=7),
+                         timezone="Europe/Tallinn")
+    tid = school.tenant_id
+    boss = school.admin = school.director = school.principal("regional_director", "Mari")
 
     def run(command: str, args: dict) -> dict:
-        nonlocal at
-        at += timedelta(minutes=7)
-        return system.execute(boss, command, args, at=at)
+        return school.run(command, args, boss)
 
-    branch = run("add_branch", {"name": "Kesklinn", "city": "Tallinn"})["id"]
-    run("define_lesson_type", {"code": "group", "name": "G", "single_visit_price": "8.00"})
+    branch = school.branch("Kesklinn", "Tallinn")
+    school.lesson_type("group", "G", "8.00")
     run("define_custom_field", {"key": "school", "label": "Kool", "type": "text", "required": False})
     course = run("create_course", {"name": "Tants", "lesson_type": "group"})["id"]
     groups = [run("create_group", {"course_id": course, "branch_id": branch, "name": f"G{i}", "capacity": 1,
@@ -37,15 +34,14 @@ def test_live_catalogue_and_trail_equal_a_rebuild(system: System) -> None:
                                           "lesson_type": "group", "multi_client": True})["id"]
     big = run("create_pass_template", {"name": "Suur", "price": "150.00", "lessons": 10, "validity_days": 30,
                                        "lesson_type": "group", "multi_client": True})["id"]
-    a, b, c = (run("register_client", {"name": n, "branch_id": branch})["id"] for n in ("Anu", "Berit", "Cärol"))
+    a, b, c = (school.client(n, branch) for n in ("Anu", "Berit", "Cärol"))
     regs = [run("register", {"client_id": x, "group_id": groups[0]})["id"] for x in (a, b, c)]
     run("cancel_registration", {"registration_id": regs[0], "reason": "x"})  # b is promoted
     run("transfer_registration", {"registration_id": regs[2], "group_id": groups[1]})
     run("grant_credit", {"registration_id": regs[1], "kind": "makeup", "expires_on": "2026-04-01"})
-    p = run("sell_pass", {"template_id": shared, "client_ids": [a, b], "branch_id": branch, "valid_from": "2026-03-02",
-                          "payment": "paid", "method": "cash"})["id"]
+    p = school.pass_sold(shared, [a, b], branch, valid_from=date(2026, 3, 2))["id"]
     run("record_visit", {"client_id": b, "lesson_type": "group", "date": "2026-03-02", "status": "attended"})
-    pay = run("receive_payment", {"client_id": a, "amount": "5.00", "method": "card", "branch_id": branch})["id"]
+    pay = school.payment(a, "5.00", branch, method="card")
     run("cancel_transaction", {"transaction_id": pay, "reason": "typo"})
     run("transfer_lessons", {"from_client_id": a, "to_client_id": c, "lesson_type": "group", "count": 2})
     run("recalculate_pass", {"pass_id": p, "template_id": big})
@@ -53,7 +49,7 @@ def test_live_catalogue_and_trail_equal_a_rebuild(system: System) -> None:
 
     live_trail = system.view(ClientTrail).page(tid, uuid.UUID(a), limit=1000, cursor=None)
     assert live_trail["total"] > 10
-    groups_page = system.view(Catalogue).groups(tid, today=at.date(), limit=10, cursor=None)
+    groups_page = system.view(Catalogue).groups(tid, today=school.clock.date(), limit=10, cursor=None)
     assert [(g["registered"], g["waitlisted"]) for g in groups_page["items"]] == [(1, 0), (1, 0)]
     result = replay.verify(system.store, ["catalogue", "trail"])
     assert result.ok, [d.examples for d in result.differences]

@@ -10,9 +10,9 @@ import pytest
 from classledger.aggregates.course import Group
 from classledger.aggregates.errors import Conflict, Invalid
 from classledger.aggregates.registration import Registration
-from classledger.application.principal import Principal
-from classledger.application.tenants import system_principal
 from classledger.system import System
+from tests.builders import School as Builder
+from tests.builders import system_run
 from tests.concurrency import run_in_threads
 
 T0 = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
@@ -20,15 +20,14 @@ T0 = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 
 class School:
     def __init__(self, system: System) -> None:
+        self.school = Builder(system, uuid.uuid4(), T0, system_run(system))
+        self.school.create_tenant("Škola", tiers=[["S", 3], ["M", 50]])
         self.system = system
-        self.tenant_id = uuid.uuid4()
-        system.execute(system_principal(self.tenant_id), "create_tenant",
-                       {"name": "Škola", "timezone": "Europe/Bratislava", "currency": "EUR", "tiers": [["S", 3], ["M", 50]]}, at=T0)
-        self.admin = Principal(self.tenant_id, uuid.uuid4(), "Peter", "admin")
-        director = Principal(self.tenant_id, uuid.uuid4(), "Jana", "director")
+        self.tenant_id = self.school.tenant_id
+        self.admin = self.school.admin
         self.clock = T0
-        self.branch = system.execute(director, "add_branch", {"name": "Centrum", "city": "Bratislava"}, at=T0)["id"]
-        system.execute(director, "define_lesson_type", {"code": "group", "name": "Skupina", "single_visit_price": "10.00"}, at=T0)
+        self.branch = self.school.branch("Centrum", "Bratislava", at=T0)
+        self.school.lesson_type("group", "Skupina", "10.00", at=T0)
         self.course = self.run("create_course", {"name": "Balet", "lesson_type": "group"})["id"]
 
     def run(self, command: str, args: dict, **kw):
@@ -41,7 +40,8 @@ class School:
                                          "schedule": [{"weekday": 1, "starts_at": "16:00", "minutes": 45}]})["id"]
 
     def client(self, name: str = "Dieťa") -> str:
-        return self.run("register_client", {"name": name, "branch_id": self.branch})["id"]
+        self.clock += timedelta(minutes=1)
+        return self.school.client(name, self.branch, at=self.clock)
 
 
 def test_a_full_group_waitlists_and_a_cancellation_promotes_the_oldest(system: System) -> None:

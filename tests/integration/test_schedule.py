@@ -16,10 +16,11 @@ from classledger.aggregates.lesson import Lesson
 from classledger.aggregates.schedule import Room
 from classledger.application.principal import Principal
 from classledger.application.readback import history_items
-from classledger.application.tenants import system_principal
 from classledger.projections.lessons import Timetable
 from classledger.projections.trail import ClientTrail
 from classledger.system import System
+from tests.builders import School as Builder
+from tests.builders import system_run
 from tests.concurrency import run_in_threads
 
 T0 = datetime(2026, 8, 20, 8, 0, tzinfo=UTC)
@@ -28,28 +29,32 @@ SCHOOL_YEAR = {"every": "week", "interval": 1, "weekdays": ["tue"], "until": "20
 
 class School:
     def __init__(self, system: System) -> None:
+        self.school = Builder(system, uuid.uuid4(), T0, system_run(system))
+        self.school.create_tenant("Tanečná škola", tiers=[["S", 100]])
         self.system = system
-        self.tenant_id = uuid.uuid4()
-        system.execute(system_principal(self.tenant_id), "create_tenant",
-                       {"name": "Tanečná škola", "timezone": "Europe/Bratislava", "currency": "EUR",
-                        "tiers": [["S", 100]]}, at=T0)
-        self.admin = Principal(self.tenant_id, uuid.uuid4(), "Peter", "admin")
-        self.director = Principal(self.tenant_id, uuid.uuid4(), "Jana", "director")
-        self.regional = Principal(self.tenant_id, uuid.uuid4(), "Eva", "regional_director")
-        self.clock = T0
-        self.branch = self.run("add_branch", {"name": "Centrum", "city": "Bratislava"}, by=self.director)["id"]
-        self.run("define_lesson_type", {"code": "dance", "name": "Tanec", "single_visit_price": "12.00"}, by=self.director)
-        self.run("define_lesson_type", {"code": "piano", "name": "Klavír", "single_visit_price": "25.00"}, by=self.director)
+        self.tenant_id = self.school.tenant_id
+        self.admin, self.director = self.school.admin, self.school.director
+        self.regional = self.school.principal("regional_director", "Eva")
+        self.branch = self.school.branch("Centrum", "Bratislava")
+        self.school.lesson_type("dance", "Tanec", "12.00")
+        self.school.lesson_type("piano", "Klavír", "25.00")
         self.room = self.run("add_room", {"branch_id": self.branch, "name": "Sála A", "capacity": 20}, by=self.director)["id"]
         self.teacher = self.run("add_instructor", {"name": "Mária", "lesson_types": ["dance"]}, by=self.director)["id"]
         self.course = self.run("create_course", {"name": "Balet", "lesson_type": "dance"})["id"]
 
+    @property
+    def clock(self) -> datetime:
+        return self.school.clock
+
+    @clock.setter
+    def clock(self, at: datetime) -> None:
+        self.school.clock = at
+
     def run(self, command: str, args: dict[str, Any], *, by: Principal | None = None) -> dict[str, Any]:
-        self.clock += timedelta(minutes=1)
-        return self.system.execute(by or self.admin, command, args, at=self.clock)
+        return self.school.run(command, args, by)
 
     def client(self, name: str = "Dieťa") -> str:
-        return str(self.run("register_client", {"name": name, "branch_id": self.branch})["id"])
+        return self.school.client(name, self.branch)
 
     def group(self, capacity: int = 10) -> str:
         return str(self.run("create_group", {"course_id": self.course, "branch_id": self.branch, "name": "Pondelok",

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from classledger.aggregates.errors import Conflict
-from classledger.projections.activity_model import us
+from classledger.instants import us
 from classledger.projections.books import Books
 from classledger.projections.clients import ClientDirectory
 from classledger.store import hashchain
@@ -48,7 +48,7 @@ def test_a_failing_projection_never_fails_the_write(system: System, monkeypatch:
     answer = school.run("receive_payment", {"client_id": school.client, "amount": "25.00", "method": "cash", "branch_id": school.ba})
     assert answer["ok"]  # the payment is recorded although its read model failed
     # The other read models keep up while the books are stuck.
-    eva = school.run("register_client", {"name": "Nová Eva", "branch_id": school.ba})["id"]
+    eva = school.school.client("Nová Eva", school.ba)
     assert system.view(ClientDirectory).card(school.tenant_id, uuid.UUID(eva)) is not None
     head = system.store.recorder.max_notification_id()
     # The books are stuck for this school only, and say so (projections/failures.py).
@@ -65,7 +65,7 @@ def test_a_failing_projection_never_fails_the_write(system: System, monkeypatch:
 
 def test_concurrent_writers_each_land_exactly_once(system: System) -> None:
     school = School(system)
-    clients = [school.run("register_client", {"name": f"Klient {i}", "branch_id": school.ba})["id"] for i in range(8)]
+    clients = [school.school.client(f"Klient {i}", school.ba) for i in range(8)]
 
     def pay(client: str) -> None:
         for _ in range(15):

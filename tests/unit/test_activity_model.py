@@ -16,18 +16,16 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from classledger.instants import day_start, from_us, us
 from classledger.projections.activity import RULES, TenantInfo, _DictState
 from classledger.projections.activity_model import (
     ClientActivity,
     Tier,
     daily_counts,
-    day_start,
     end_of_day,
-    from_us,
     local_day,
     month_report,
     tier_in_force,
-    us,
 )
 from classledger.projections.runtime import EventRecord
 

@@ -26,8 +26,9 @@ from uuid import UUID
 import orjson
 
 from classledger import projections as registry
+from classledger.projections import tracking
 from classledger.projections.failures import FAILURES_DDL, read_failures
-from classledger.projections.runtime import POSITIONS_DDL, EventRecord, Projection, Runner
+from classledger.projections.runtime import EventRecord, Projection, Runner
 from classledger.store.codec import event_class, open_state, type_name, upcast
 from classledger.store.database import Store, Tx, check_identifier
 from classledger.store.personal import KeyRing, declares_personal
@@ -142,11 +143,11 @@ def _canon(v: Any) -> Any:
 
 def _reset_scratch(store: Store, scratch: Sequence[Projection]) -> None:
     with store.db.write() as tx:
-        tx.execute(POSITIONS_DDL)  # a store no runner has run on yet
+        tracking.create(tx)  # a store no runner has run on yet
         tx.execute(FAILURES_DDL)
         for p in scratch:
             p.drop(tx)
-            tx.execute("DELETE FROM projection_positions WHERE name = ?", (p.key,))
+            tracking.forget(tx, p.key)
             tx.execute("DELETE FROM projection_failures WHERE name = ?", (p.key,))
 
 
@@ -155,10 +156,10 @@ def status(store: Store) -> dict[str, Any]:
     details): the head, each position and how far behind it is, and the events set
     aside per projection and tenant (projections/failures.py)."""
     with store.db.write() as tx:
-        tx.execute(POSITIONS_DDL)  # a store no runner has run on yet
+        tracking.create(tx)  # a store no runner has run on yet
         tx.execute(FAILURES_DDL)
     head = store.recorder.max_notification_id() or 0
-    positions = {str(r[0]): int(r[1]) for r in store.db.query("SELECT name, position FROM projection_positions")}
+    positions = tracking.read(store.db)
     stuck = read_failures(store.db)
     return {
         "ok": not stuck,
@@ -417,7 +418,7 @@ def bulk_catch_up(
         rows = store.recorder.read_texts(start, page, upto=head, tenant_id=tenant_id, skip_topics=tuple(skip))
         skipped = skipped or bool(skip)
         if not rows:
-            runner._advance(head)  # the filtered tenant (or the wanted topics) have nothing more up to head
+            runner.advance(head)  # the filtered tenant (or the wanted topics) have nothing more up to head
             if skipped:
                 if progress:
                     progress(head - start)
@@ -428,7 +429,7 @@ def bulk_catch_up(
         staged: dict[str, tuple[int, int]] = {}  # key -> (position applied after, events applied)
         if stage:
             with db.read() as rtx:
-                now = {r[0]: int(r[1]) for r in rtx.execute("SELECT name, position FROM projection_positions")}
+                now = tracking.read_in(rtx)
                 for p in stage:
                     pos = now.get(p.key, 0)
                     if pos < last:
@@ -442,8 +443,8 @@ def bulk_catch_up(
                 # A page's rows land all over the tables' B-trees (a client's trail, a pass):
                 # SQLite's default 2 MB page cache would write and read the same pages again.
                 tx.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
-            held = runner._lock_positions(tx)
-            moved: list[tuple[int, int, str]] = []
+            held = runner.lock_positions(tx)
+            moved: list[tracking.Move] = []
             for p in runner.projections:
                 pos = held.get(p.key, 0)
                 ahead = staged.get(p.key)
@@ -459,10 +460,7 @@ def bulk_catch_up(
                     applied = _apply(p, tx, records, pos)
                 p.finish_page(tx)
                 moved.append((last, applied, p.key))
-            tx.executemany(
-                "UPDATE projection_positions SET position = ?, events_applied = events_applied + ? WHERE name = ?",
-                moved,
-            )
+            tracking.record(tx, moved)
         covered = last - start if skipped else len(rows)  # about: the ids passed over are events too
         start = last
         total += len(rows)
@@ -504,8 +502,7 @@ def rebuild(
     read += Runner(store, scratch, isolate=False).catch_up(tenant_id=tenant_id, progress=progress)
     with store.db.write() as tx:
         for s, lv in zip(scratch, live, strict=True):
-            row = tx.one("SELECT position FROM projection_positions WHERE name = ?", (s.key,))
-            position = int(row[0]) if row else 0
+            position = tracking.position(tx, s.key)
             where, params = _where(tenant_id)
             for table in lv.tables:
                 if tenant_id is None:
@@ -514,13 +511,13 @@ def rebuild(
                 tx.execute(f"DELETE FROM {lv.t(table)} {where}", params)
                 tx.execute(f"INSERT INTO {lv.t(table)} SELECT * FROM {s.t(table)} {where}", params)
             if tenant_id is None:
-                tx.execute("UPDATE projection_positions SET position = ? WHERE name = ?", (position, lv.key))
+                tracking.put(tx, lv.key, position)
                 tx.execute("DELETE FROM projection_failures WHERE name = ?", (lv.key,))
             else:
                 # The tenant's rows are now built from every one of its events: nothing waits.
                 tx.execute("DELETE FROM projection_failures WHERE name = ? AND tenant_id = ?", (lv.key, str(tenant_id)))
             s.drop(tx)
-            tx.execute("DELETE FROM projection_positions WHERE name = ?", (s.key,))
+            tracking.forget(tx, s.key)
     return RebuildSummary([p.name for p in live], read, time.perf_counter() - t0, resumed)
 
 

@@ -26,7 +26,7 @@ from uuid import UUID
 
 import orjson
 
-from classledger.projections import failures
+from classledger.projections import failures, tracking
 from classledger.projections.batch import PendingInserts
 from classledger.projections.failures import FAILURES_DDL, Failure
 from classledger.store.availability import unavailable
@@ -227,13 +227,6 @@ class QueuedProjection(Projection):
         """Drop what the page holds besides its queued inserts."""
 
 
-POSITIONS_DDL = (
-    "CREATE TABLE IF NOT EXISTS projection_positions ("
-    "name TEXT NOT NULL PRIMARY KEY, version INTEGER NOT NULL, position BIGINT NOT NULL, "
-    "events_applied BIGINT NOT NULL DEFAULT 0)"
-)
-
-
 class Runner:
     """Feeds stored events to a set of projections, exactly once.
 
@@ -258,34 +251,53 @@ class Runner:
 
     def setup(self) -> None:
         with self.db.write() as tx:
-            tx.execute(POSITIONS_DDL)
+            tracking.create(tx)
             tx.execute(FAILURES_DDL)
             for p in self.projections:
-                row = tx.one("SELECT version FROM projection_positions WHERE name = ?", (p.key,))
-                if row is not None and row[0] != p.version:
+                built_by = tracking.version(tx, p.key)
+                if built_by is not None and built_by != p.version:
                     # The code changed shape: start the new version from the first event.
-                    tx.execute("DELETE FROM projection_positions WHERE name = ?", (p.key,))
+                    tracking.forget(tx, p.key)
                     tx.execute("DELETE FROM projection_failures WHERE name = ?", (p.key,))
-                    row = None
+                    built_by = None
                 for stmt in p.ddl():
                     tx.execute(stmt)
-                if row is None:
-                    tx.execute(
-                        "INSERT INTO projection_positions (name, version, position) VALUES (?, ?, 0)",
-                        (p.key, p.version),
-                    )
+                if built_by is None:
+                    tracking.start(tx, p.key, p.version)
+
+    @property
+    def keys(self) -> list[str]:
+        """The tracking keys of the projections this runner feeds."""
+        return [p.key for p in self.projections]
 
     def positions(self) -> dict[str, int]:
-        rows = self.db.query("SELECT name, position FROM projection_positions")
-        return {r[0]: int(r[1]) for r in rows}
+        return tracking.read(self.db)
 
-    def _lock_positions(self, tx: Tx) -> dict[str, int]:
-        keys = [p.key for p in self.projections]
-        marks = ",".join("?" * len(keys))
-        sql = f"SELECT name, position FROM projection_positions WHERE name IN ({marks})"
-        if self.db.dialect == "postgresql":
-            sql += " FOR UPDATE"
-        return {r[0]: int(r[1]) for r in tx.execute(sql, keys)}
+    def lock_positions(self, tx: Tx) -> dict[str, int]:
+        """This runner's projections' positions, held until ``tx`` ends."""
+        return tracking.lock(tx, self.db.dialect, self.keys)
+
+    def advance(self, position: int) -> None:
+        """Move every projection of this runner forward to ``position`` (none handles
+        anything between: a tenant's events, or the wanted topics, end before it)."""
+        with self.db.write() as tx:
+            tracking.advance(tx, self.keys, position)
+
+    def join(self, builder: Runner, stop: threading.Event) -> bool:
+        """Build ``builder``'s projections apart (a new or changed projection from the
+        first event, while this runner's keep serving and writes do not wait for it), then
+        take them into this runner once nothing is left between them and the head.
+        Returns whether they joined (``False``: ``stop`` was set first)."""
+        while not stop.is_set():
+            builder.catch_up()
+            with self._lock:
+                head = self.store.recorder.max_notification_id() or 0
+                positions = builder.positions()
+                if min((positions.get(key, 0) for key in builder.keys), default=head) >= head:
+                    self.projections.extend(builder.projections)
+                    self._known_head = 0
+                    return True
+        return False
 
     def catch_up(
         self,
@@ -315,7 +327,7 @@ class Runner:
             while start < head:
                 rows = self.store.recorder.read_rows(start, page, upto=head, tenant_id=tenant_id)
                 if not rows:
-                    self._advance(head)  # the filtered tenant has nothing more up to head
+                    self.advance(head)  # the filtered tenant has nothing more up to head
                     break
                 self.apply_page(rows)
                 # every projection now stands at the page's last event, or beyond it
@@ -367,7 +379,7 @@ class Runner:
 
     def _resume_one(self, p: Projection, tenant: str) -> None:
         with self.db.write() as tx:
-            position = self._lock_positions_of(tx, [p]).get(p.key, 0)
+            position = tracking.lock(tx, self.db.dialect, [p.key]).get(p.key, 0)
             row = tx.one(
                 "SELECT notification_id, attempts FROM projection_failures WHERE name = ? AND tenant_id = ?",
                 (p.key, tenant),
@@ -391,16 +403,11 @@ class Runner:
                         (ev.id, ev.type, failures.describe(exc), attempts + 1, p.key, tenant),
                     )
                     self._log_failure(p, ev, exc, retry=True)
-                    tx.execute(
-                        "UPDATE projection_positions SET events_applied = events_applied + ? WHERE name = ?",
-                        (applied, p.key),
-                    )
+                    tracking.count(tx, p.key, applied)
                     return
                 start = rows[-1].notification_id
             tx.execute("DELETE FROM projection_failures WHERE name = ? AND tenant_id = ?", (p.key, tenant))
-            tx.execute(
-                "UPDATE projection_positions SET events_applied = events_applied + ? WHERE name = ?", (applied, p.key)
-            )
+            tracking.count(tx, p.key, applied)
         log.warning("projection %s resumed for tenant %s: %d events applied", p.key, tenant, applied)
 
     @staticmethod
@@ -462,26 +469,12 @@ class Runner:
         tx.execute("RELEASE SAVEPOINT projection_page")
         return applied, first
 
-    def _advance(self, position: int) -> None:
-        with self.db.write() as tx:
-            for p in self.projections:
-                tx.execute(
-                    "UPDATE projection_positions SET position = ? WHERE name = ? AND position < ?",
-                    (position, p.key, position),
-                )
-
-    def _lock_positions_of(self, tx: Tx, projections: Sequence[Projection]) -> dict[str, int]:
-        sql = "SELECT name, position FROM projection_positions WHERE name = ?"
-        if self.db.dialect == "postgresql":
-            sql += " FOR UPDATE"
-        return {r[0]: int(r[1]) for p in projections for r in tx.execute(sql, (p.key,))}
-
     def apply_page(self, rows: Sequence[EventRow]) -> None:
         records = [decode(r, self.store.mapper.keyring) for r in rows]
         last = rows[-1].notification_id
         try:
             with self.db.write() as tx:
-                positions = self._lock_positions(tx)
+                positions = self.lock_positions(tx)
                 skip = failures.parked(tx, [p.key for p in self.projections]) if self.isolate else {}
                 self._apply(tx, records, positions, last, self.projections, skip)
         except Exception as e:
@@ -495,7 +488,7 @@ class Runner:
         # other tenants: each projection applies the page in its own savepoint, and one
         # that fails sets the failing event (and its tenant's later ones) aside.
         with self.db.write() as tx:
-            positions = self._lock_positions(tx)
+            positions = self.lock_positions(tx)
             skip = failures.parked(tx, [p.key for p in self.projections])
             self._apply(tx, records, positions, last, self.projections, skip, isolated=True)
 
@@ -504,7 +497,7 @@ class Runner:
         projections: Sequence[Projection], skip: dict[str, set[str]], *, isolated: bool = False,
     ) -> None:
         """Apply decoded events to the projections not yet past them, and move their positions."""
-        moved: list[tuple[int, int, str]] = []
+        moved: list[tracking.Move] = []
         for p in projections:
             pos = positions.get(p.key, 0)
             if pos >= last:
@@ -514,10 +507,7 @@ class Runner:
             else:
                 applied = self._run(p, tx, records, pos, skip.get(p.key, ()))
             moved.append((last, applied, p.key))
-        tx.executemany(
-            "UPDATE projection_positions SET position = ?, events_applied = events_applied + ? WHERE name = ?",
-            moved,
-        )
+        tracking.record(tx, moved)
 
     @staticmethod
     def _run(p: Projection, tx: Tx, records: list[EventRecord], after: int, skip: Collection[str] = ()) -> int:
@@ -551,25 +541,11 @@ class Runner:
             return False  # a catch-up of this process is running: it will see these events
         try:
             records = [decode(r, self.store.mapper.keyring) for r in rows]
-            keys = [p.key for p in self.projections]
-            applied = [sum(1 for ev in records if ev.type in p.handlers) for p in self.projections]
-            # Claim every position in one statement: it moves only the rows still at the
-            # previous head (and locks them); a count short of all means a projection is
-            # behind or ahead, or stuck for some tenant (whose events it must skip), so the
-            # claim is given back and catch-up does the work.
-            pairs = [x for pair in zip(keys, applied, strict=True) for x in pair]
-            cases = " ".join("WHEN ? THEN ?" for _ in keys)
-            names = ",".join("?" * len(keys))
-            move = (
-                "UPDATE projection_positions SET position = ?, events_applied = events_applied {sign} "
-                f"CASE name {cases} ELSE 0 END WHERE position = ? AND name IN ({names})"
-                " AND NOT EXISTS (SELECT 1 FROM projection_failures f WHERE f.name = projection_positions.name)"
-            )
-            last = rows[-1].notification_id
-            claimed = tx.update(move.format(sign="+"), (last, *pairs, prev_head, *keys))
-            if claimed != len(keys):
-                if claimed:
-                    tx.update(move.format(sign="-"), (prev_head, *pairs, last, *keys))
+            applied = {p.key: sum(1 for ev in records if ev.type in p.handlers) for p in self.projections}
+            # Claim every position at once: only if each stands at the previous head (and
+            # is stuck for no tenant, whose events it would have to skip); otherwise
+            # nothing moves and catch-up does the work.
+            if not tracking.claim(tx, applied, prev_head, rows[-1].notification_id):
                 return False
             # A handler that raises aborts the whole write, which the recorder then redoes
             # without this step (store/recorders.py): no savepoint on every write.

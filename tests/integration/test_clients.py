@@ -17,8 +17,8 @@ from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused
 from classledger.application.clients import client_history
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
-from classledger.projections import replay
 from classledger.projections.clients import ClientDirectory
+from classledger.projections.verify import verify
 from classledger.system import System
 
 T0 = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
@@ -520,5 +520,5 @@ def test_the_directory_equals_a_rebuild_from_the_first_event(system: System) -> 
     s.run("set_next_call", {"client_id": mum, "on": "2026-04-09"})
     s.run("archive_client", {"client_id": kid, "reason": "pauza"})
     s.run("delete_client", {"client_id": mum, "reason": "duplicate"})
-    result = replay.verify(system.store, ["clients"])
+    result = verify(system.store, ["clients"])
     assert result.ok, result.as_json()

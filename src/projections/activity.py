@@ -30,6 +30,32 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from classledger.aggregates.client import (
+    ClientArchived,
+    ClientDeleted,
+    ClientRegistered,
+    ClientRestored,
+)
+from classledger.aggregates.course import GroupCreated
+from classledger.aggregates.passes import (
+    LessonsTransferredOut,
+    PassEnded,
+    PassLessonReturned,
+    PassLessonsUsed,
+    PassSold,
+    PassValidityChanged,
+)
+from classledger.aggregates.registration import (
+    CreditGranted,
+    CreditUsed,
+    CreditVoided,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+    RegistrationCreated,
+    RegistrationPromoted,
+    RegistrationTransferred,
+)
+from classledger.aggregates.tenant import TenantCreated, TierDowngradeRequested
 from classledger.projections.activity_model import (
     ClientActivity,
     Interval,
@@ -47,6 +73,7 @@ from classledger.projections.runtime import (
     EventRecord,
     PagedProjection,
     decode,
+    event_names,
     handles,
 )
 from classledger.store.database import Store, Tx
@@ -231,14 +258,16 @@ PASS_EVENTS = {"PassSold", "PassLessonsUsed", "PassLessonReturned", "PassValidit
 LESSONS_LEFT_EVENTS = {"PassLessonsUsed", "LessonsTransferredOut"}
 RULES = Rules()
 HANDLED = (
-    "TenantCreated", "TierDowngradeRequested", "ClientRegistered", "GroupCreated",
-    "RegistrationCreated", "RegistrationConfirmed", "RegistrationPromoted", "RegistrationCancelled",
-    "RegistrationTransferred", "CreditGranted", "CreditUsed", "CreditVoided",
-    *ARCHIVE_EVENTS, *RESTORE_EVENTS, *sorted(PASS_EVENTS),
+    TenantCreated, TierDowngradeRequested, ClientRegistered, GroupCreated,
+    RegistrationCreated, RegistrationConfirmed, RegistrationPromoted, RegistrationCancelled,
+    RegistrationTransferred, CreditGranted, CreditUsed, CreditVoided,
+    ClientArchived, ClientDeleted, ClientRestored,
+    LessonsTransferredOut, PassEnded, PassLessonReturned,
+    PassLessonsUsed, PassSold, PassValidityChanged,
 )
 
 
-_HANDLED = frozenset(HANDLED)
+_HANDLED = event_names(*HANDLED)
 T2, T3, T4, T5 = (("text",) * n for n in (2, 3, 4, 5))
 
 

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
 import orjson
+from eventsourcing.utils import get_topic
 
 from classledger.projections import failures, tracking
 from classledger.projections.batch import PendingInserts
@@ -73,9 +74,22 @@ def decode(row: EventRow, keys: KeyRing | None = None) -> EventRecord:
 Handler = Callable[[Any, Tx, EventRecord], None]
 
 
-def handles(*types: str) -> Callable[[Handler], Handler]:
+def event_name(event: type[Any]) -> str:
+    """The name the runner dispatches an event class on: its stored topic's short name
+    (``EventRecord.type``)."""
+    return type_name(get_topic(event))
+
+
+def event_names(*events: type[Any]) -> frozenset[str]:
+    return frozenset(event_name(e) for e in events)
+
+
+def handles(*events: type[Any]) -> Callable[[Handler], Handler]:
+    """Mark a projection's method as the handler of these event classes (from
+    ``classledger.aggregates``); the runner calls it for every stored event of them."""
+
     def mark(fn: Handler) -> Handler:
-        fn._handles = types  # type: ignore[attr-defined]
+        fn._handles = events  # type: ignore[attr-defined]
         return fn
 
     return mark
@@ -103,15 +117,21 @@ class Projection:
     # rebuild on SQLite may then apply a page in a read transaction and hold the database's
     # single write lock only for the flush (``replay.bulk_catch_up``).
     stageable: ClassVar[bool] = False
+    # By the stored event's type name (``event_name``): what the runner dispatches on.
     handlers: ClassVar[dict[str, Handler]]
+    # The event class each of those names stands for.
+    events: ClassVar[dict[str, type[Any]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.handlers = {}
+        cls.events = {}
         for klass in reversed(cls.__mro__):
             for attr in vars(klass).values():
-                for t in getattr(attr, "_handles", ()):
-                    cls.handlers[t] = attr
+                for event in getattr(attr, "_handles", ()):
+                    name = event_name(event)
+                    cls.handlers[name] = attr
+                    cls.events[name] = event
 
     def __init__(self, db: Database, *, suffix: str = "") -> None:
         self.db = db

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import orjson
 
-from classledger.projections import tracking
+from classledger.projections import feed, tracking
 from classledger.projections.runtime import EventRecord, Projection, Runner
 from classledger.store.codec import event_class, open_state, type_name, upcast
 from classledger.store.database import Tx
@@ -92,47 +92,79 @@ def bulk_catch_up(
     tenant_id: UUID | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """``Runner.catch_up`` for a rebuild: large pages, each projection first reads the
-    rows the page will touch in a few statements (``prefetch``), then applies the page in
-    memory and writes its rows with ``executemany`` (``finish_page``). Each page commits
-    with the positions, as in the runtime: exactly once, and a killed build resumes.
+    """``Runner.catch_up`` for a rebuild: the feed loop in its bulk mode. Large pages, each
+    projection first reads the rows the page will touch in a few statements
+    (``prefetch``), then applies the page in memory and writes its rows with
+    ``executemany`` (``finish_page``). Each page commits with the positions, as in the
+    live mode: exactly once, and a killed build resumes.
 
     On SQLite, whose write lock is one for the whole database, ``stageable`` projections
     apply the page in a read transaction first and only flush under the lock, so worker
     processes building other projections are not kept waiting meanwhile. The write
     transaction then checks each staged projection's position: one that moved (another
     process applied those events) has its staged page discarded and not written."""
-    store, db = runner.store, runner.db
-    head = upto if upto is not None else (store.recorder.max_notification_id() or 0)
+    head = upto if upto is not None else (runner.store.recorder.max_notification_id() or 0)
     positions = runner.positions()
     start = min((positions.get(p.key, 0) for p in runner.projections), default=head)
-    # Topics seen and handled by none of these projections: later pages do not fetch them
-    # (not for one tenant's build, whose progress counts that tenant's events).
-    unwanted: list[str] = []
-    skip = unwanted if tenant_id is None else []
-    decode = _decoder({t for p in runner.projections for t in p.handlers}, unwanted, store.mapper.keyring)
-    first = start
-    skipped = False
-    stage = [p for p in runner.projections if p.stageable] if db.dialect == "sqlite" else []
-    total = 0
-    pages = 0
-    while start < head:
-        rows = store.recorder.read_texts(start, page, upto=head, tenant_id=tenant_id, skip_topics=tuple(skip))
-        skipped = skipped or bool(skip)
+    reader = BulkReader(runner, page=page, tenant_id=tenant_id)
+    return feed.run(reader, BulkWriter(runner), start=start, head=head, progress=progress)
+
+
+class BulkReader:
+    """Reads pages as text (``read_texts``) and decodes only the events some projection
+    of the runner handles. Topics seen and handled by none of them are not even fetched by
+    later pages (not for one tenant's build, whose progress counts that tenant's events)."""
+
+    def __init__(self, runner: Runner, *, page: int, tenant_id: UUID | None) -> None:
+        self.recorder = runner.store.recorder
+        self.page = page
+        self.tenant_id = tenant_id
+        self.unwanted: list[str] = []
+        self.skip = self.unwanted if tenant_id is None else []
+        self.decode = _decoder({t for p in runner.projections for t in p.handlers}, self.unwanted,
+                               runner.store.mapper.keyring)
+        self.skipped = False  # some page left unwanted topics unread
+
+    def read(self, start: int, head: int) -> feed.Batch | None:
+        rows = self.recorder.read_texts(start, self.page, upto=head, tenant_id=self.tenant_id,
+                                        skip_topics=tuple(self.skip))
+        self.skipped = self.skipped or bool(self.skip)
         if not rows:
-            runner.advance(head)  # the filtered tenant (or the wanted topics) have nothing more up to head
-            if skipped:
-                if progress:
-                    progress(head - start)
-                start = head
-            break
-        records = [ev for r in rows if (ev := decode(r)) is not None]
+            return None
         last = rows[-1][0]
+        decode = self.decode
+        records = [ev for r in rows if (ev := decode(r)) is not None]
+        covered = last - start if self.skipped else len(rows)  # about: the ids passed over are events too
+        return feed.Batch(records, len(rows), last, covered)
+
+    def passed_over(self, start: int, head: int) -> int:
+        return head - start if self.skipped else 0
+
+    def events_read(self, rows: int, first: int, end: int) -> int:
+        # every event replayed, fetched or passed over
+        return self.recorder.count_between(first, end) if self.skipped else rows
+
+
+class BulkWriter:
+    """Applies a page with prefetching, staged outside the write lock where it can be, in a
+    non-durable transaction (a rebuild's pages are repeated after a crash anyway)."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.db = runner.db
+        self.stage = [p for p in runner.projections if p.stageable] if self.db.dialect == "sqlite" else []
+        self.pages = 0
+
+    def advance(self, to: int) -> None:
+        self.runner.advance(to)
+
+    def write(self, batch: feed.Batch) -> None:
+        db, records, last = self.db, batch.records, batch.last
         staged: dict[str, tuple[int, int]] = {}  # key -> (position applied after, events applied)
-        if stage:
+        if self.stage:
             with db.read() as rtx:
                 now = tracking.read_in(rtx)
-                for p in stage:
+                for p in self.stage:
                     pos = now.get(p.key, 0)
                     if pos < last:
                         staged[p.key] = (pos, _apply(p, rtx, records, pos))
@@ -145,9 +177,9 @@ def bulk_catch_up(
                 # A page's rows land all over the tables' B-trees (a client's trail, a pass):
                 # SQLite's default 2 MB page cache would write and read the same pages again.
                 tx.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
-            held = runner.lock_positions(tx)
+            held = self.runner.lock_positions(tx)
             moved: list[tracking.Move] = []
-            for p in runner.projections:
+            for p in self.runner.projections:
                 pos = held.get(p.key, 0)
                 ahead = staged.get(p.key)
                 if pos >= last:
@@ -163,17 +195,9 @@ def bulk_catch_up(
                 p.finish_page(tx)
                 moved.append((last, applied, p.key))
             tracking.record(tx, moved)
-        covered = last - start if skipped else len(rows)  # about: the ids passed over are events too
-        start = last
-        total += len(rows)
-        pages += 1
-        if db.dialect == "postgresql" and pages in ANALYZE_AFTER:
-            _analyze(runner)
-        if progress:
-            progress(covered)
-    if skipped:
-        total = store.recorder.count_between(first, start)  # every event replayed, fetched or passed over
-    return total
+        self.pages += 1
+        if db.dialect == "postgresql" and self.pages in ANALYZE_AFTER:
+            _analyze(self.runner)
 
 
 def _analyze(runner: Runner) -> None:

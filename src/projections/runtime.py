@@ -1,16 +1,17 @@
 """The one way projections are run: tracked, exactly once, in pages.
 
-A projection declares its tables and which event types it handles. The ``Runner`` reads
-stored events in notification order, a page at a time, decodes each row once (orjson +
-upcasters, no pydantic), and applies the page to every projection inside one write
-transaction that also advances each projection's recorded position. Positions are read
-in that transaction (``FOR UPDATE`` on PostgreSQL; SQLite's write lock is exclusive), so
-any number of processes may run the same projections: every event is applied exactly
-once, and a crash leaves rows and position consistent.
+A projection declares its tables (its view) and the event classes it handles. The
+``Runner`` reads stored events in notification order, a page at a time (the feed loop,
+``feed.py``, in its live mode), decodes each row once (orjson + upcasters, no pydantic),
+and applies the page to every projection inside one write transaction that also advances
+each projection's recorded position (its tracking record, ``tracking.py``). Positions are
+locked in that transaction (``FOR UPDATE`` on PostgreSQL; SQLite's write lock is
+exclusive), so any number of processes may run the same projections: every event is
+applied exactly once, and a crash leaves rows and position consistent.
 
 Tables are versioned: a projection's physical tables are named ``p_<name>_v<version>_*``,
 so changing its code bumps the version and the new tables are built from the first event
-while the old ones keep serving (``scripts/replay.py`` switches them).
+while the old ones keep serving (``classledger replay`` switches them).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.utils import get_topic
 
-from classledger.projections import failures, tracking
+from classledger.projections import failures, feed, tracking
 from classledger.projections.batch import PendingInserts
 from classledger.projections.failures import FAILURES_DDL, Failure
 from classledger.store.availability import unavailable
@@ -247,6 +248,28 @@ class QueuedProjection(Projection):
         """Drop what the page holds besides its queued inserts."""
 
 
+class LiveReader:
+    """The live mode's pages: ``PAGE`` stored events at a time, every one decoded."""
+
+    def __init__(self, store: Store, *, page: int = PAGE, tenant_id: UUID | None = None) -> None:
+        self.store = store
+        self.page = page
+        self.tenant_id = tenant_id
+
+    def read(self, start: int, head: int) -> feed.Batch | None:
+        rows = self.store.recorder.read_rows(start, self.page, upto=head, tenant_id=self.tenant_id)
+        if not rows:
+            return None
+        keys = self.store.mapper.keyring
+        return feed.Batch([decode(r, keys) for r in rows], len(rows), rows[-1].notification_id, len(rows))
+
+    def passed_over(self, start: int, head: int) -> int:
+        return 0
+
+    def events_read(self, rows: int, first: int, end: int) -> int:
+        return rows
+
+
 class Runner:
     """Feeds stored events to a set of projections, exactly once.
 
@@ -332,7 +355,6 @@ class Runner:
         With ``tenant_id`` only that tenant's events are read: a scratch rebuild of one
         tenant. Each page commits with its position, so an interrupted run resumes.
         """
-        total = 0
         if self._stuck and self.isolate and upto is None and tenant_id is None:
             if time.monotonic() >= self._next_retry:
                 self.resume()
@@ -344,17 +366,8 @@ class Runner:
                 return 0
             positions = self.positions()
             start = min((positions.get(p.key, 0) for p in self.projections), default=head)
-            while start < head:
-                rows = self.store.recorder.read_rows(start, page, upto=head, tenant_id=tenant_id)
-                if not rows:
-                    self.advance(head)  # the filtered tenant has nothing more up to head
-                    break
-                self.apply_page(rows)
-                # every projection now stands at the page's last event, or beyond it
-                start = rows[-1].notification_id
-                total += len(rows)
-                if progress:
-                    progress(len(rows))
+            reader = LiveReader(self.store, page=page, tenant_id=tenant_id)
+            total = feed.run(reader, self, start=start, head=head, progress=progress)
             if upto is None and tenant_id is None:
                 self._known_head = head
         if self.isolate:
@@ -489,9 +502,11 @@ class Runner:
         tx.execute("RELEASE SAVEPOINT projection_page")
         return applied, first
 
-    def apply_page(self, rows: Sequence[EventRow]) -> None:
-        records = [decode(r, self.store.mapper.keyring) for r in rows]
-        last = rows[-1].notification_id
+    def write(self, batch: feed.Batch) -> None:
+        """The live mode's page: applied in one write transaction with the positions it
+        moves. A projection that raises is then given the page again on its own, and the
+        event that fails is set aside for its tenant (``failures.py``): the loop goes on."""
+        records, last = batch.records, batch.last
         try:
             with self.db.write() as tx:
                 positions = self.lock_positions(tx)

@@ -15,8 +15,9 @@ from uuid import UUID
 import orjson
 
 from classledger import projections as registry
-from classledger.projections.activity import ActivityTimeline, replay_month
+from classledger.projections.activity import ActivityTimeline
 from classledger.projections.activity_model import us
+from classledger.projections.activity_months import replay_month
 from classledger.projections.bulk import BULK_PAGE
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.failures import read_failures

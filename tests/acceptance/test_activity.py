@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
-from classledger.projections.activity import ActivityTimeline, replay_month
+from classledger.projections.activity import ActivityTimeline
 from classledger.projections.activity_model import us
+from classledger.projections.activity_months import replay_month
 from classledger.system import System
 
 BA = ZoneInfo("Europe/Bratislava")

@@ -12,8 +12,9 @@ import orjson
 import pytest
 
 from classledger import cli
-from classledger.projections.activity import ActivityTimeline, replay_month
+from classledger.projections.activity import ActivityTimeline
 from classledger.projections.activity_model import us
+from classledger.projections.activity_months import replay_month
 from tests.http.support import Api
 
 ZONE = ZoneInfo("Europe/Bratislava")

@@ -165,8 +165,9 @@ def test_a_line_a_few_minutes_ahead_is_within_the_tolerance(system: System) -> N
 def test_lines_a_few_minutes_ahead_keep_the_live_month_report_equal_to_its_replay(system: System) -> None:
     """DOMAIN §5.7: the live peak and the replayed peak are always equal. Clients activated
     by lines 3 minutes ahead of the server's clock are not active yet, in either."""
-    from classledger.projections.activity import ActivityTimeline, replay_month
+    from classledger.projections.activity import ActivityTimeline
     from classledger.projections.activity_model import us
+    from classledger.projections.activity_months import replay_month
 
     start = now()
     tid = moved_in(system, at=start - timedelta(days=3))

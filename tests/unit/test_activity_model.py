@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from classledger.projections.activity import RULES, TenantInfo, _DictState
 from classledger.projections.activity_model import (
     ClientActivity,
     Tier,
@@ -29,6 +28,8 @@ from classledger.projections.activity_model import (
     tier_in_force,
     us,
 )
+from classledger.projections.activity_months import DictState
+from classledger.projections.activity_rules import RULES, TenantInfo
 from classledger.projections.runtime import EventRecord
 
 BRATISLAVA = ZoneInfo("Europe/Bratislava")
@@ -175,7 +176,7 @@ def test_rules_agree_with_the_reference_day_by_day(scenario: tuple[ZoneInfo, dat
     """DOMAIN §5.1–5.5: daily peaks of the rules equal an independent walk through time."""
     zone, start, events = scenario
     groups = {g: start + timedelta(days=d) for g, d in GROUP_ENDS.items()}
-    state = _DictState(str(TENANT), TenantInfo(zone, [], f"{start.year}-{start.month:02d}"), {"groups": {str(_uid(g)): e.isoformat() for g, e in groups.items()}})
+    state = DictState(str(TENANT), TenantInfo(zone, [], f"{start.year}-{start.month:02d}"), {"groups": {str(_uid(g)): e.isoformat() for g, e in groups.items()}})
     facts = Facts()
     active: dict[str, bool] = dict.fromkeys(CLIENTS, False)
     last_day = start + timedelta(days=120)

@@ -112,11 +112,11 @@ class Projection:
     tables: ClassVar[dict[str, str]] = {}
     indexes: ClassVar[list[str]] = []
     # Roughly how much work an event costs it, relative to the others: a rebuild with
-    # worker processes balances its groups of projections by this (``replay.partition``).
+    # worker processes balances its groups of projections by this (``workers.partition``).
     weight: ClassVar[int] = 1
     # Its handlers only read through ``tx`` and every write waits for ``finish_page``: a
     # rebuild on SQLite may then apply a page in a read transaction and hold the database's
-    # single write lock only for the flush (``replay.bulk_catch_up``).
+    # single write lock only for the flush (``bulk.bulk_catch_up``).
     stageable: ClassVar[bool] = False
     # By the stored event's type name (``event_name``): what the runner dispatches on.
     handlers: ClassVar[dict[str, Handler]]

@@ -1,5 +1,5 @@
 """Verification: build scratch copies up to the live position and compare them with the
-live tables, row by row in a canonical order (``replay.py --verify``)."""
+live tables, row by row in a canonical order (``classledger replay --verify``)."""
 
 from __future__ import annotations
 

@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import drop, engines, raw_read_rate
 from classledger.demo import demo_tenant_id, generate
 from classledger.instants import us
-from classledger.projections.activity import ActivityTimeline, replay_month
+from classledger.projections.activity import ActivityTimeline
 from classledger.projections.activity_model import month_bounds
+from classledger.projections.activity_months import replay_month
 from classledger.system import System, now
 
 CLIENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000

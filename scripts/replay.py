@@ -1,10 +1,7 @@
 #!/usr/bin/env python3
-"""Rebuild, verify or month-replay projections (API §5): see ``--help``.
+"""Rebuild, verify or month-replay projections (API §5): ``classledger replay``, see ``--help``."""
 
-A thin wrapper around ``classledger.projections.replay``.
-"""
-
-from classledger.projections.replay import main
+from classledger.cli_replay import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

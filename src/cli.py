@@ -21,6 +21,9 @@ from classledger.aggregates.errors import Refused
 from classledger.aggregates.tenant import LOCALES, Tenant, check_not_ahead
 from classledger.application.importer import Importer, read_lines
 from classledger.application.tenants import system_principal
+from classledger.cli_replay import DESCRIPTION as REPLAY_DESCRIPTION
+from classledger.cli_replay import add_arguments as add_replay_arguments
+from classledger.cli_replay import run as run_replay
 from classledger.roles import LADDER, ROLES
 from classledger.store.audit_key import AuditKey, AuditKeyError, audit_key_from_env
 from classledger.store.database import DatabaseURLError, database_url
@@ -358,11 +361,19 @@ def build_parser() -> argparse.ArgumentParser:
     ah.add_argument("--tenant", required=True, type=parse_uuid)
     ah.add_argument("--json", action="store_true")
     ah.set_defaults(run=cmd_audit_head)
+
+    # Works on the store directly, not through a running system: it builds tables apart.
+    rb = sub.add_parser("replay", help="rebuild, verify or month-replay projections (API §5)",
+                        description=REPLAY_DESCRIPTION)
+    add_replay_arguments(rb)
+    rb.set_defaults(replay=rb)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if getattr(args, "replay", None) is not None:
+        sys.exit(run_replay(args, args.replay))
     try:
         key = audit_key_from_env(os.environ)
     except AuditKeyError as e:

@@ -66,17 +66,8 @@ class System:
         return cls.open(audit_key=audit_key_from_env(environ))
 
     def _build(self, behind: list[Projection]) -> None:
-        builder = Runner(self.store, behind)
-        while not self._stop.is_set():
-            builder.catch_up()
-            with self.runner._lock:
-                # Join the live runner only once nothing is left between us and the head.
-                head = self.store.recorder.max_notification_id() or 0
-                if min(builder.positions().get(v.key, 0) for v in behind) >= head:
-                    self.runner.projections.extend(behind)
-                    self.runner._known_head = 0
-                    self._building = []
-                    return
+        if self.runner.join(Runner(self.store, behind), self._stop):
+            self._building = []
 
     def building(self) -> list[str]:
         """Projections still being built from the first event (their reads are incomplete)."""

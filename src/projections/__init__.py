@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from classledger.projections.activity import ActivityTimeline
 from classledger.projections.books import Books
 from classledger.projections.cabinet import Cabinet
@@ -34,4 +36,17 @@ def build(db: Database, *, suffix: str = "") -> list[Projection]:
     ]
 
 
-__all__ = ["Projection", "Runner", "build"]
+def select(db: Database, names: Sequence[str], *, suffix: str = "") -> list[Projection]:
+    """The projections named (``["all"]``: every one), in that order; ``KeyError`` names
+    the unknown ones."""
+    every = build(db, suffix=suffix)
+    if list(names) == ["all"]:
+        return every
+    known = {p.name: p for p in every}
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise KeyError(f"unknown projection(s) {missing}; known: {sorted(known)}")
+    return [known[n] for n in names]
+
+
+__all__ = ["Projection", "Runner", "build", "select"]

@@ -15,6 +15,8 @@ from uuid import UUID
 
 import orjson
 
+from classledger.aggregates.books import TransactionCancelled, TransactionPosted
+from classledger.aggregates.tenant import BranchAdded, TenantCreated
 from classledger.instants import iso, parse_us
 from classledger.ledger.accounts import as_receivable, city_key
 from classledger.ledger.money import format_minor
@@ -59,18 +61,18 @@ class Books(QueuedProjection):
         "WHERE client_id IS NOT NULL",
     ]
 
-    @handles("TenantCreated")
+    @handles(TenantCreated)
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:
         self._queue.add(f"INSERT INTO {self.t('tenants')} (tenant_id, currency)", ("text", "text"),
                         (str(ev.tenant_id), ev.data["currency"]), "ON CONFLICT (tenant_id) DO NOTHING")
 
-    @handles("BranchAdded")
+    @handles(BranchAdded)
     def _branch(self, tx: Tx, ev: EventRecord) -> None:
         city = ev.data["city"]
         self._queue.add(f"INSERT INTO {self.t('cities')} (tenant_id, city_key, city)", ("text", "text", "text"),
                         (str(ev.tenant_id), city_key(city), city), "ON CONFLICT (tenant_id, city_key) DO NOTHING")
 
-    @handles("TransactionPosted")
+    @handles(TransactionPosted)
     def _posted(self, tx: Tx, ev: EventRecord) -> None:
         t = ev.data["transaction"]
         at_us = parse_us(t["at"])
@@ -88,7 +90,7 @@ class Books(QueuedProjection):
             self._queue.add(head, _POSTING_TYPES, (tenant, t["id"], n, p["account"], p["amount"],
                                                    str(r.client_id) if r else None, r.city if r else None, at_us))
 
-    @handles("TransactionCancelled")
+    @handles(TransactionCancelled)
     def _cancelled(self, tx: Tx, ev: EventRecord) -> None:
         self._queue.flush(tx, self.db.dialect)  # the transaction may be queued still
         tx.execute(f"UPDATE {self.t('transactions')} SET status = 'cancelled', cancelled_by = ? WHERE tenant_id = ? AND tx_id = ?",

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from classledger.aggregates.client import CabinetLinkIssued, CabinetLinkRevoked, ClientDeleted
+from classledger.aggregates.passes import VisitCancelled, VisitRecorded
 from classledger.projections.runtime import EventRecord, QueuedProjection, handles
 from classledger.store.database import Tx
 
@@ -37,18 +39,18 @@ class Cabinet(QueuedProjection):
         "CREATE INDEX IF NOT EXISTS {t_visits}_by_client ON {t_visits} (tenant_id, client_id, day)",
     ]
 
-    @handles("CabinetLinkIssued")
+    @handles(CabinetLinkIssued)
     def _issued(self, tx: Tx, ev: EventRecord) -> None:
         self._unlink(tx, ev)
         self._sql(tx, f"INSERT INTO {self.t('links')} (token_hash, tenant_id, client_id) VALUES (?, ?, ?)",
                   (ev.data["token_hash"], str(ev.tenant_id), str(ev.aggregate_id)))
 
-    @handles("CabinetLinkRevoked", "ClientDeleted")
+    @handles(CabinetLinkRevoked, ClientDeleted)
     def _unlink(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"DELETE FROM {self.t('links')} WHERE tenant_id = ? AND client_id = ?",
                   (str(ev.tenant_id), str(ev.aggregate_id)))
 
-    @handles("VisitRecorded")
+    @handles(VisitRecorded)
     def _visit(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         self._queue.add(
@@ -58,7 +60,7 @@ class Cabinet(QueuedProjection):
             "ON CONFLICT (tenant_id, visit_id) DO NOTHING",
         )
 
-    @handles("VisitCancelled")
+    @handles(VisitCancelled)
     def _visit_cancelled(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"UPDATE {self.t('visits')} SET cancelled = 1 WHERE tenant_id = ? AND visit_id = ?",
                   (str(ev.tenant_id), str(ev.aggregate_id)))

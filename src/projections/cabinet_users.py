@@ -20,6 +20,29 @@ from uuid import UUID
 
 import orjson
 
+from classledger.aggregates.cabinet_user import (
+    CabinetClientLinked,
+    CabinetClientUnlinked,
+    CabinetInvitationIssued,
+    CabinetLoginIssued,
+    CabinetLoginRevoked,
+    CabinetUserRegistered,
+)
+from classledger.aggregates.client import (
+    ClientDeleted,
+    ClientDetailsChanged,
+    ClientErased,
+    ClientRegistered,
+)
+from classledger.aggregates.course import GroupCreated
+from classledger.aggregates.registration import (
+    CreditGranted,
+    CreditUsed,
+    CreditVoided,
+    RegistrationCreated,
+    RegistrationTransferred,
+)
+from classledger.aggregates.tenant import TenantCreated
 from classledger.instants import iso
 from classledger.projections.runtime import EventRecord, QueuedProjection, handles
 from classledger.store.database import Tx
@@ -75,14 +98,14 @@ class CabinetUsers(QueuedProjection):
 
     # ---- tenants ---------------------------------------------------------------------------
 
-    @handles("TenantCreated")
+    @handles(TenantCreated)
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"INSERT INTO {self.t('tenants')} (tenant_id, timezone) VALUES (?, ?) "
                   "ON CONFLICT (tenant_id) DO NOTHING", (str(ev.tenant_id), ev.data["timezone"]))
 
     # ---- users -----------------------------------------------------------------------------
 
-    @handles("CabinetUserRegistered", "CabinetInvitationIssued")
+    @handles(CabinetUserRegistered, CabinetInvitationIssued)
     def _invited(self, tx: Tx, ev: EventRecord) -> None:
         self._drop_invitation(tx, ev)
         self._sql(tx, f"INSERT INTO {self.t('invitations')} (invitation_hash, tenant_id, user_id) VALUES (?, ?, ?)",
@@ -92,32 +115,32 @@ class CabinetUsers(QueuedProjection):
         self._sql(tx, f"DELETE FROM {self.t('invitations')} WHERE tenant_id = ? AND user_id = ?",
                   (str(ev.tenant_id), str(ev.aggregate_id)))
 
-    @handles("CabinetLoginIssued")
+    @handles(CabinetLoginIssued)
     def _login(self, tx: Tx, ev: EventRecord) -> None:
         self._drop_invitation(tx, ev)
         self._logout(tx, ev)
         self._sql(tx, f"INSERT INTO {self.t('logins')} (login_hash, tenant_id, user_id) VALUES (?, ?, ?)",
                   (ev.data["login_hash"], str(ev.tenant_id), str(ev.aggregate_id)))
 
-    @handles("CabinetLoginRevoked")
+    @handles(CabinetLoginRevoked)
     def _logout(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"DELETE FROM {self.t('logins')} WHERE tenant_id = ? AND user_id = ?",
                   (str(ev.tenant_id), str(ev.aggregate_id)))
 
-    @handles("CabinetClientLinked")
+    @handles(CabinetClientLinked)
     def _linked(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"INSERT INTO {self.t('links')} (tenant_id, user_id, client_id, seq) VALUES (?, ?, ?, ?) "
                   "ON CONFLICT (tenant_id, user_id, client_id) DO NOTHING",
                   (str(ev.tenant_id), str(ev.aggregate_id), ev.data["client_id"], ev.id))
 
-    @handles("CabinetClientUnlinked")
+    @handles(CabinetClientUnlinked)
     def _unlinked(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"DELETE FROM {self.t('links')} WHERE tenant_id = ? AND user_id = ? AND client_id = ?",
                   (str(ev.tenant_id), str(ev.aggregate_id), ev.data["client_id"]))
 
     # ---- identities ------------------------------------------------------------------------
 
-    @handles("ClientRegistered")
+    @handles(ClientRegistered)
     def _client(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         self._queue.add(f"INSERT INTO {self.t('identities')} (tenant_id, client_id, name, birth_date, phones)",
@@ -126,7 +149,7 @@ class CabinetUsers(QueuedProjection):
                          orjson.dumps(d.get("phones") or []).decode()),
                         "ON CONFLICT (tenant_id, client_id) DO NOTHING")
 
-    @handles("ClientDetailsChanged")
+    @handles(ClientDetailsChanged)
     def _client_changed(self, tx: Tx, ev: EventRecord) -> None:
         changes = ev.data["changes"]
         sets: dict[str, Any] = {}
@@ -141,12 +164,12 @@ class CabinetUsers(QueuedProjection):
             self._sql(tx, f"UPDATE {self.t('identities')} SET {assignments} WHERE tenant_id = ? AND client_id = ?",
                        (*sets.values(), str(ev.tenant_id), str(ev.aggregate_id)))
 
-    @handles("ClientDeleted")
+    @handles(ClientDeleted)
     def _client_deleted(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(tx, f"UPDATE {self.t('identities')} SET deleted = 1 WHERE tenant_id = ? AND client_id = ?",
                   (str(ev.tenant_id), str(ev.aggregate_id)))
 
-    @handles("ClientErased")
+    @handles(ClientErased)
     def _client_erased(self, tx: Tx, ev: EventRecord) -> None:
         """DOMAIN §2.9: the identity a proof was checked against is emptied, and no cabinet
         user reaches the erased client any more."""
@@ -157,18 +180,18 @@ class CabinetUsers(QueuedProjection):
 
     # ---- registrations, transfers, make-ups -----------------------------------------------
 
-    @handles("GroupCreated")
+    @handles(GroupCreated)
     def _group(self, tx: Tx, ev: EventRecord) -> None:
         self._queue.add(f"INSERT INTO {self.t('groups')} (tenant_id, group_id, name)", ("text", "text", "text"),
                         (str(ev.tenant_id), str(ev.aggregate_id), ev.data["name"]), "ON CONFLICT (tenant_id, group_id) DO NOTHING")
 
-    @handles("RegistrationCreated")
+    @handles(RegistrationCreated)
     def _registration(self, tx: Tx, ev: EventRecord) -> None:
         self._queue.add(f"INSERT INTO {self.t('registrations')} (tenant_id, registration_id, client_id)",
                         ("text", "text", "text"), (str(ev.tenant_id), str(ev.aggregate_id), ev.data["client_id"]),
                         "ON CONFLICT (tenant_id, registration_id) DO NOTHING")
 
-    @handles("RegistrationTransferred")
+    @handles(RegistrationTransferred)
     def _transfer(self, tx: Tx, ev: EventRecord) -> None:
         self._sql(
             tx,
@@ -179,7 +202,7 @@ class CabinetUsers(QueuedProjection):
              str(ev.aggregate_id)),
         )
 
-    @handles("CreditGranted")
+    @handles(CreditGranted)
     def _credit(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         if d["kind"] != "makeup":
@@ -190,7 +213,7 @@ class CabinetUsers(QueuedProjection):
             (str(ev.tenant_id), str(ev.aggregate_id), d["client_id"], d["registration_id"], ev.at_us, d["expires_on"], "open"),
             "ON CONFLICT (tenant_id, credit_id) DO NOTHING")
 
-    @handles("CreditUsed", "CreditVoided")
+    @handles(CreditUsed, CreditVoided)
     def _credit_closed(self, tx: Tx, ev: EventRecord) -> None:
         state = "used" if ev.type == "CreditUsed" else "voided"
         self._sql(tx, f"UPDATE {self.t('makeups')} SET state = ? WHERE tenant_id = ? AND credit_id = ?",

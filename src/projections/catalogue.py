@@ -16,6 +16,28 @@ from uuid import UUID
 
 import orjson
 
+from classledger.aggregates.course import (
+    CourseCreated,
+    GroupCreated,
+    GroupSeatReleased,
+    GroupSeatTaken,
+    GroupWaitlistJoined,
+    GroupWaitlistLeft,
+)
+from classledger.aggregates.passes import PassTemplateCreated
+from classledger.aggregates.registration import (
+    RegistrationCancelled,
+    RegistrationConfirmed,
+    RegistrationCreated,
+    RegistrationPromoted,
+    RegistrationTransferred,
+)
+from classledger.aggregates.tenant import (
+    BranchAdded,
+    CustomFieldDefined,
+    LessonTypeDefined,
+    TenantCreated,
+)
 from classledger.ledger.money import format_minor
 from classledger.projections.batch import update_many
 from classledger.projections.paging import decode_cursor, sql_page
@@ -84,31 +106,31 @@ class Catalogue(QueuedProjection):
     def forget_held(self) -> None:
         self._counts, self._reg_state, self._reg_group = {}, {}, {}
 
-    @handles("TenantCreated")
+    @handles(TenantCreated)
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:
         self._queue.add(f"INSERT INTO {self.t('tenants')} (tenant_id, currency)", ("text", "text"),
                         (str(ev.tenant_id), ev.data["currency"]), "ON CONFLICT (tenant_id) DO NOTHING")
 
-    @handles("BranchAdded")
+    @handles(BranchAdded)
     def _branch(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         self._entry(tx, ev, "branch", str(d["branch_id"]), {"id": str(d["branch_id"]), "name": d["name"], "city": d["city"]})
 
-    @handles("LessonTypeDefined")
+    @handles(LessonTypeDefined)
     def _lesson_type(self, tx: Tx, ev: EventRecord) -> None:
         self._entry(tx, ev, "lesson_type", ev.data["code"], _fields(ev.data))
 
-    @handles("CustomFieldDefined")
+    @handles(CustomFieldDefined)
     def _custom_field(self, tx: Tx, ev: EventRecord) -> None:
         field = dict(ev.data["field"])
         field["choices"] = list(field.get("choices") or [])
         self._entry(tx, ev, "custom_field", field["key"], field)
 
-    @handles("CourseCreated")
+    @handles(CourseCreated)
     def _course(self, tx: Tx, ev: EventRecord) -> None:
         self._entry(tx, ev, "course", str(ev.aggregate_id), {"id": str(ev.aggregate_id), **_fields(ev.data)})
 
-    @handles("PassTemplateCreated")
+    @handles(PassTemplateCreated)
     def _template(self, tx: Tx, ev: EventRecord) -> None:
         self._entry(tx, ev, "pass_template", str(ev.aggregate_id), {"id": str(ev.aggregate_id), **_fields(ev.data)})
 
@@ -120,7 +142,7 @@ class Catalogue(QueuedProjection):
             (str(ev.tenant_id), kind, key, ev.id, orjson.dumps(data).decode()),
         )
 
-    @handles("GroupCreated")
+    @handles(GroupCreated)
     def _group(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         self._queue.add(
@@ -132,13 +154,13 @@ class Catalogue(QueuedProjection):
             "ON CONFLICT (tenant_id, group_id) DO NOTHING",
         )
 
-    @handles("GroupSeatTaken", "GroupSeatReleased", "GroupWaitlistJoined", "GroupWaitlistLeft")
+    @handles(GroupSeatTaken, GroupSeatReleased, GroupWaitlistJoined, GroupWaitlistLeft)
     def _count(self, tx: Tx, ev: EventRecord) -> None:
         column = 0 if ev.type.startswith("GroupSeat") else 1  # registered, waitlisted
         step = 1 if ev.type in ("GroupSeatTaken", "GroupWaitlistJoined") else -1
         self._counts.setdefault((str(ev.tenant_id), str(ev.aggregate_id)), [0, 0])[column] += step
 
-    @handles("RegistrationCreated")
+    @handles(RegistrationCreated)
     def _registered(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         self._queue.add(
@@ -149,7 +171,7 @@ class Catalogue(QueuedProjection):
             "ON CONFLICT (tenant_id, reg_id) DO NOTHING",
         )
 
-    @handles("RegistrationConfirmed", "RegistrationPromoted", "RegistrationCancelled", "RegistrationTransferred")
+    @handles(RegistrationConfirmed, RegistrationPromoted, RegistrationCancelled, RegistrationTransferred)
     def _registration(self, tx: Tx, ev: EventRecord) -> None:
         key = (str(ev.tenant_id), str(ev.aggregate_id))
         if ev.type == "RegistrationTransferred":

@@ -36,6 +36,26 @@ from zoneinfo import ZoneInfo
 import orjson
 from unidecode import unidecode
 
+from classledger.aggregates.client import (
+    ClientArchived,
+    ClientConsentsChanged,
+    ClientDeleted,
+    ClientDetailsChanged,
+    ClientErased,
+    ClientFrozen,
+    ClientJoinedWaitlist,
+    ClientLeftWaitlist,
+    ClientRegistered,
+    ClientRestored,
+    ClientTagged,
+    ClientUntagged,
+    FamilyMemberLinked,
+    FamilyMemberUnlinked,
+    FamilyParentLinked,
+    FamilyParentUnlinked,
+    NextCallScheduled,
+)
+from classledger.aggregates.tenant import TenantCreated
 from classledger.instants import iso
 from classledger.ledger.money import format_minor
 from classledger.projections.batch import in_keys, insert_many
@@ -147,11 +167,11 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
         self._page(tx).load(keys)
 
 
-    @handles("TenantCreated")
+    @handles(TenantCreated)
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:
         self._page(tx).tenants.append((str(ev.tenant_id), ev.data["currency"], ev.data["timezone"]))
 
-    @handles("ClientRegistered")
+    @handles(ClientRegistered)
     def _registered(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         page = self._page(tx)
@@ -175,7 +195,7 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
         for tag in d.get("tags", []):
             tags.add(tag)
 
-    @handles("ClientDetailsChanged")
+    @handles(ClientDetailsChanged)
     def _changed(self, tx: Tx, ev: EventRecord) -> None:
         sets: dict[str, Any] = {}
         for k, v in ev.data["changes"].items():
@@ -198,62 +218,62 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
                     raise KeyError(f"ClientDirectory does not know the client field {k!r}")
         self._set(tx, ev, **sets)
 
-    @handles("ClientConsentsChanged")
+    @handles(ClientConsentsChanged)
     def _consents(self, tx: Tx, ev: EventRecord) -> None:
         consents = orjson.loads(self._get(tx, ev, "consents"))
         at = _instant(ev)
         consents.update({k: {"given": v, "at": at} for k, v in ev.data["consents"].items()})
         self._set(tx, ev, consents=_j(consents))
 
-    @handles("ClientTagged")
+    @handles(ClientTagged)
     def _tagged(self, tx: Tx, ev: EventRecord) -> None:
         tags = self._page(tx).tags((str(ev.tenant_id), str(ev.aggregate_id)))
         tags.add(ev.data["tag"])
         self._set(tx, ev, tags=_j(sorted(tags)))
 
-    @handles("ClientUntagged")
+    @handles(ClientUntagged)
     def _untagged(self, tx: Tx, ev: EventRecord) -> None:
         tags = self._page(tx).tags((str(ev.tenant_id), str(ev.aggregate_id)))
         tags.discard(ev.data["tag"])
         self._set(tx, ev, tags=_j(sorted(tags)))
 
-    @handles("FamilyMemberLinked", "FamilyMemberUnlinked")
+    @handles(FamilyMemberLinked, FamilyMemberUnlinked)
     def _members(self, tx: Tx, ev: EventRecord) -> None:
         members = [m for m in orjson.loads(self._get(tx, ev, "member_ids")) if m != ev.data["member_id"]]
         if ev.type == "FamilyMemberLinked":
             members.append(ev.data["member_id"])
         self._set(tx, ev, member_ids=_j(members))
 
-    @handles("FamilyParentLinked", "FamilyParentUnlinked")
+    @handles(FamilyParentLinked, FamilyParentUnlinked)
     def _parent(self, tx: Tx, ev: EventRecord) -> None:
         self._set(tx, ev, parent_id=ev.data["parent_id"] if ev.type == "FamilyParentLinked" else None)
 
-    @handles("ClientFrozen")
+    @handles(ClientFrozen)
     def _frozen(self, tx: Tx, ev: EventRecord) -> None:
         freezes = orjson.loads(self._get(tx, ev, "freezes"))
         freezes.append([ev.data["start"], ev.data["end"]])
         self._set(tx, ev, freezes=_j(sorted(freezes)))
 
-    @handles("ClientArchived", "ClientRestored", "ClientDeleted")
+    @handles(ClientArchived, ClientRestored, ClientDeleted)
     def _lifecycle(self, tx: Tx, ev: EventRecord) -> None:
         if ev.type == "ClientDeleted":
             self._set(tx, ev, deleted=1)
         else:
             self._set(tx, ev, archived=int(ev.type == "ClientArchived"))
 
-    @handles("ClientErased")
+    @handles(ClientErased)
     def _erased(self, tx: Tx, ev: EventRecord) -> None:
         """DOMAIN §2.9: every personal column and search key emptied; ids, family links
         (already undone by the same command), freezes and flags stay."""
         self._page(tx).tags((str(ev.tenant_id), str(ev.aggregate_id))).clear()
         self._set(tx, ev, **ERASED_COLUMNS)
 
-    @handles("ClientJoinedWaitlist", "ClientLeftWaitlist")
+    @handles(ClientJoinedWaitlist, ClientLeftWaitlist)
     def _waitlist(self, tx: Tx, ev: EventRecord) -> None:
         wl = {"instructor": ev.data.get("instructor"), "comment": ev.data.get("comment")}
         self._set(tx, ev, waitlist=_j(wl) if ev.type == "ClientJoinedWaitlist" else None)
 
-    @handles("NextCallScheduled")
+    @handles(NextCallScheduled)
     def _next_call(self, tx: Tx, ev: EventRecord) -> None:
         self._set(tx, ev, next_call=ev.data["on"])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from classledger.aggregates.tenant import StaffKeyIssued, StaffKeyRevoked
 from classledger.projections.runtime import EventRecord, Projection, handles
 from classledger.store.database import Tx
 
@@ -29,7 +30,7 @@ class StaffKeys(Projection):
         )
     }
 
-    @handles("StaffKeyIssued")
+    @handles(StaffKeyIssued)
     def _issued(self, tx: Tx, ev: EventRecord) -> None:
         s = ev.data["staff"]
         tx.execute(
@@ -38,7 +39,7 @@ class StaffKeys(Projection):
             (s["key_hash"], str(ev.tenant_id), s["staff_id"], s["staff_name"], s["role"], s["city"]),
         )
 
-    @handles("StaffKeyRevoked")
+    @handles(StaffKeyRevoked)
     def _revoked(self, tx: Tx, ev: EventRecord) -> None:
         # New with the event it handles: no table built before it has one to miss.
         tx.execute(f"UPDATE {self.t('keys')} SET revoked = 1 WHERE key_hash = ?", (ev.data["key_hash"],))

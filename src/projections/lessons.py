@@ -15,6 +15,15 @@ from uuid import UUID
 
 import orjson
 
+from classledger.aggregates.lesson import (
+    LessonAttendanceMarked,
+    LessonAttendanceUnmarked,
+    LessonBooked,
+    LessonCancelled,
+    LessonScheduled,
+    LessonUnbooked,
+)
+from classledger.aggregates.schedule import InstructorAdded, RoomAdded
 from classledger.instants import iso, parse_us
 from classledger.projections.runtime import EventRecord, Projection, handles
 from classledger.store.database import Tx
@@ -55,21 +64,21 @@ class Timetable(Projection):
         "CREATE INDEX IF NOT EXISTS {t_bookings}_by_client ON {t_bookings} (tenant_id, client_id)",
     ]
 
-    @handles("RoomAdded")
+    @handles(RoomAdded)
     def _room(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         tx.execute(f"INSERT INTO {self.t('rooms')} (tenant_id, room_id, branch_id, name, capacity) "
                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, room_id) DO NOTHING",
                    (str(ev.tenant_id), str(ev.aggregate_id), d["branch_id"], d["name"], d.get("capacity")))
 
-    @handles("InstructorAdded")
+    @handles(InstructorAdded)
     def _instructor(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         tx.execute(f"INSERT INTO {self.t('instructors')} (tenant_id, instructor_id, name, lesson_types) "
                    "VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, instructor_id) DO NOTHING",
                    (str(ev.tenant_id), str(ev.aggregate_id), d["name"], orjson.dumps(d.get("lesson_types", [])).decode()))
 
-    @handles("LessonScheduled")
+    @handles(LessonScheduled)
     def _scheduled(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         t, lesson = str(ev.tenant_id), str(ev.aggregate_id)
@@ -94,14 +103,14 @@ class Timetable(Projection):
             (tenant, lesson, b["client_id"], b.get("registration_id"), b.get("credit_id"), at_us),
         )
 
-    @handles("LessonBooked")
+    @handles(LessonBooked)
     def _booked(self, tx: Tx, ev: EventRecord) -> None:
         t, lesson = str(ev.tenant_id), str(ev.aggregate_id)
         self._book(tx, t, lesson, ev.data["booking"], ev.at_us)
         tx.execute(f"UPDATE {self.t('lessons')} SET booked = booked + 1 WHERE tenant_id = ? AND lesson_id = ?",
                    (t, lesson))
 
-    @handles("LessonUnbooked")
+    @handles(LessonUnbooked)
     def _unbooked(self, tx: Tx, ev: EventRecord) -> None:
         t, lesson = str(ev.tenant_id), str(ev.aggregate_id)
         tx.execute(f"UPDATE {self.t('bookings')} SET state = 'unbooked', why = ?, unbooked_us = ? "
@@ -110,19 +119,19 @@ class Timetable(Projection):
         tx.execute(f"UPDATE {self.t('lessons')} SET booked = booked - 1 WHERE tenant_id = ? AND lesson_id = ?",
                    (t, lesson))
 
-    @handles("LessonCancelled")
+    @handles(LessonCancelled)
     def _cancelled(self, tx: Tx, ev: EventRecord) -> None:
         tx.execute(f"UPDATE {self.t('lessons')} SET cancelled = 1 WHERE tenant_id = ? AND lesson_id = ?",
                    (str(ev.tenant_id), str(ev.aggregate_id)))
 
-    @handles("LessonAttendanceMarked")
+    @handles(LessonAttendanceMarked)
     def _marked(self, tx: Tx, ev: EventRecord) -> None:
         m = ev.data["mark"]
         tx.execute(f"UPDATE {self.t('bookings')} SET mark = ?, visit_id = ? "
                    "WHERE tenant_id = ? AND lesson_id = ? AND client_id = ?",
                    (m["status"], m["visit_id"], str(ev.tenant_id), str(ev.aggregate_id), m["client_id"]))
 
-    @handles("LessonAttendanceUnmarked")
+    @handles(LessonAttendanceUnmarked)
     def _unmarked(self, tx: Tx, ev: EventRecord) -> None:
         tx.execute(f"UPDATE {self.t('bookings')} SET mark = NULL, visit_id = NULL "
                    "WHERE tenant_id = ? AND lesson_id = ? AND client_id = ? AND visit_id = ?",

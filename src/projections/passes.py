@@ -15,6 +15,17 @@ from uuid import UUID
 
 import orjson
 
+from classledger.aggregates.passes import (
+    LessonsTransferredOut,
+    PassBroken,
+    PassEnded,
+    PassLessonReturned,
+    PassLessonsUsed,
+    PassPaid,
+    PassSold,
+    PassValidityChanged,
+)
+from classledger.aggregates.tenant import TenantCreated
 from classledger.ledger.money import format_minor
 from classledger.projections.batch import update_many
 from classledger.projections.runtime import EventRecord, QueuedProjection, handles
@@ -75,7 +86,7 @@ class PassBook(QueuedProjection):
     def forget_held(self) -> None:
         self._currency, self._held_figures, self._validity = {}, {}, {}
 
-    @handles("TenantCreated")
+    @handles(TenantCreated)
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:
         t = str(ev.tenant_id)
         self._queue.add(f"INSERT INTO {self.t('tenants')} (tenant_id, currency)", ("text", "text"),
@@ -89,7 +100,7 @@ class PassBook(QueuedProjection):
             currency = self._currency[tenant] = row[0] if row else "EUR"
         return currency
 
-    @handles("PassSold")
+    @handles(PassSold)
     def _sold(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         t = str(ev.tenant_id)
@@ -106,8 +117,7 @@ class PassBook(QueuedProjection):
             self._queue.add(f"INSERT INTO {self.t('holders')} (tenant_id, client_id, pass_id)", ("text", "text", "text"),
                             (t, cid, pass_id), "ON CONFLICT (tenant_id, client_id, pass_id) DO NOTHING")
 
-    @handles("PassLessonsUsed", "PassLessonReturned", "PassValidityChanged", "PassBroken", "PassPaid",
-             "LessonsTransferredOut", "PassEnded")
+    @handles(PassLessonsUsed, PassLessonReturned, PassValidityChanged, PassBroken, PassPaid, LessonsTransferredOut, PassEnded)
     def _figures(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         key = (str(ev.tenant_id), str(ev.aggregate_id))

@@ -1,16 +1,17 @@
 """The one way projections are run: tracked, exactly once, in pages.
 
-A projection declares its tables and which event types it handles. The ``Runner`` reads
-stored events in notification order, a page at a time, decodes each row once (orjson +
-upcasters, no pydantic), and applies the page to every projection inside one write
-transaction that also advances each projection's recorded position. Positions are read
-in that transaction (``FOR UPDATE`` on PostgreSQL; SQLite's write lock is exclusive), so
-any number of processes may run the same projections: every event is applied exactly
-once, and a crash leaves rows and position consistent.
+A projection declares its tables (its view) and the event classes it handles. The
+``Runner`` reads stored events in notification order, a page at a time (the feed loop,
+``feed.py``, in its live mode), decodes each row once (orjson + upcasters, no pydantic),
+and applies the page to every projection inside one write transaction that also advances
+each projection's recorded position (its tracking record, ``tracking.py``). Positions are
+locked in that transaction (``FOR UPDATE`` on PostgreSQL; SQLite's write lock is
+exclusive), so any number of processes may run the same projections: every event is
+applied exactly once, and a crash leaves rows and position consistent.
 
 Tables are versioned: a projection's physical tables are named ``p_<name>_v<version>_*``,
 so changing its code bumps the version and the new tables are built from the first event
-while the old ones keep serving (``scripts/replay.py`` switches them).
+while the old ones keep serving (``classledger replay`` switches them).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
 import orjson
+from eventsourcing.utils import get_topic
 
 from classledger.availability import unavailable
-from classledger.projections import failures
+from classledger.projections import failures, feed, tracking
 from classledger.projections.batch import PendingInserts
 from classledger.projections.failures import FAILURES_DDL, Failure
 from classledger.store.codec import open_state, type_name, upcast
@@ -73,9 +75,22 @@ def decode(row: EventRow, keys: KeyRing | None = None) -> EventRecord:
 Handler = Callable[[Any, Tx, EventRecord], None]
 
 
-def handles(*types: str) -> Callable[[Handler], Handler]:
+def event_name(event: type[Any]) -> str:
+    """The name the runner dispatches an event class on: its stored topic's short name
+    (``EventRecord.type``)."""
+    return type_name(get_topic(event))
+
+
+def event_names(*events: type[Any]) -> frozenset[str]:
+    return frozenset(event_name(e) for e in events)
+
+
+def handles(*events: type[Any]) -> Callable[[Handler], Handler]:
+    """Mark a projection's method as the handler of these event classes (from
+    ``classledger.aggregates``); the runner calls it for every stored event of them."""
+
     def mark(fn: Handler) -> Handler:
-        fn._handles = types  # type: ignore[attr-defined]
+        fn._handles = events  # type: ignore[attr-defined]
         return fn
 
     return mark
@@ -97,21 +112,27 @@ class Projection:
     tables: ClassVar[dict[str, str]] = {}
     indexes: ClassVar[list[str]] = []
     # Roughly how much work an event costs it, relative to the others: a rebuild with
-    # worker processes balances its groups of projections by this (``replay.partition``).
+    # worker processes balances its groups of projections by this (``workers.partition``).
     weight: ClassVar[int] = 1
     # Its handlers only read through ``tx`` and every write waits for ``finish_page``: a
     # rebuild on SQLite may then apply a page in a read transaction and hold the database's
-    # single write lock only for the flush (``replay.bulk_catch_up``).
+    # single write lock only for the flush (``bulk.bulk_catch_up``).
     stageable: ClassVar[bool] = False
+    # By the stored event's type name (``event_name``): what the runner dispatches on.
     handlers: ClassVar[dict[str, Handler]]
+    # The event class each of those names stands for.
+    events: ClassVar[dict[str, type[Any]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.handlers = {}
+        cls.events = {}
         for klass in reversed(cls.__mro__):
             for attr in vars(klass).values():
-                for t in getattr(attr, "_handles", ()):
-                    cls.handlers[t] = attr
+                for event in getattr(attr, "_handles", ()):
+                    name = event_name(event)
+                    cls.handlers[name] = attr
+                    cls.events[name] = event
 
     def __init__(self, db: Database, *, suffix: str = "") -> None:
         self.db = db
@@ -227,11 +248,26 @@ class QueuedProjection(Projection):
         """Drop what the page holds besides its queued inserts."""
 
 
-POSITIONS_DDL = (
-    "CREATE TABLE IF NOT EXISTS projection_positions ("
-    "name TEXT NOT NULL PRIMARY KEY, version INTEGER NOT NULL, position BIGINT NOT NULL, "
-    "events_applied BIGINT NOT NULL DEFAULT 0)"
-)
+class LiveReader:
+    """The live mode's pages: ``PAGE`` stored events at a time, every one decoded."""
+
+    def __init__(self, store: Store, *, page: int = PAGE, tenant_id: UUID | None = None) -> None:
+        self.store = store
+        self.page = page
+        self.tenant_id = tenant_id
+
+    def read(self, start: int, head: int) -> feed.Batch | None:
+        rows = self.store.recorder.read_rows(start, self.page, upto=head, tenant_id=self.tenant_id)
+        if not rows:
+            return None
+        keys = self.store.mapper.keyring
+        return feed.Batch([decode(r, keys) for r in rows], len(rows), rows[-1].notification_id, len(rows))
+
+    def passed_over(self, start: int, head: int) -> int:
+        return 0
+
+    def events_read(self, rows: int, first: int, end: int) -> int:
+        return rows
 
 
 class Runner:
@@ -258,34 +294,53 @@ class Runner:
 
     def setup(self) -> None:
         with self.db.write() as tx:
-            tx.execute(POSITIONS_DDL)
+            tracking.create(tx)
             tx.execute(FAILURES_DDL)
             for p in self.projections:
-                row = tx.one("SELECT version FROM projection_positions WHERE name = ?", (p.key,))
-                if row is not None and row[0] != p.version:
+                built_by = tracking.version(tx, p.key)
+                if built_by is not None and built_by != p.version:
                     # The code changed shape: start the new version from the first event.
-                    tx.execute("DELETE FROM projection_positions WHERE name = ?", (p.key,))
+                    tracking.forget(tx, p.key)
                     tx.execute("DELETE FROM projection_failures WHERE name = ?", (p.key,))
-                    row = None
+                    built_by = None
                 for stmt in p.ddl():
                     tx.execute(stmt)
-                if row is None:
-                    tx.execute(
-                        "INSERT INTO projection_positions (name, version, position) VALUES (?, ?, 0)",
-                        (p.key, p.version),
-                    )
+                if built_by is None:
+                    tracking.start(tx, p.key, p.version)
+
+    @property
+    def keys(self) -> list[str]:
+        """The tracking keys of the projections this runner feeds."""
+        return [p.key for p in self.projections]
 
     def positions(self) -> dict[str, int]:
-        rows = self.db.query("SELECT name, position FROM projection_positions")
-        return {r[0]: int(r[1]) for r in rows}
+        return tracking.read(self.db)
 
-    def _lock_positions(self, tx: Tx) -> dict[str, int]:
-        keys = [p.key for p in self.projections]
-        marks = ",".join("?" * len(keys))
-        sql = f"SELECT name, position FROM projection_positions WHERE name IN ({marks})"
-        if self.db.dialect == "postgresql":
-            sql += " FOR UPDATE"
-        return {r[0]: int(r[1]) for r in tx.execute(sql, keys)}
+    def lock_positions(self, tx: Tx) -> dict[str, int]:
+        """This runner's projections' positions, held until ``tx`` ends."""
+        return tracking.lock(tx, self.db.dialect, self.keys)
+
+    def advance(self, position: int) -> None:
+        """Move every projection of this runner forward to ``position`` (none handles
+        anything between: a tenant's events, or the wanted topics, end before it)."""
+        with self.db.write() as tx:
+            tracking.advance(tx, self.keys, position)
+
+    def join(self, builder: Runner, stop: threading.Event) -> bool:
+        """Build ``builder``'s projections apart (a new or changed projection from the
+        first event, while this runner's keep serving and writes do not wait for it), then
+        take them into this runner once nothing is left between them and the head.
+        Returns whether they joined (``False``: ``stop`` was set first)."""
+        while not stop.is_set():
+            builder.catch_up()
+            with self._lock:
+                head = self.store.recorder.max_notification_id() or 0
+                positions = builder.positions()
+                if min((positions.get(key, 0) for key in builder.keys), default=head) >= head:
+                    self.projections.extend(builder.projections)
+                    self._known_head = 0
+                    return True
+        return False
 
     def catch_up(
         self,
@@ -300,7 +355,6 @@ class Runner:
         With ``tenant_id`` only that tenant's events are read: a scratch rebuild of one
         tenant. Each page commits with its position, so an interrupted run resumes.
         """
-        total = 0
         if self._stuck and self.isolate and upto is None and tenant_id is None:
             if time.monotonic() >= self._next_retry:
                 self.resume()
@@ -312,17 +366,8 @@ class Runner:
                 return 0
             positions = self.positions()
             start = min((positions.get(p.key, 0) for p in self.projections), default=head)
-            while start < head:
-                rows = self.store.recorder.read_rows(start, page, upto=head, tenant_id=tenant_id)
-                if not rows:
-                    self._advance(head)  # the filtered tenant has nothing more up to head
-                    break
-                self.apply_page(rows)
-                # every projection now stands at the page's last event, or beyond it
-                start = rows[-1].notification_id
-                total += len(rows)
-                if progress:
-                    progress(len(rows))
+            reader = LiveReader(self.store, page=page, tenant_id=tenant_id)
+            total = feed.run(reader, self, start=start, head=head, progress=progress)
             if upto is None and tenant_id is None:
                 self._known_head = head
         if self.isolate:
@@ -367,7 +412,7 @@ class Runner:
 
     def _resume_one(self, p: Projection, tenant: str) -> None:
         with self.db.write() as tx:
-            position = self._lock_positions_of(tx, [p]).get(p.key, 0)
+            position = tracking.lock(tx, self.db.dialect, [p.key]).get(p.key, 0)
             row = tx.one(
                 "SELECT notification_id, attempts FROM projection_failures WHERE name = ? AND tenant_id = ?",
                 (p.key, tenant),
@@ -391,16 +436,11 @@ class Runner:
                         (ev.id, ev.type, failures.describe(exc), attempts + 1, p.key, tenant),
                     )
                     self._log_failure(p, ev, exc, retry=True)
-                    tx.execute(
-                        "UPDATE projection_positions SET events_applied = events_applied + ? WHERE name = ?",
-                        (applied, p.key),
-                    )
+                    tracking.count(tx, p.key, applied)
                     return
                 start = rows[-1].notification_id
             tx.execute("DELETE FROM projection_failures WHERE name = ? AND tenant_id = ?", (p.key, tenant))
-            tx.execute(
-                "UPDATE projection_positions SET events_applied = events_applied + ? WHERE name = ?", (applied, p.key)
-            )
+            tracking.count(tx, p.key, applied)
         log.warning("projection %s resumed for tenant %s: %d events applied", p.key, tenant, applied)
 
     @staticmethod
@@ -462,26 +502,14 @@ class Runner:
         tx.execute("RELEASE SAVEPOINT projection_page")
         return applied, first
 
-    def _advance(self, position: int) -> None:
-        with self.db.write() as tx:
-            for p in self.projections:
-                tx.execute(
-                    "UPDATE projection_positions SET position = ? WHERE name = ? AND position < ?",
-                    (position, p.key, position),
-                )
-
-    def _lock_positions_of(self, tx: Tx, projections: Sequence[Projection]) -> dict[str, int]:
-        sql = "SELECT name, position FROM projection_positions WHERE name = ?"
-        if self.db.dialect == "postgresql":
-            sql += " FOR UPDATE"
-        return {r[0]: int(r[1]) for p in projections for r in tx.execute(sql, (p.key,))}
-
-    def apply_page(self, rows: Sequence[EventRow]) -> None:
-        records = [decode(r, self.store.mapper.keyring) for r in rows]
-        last = rows[-1].notification_id
+    def write(self, batch: feed.Batch) -> None:
+        """The live mode's page: applied in one write transaction with the positions it
+        moves. A projection that raises is then given the page again on its own, and the
+        event that fails is set aside for its tenant (``failures.py``): the loop goes on."""
+        records, last = batch.records, batch.last
         try:
             with self.db.write() as tx:
-                positions = self._lock_positions(tx)
+                positions = self.lock_positions(tx)
                 skip = failures.parked(tx, [p.key for p in self.projections]) if self.isolate else {}
                 self._apply(tx, records, positions, last, self.projections, skip)
         except Exception as e:
@@ -495,7 +523,7 @@ class Runner:
         # other tenants: each projection applies the page in its own savepoint, and one
         # that fails sets the failing event (and its tenant's later ones) aside.
         with self.db.write() as tx:
-            positions = self._lock_positions(tx)
+            positions = self.lock_positions(tx)
             skip = failures.parked(tx, [p.key for p in self.projections])
             self._apply(tx, records, positions, last, self.projections, skip, isolated=True)
 
@@ -504,7 +532,7 @@ class Runner:
         projections: Sequence[Projection], skip: dict[str, set[str]], *, isolated: bool = False,
     ) -> None:
         """Apply decoded events to the projections not yet past them, and move their positions."""
-        moved: list[tuple[int, int, str]] = []
+        moved: list[tracking.Move] = []
         for p in projections:
             pos = positions.get(p.key, 0)
             if pos >= last:
@@ -514,10 +542,7 @@ class Runner:
             else:
                 applied = self._run(p, tx, records, pos, skip.get(p.key, ()))
             moved.append((last, applied, p.key))
-        tx.executemany(
-            "UPDATE projection_positions SET position = ?, events_applied = events_applied + ? WHERE name = ?",
-            moved,
-        )
+        tracking.record(tx, moved)
 
     @staticmethod
     def _run(p: Projection, tx: Tx, records: list[EventRecord], after: int, skip: Collection[str] = ()) -> int:
@@ -551,25 +576,11 @@ class Runner:
             return False  # a catch-up of this process is running: it will see these events
         try:
             records = [decode(r, self.store.mapper.keyring) for r in rows]
-            keys = [p.key for p in self.projections]
-            applied = [sum(1 for ev in records if ev.type in p.handlers) for p in self.projections]
-            # Claim every position in one statement: it moves only the rows still at the
-            # previous head (and locks them); a count short of all means a projection is
-            # behind or ahead, or stuck for some tenant (whose events it must skip), so the
-            # claim is given back and catch-up does the work.
-            pairs = [x for pair in zip(keys, applied, strict=True) for x in pair]
-            cases = " ".join("WHEN ? THEN ?" for _ in keys)
-            names = ",".join("?" * len(keys))
-            move = (
-                "UPDATE projection_positions SET position = ?, events_applied = events_applied {sign} "
-                f"CASE name {cases} ELSE 0 END WHERE position = ? AND name IN ({names})"
-                " AND NOT EXISTS (SELECT 1 FROM projection_failures f WHERE f.name = projection_positions.name)"
-            )
-            last = rows[-1].notification_id
-            claimed = tx.update(move.format(sign="+"), (last, *pairs, prev_head, *keys))
-            if claimed != len(keys):
-                if claimed:
-                    tx.update(move.format(sign="-"), (prev_head, *pairs, last, *keys))
+            applied = {p.key: sum(1 for ev in records if ev.type in p.handlers) for p in self.projections}
+            # Claim every position at once: only if each stands at the previous head (and
+            # is stuck for no tenant, whose events it would have to skip); otherwise
+            # nothing moves and catch-up does the work.
+            if not tracking.claim(tx, applied, prev_head, rows[-1].notification_id):
                 return False
             # A handler that raises aborts the whole write, which the recorder then redoes
             # without this step (store/recorders.py): no savepoint on every write.

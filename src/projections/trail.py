@@ -18,32 +18,84 @@ from uuid import UUID
 
 import orjson
 
+from classledger.aggregates.books import (
+    ClientAccountMoved,
+    ClientDiscountGiven,
+    ClientDiscountRemoved,
+    TransactionCancelled,
+    TransactionPosted,
+)
+from classledger.aggregates.cabinet_user import CabinetClientLinked, CabinetClientUnlinked
+from classledger.aggregates.client import (
+    CabinetLinkIssued,
+    CabinetLinkRevoked,
+    ClientArchived,
+    ClientConsentsChanged,
+    ClientDeleted,
+    ClientDetailsChanged,
+    ClientErased,
+    ClientFrozen,
+    ClientJoinedWaitlist,
+    ClientLeftWaitlist,
+    ClientRegistered,
+    ClientRestored,
+    ClientTagged,
+    ClientUntagged,
+    FamilyMemberLinked,
+    FamilyMemberUnlinked,
+    FamilyParentLinked,
+    FamilyParentUnlinked,
+    NextCallScheduled,
+)
+from classledger.aggregates.lesson import ClientLessonsBooked, ClientLessonsUnbooked
+from classledger.aggregates.passes import (
+    LessonsTransferredOut,
+    PassBroken,
+    PassEnded,
+    PassLessonReturned,
+    PassLessonsUsed,
+    PassPaid,
+    PassSold,
+    PassValidityChanged,
+    VisitCancelled,
+    VisitRecorded,
+)
+from classledger.aggregates.registration import (
+    CreditGranted,
+    CreditUsed,
+    CreditVoided,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+    RegistrationCreated,
+    RegistrationPromoted,
+    RegistrationTransferred,
+)
 from classledger.projections.batch import CHUNK, in_keys
 from classledger.projections.paging import decode_cursor, sql_page
-from classledger.projections.runtime import EventRecord, QueuedProjection, handles
+from classledger.projections.runtime import EventRecord, QueuedProjection, event_names, handles
 from classledger.store.database import Database, Tx
 
 # The client aggregate's own events.
 CLIENT_EVENTS = (
-    "ClientRegistered", "ClientDetailsChanged", "ClientConsentsChanged", "ClientTagged", "ClientUntagged",
-    "FamilyMemberLinked", "FamilyParentLinked", "FamilyMemberUnlinked", "FamilyParentUnlinked", "ClientFrozen",
-    "ClientArchived", "ClientRestored", "ClientDeleted", "CabinetLinkIssued", "CabinetLinkRevoked",
-    "ClientJoinedWaitlist", "ClientLeftWaitlist", "NextCallScheduled", "ClientErased",
+    ClientRegistered, ClientDetailsChanged, ClientConsentsChanged, ClientTagged, ClientUntagged,
+    FamilyMemberLinked, FamilyParentLinked, FamilyMemberUnlinked, FamilyParentUnlinked, ClientFrozen,
+    ClientArchived, ClientRestored, ClientDeleted, CabinetLinkIssued, CabinetLinkRevoked,
+    ClientJoinedWaitlist, ClientLeftWaitlist, NextCallScheduled, ClientErased,
 )
 # Events that create an aggregate of the client's, and say whose it is.
-OWNING_EVENTS = ("RegistrationCreated", "CreditGranted", "PassSold", "VisitRecorded", "TransactionPosted",
-                 "ClientAccountMoved", "ClientDiscountGiven")
+OWNING_EVENTS = (RegistrationCreated, CreditGranted, PassSold, VisitRecorded, TransactionPosted,
+                 ClientAccountMoved, ClientDiscountGiven)
 # Later events of those aggregates.
 OWNED_EVENTS = (
-    "RegistrationConfirmed", "RegistrationPromoted", "RegistrationCancelled", "RegistrationTransferred",
-    "CreditUsed", "CreditVoided", "PassLessonsUsed", "PassLessonReturned", "PassValidityChanged", "PassBroken",
-    "PassPaid", "LessonsTransferredOut", "PassEnded", "VisitCancelled", "TransactionCancelled",
-    "ClientDiscountRemoved",
+    RegistrationConfirmed, RegistrationPromoted, RegistrationCancelled, RegistrationTransferred,
+    CreditUsed, CreditVoided, PassLessonsUsed, PassLessonReturned, PassValidityChanged, PassBroken,
+    PassPaid, LessonsTransferredOut, PassEnded, VisitCancelled, TransactionCancelled,
+    ClientDiscountRemoved,
 )
 # Events of another aggregate that name one client: a parent's login linking them, and the
 # client's own list of booked lessons (DOMAIN §7.2: bookings and their cancellations).
-NAMING_EVENTS = ("CabinetClientLinked", "CabinetClientUnlinked", "ClientLessonsBooked", "ClientLessonsUnbooked")
-_OWNING, _OWNED = frozenset(OWNING_EVENTS), frozenset(OWNED_EVENTS)
+NAMING_EVENTS = (CabinetClientLinked, CabinetClientUnlinked, ClientLessonsBooked, ClientLessonsUnbooked)
+_OWNING, _OWNED = event_names(*OWNING_EVENTS), event_names(*OWNED_EVENTS)
 
 
 def _owners(ev: EventRecord) -> list[str]:

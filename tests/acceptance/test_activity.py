@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 from classledger.application.principal import Principal
 from classledger.instants import us
-from classledger.projections.activity import ActivityTimeline, replay_month
+from classledger.projections.activity import ActivityTimeline
+from classledger.projections.activity_months import replay_month
 from classledger.system import System
 from tests.builders import School as Builder
 from tests.builders import system_run

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from classledger.aggregates.errors import Refused
 from classledger.instants import us
-from classledger.projections.activity import ActivityTimeline, replay_month
+from classledger.projections.activity import ActivityTimeline
+from classledger.projections.activity_months import replay_month
 from classledger.projections.runtime import decode
 from classledger.system import System
 from tests.activity_reference import daily_active

@@ -22,9 +22,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from classledger.aggregates.errors import Refused
 from classledger.application.principal import Principal
 from classledger.instants import us
-from classledger.projections import replay
 from classledger.projections.books import Books
 from classledger.projections.passes import PassBook
+from classledger.projections.verify import verify
 from classledger.system import System
 from tests.builders import School
 
@@ -193,7 +193,7 @@ class PassMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         if hasattr(self, "system"):
             try:
-                result = replay.verify(self.system.store, ["all"])
+                result = verify(self.system.store, ["all"])
                 assert result.ok, result.as_json()
             finally:
                 self.system.close()

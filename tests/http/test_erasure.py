@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from classledger.projections import replay
+from classledger.projections.verify import verify
 from classledger.system import System
 from tests.http.support import Api, assert_error
 
@@ -161,7 +161,7 @@ def test_erasure_leaves_no_personal_data_in_the_raw_storage_and_the_books_unchan
             c.pop("name")
     assert after == before
     assert api.get("/v1/audit/verify").json()["ok"] is True
-    result = replay.verify(api.system.store, _projections(api.system))
+    result = verify(api.system.store, _projections(api.system))
     assert result.ok, result.as_json()
 
     # Read-only from now on, and only once.

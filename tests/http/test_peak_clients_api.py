@@ -13,7 +13,8 @@ import pytest
 
 from classledger import cli
 from classledger.instants import us
-from classledger.projections.activity import ActivityTimeline, replay_month
+from classledger.projections.activity import ActivityTimeline
+from classledger.projections.activity_months import replay_month
 from tests.http.support import Api
 
 ZONE = ZoneInfo("Europe/Bratislava")

@@ -18,11 +18,13 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
+from classledger import cli, cli_replay
 from classledger.http.app import create_app
 from classledger.projections import replay
 from classledger.projections.books import Books
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.runtime import EventRecord
+from classledger.projections.verify import verify
 from classledger.system import System
 from tests.http.support import LIMIT, Api, assert_error
 
@@ -91,9 +93,15 @@ def test_a_stuck_projection_stops_only_its_own_reads_of_one_school_and_resumes_w
     assert stuck["position"] == system.store.recorder.max_notification_id()  # it went on for the others
     monkeypatch.setenv("CLASSLEDGER_DATABASE_URL", database_url)
     capsys.readouterr()
-    assert replay.main(["--status"]) == 1
+    assert cli_replay.main(["--status"]) == 1
+    told = capsys.readouterr()
     assert (f"clients: stuck for tenant {school.tenant_id} at event {poisoned} (ClientRegistered), "
-            f"position {stuck['position']}: KeyError: 'preferences.locale'") in capsys.readouterr().err
+            f"position {stuck['position']}: KeyError: 'preferences.locale'") in told.err
+    # ``classledger replay`` is the same command.
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["replay", "--status"])
+    assert exited.value.code == 1
+    assert capsys.readouterr() == told
     status = replay.status(system.store)
     assert status["stuck"] == body["stuck"]
     assert status["projections"]["clients"]["stuck_tenants"] == 1
@@ -115,9 +123,9 @@ def test_a_stuck_projection_stops_only_its_own_reads_of_one_school_and_resumes_w
         assert names(other) == ["Jana Malá", "Peter Veľký"]
         assert school.http.get("/healthz").json() == {"ok": True}
         monkeypatch.setenv("CLASSLEDGER_DATABASE_URL", database_url)
-        assert replay.main(["--status"]) == 0
+        assert cli_replay.main(["--status"]) == 0
         # Exactly what a rebuild from the first event gives.
-        assert replay.verify(fixed.store, ["clients"]).ok
+        assert verify(fixed.store, ["clients"]).ok
     finally:
         fixed.close()
 

@@ -16,9 +16,9 @@ from classledger.aggregates.client import PhoneIndex, phone_index_id
 from classledger.aggregates.errors import Conflict, Invalid, NotFound, Refused
 from classledger.application.principal import Principal
 from classledger.application.readback import history_items
-from classledger.projections import replay
 from classledger.projections.clients import ClientDirectory
 from classledger.projections.trail import ClientTrail
+from classledger.projections.verify import verify
 from classledger.system import System
 from tests.builders import School as Builder
 from tests.builders import system_run
@@ -518,5 +518,5 @@ def test_the_directory_equals_a_rebuild_from_the_first_event(system: System) -> 
     s.run("set_next_call", {"client_id": mum, "on": "2026-04-09"})
     s.run("archive_client", {"client_id": kid, "reason": "pauza"})
     s.run("delete_client", {"client_id": mum, "reason": "duplicate"})
-    result = replay.verify(system.store, ["clients"])
+    result = verify(system.store, ["clients"])
     assert result.ok, result.as_json()

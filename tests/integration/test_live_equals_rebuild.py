@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 from classledger.aggregates.errors import Refused
 from classledger.application.cabinet_users import cabinet_principal
 from classledger.application.principal import Principal
-from classledger.projections import replay
+from classledger.projections.verify import verify
 from classledger.system import System
 from tests.builders import School
 
@@ -164,7 +164,7 @@ class Commands(RuleBasedStateMachine):
     def teardown(self) -> None:
         if hasattr(self, "system"):
             try:
-                result = replay.verify(self.system.store, ["all"])
+                result = verify(self.system.store, ["all"])
                 assert result.ok, result.as_json()
             finally:
                 self.system.close()

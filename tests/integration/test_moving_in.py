@@ -164,7 +164,8 @@ def test_lines_a_few_minutes_ahead_keep_the_live_month_report_equal_to_its_repla
     """DOMAIN §5.7: the live peak and the replayed peak are always equal. Clients activated
     by lines 3 minutes ahead of the server's clock are not active yet, in either."""
     from classledger.instants import us
-    from classledger.projections.activity import ActivityTimeline, replay_month
+    from classledger.projections.activity import ActivityTimeline
+    from classledger.projections.activity_months import replay_month
 
     start = now()
     tid = moved_in(system, at=start - timedelta(days=3))

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from classledger.application.tenants import system_principal
-from classledger.projections import replay
 from classledger.projections.activity import ActivityTimeline
+from classledger.projections.verify import verify
 from classledger.system import System
 
 T0 = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
@@ -40,7 +40,7 @@ def test_a_version_bump_rebuilds_that_projection_only(database_url: str, monkeyp
         second.runner.catch_up()
         activity = second.view(ActivityTimeline)
         assert activity.t("tenants").startswith("p_activity_v2_")
-        assert replay.verify(second.store, ["all"]).ok
+        assert verify(second.store, ["all"]).ok
         with second.store.db.read() as tx:
             assert tx.one(f"SELECT COUNT(*) FROM {activity.t('tenants')}") == (1,)
     finally:

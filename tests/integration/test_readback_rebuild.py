@@ -8,9 +8,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from classledger.projections import replay
 from classledger.projections.catalogue import Catalogue
 from classledger.projections.trail import ClientTrail
+from classledger.projections.verify import verify
 from classledger.system import System
 from tests.builders import School
 
@@ -51,5 +51,5 @@ def test_live_catalogue_and_trail_equal_a_rebuild(system: System) -> None:
     assert live_trail["total"] > 10
     groups_page = system.view(Catalogue).groups(tid, today=school.clock.date(), limit=10, cursor=None)
     assert [(g["registered"], g["waitlisted"]) for g in groups_page["items"]] == [(1, 0), (1, 0)]
-    result = replay.verify(system.store, ["catalogue", "trail"])
+    result = verify(system.store, ["catalogue", "trail"])
     assert result.ok, [d.examples for d in result.differences]

@@ -9,9 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from classledger import projections
 from classledger.application.tenants import system_principal
-from classledger.projections import replay
+from classledger.projections import bulk, replay
 from classledger.projections.activity import ActivityTimeline
+from classledger.projections.runtime import EventRecord, Projection
+from classledger.projections.verify import dump, verify
+from classledger.projections.workers import partition
+from classledger.store.database import Tx
 from classledger.system import System
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -34,7 +39,7 @@ def snapshot(system: System) -> dict[str, list[tuple[object, ...]]]:
     with system.store.db.read() as tx:
         for p in system.views.values():
             for table in p.tables:
-                out[p.t(table)] = replay.dump(tx, p, table)
+                out[p.t(table)] = dump(tx, p, table)
     return out
 
 
@@ -54,7 +59,7 @@ def test_worker_processes_build_the_same_tables(system: System) -> None:
     summary = replay.rebuild(system.store, ["all"], workers=2)
     assert summary.events == system.store.recorder.max_notification_id()  # each worker read every event once
     assert snapshot(system) == before
-    assert replay.verify(system.store, ["all"], workers=2).ok
+    assert verify(system.store, ["all"], workers=2).ok
 
 
 def test_projections_are_grouped_by_weight() -> None:
@@ -64,26 +69,26 @@ def test_projections_are_grouped_by_weight() -> None:
     store = Store.open("sqlite:///:memory:")
     try:
         every = build(store.db)
-        groups = replay.partition(every, 2)
+        groups = partition(every, 2)
         assert sorted(n for g in groups for n in g) == sorted(p.name for p in every)
         assert not {"activity", "clients"} <= set(groups[0])  # the two heaviest are apart
-        assert replay.partition(every, 1) == [[p.name for p in sorted(every, key=lambda p: -p.weight)]]
+        assert partition(every, 1) == [[p.name for p in sorted(every, key=lambda p: -p.weight)]]
     finally:
         store.close()
 
 
 def test_verify_passes_then_reports_a_tampered_row(system: System) -> None:
     populate(system)
-    assert replay.verify(system.store, ["all"]).ok
+    assert verify(system.store, ["all"]).ok
     keys = system.views[next(k for k in system.views if k.__name__ == "StaffKeys")]
     with system.store.db.write() as tx:
         tx.execute(f"UPDATE {keys.t('keys')} SET role = 'director' WHERE staff_name = 'staff 1'")
-    result = replay.verify(system.store, ["keys"])
+    result = verify(system.store, ["keys"])
     assert not result.ok
     [diff] = result.differences
     assert (diff.projection, diff.table, diff.only_live, diff.only_rebuilt) == ("keys", "keys", 3, 3)
     replay.rebuild(system.store, ["keys"])
-    assert replay.verify(system.store, ["all"]).ok
+    assert verify(system.store, ["all"]).ok
 
 
 class Killed(Exception):
@@ -114,7 +119,7 @@ def test_page_size_does_not_change_the_result(system: System) -> None:
     def scratch_rows(page: int) -> dict[str, list[tuple[object, ...]]]:
         built, _, _ = replay.build_scratch(system.store, ["all"], fresh=True, page=page)
         with system.store.db.read() as tx:
-            return {p.t(t): replay.dump(tx, p, t) for p in built for t in p.tables}
+            return {p.t(t): dump(tx, p, t) for p in built for t in p.tables}
 
     one_by_one = scratch_rows(1)
     assert one_by_one == scratch_rows(5000)
@@ -126,11 +131,11 @@ def test_tenant_rebuild_touches_only_that_tenant(system: System) -> None:
     activity = system.view(ActivityTimeline)
     with system.store.db.write() as tx:
         tx.execute(f"DELETE FROM {activity.t('tenants')} WHERE tenant_id = ?", (str(b),))
-    result = replay.verify(system.store, ["activity"], tenant_id=a)
+    result = verify(system.store, ["activity"], tenant_id=a)
     assert result.ok  # a is intact
-    assert not replay.verify(system.store, ["activity"], tenant_id=b).ok
+    assert not verify(system.store, ["activity"], tenant_id=b).ok
     replay.rebuild(system.store, ["activity"], tenant_id=b)
-    assert replay.verify(system.store, ["all"]).ok
+    assert verify(system.store, ["all"]).ok
 
 
 def test_a_staged_page_is_dropped_when_another_process_applied_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,11 +157,11 @@ def _staged_page_race(system: System, monkeypatch: pytest.MonkeyPatch) -> None:
     store = system.store
     built, _, _ = replay.build_scratch(store, ["all"], fresh=True, workers=1, upto=0)
     runner = Runner(store, built)
-    other = Runner(store, replay.select(store, ["all"], suffix=replay.SCRATCH))
-    real = replay._apply
+    other = Runner(store, projections.select(store.db, ["all"], suffix=replay.SCRATCH))
+    real = bulk._apply
     raced: list[int] = []
 
-    def racing_apply(p: replay.Projection, tx: replay.Tx, records: list[replay.EventRecord], after: int) -> int:
+    def racing_apply(p: Projection, tx: Tx, records: list[EventRecord], after: int) -> int:
         n = real(p, tx, records, after)
         mine = [ev.id for ev in records if ev.id > after]
         if p.stageable and not raced and len(mine) > 2:
@@ -164,12 +169,12 @@ def _staged_page_race(system: System, monkeypatch: pytest.MonkeyPatch) -> None:
             raced.append(other.catch_up(upto=mine[1]))
         return n
 
-    monkeypatch.setattr(replay, "_apply", racing_apply)
-    replay.bulk_catch_up(runner, page=5)
+    monkeypatch.setattr(bulk, "_apply", racing_apply)
+    bulk.bulk_catch_up(runner, page=5)
     assert raced
     assert raced[0] > 0
     with store.db.read() as tx:
-        rebuilt = {p.t(t).removesuffix(replay.SCRATCH): replay.dump(tx, p, t) for p in built for t in p.tables}
+        rebuilt = {p.t(t).removesuffix(replay.SCRATCH): dump(tx, p, t) for p in built for t in p.tables}
     assert rebuilt == live
     applied = dict(store.db.query("SELECT name, events_applied FROM projection_positions"))
     for p in built:  # each event counted once: the staged pages were not written as well

@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from classledger import projections
 from classledger.demo import generate
-from classledger.projections import replay
+from classledger.projections import bulk, replay
 from classledger.projections.batch import update_many
 from classledger.projections.runtime import Runner
+from classledger.projections.verify import dump
 from classledger.store import tx as txmod
 from classledger.store.database import Store
 from classledger.system import System
@@ -72,7 +74,7 @@ def counting() -> Iterator[list[str]]:
 
 def test_a_rebuild_writes_pages_not_events(school: System) -> None:
     store = school.store
-    scratch = replay.select(store, BATCHED, suffix=replay.SCRATCH)
+    scratch = projections.select(store.db, BATCHED, suffix=replay.SCRATCH)
     runner = Runner(store, scratch)
     handled = {t for p in scratch for t in p.handlers}
     events, after = [], 0
@@ -81,7 +83,7 @@ def test_a_rebuild_writes_pages_not_events(school: System) -> None:
         after = rows[-1][0]
     assert len(events) > 500  # visits, their passes' figures, their postings
     with counting() as seen:
-        replay.bulk_catch_up(runner, page=PAGE)
+        bulk.bulk_catch_up(runner, page=PAGE)
     mine = [s for s in seen if any(p.t(table) in s for p in scratch for table in p.tables)]
     pages = -(-(store.recorder.max_notification_id() or 0) // PAGE)
     # Each statement a few times per page at most (a table's inserts, a pass's figures, a
@@ -92,13 +94,13 @@ def test_a_rebuild_writes_pages_not_events(school: System) -> None:
 
 def test_small_pages_rebuild_exactly_what_the_live_runner_built(school: System) -> None:
     store = school.store
-    live = replay.select(store, BATCHED)
+    live = projections.select(store.db, BATCHED)
     Runner(store, live).catch_up()
     scratch, _, _ = replay.build_scratch(store, BATCHED, fresh=True, page=37, workers=1)
     with store.db.read() as tx:
         for s, lv in zip(scratch, live, strict=True):
             for table in lv.tables:
-                assert replay.dump(tx, s, table) == replay.dump(tx, lv, table), (lv.name, table)
+                assert dump(tx, s, table) == dump(tx, lv, table), (lv.name, table)
     with store.db.read() as tx:
         (cancelled,) = tx.one(f"SELECT COUNT(*) FROM {live[1].t('transactions')} WHERE status = 'cancelled'") or (0,)
         (changed,) = tx.one(f"SELECT COUNT(*) FROM {live[0].t('passes')} WHERE remaining < lessons_total") or (0,)

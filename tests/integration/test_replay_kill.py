@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from classledger.demo import generate
-from classledger.projections import replay
+from classledger.projections.verify import dump, verify
 from classledger.system import System
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "replay.py"
@@ -22,7 +22,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "replay.py"
 
 def dump_all(system: System) -> dict[str, list[tuple[object, ...]]]:
     with system.store.db.read() as tx:
-        return {p.t(t): replay.dump(tx, p, t) for p in system.views.values() for t in p.tables}
+        return {p.t(t): dump(tx, p, t) for p in system.views.values() for t in p.tables}
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -53,7 +53,7 @@ def test_kill_minus_nine_then_resume(tmp_path: Path, workers: str) -> None:
     fresh = System.open(url)
     try:
         assert dump_all(fresh) == live
-        assert replay.verify(fresh.store, ["all"]).ok
+        assert verify(fresh.store, ["all"]).ok
     finally:
         fresh.close()
         system.close()

@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from classledger.instants import day_start, from_us, us
-from classledger.projections.activity import RULES, TenantInfo, _DictState
 from classledger.projections.activity_model import (
     ClientActivity,
     Tier,
@@ -27,6 +26,8 @@ from classledger.projections.activity_model import (
     month_report,
     tier_in_force,
 )
+from classledger.projections.activity_months import DictState
+from classledger.projections.activity_rules import RULES, TenantInfo
 from classledger.projections.runtime import EventRecord
 
 BRATISLAVA = ZoneInfo("Europe/Bratislava")
@@ -173,7 +174,7 @@ def test_rules_agree_with_the_reference_day_by_day(scenario: tuple[ZoneInfo, dat
     """DOMAIN §5.1–5.5: daily peaks of the rules equal an independent walk through time."""
     zone, start, events = scenario
     groups = {g: start + timedelta(days=d) for g, d in GROUP_ENDS.items()}
-    state = _DictState(str(TENANT), TenantInfo(zone, [], f"{start.year}-{start.month:02d}"), {"groups": {str(_uid(g)): e.isoformat() for g, e in groups.items()}})
+    state = DictState(str(TENANT), TenantInfo(zone, [], f"{start.year}-{start.month:02d}"), {"groups": {str(_uid(g)): e.isoformat() for g, e in groups.items()}})
     facts = Facts()
     active: dict[str, bool] = dict.fromkeys(CLIENTS, False)
     last_day = start + timedelta(days=120)

@@ -30,7 +30,9 @@ from psycopg.rows import tuple_row
 from classledger.store.audit_key import DEVELOPMENT_KEY, AuditKey
 from classledger.store.codec import OrjsonTranscoder, PydanticMapper
 from classledger.store.personal import KeyRing
-from classledger.store.recorders import EventRecorder, PostgresEventRecorder, SQLiteEventRecorder
+from classledger.store.postgres_recorder import PostgresEventRecorder
+from classledger.store.recorders import EventRecorder
+from classledger.store.sqlite_recorder import SQLiteEventRecorder
 from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
 from classledger.store.writer_lock import writer_lock
 

@@ -89,7 +89,7 @@ def env_for_url(url: str) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": os.environ.get("CLASSLEDGER_PG_POOL_SIZE", "4"),
             "POSTGRES_MAX_OVERFLOW": os.environ.get("CLASSLEDGER_PG_MAX_OVERFLOW", "16"),
             "POSTGRES_CONNECT_TIMEOUT": "10",
-            # Off on purpose: see store/recorders.py.
+            # Off on purpose: see store/postgres_recorder.py.
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         }
     raise DatabaseURLError(

@@ -4,7 +4,7 @@ Every command that reaches the command pipeline leaves one row: its actor, the s
 member's id and role, the command, the aggregates it wrote (or, refused, the one its
 arguments named), its outcome (``done`` or ``refused`` with the refusal's code and
 status), its reason, and where its events start in the log. A done command's row is
-written in the same transaction as its events (the recorders' write path), so there is
+written in the same transaction as its events (``EventRecorder.append``), so there is
 never a row without its events or events without their row. A refused command wrote no
 event; its row is written on its own, and is the only trace the refusal leaves.
 

@@ -66,6 +66,11 @@ class _InlineFailed(Exception):
 
 
 class Writer:
+    """The one way a command's rows reach the store. ``project``: the projections applied
+    inside the write (the bootstrap hands in ``Runner.apply_inline``; none: the runner
+    catches up after). ``cache``: told of each landed write (the application's
+    ``AggregateCache``)."""
+
     def __init__(self, recorder: EventRecorder, project: Project | None = None, cache: Cache | None = None) -> None:
         self.recorder = recorder
         self.project = project

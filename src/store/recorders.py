@@ -153,7 +153,7 @@ class EventRecorder(ABC):
             w.actions.append((action, ids))
         if ids:
             w.last = ids[-1]
-            for s in events:
+            for s in events if w.latest else ():  # the tenants' latest instants asked for so far
                 tenant_id, at_us = tenant_of(s)
                 if tenant_id in w.latest:
                     known = w.latest[tenant_id]

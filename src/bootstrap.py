@@ -21,9 +21,11 @@ from classledger.application import (
     settings,
     tenants,
 )
+from classledger.application.cache import AggregateCache
 from classledger.application.registry import Commands, Hooks, commands_of
 from classledger.application.service import ClassLedger
 from classledger.store.database import Store
+from classledger.writer import Writer
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (
     books,
@@ -44,6 +46,9 @@ HOOKS = Hooks(
 )
 
 
-def application(store: Store) -> ClassLedger:
-    """The application over ``store``, running ``COMMANDS`` with ``HOOKS``."""
-    return ClassLedger(store, commands=COMMANDS, hooks=HOOKS)
+def application(store: Store, writer: Writer | None = None, cache: AggregateCache | None = None) -> ClassLedger:
+    """The application over ``store``, running ``COMMANDS`` with ``HOOKS``; its writes go
+    through ``writer`` and it reads aggregates through ``cache`` (``System.open`` wires
+    both: the writer applies the projections and tells that cache). Alone, it gets a
+    writer without projections that tells its own cache."""
+    return ClassLedger(store, writer, cache, commands=COMMANDS, hooks=HOOKS)

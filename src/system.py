@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from classledger import bootstrap, projections
+from classledger.application.cache import AggregateCache
 from classledger.application.principal import Principal
 from classledger.application.service import ClassLedger
 from classledger.projections.runtime import Projection, Runner
 from classledger.store.audit_key import DEVELOPMENT_KEY, AuditKey, audit_key_from_env
 from classledger.store.database import Store
+from classledger.writer import Writer
 
 P = TypeVar("P", bound=Projection)
 log = logging.getLogger(__name__)
@@ -45,14 +47,17 @@ class System:
         """``audit_key`` keys the hash chain: the entry points pass the deployment's
         (``audit_key_from_env``); the development key otherwise (tests, tools)."""
         store = Store.open(url, audit_key=audit_key)
-        app = bootstrap.application(store)
         views = projections.build(store.db)
-        runner = Runner(store, views)
         head = store.recorder.max_notification_id() or 0
-        positions = runner.positions()
+        positions = Runner(store, views).positions()
         behind = [v for v in views if head - positions.get(v.key, 0) > lag]
-        system = cls(store, app, Runner(store, [v for v in views if v not in behind]), {type(v): v for v in views})
-        store.recorder.on_insert = system.runner.apply_inline
+        runner = Runner(store, [v for v in views if v not in behind])
+        cache = AggregateCache()
+        # A command's write: its rows, then the projections in the same transaction, then
+        # the cache told (classledger.writer).
+        writer = Writer(store.recorder, project=runner.apply_inline, cache=cache)
+        app = bootstrap.application(store, writer, cache)
+        system = cls(store, app, runner, {type(v): v for v in views})
         if behind:
             # A new or changed projection is built from the first event on its own thread;
             # the others keep serving and commands do not wait for it.
@@ -91,11 +96,11 @@ class System:
     ) -> dict[str, Any]:
         """Run one command and bring the read models up to date (read-your-writes).
 
-        Usually the write applied them itself (``Runner.apply_inline``); a catch-up is
-        needed only when it could not (a retry answered from the log, projections behind).
+        Usually the write applied them itself (``Runner.apply_inline``); a catch-up to the
+        write's position is needed only when it could not (a retry answered from the log,
+        projections behind).
         """
-        self.store.recorder.wrote_inline()  # clear what an earlier write of this thread left
-        answer = self.app.execute(
+        outcome = self.app.execute_written(
             principal,
             command,
             args,
@@ -104,9 +109,9 @@ class System:
             idempotency_key=idempotency_key,
             monotonic_clock=monotonic_clock,
         )
-        if not self.store.recorder.wrote_inline():
+        if not outcome.written.inline:
             try:
-                self.runner.catch_up()
+                self.runner.wait(outcome.written.position)
             except Exception:
                 # The command is committed; answering 500 would invite a retry of a write
                 # that landed. The read model stays behind and the runner keeps retrying.
@@ -114,7 +119,7 @@ class System:
         if command == "erase_client":
             self.scrub()
 
-        return answer
+        return outcome.answer
 
     def scrub(self) -> None:
         """After an erasure (DOMAIN §2.9): the erased data leaves the database's files too,

@@ -36,6 +36,7 @@ from classledger.application.principal import Principal
 from classledger.application.service import ClassLedger
 from classledger.application.tenants import staff_id_for
 from classledger.roles import rank
+from classledger.writer import Batch
 
 LINE_FIELDS = {"at", "actor", "command", "args", "idempotency_key", "reason"}
 # A batch: one transaction, one durable commit, for this many lines or this long, whichever
@@ -104,8 +105,8 @@ class Importer:
         if not isinstance(tenant, Tenant):
             raise NotFound("tenant_not_found", f"no tenant {tenant_id}")
 
-    def principal(self, actor: str) -> Principal:
-        tenant: Tenant = self.app.get(self.tenant_id)
+    def principal(self, actor: str, batch: Batch | None = None) -> Principal:
+        tenant: Tenant = self.app.get(self.tenant_id, batch)
         roles = [k.role for k in tenant.keys.values() if k.staff_name.casefold() == actor.strip().casefold() and not k.revoked]
         ranked = sorted(roles, key=rank, reverse=True)
         cities = {k.city for k in tenant.keys.values() if k.staff_name.casefold() == actor.strip().casefold()}
@@ -136,10 +137,10 @@ class Importer:
         stopped = False
         while not stopped:
             outcomes: list[tuple[int, Refused | None, bool]] = []  # (line, refusal, replayed)
-            with self.app.write_batch():
+            with self.app.write_batch() as batch:
                 deadline = time.monotonic() + batch_seconds
                 for number, raw in numbered:
-                    refused, replayed = self._apply(raw, principals)
+                    refused, replayed = self._apply(raw, principals, batch)
                     outcomes.append((number, refused, replayed))
                     if refused is not None and stop_on_error:
                         stopped = True
@@ -160,7 +161,7 @@ class Importer:
                 progress(len(outcomes))
         return summary
 
-    def _apply(self, raw: bytes, principals: dict[str, Principal]) -> tuple[Refused | None, bool]:
+    def _apply(self, raw: bytes, principals: dict[str, Principal], batch: Batch | None) -> tuple[Refused | None, bool]:
         """One line: (its refusal or None, whether it was already recorded). A refused
         command is a row of the staff action log (DOMAIN §9.1), whichever check refused
         it; a line that names no known staff member or is not a command at all is not."""
@@ -168,23 +169,23 @@ class Importer:
             line = parse_line(raw)
             actor = line["actor"]
             if actor not in principals:
-                principals[actor] = self.principal(actor)
+                principals[actor] = self.principal(actor, batch)
         except Refused as e:
             return e, False
         principal, command, args = principals[actor], line["command"], line.get("args", {})
         at, reason, key = line["at"], line.get("reason"), line.get("idempotency_key")
         try:
-            known, request = self.app.recorded_request(principal, command, args, idempotency_key=key)
+            known, request = self.app.recorded_request(principal, command, args, idempotency_key=key, batch=batch)
             if known is not None:
                 return None, True
             if self.server_clock is not None:
                 check_not_ahead(at, self.server_clock())
         except Refused as e:
-            self.app.record_refusal(principal, command, args, at=at, reason=reason, refused=e)
+            self.app.record_refusal(principal, command, args, at=at, reason=reason, refused=e, batch=batch)
             return e, False
         try:
             self.app.execute(principal, command, args, at=at, reason=reason, idempotency_key=key,
-                             monotonic_clock=True, request=request)
+                             monotonic_clock=True, request=request, batch=batch)
         except Refused as e:
             return e, False
         return None, False

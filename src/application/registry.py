@@ -29,6 +29,7 @@ from classledger.application.principal import Need, Principal
 
 if TYPE_CHECKING:
     from classledger.application.service import ClassLedger
+    from classledger.writer import Batch
 
 A = TypeVar("A", bound=Aggregate)
 _ID_NAMESPACE = UUID("6f1c2b1e-8f3a-4b9e-9a51-0c1a55ed6e12")
@@ -117,6 +118,7 @@ class Ctx:
     _loaded: dict[UUID, Aggregate] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     _ids: int = 0
+    batch: Batch | None = None  # the write batch the command is written in: its reads go through it
 
     @property
     def hooks(self) -> Hooks:
@@ -142,7 +144,7 @@ class Ctx:
         agg = self._loaded.get(aggregate_id)
         if agg is None:
             try:
-                agg = self.app.load(aggregate_id)
+                agg = self.app.load(aggregate_id, self.batch)
             except AggregateNotFoundError:
                 return None
             self._loaded[aggregate_id] = agg
@@ -161,7 +163,7 @@ class Ctx:
         if aggregate_id in self._loaded:
             return True
         try:
-            self.app.load(aggregate_id)
+            self.app.load(aggregate_id, self.batch)
         except AggregateNotFoundError:
             return False
         return True

@@ -24,9 +24,10 @@ from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 import orjson
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import (
     ApplicationRecorder,
+    EventStore,
     InfrastructureFactory,
     Mapper,
     RecordConflictError,
@@ -41,10 +42,10 @@ from classledger.application.principal import Principal
 from classledger.application.registry import Args, Commands, CommandSpec, Ctx, Hooks
 from classledger.instants import iso, us
 from classledger.store.database import Store
-from classledger.store.group_commit import Job
 from classledger.store.personal import ErasedClient
 from classledger.store.recorders import CommandRecord, EventRecorder
 from classledger.store.staff_actions import ActionRecord
+from classledger.writer import Batch, Write, Writer, Written
 
 A = TypeVar("A", bound=Aggregate)
 MAX_ATTEMPTS = 12
@@ -119,6 +120,16 @@ def request_hash(command: str, args: Args) -> str:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """A command's answer, and what its write left (``Written``): the position the read
+    models must reach for a reader to see it, and whether they were brought there in
+    the same transaction."""
+
+    answer: dict[str, Any]
+    written: Written
+
+
+@dataclass(frozen=True)
 class Request:
     """A command's arguments parsed and checked against its principal, and their hash."""
 
@@ -136,46 +147,40 @@ class ClassLedger(Application[UUID]):
     # notification log, one query per command instead of one per aggregate loaded.
     env: ClassVar[dict[str, str]] = {"IS_SNAPSHOTTING_ENABLED": "y"}
 
-    def __init__(self, store: Store, *, commands: Commands, hooks: Hooks, cache_size: int = 20_000,
-                 snapshot_every: int = SNAPSHOT_EVERY) -> None:
+    def __init__(
+        self,
+        store: Store,
+        writer: Writer | None = None,
+        cache: AggregateCache | None = None,
+        *,
+        commands: Commands,
+        hooks: Hooks,
+        cache_size: int = 20_000,
+        snapshot_every: int = SNAPSHOT_EVERY,
+    ) -> None:
+        """``writer`` and ``cache`` as the bootstrap wired them (system.py: the writer
+        applies the projections and tells this cache); alone, a writer without
+        projections that tells the application's own cache."""
         self.store = store
         self.commands = commands
         self.hooks = hooks
         self.snapshot_every = snapshot_every
-        self.cache = AggregateCache(cache_size)
-        self._batch_snapshots = threading.local()  # snapshots waiting for this thread's write batch
+        self.cache = cache if cache is not None else AggregateCache(cache_size)
+        self.writer = writer if writer is not None else Writer(store.recorder, cache=self.cache)
         super().__init__(env=store.env)
-        store.recorder.after_commit = self._committed
-
-    def _committed(self, jobs: list[Job]) -> None:
-        for job in jobs:
-            states = job.kwargs.get("states")
-            if states is not None:
-                self.cache.saved(states, min(job.ids), max(job.ids))
 
     @contextlib.contextmanager
-    def write_batch(self) -> Iterator[None]:
-        """Run this thread's commands in one write transaction until the block ends, each
-        in its own savepoint (``EventRecorder.write_batch``): a refused or conflicting
-        command rolls back alone; nothing is durable before the block ends, and if it
-        raises nothing of it is. The cache carries the states from one command to the
-        next and forgets them all if the batch is lost; snapshots wait for the commit
-        (they are written by another connection, which must not wait on this one)."""
-        snapshots: list[Snapshot] = []
-        with self.event_recorder.write_batch() as batched:
-            if not batched:
-                yield
-                return
-            self._batch_snapshots.current = snapshots
-            try:
-                yield
-            except BaseException:
-                self.cache.reset()  # states this batch told the cache of never land
-                raise
-            finally:
-                self._batch_snapshots.current = None
-        if snapshots and self.snapshots is not None:
-            for snapshot in snapshots:
+    def write_batch(self) -> Iterator[Batch | None]:
+        """Many commands in one write transaction until the block ends (``Writer.batch``):
+        hand the batch to ``execute`` (and ``recorded_request``, ``record_refusal``). Each
+        command is in its own savepoint: a refused or conflicting one rolls back alone;
+        nothing is durable before the block ends, and if it raises nothing of it is.
+        Snapshots wait for the commit. None where the store cannot batch: each command
+        then commits alone."""
+        with self.writer.batch() as batch:
+            yield batch
+        if batch is not None and batch.snapshots and self.snapshots is not None:
+            for snapshot in batch.snapshots:
                 with contextlib.suppress(RecordConflictError):  # another writer took it
                     self.snapshots.put([snapshot])
 
@@ -213,40 +218,77 @@ class ClassLedger(Application[UUID]):
         idempotency_key: str | None = None,
         monotonic_clock: bool = False,
         request: Request | None = None,
+        batch: Batch | None = None,
     ) -> dict[str, Any]:
-        """Run one command. Done or refused, it is one row of the staff action log
-        (store/staff_actions.py); a retry answered from the command log is not a new one,
-        nor is an attempt held off by a limit (429): a caller being throttled must not be
-        able to keep writing. ``request``: the same command already prepared and looked up
-        in the command log (``recorded_request``), not found there."""
+        """Run one command; its answer. Done or refused, it is one row of the staff action
+        log (store/staff_actions.py); a retry answered from the command log is not a new
+        one, nor is an attempt held off by a limit (429): a caller being throttled must
+        not be able to keep writing. ``request``: the same command already prepared and
+        looked up in the command log (``recorded_request``), not found there. ``batch``:
+        the write batch (``write_batch``) it is written in."""
+        return self.execute_written(principal, command, raw_args, at=at, reason=reason, idempotency_key=idempotency_key,
+                                    monotonic_clock=monotonic_clock, request=request, batch=batch).answer
+
+    def execute_written(
+        self,
+        principal: Principal,
+        command: str,
+        raw_args: Any,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+        monotonic_clock: bool = False,
+        request: Request | None = None,
+        batch: Batch | None = None,
+    ) -> Outcome:
+        """``execute``, with what its write left: the position the read models must reach."""
         try:
-            return self._execute(principal, command, raw_args, at=at, reason=reason,
-                                 idempotency_key=idempotency_key, monotonic_clock=monotonic_clock, request=request)
+            return self._execute(principal, command, raw_args, at=at, reason=reason, idempotency_key=idempotency_key,
+                                 monotonic_clock=monotonic_clock, request=request, batch=batch)
         except Refused as refused:
-            self.record_refusal(principal, command, raw_args, at=at, reason=reason, refused=refused)
+            self.record_refusal(principal, command, raw_args, at=at, reason=reason, refused=refused, batch=batch)
             raise
 
     def record_refusal(
-        self, principal: Principal, command: str, raw_args: Any, *, at: datetime, reason: str | None, refused: Refused
+        self,
+        principal: Principal,
+        command: str,
+        raw_args: Any,
+        *,
+        at: datetime,
+        reason: str | None,
+        refused: Refused,
+        batch: Batch | None = None,
     ) -> None:
         """The staff action log's row of a command refused before it reached ``execute``
         (an import line's checks), as ``execute`` writes it for its own refusals."""
         if command in self.commands and not isinstance(refused, TooMany):
-            self._record_refusal(principal, command, raw_args, at, reason, refused)
+            self._record_refusal(principal, command, raw_args, at, reason, refused, batch)
 
     def _record_refusal(
-        self, principal: Principal, command: str, raw_args: Any, at: datetime, reason: str | None, refused: Refused
+        self,
+        principal: Principal,
+        command: str,
+        raw_args: Any,
+        at: datetime,
+        reason: str | None,
+        refused: Refused,
+        batch: Batch | None,
     ) -> None:
         try:
             named = _named_id(raw_args)
             given = raw_args.get("reason") if isinstance(raw_args, Mapping) else None
-            self.recorder.insert_events([], action=ActionRecord(
+            self._write(Write(action=ActionRecord(
                 principal.tenant_id, us(at), principal.staff_name, principal.staff_id, principal.role, command,
                 "refused", () if named is None else (named,), refused.code, refused.status,
                 reason if reason is not None else given if isinstance(given, str) else None,
-            ))
+            )), batch)
         except Exception:  # the refusal is the answer; failing to log it must not turn it into a 500
             logging.getLogger(__name__).exception("could not record the refusal of %s", command)
+
+    def _write(self, write: Write, batch: Batch | None) -> Written:
+        return self.writer.write(write) if batch is None else batch.write(write)
 
     def _action(self, principal: Principal, command: str, meta: Meta, events: list[Event]) -> ActionRecord:
         return ActionRecord(
@@ -265,7 +307,8 @@ class ClassLedger(Application[UUID]):
         idempotency_key: str | None = None,
         monotonic_clock: bool = False,
         request: Request | None = None,
-    ) -> dict[str, Any]:
+        batch: Batch | None = None,
+    ) -> Outcome:
         if request is None:
             spec = self.commands.get(command)
             if spec is None:
@@ -282,7 +325,8 @@ class ClassLedger(Application[UUID]):
             idempotency_key=idempotency_key,
         )
         if monotonic_clock:
-            latest = self.event_recorder.latest_at(principal.tenant_id)
+            latest = (self.event_recorder.latest_at(principal.tenant_id) if batch is None
+                      else batch.latest_at(principal.tenant_id))
             if latest is not None and us(meta.at) < latest:
                 raise Conflict(
                     "clock_behind",
@@ -301,9 +345,9 @@ class ClassLedger(Application[UUID]):
             # lands at the right edge of the command log's key order, one page per commit.
             key, durable = f"req:{_PROCESS}:{next(_requests):012d}", False
         if durable and request is None:  # a prepared request was looked up already
-            known = self._answer_from_log(principal.tenant_id, key, digest)
+            known = self._answer_from_log(principal.tenant_id, key, digest, batch)
             if known is not None:
-                return known
+                return Outcome(known, self._nothing_written(batch))
 
         started = time.monotonic()
         attempt = 0
@@ -313,9 +357,9 @@ class ClassLedger(Application[UUID]):
             # all losing again to whichever of them wins (a shared record such as a client's
             # account or a popular group only admits one new version per write).
             with _lane(principal.tenant_id) if attempt else contextlib.nullcontext():
-                done, answer = self._attempt(spec, args, principal, meta, key, digest, durable, given_id)
-            if done:
-                return answer
+                outcome = self._attempt(spec, args, principal, meta, key, digest, durable, given_id, batch)
+            if outcome is not None:
+                return outcome
             attempt += 1
             if attempt >= MAX_ATTEMPTS and time.monotonic() - started >= RETRY_SECONDS:
                 break
@@ -328,17 +372,29 @@ class ClassLedger(Application[UUID]):
         )
 
     def recorded(
-        self, principal: Principal, command: str, raw_args: Any, *, idempotency_key: str | None = None
+        self,
+        principal: Principal,
+        command: str,
+        raw_args: Any,
+        *,
+        idempotency_key: str | None = None,
+        batch: Batch | None = None,
     ) -> dict[str, Any] | None:
         """The recorded answer to this request, if it was already made: its
         ``idempotency_key``, or else its create ``id`` with the same args, is in the
         command log (API §6: an import re-run is answered from the record whatever its
         clock). None when it is new; a key or id recorded for other args is refused as
         ``execute`` refuses it."""
-        return self.recorded_request(principal, command, raw_args, idempotency_key=idempotency_key)[0]
+        return self.recorded_request(principal, command, raw_args, idempotency_key=idempotency_key, batch=batch)[0]
 
     def recorded_request(
-        self, principal: Principal, command: str, raw_args: Any, *, idempotency_key: str | None = None
+        self,
+        principal: Principal,
+        command: str,
+        raw_args: Any,
+        *,
+        idempotency_key: str | None = None,
+        batch: Batch | None = None,
     ) -> tuple[dict[str, Any] | None, Request | None]:
         """``recorded``, and the request it prepared (parsed, checked, hashed) when it
         was not recorded, for ``execute(request=...)``: an import line is parsed and
@@ -358,32 +414,32 @@ class ClassLedger(Application[UUID]):
             key = f"id:{given_id}"
         else:
             return None, request
-        known = self._answer_from_log(principal.tenant_id, key, digest)
+        known = self._answer_from_log(principal.tenant_id, key, digest, batch)
         if known is None and given_id is not None:
-            known = self._answer_for_id(principal.tenant_id, given_id, key, digest)
+            known = self._answer_for_id(principal.tenant_id, given_id, key, digest, batch)
         return known, None if known is not None else request
 
     def _attempt(self, spec: CommandSpec, args: Args, principal: Principal, meta: Meta, key: str, digest: str,
-                 durable: bool, given_id: UUID | None) -> tuple[bool, dict[str, Any]]:
-        """Decide on fresh state and write: ``(True, answer)``, or ``(False, {})`` when
-        another writer changed a record this command wrote (decide again)."""
-        self.refresh()
-        ctx = Ctx(self, principal, meta, key)
+                 durable: bool, given_id: UUID | None, batch: Batch | None) -> Outcome | None:
+        """Decide on fresh state and write: the outcome, or None when another writer
+        changed a record this command wrote (decide again)."""
+        self.refresh(batch)
+        ctx = Ctx(self, principal, meta, key, batch=batch)
         try:
             answer = spec.handler(ctx, args)
         except Conflict as refused:
             # A create re-sent by its id under another key (or none): the first answer.
             if refused.code != "duplicate_id" or given_id is None:
                 raise
-            known = self._answer_for_id(principal.tenant_id, given_id, key, digest)
+            known = self._answer_for_id(principal.tenant_id, given_id, key, digest, batch)
             if known is None:
                 raise
-            return True, known
+            return Outcome(known, self._nothing_written(batch))
         result = {"ok": True, **answer}
         response = orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS)
         if not ctx.events and not durable:
-            self.recorder.insert_events([], action=self._action(principal, spec.name, meta, []))
-            return True, orjson.loads(response)
+            written = self._write(Write(action=self._action(principal, spec.name, meta, [])), batch)
+            return Outcome(orjson.loads(response), written)
         kept = kept_answer(spec, result) if spec.shown_once else response
         record = CommandRecord(principal.tenant_id, key, digest, kept, us(meta.at))
         try:
@@ -392,26 +448,32 @@ class ClassLedger(Application[UUID]):
             raise Conflict("client_erased", "this client's personal data was erased; their record is read-only",
                            client_id=e.subject) from None
         try:
-            # ``states`` rides along to the recorder, which hands them back to
-            # ``_committed`` once the write has landed (group commit, cache.py).
-            # Straight to the recorder: the library's ``save`` would only collect the
-            # events again, wrap each in a Recording and notify no one.
-            self.recorder.insert_events(stored,
-                                       command_record=record, states=ctx.touched(),
-                                       action=self._action(principal, spec.name, meta, ctx.events))
+            # The writer tells the cache of ``states`` once the write has landed (cache.py).
+            # Not the library's ``save``: it would only collect the events again, wrap each
+            # in a Recording and notify no one.
+            written = self._write(Write(stored, record, self._action(principal, spec.name, meta, ctx.events),
+                                        ctx.touched()), batch)
         except RecordConflictError:
             self.cache.forget(e.originator_id for e in ctx.events)
-            known = self._answer_from_log(principal.tenant_id, key, digest)
+            known = self._answer_from_log(principal.tenant_id, key, digest, batch)
             if known is None and given_id is not None:
-                known = self._answer_for_id(principal.tenant_id, given_id, key, digest)
+                known = self._answer_for_id(principal.tenant_id, given_id, key, digest, batch)
             if known is not None:
-                return True, known
-            return False, {}  # someone else wrote first: decide again on fresh state
-        self._snapshot(ctx)
-        return True, orjson.loads(response)
+                return Outcome(known, self._nothing_written(batch))
+            return None  # someone else wrote first: decide again on fresh state
+        self._snapshot(ctx, batch)
+        return Outcome(orjson.loads(response), written)
 
-    def _answer_from_log(self, tenant_id: UUID, key: str, digest: str) -> dict[str, Any] | None:
-        record = self.event_recorder.get_command_record(tenant_id, key)
+    def _nothing_written(self, batch: Batch | None) -> Written:
+        """What a command answered from the record left: nothing new, and the store's head
+        for the read models to reach (the first write may be another process's, not
+        projected here yet)."""
+        head = self.event_recorder.max_notification_id() if batch is None else batch.head()
+        return Written((), head, False)
+
+    def _answer_from_log(self, tenant_id: UUID, key: str, digest: str, batch: Batch | None = None) -> dict[str, Any] | None:
+        record = (self.event_recorder.get_command_record(tenant_id, key) if batch is None
+                  else batch.command_record(tenant_id, key))
         if record is None:
             return None
         if record.request_hash != digest:
@@ -436,30 +498,33 @@ class ClassLedger(Application[UUID]):
             )
         return answer
 
-    def _answer_for_id(self, tenant_id: UUID, given_id: UUID, key: str, digest: str) -> dict[str, Any] | None:
+    def _answer_for_id(
+        self, tenant_id: UUID, given_id: UUID, key: str, digest: str, batch: Batch | None = None
+    ) -> dict[str, Any] | None:
         """API §2: re-sending a create with the same ``id`` and args returns the first
         answer, whatever ``Idempotency-Key`` either send carried. The first send is in the
         command log under its id, or under the key its events record; ``None`` when the
         id names nothing yet (the conflict was elsewhere: decide again). An id already
         used by another request is ``duplicate_id``."""
         if key != f"id:{given_id}":
-            known = self._answer_from_log(tenant_id, f"id:{given_id}", digest)
+            known = self._answer_from_log(tenant_id, f"id:{given_id}", digest, batch)
             if known is not None:
                 return known
-        self.refresh()
+        self.refresh(batch)
         try:
-            self.load(given_id)
+            self.load(given_id, batch)
         except AggregateNotFoundError:
             return None
-        first = next(iter(self.events.get(given_id, limit=1)), None)
+        first = next(iter(self._events_in(batch).get(given_id, limit=1)), None)
         first_key = getattr(first, "idempotency_key", None)
         if isinstance(first, Event) and first.tenant_id == tenant_id and first_key and f"key:{first_key}" != key:
-            record = self.event_recorder.get_command_record(tenant_id, f"key:{first_key}")
+            record = (self.event_recorder.get_command_record(tenant_id, f"key:{first_key}") if batch is None
+                      else batch.command_record(tenant_id, f"key:{first_key}"))
             if record is not None and record.request_hash == digest:
-                return self._answer_from_log(tenant_id, f"key:{first_key}", digest)  # a kept secret is not repeated
+                return self._answer_from_log(tenant_id, f"key:{first_key}", digest, batch)  # a kept secret is not repeated
         raise Conflict("duplicate_id", "this id was already used with other arguments", key=str(given_id))
 
-    def _snapshot(self, ctx: Ctx) -> None:
+    def _snapshot(self, ctx: Ctx, batch: Batch | None) -> None:
         if self.snapshots is None:
             return
         every = self.snapshot_every
@@ -470,23 +535,33 @@ class ClassLedger(Application[UUID]):
             agg = ctx.state(aggregate_id)
             # A multiple of ``every`` was reached by this command's events.
             if agg.version // every > (version - 1) // every:
-                waiting = getattr(self._batch_snapshots, "current", None)
-                if waiting is not None:
-                    waiting.append(Snapshot.take(agg))
+                if batch is not None:  # written once the batch has committed
+                    batch.snapshots.append(Snapshot.take(agg))
                     continue
                 with contextlib.suppress(RecordConflictError):  # another writer took it
                     self.snapshots.put([Snapshot.take(agg)])
 
     # ---- direct entry points (CLI) ---------------------------------------------------
 
-    def refresh(self) -> None:
-        """Bring the aggregate cache up to the store's head (see cache.py)."""
+    def refresh(self, batch: Batch | None = None) -> None:
+        """Bring the aggregate cache up to the store's head (see cache.py): as ``batch``
+        sees it, when a command is written in one."""
+        if batch is not None:
+            self.cache.refresh(batch.head(), batch.changed_ids)
+            return
         recorder = self.event_recorder
         self.cache.refresh(recorder.max_notification_id() or 0, recorder.changed_ids)
 
-    def load(self, aggregate_id: UUID) -> Any:
+    def _events_in(self, batch: Batch | None) -> EventStore[UUID]:
+        """The event store, read through ``batch`` when there is one (what it wrote)."""
+        if batch is None:
+            return self.events
+        return EventStore(self.mapper, batch)  # type: ignore[arg-type]  # a recorder's reads
+
+    def load(self, aggregate_id: UUID, batch: Batch | None = None) -> Any:
         """An aggregate's state as of the last ``refresh``: from the cache, or loaded
-        (from its latest snapshot and the events after it) and cached."""
+        (from its latest snapshot and the events after it, read through ``batch`` when
+        there is one) and cached."""
         hit, state = self.cache.lookup(aggregate_id)
         if hit:
             if state is None:
@@ -494,17 +569,19 @@ class ClassLedger(Application[UUID]):
             return state
         ticket = self.cache.ticket()
         try:
-            state = self.repository.get(aggregate_id, projector_func=project)
+            repository = self.repository if batch is None else Repository(
+                self._events_in(batch), snapshot_store=self.snapshots)
+            state = repository.get(aggregate_id, projector_func=project)
         except AggregateNotFoundError:
             self.cache.loaded(ticket, aggregate_id, None)
             raise
         self.cache.loaded(ticket, aggregate_id, state)
         return state
 
-    def get(self, aggregate_id: UUID) -> Any:
-        """An aggregate's current state."""
-        self.refresh()
-        return self.load(aggregate_id)
+    def get(self, aggregate_id: UUID, batch: Batch | None = None) -> Any:
+        """An aggregate's current state (as ``batch`` sees it, when there is one)."""
+        self.refresh(batch)
+        return self.load(aggregate_id, batch)
 
     def find(self, kind: type[A], aggregate_id: UUID, tenant_id: UUID) -> A | None:
         """The tenant's aggregate of that kind, current, or None: another tenant's id, or an

@@ -30,7 +30,9 @@ class SetTenantSettings(Args):
 
 def _live_clients(ctx: Ctx) -> list[Client]:
     tenant_id = ctx.principal.tenant_id
-    ids = ctx.app.event_recorder.originator_ids(tenant_id, get_topic(ClientRegistered))
+    topic = get_topic(ClientRegistered)
+    ids = (ctx.app.event_recorder.originator_ids(tenant_id, topic) if ctx.batch is None
+           else ctx.batch.originator_ids(tenant_id, topic))
     return [x for x in (ctx.find(Client, i) for i in ids) if x is not None and not x.deleted]
 
 

@@ -376,6 +376,14 @@ class Runner:
             self.refresh_stuck()
         return total
 
+    def wait(self, position: int) -> None:
+        """Return once every projection stands at or past ``position`` (a notification id,
+        as a write answers it): at once when this runner has been there already, else
+        after a catch-up (which reaches the store's head, past it)."""
+        if position <= self._known_head:
+            return
+        self.catch_up()
+
     # ---- projections stuck for a tenant (failures.py) ----------------------------------
 
     def stuck(self, tenant_id: UUID | str | None = None) -> list[Failure]:
@@ -560,13 +568,14 @@ class Runner:
         return applied
 
     def apply_inline(self, tx: Tx, rows: list[EventRow], prev_head: int) -> bool:
-        """Apply a command's own new events inside its writing transaction (the event
-        recorder's ``on_insert``), so events and read models commit together.
+        """Apply a command's own new events inside its writing transaction (handed to the
+        writer as its ``project``: classledger.writer), so events and read models commit
+        together.
 
         Only when every projection stands exactly at ``prev_head`` (the last event before
         these); otherwise (another process wrote without applying, a projection is behind)
         nothing happens here and ``catch_up`` does the work after the commit, as it always
-        could. A projection that raises makes the recorder roll the write back and redo it
+        could. A projection that raises makes the writer roll the write back and redo it
         without projections: the write never fails for a read model, and the runner
         retries (and logs) the event later.
         """
@@ -582,8 +591,8 @@ class Runner:
             # nothing moves and catch-up does the work.
             if not tracking.claim(tx, applied, prev_head, rows[-1].notification_id):
                 return False
-            # A handler that raises aborts the whole write, which the recorder then redoes
-            # without this step (store/recorders.py): no savepoint on every write.
+            # A handler that raises aborts the whole write, which the writer then redoes
+            # without this step (writer/writer.py): no savepoint on every write.
             try:
                 for p in self.projections:
                     self._run(p, tx, records, prev_head)

@@ -30,7 +30,9 @@ from psycopg.rows import tuple_row
 from classledger.store.audit_key import DEVELOPMENT_KEY, AuditKey
 from classledger.store.codec import OrjsonTranscoder, PydanticMapper
 from classledger.store.personal import KeyRing
-from classledger.store.recorders import EventRecorder, PostgresEventRecorder, SQLiteEventRecorder
+from classledger.store.postgres_recorder import PostgresEventRecorder
+from classledger.store.recorders import EventRecorder
+from classledger.store.sqlite_recorder import SQLiteEventRecorder
 from classledger.store.tx import PgTx, SQLiteTx, Tx, pg_sql
 from classledger.store.writer_lock import writer_lock
 
@@ -87,7 +89,7 @@ def env_for_url(url: str) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": os.environ.get("CLASSLEDGER_PG_POOL_SIZE", "4"),
             "POSTGRES_MAX_OVERFLOW": os.environ.get("CLASSLEDGER_PG_MAX_OVERFLOW", "16"),
             "POSTGRES_CONNECT_TIMEOUT": "10",
-            # Off on purpose: see store/recorders.py.
+            # Off on purpose: see store/postgres_recorder.py.
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         }
     raise DatabaseURLError(

@@ -4,7 +4,7 @@ Every command that reaches the command pipeline leaves one row: its actor, the s
 member's id and role, the command, the aggregates it wrote (or, refused, the one its
 arguments named), its outcome (``done`` or ``refused`` with the refusal's code and
 status), its reason, and where its events start in the log. A done command's row is
-written in the same transaction as its events (the recorders' write path), so there is
+written in the same transaction as its events (``EventRecorder.append``), so there is
 never a row without its events or events without their row. A refused command wrote no
 event; its row is written on its own, and is the only trace the refusal leaves.
 
@@ -22,7 +22,6 @@ from uuid import UUID
 import orjson
 from psycopg.sql import SQL, Composed, Identifier
 
-from classledger.store.group_commit import Job
 from classledger.store.tx import Tx
 
 TABLE = "staff_actions"
@@ -36,7 +35,7 @@ READ_COLUMNS = f"id, {_COLUMNS}"
 
 @dataclass(frozen=True)
 class ActionRecord:
-    """One command's row, handed to the recorder beside its events (``action=``)."""
+    """One command's row, appended beside its events (``EventRecorder.append``)."""
 
     tenant_id: UUID
     at_us: int
@@ -76,19 +75,20 @@ def postgres_ddl(schema: str) -> list[Composed]:
     ]
 
 
-def insert(tx: Tx, table: str, jobs: Sequence[Job], param: Callable[[UUID], Any]) -> None:
-    """The rows of the jobs that landed, in one statement, inside their transaction."""
-    rows = []
-    for job in jobs:
-        a = job.kwargs.get("action")
-        if not isinstance(a, ActionRecord) or job.error is not None:
-            continue
-        rows.append((
+def insert(
+    tx: Tx, table: str, actions: Sequence[tuple[ActionRecord, Sequence[int]]], param: Callable[[UUID], Any]
+) -> None:
+    """The rows of commands that were written (each with its events' notification ids),
+    in one statement, inside their transaction."""
+    rows = [
+        (
             param(a.tenant_id), a.at_us, a.actor, param(a.staff_id), a.role, a.command, a.outcome, a.code,
             a.status, param(a.aggregate_ids[0]) if a.aggregate_ids else None,
-            orjson.dumps([str(i) for i in a.aggregate_ids]).decode(), len(job.ids),
-            min(job.ids) if job.ids else None, a.reason,
-        ))
+            orjson.dumps([str(i) for i in a.aggregate_ids]).decode(), len(ids),
+            min(ids) if ids else None, a.reason,
+        )
+        for a, ids in actions
+    ]
     if rows:
         tx.executemany(f"INSERT INTO {table} ({_COLUMNS}) VALUES ({', '.join('?' * 14)})", rows)
 

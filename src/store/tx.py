@@ -1,6 +1,6 @@
 """The one small SQL surface for tables of our own: ``?`` placeholders on both engines
 (translated for psycopg), tuples out. Used by ``Database`` transactions and by the event
-recorders when projections are applied inside the writing transaction."""
+recorders' write transactions (``WriteTx.tx``), where the writer applies the projections."""
 
 from __future__ import annotations
 

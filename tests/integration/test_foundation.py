@@ -178,17 +178,18 @@ def test_a_save_that_committed_but_reported_a_conflict_is_answered_from_what_is_
 
     a, p = make_tenant(system)
     recorder = system.store.recorder
-    real_insert = recorder.insert_events
+    writer = system.app.writer
+    real_write = writer.write
     calls = {"n": 0}
 
-    def commit_then_fail(stored_events, **kwargs):
+    def commit_then_fail(write):
         calls["n"] += 1
-        result = real_insert(stored_events, **kwargs)
+        result = real_write(write)
         if calls["n"] == 1:
             raise IntegrityError("duplicate key value violates unique constraint (after failover)")
         return result
 
-    monkeypatch.setattr(recorder, "insert_events", commit_then_fail)
+    monkeypatch.setattr(writer, "write", commit_then_fail)
     before = len(recorder.read_rows(0, 1000, tenant_id=a))
     answer = system.app.execute(p, "add_branch", {"name": "Po výpadku", "city": "Nitra"}, at=T0)
     assert answer["ok"] is True

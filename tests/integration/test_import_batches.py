@@ -141,11 +141,11 @@ def test_a_line_whose_write_fails_leaves_no_chain_link_and_is_answered_from_the_
     real = recorder.get_command_record
     misses: list[str] = []
 
-    def missing_twice(tenant_id: uuid.UUID, wanted: str) -> Any:
+    def missing_twice(tenant_id: uuid.UUID, wanted: str, within: Any = None) -> Any:
         if wanted == key and len(misses) < 2:
             misses.append(wanted)
             return None
-        return real(tenant_id, wanted)
+        return real(tenant_id, wanted, within)
 
     monkeypatch.setattr(recorder, "get_command_record", missing_twice)
     summary = Importer(system.app, tid).run(lines, batch_seconds=60)
@@ -201,7 +201,7 @@ def test_a_projection_that_fails_inside_a_batch_rolls_back_alone(system: System,
             raise RuntimeError("projection bug")
         return real(tx, rows, prev)
 
-    monkeypatch.setattr(system.store.recorder, "on_insert", failing_once)
+    monkeypatch.setattr(system.app.writer, "project", failing_once)
     summary = Importer(system.app, tid).run(lines, batch_seconds=60)
     assert failed
     assert (summary.applied, summary.rejected) == (4, 0)
@@ -308,11 +308,11 @@ def test_a_line_whose_staff_action_row_fails_in_the_database_is_rolled_back_and_
     real = recorders.staff_actions.insert
     failed: list[int] = []
 
-    def refused_once(tx: Any, table: str, jobs: Any, param: Any) -> None:
-        if not failed and any(j.kwargs.get("action") and j.kwargs["action"].command == "receive_payment" for j in jobs):
+    def refused_once(tx: Any, table: str, actions: Any, param: Any) -> None:
+        if not failed and any(a.command == "receive_payment" for a, _ in actions):
             failed.append(1)
             tx.executemany(f"INSERT INTO {table} (tenant_id) VALUES (?)", [(None,)])
-        real(tx, table, jobs, param)
+        real(tx, table, actions, param)
 
     monkeypatch.setattr(recorders.staff_actions, "insert", refused_once)
     summary = Importer(system.app, tid).run(lines, batch_seconds=60)

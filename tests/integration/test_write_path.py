@@ -16,8 +16,9 @@ from classledger.instants import us
 from classledger.projections.books import Books
 from classledger.projections.clients import ClientDirectory
 from classledger.store import hashchain
-from classledger.store.group_commit import GroupCommit, Job
 from classledger.system import System
+from classledger.writer import Write, Written
+from classledger.writer.group_commit import GroupCommit, Job
 from tests.concurrency import run_in_threads
 from tests.integration.books_support import School
 from tests.integration.test_registrations import School as RegistrationSchool
@@ -97,16 +98,20 @@ def test_a_conflict_inside_a_batch_fails_only_its_own_job() -> None:
             first_started.set()
             assert release.wait(5)
         for j in jobs:
-            if j.kwargs.get("conflict"):
+            if j in conflicting:
                 j.error = Conflict("concurrency_conflict", "taken")
             else:
-                j.ids = [len(batches) * 100 + len(j.kwargs)]
+                j.written = Written((len(batches) * 100 + len(jobs),), 0, False)
 
     group = GroupCommit(write_batch)
     results: dict[int, Job] = {}
+    conflicting: list[Job] = []
 
     def submit(i: int) -> None:
-        results[i] = group.submit(Job([], {"i": i, "conflict": i == 3} if i == 3 else {"i": i}))
+        job = Job(Write())
+        if i == 3:
+            conflicting.append(job)
+        results[i] = group.submit(job)
 
     leader = threading.Thread(target=submit, args=(0,))
     leader.start()
@@ -121,7 +126,8 @@ def test_a_conflict_inside_a_batch_fails_only_its_own_job() -> None:
         t.join(5)
     assert [len(b) for b in batches] == [1, 5]
     assert isinstance(results[3].error, Conflict)
-    assert all(results[i].error is None and results[i].ids for i in (0, 1, 2, 4, 5))
+    assert all(results[i].error is None and results[i].written is not None and results[i].written.ids
+               for i in (0, 1, 2, 4, 5))
 
 
 def test_a_write_by_another_process_is_seen_by_the_next_command(database_url: str) -> None:

@@ -9,7 +9,8 @@ is no waiting on purpose: a lone writer commits at once, exactly as before, and 
 load the batch is whatever queued during the previous commit, so the durable commit
 (the slowest step on both engines) is paid once per batch instead of once per command.
 
-Within one process this is what lets the front desk's many concurrent writes sustain a
+``GroupCommit`` only queues and hands over; what one transaction does with its jobs is
+the writer's (writer.py). Within one process this is what lets the front desk's many concurrent writes sustain a
 rate close to the database's single-row commit rate. Across processes the database's
 own lock still serializes writers, as before.
 """
@@ -17,20 +18,21 @@ own lock still serializes writers, as before.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+
+from classledger.writer.write import Write, Written
 
 MAX_BATCH = 64
 
 
 @dataclass(eq=False)
 class Job:
-    events: Sequence[Any]  # the library's StoredEvent, tenant-stamped
-    kwargs: dict[str, Any]
-    ids: list[int] = field(default_factory=list)
-    error: BaseException | None = None
-    inline: bool = False  # were the projections applied inside the same transaction
+    """One write queued for a transaction, and, once that is over, its outcome."""
+
+    write: Write
+    written: Written | None = None  # set when it landed
+    error: BaseException | None = None  # set when it did not
     finished: bool = False
     wake: threading.Event = field(default_factory=threading.Event)
 
@@ -43,7 +45,7 @@ class GroupCommit:
         self._busy = False
 
     def submit(self, job: Job) -> Job:
-        """Write the job (alone or with others); returns it with ``ids`` or ``error`` set."""
+        """Write the job (alone or with others); returns it with ``written`` or ``error`` set."""
         with self._lock:
             self._queue.append(job)
             lead = not self._busy
@@ -59,7 +61,7 @@ class GroupCommit:
             self._write_batch(batch)
         except BaseException as e:  # the transaction itself failed: nobody's job landed
             for j in batch:
-                j.ids, j.inline = [], False
+                j.written = None
                 if j.error is None:
                     j.error = e
         finally:

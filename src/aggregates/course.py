@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -122,6 +123,18 @@ class GroupLessonsScheduled(Event):
     def apply(self, state: Group) -> Group:
         merged = sorted((*state.lessons, *self.lessons), key=lambda g: (g.starts_at, str(g.lesson_id)))
         return self.evolve(state, lessons=tuple(merged))
+
+
+def check_gives(course: Course, lesson_type: str) -> None:
+    """A group's lessons are of its course's lesson type (DOMAIN §7.3)."""
+    if course.lesson_type != lesson_type:
+        raise Invalid("lesson_type_mismatch", f"the group's course gives {course.lesson_type} lessons",
+                      lesson_type=course.lesson_type)
+
+
+def lessons_scheduled(group: Group, meta: Meta, lessons: Sequence[GroupLesson]) -> list[Event]:
+    """The group keeps its lessons, so a plan and a registration racing on it meet (DOMAIN §7.3)."""
+    return [GroupLessonsScheduled.next(group, meta, lessons=tuple(lessons))]
 
 
 def create_course(course_id: UUID, meta: Meta, name: str, lesson_type: str) -> list[Event]:

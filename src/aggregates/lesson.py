@@ -226,6 +226,12 @@ def plan_dates(first: date, repeat: Repeat | None, at: time, minutes: int, zone:
     return planned, skipped
 
 
+def check_audience(group_id: UUID | None, client_ids: Sequence[UUID]) -> None:
+    """A lesson is planned for a group or for named clients, not both (DOMAIN §7.2)."""
+    if group_id is not None and client_ids:
+        raise Invalid("group_or_clients", "a lesson is planned for a group or for named clients, not both")
+
+
 def check_not_past(starts_at: datetime, day: date, meta: Meta, may_act_in_past: bool) -> None:
     """Only a regional director schedules or books in the past (DOMAIN §1.4)."""
     if starts_at < meta.at and not may_act_in_past:

@@ -255,6 +255,18 @@ def use_credit(c: Credit, meta: Meta, today: date) -> list[Event]:
     return [CreditUsed.next(c, meta)]
 
 
+def use_makeup(c: Credit, meta: Meta, today: date, *, client_id: UUID, gives: str, lesson_type: str) -> list[Event]:
+    """A make-up credit books one lesson of its course's type (``gives``) for its own
+    client (DOMAIN §3.3)."""
+    if c.client_id != client_id:
+        raise Conflict("credit_of_another_client", "the credit belongs to another client")
+    if c.kind != "makeup":
+        raise Conflict("not_a_makeup", "only a make-up credit books a lesson", kind=c.kind)
+    if gives != lesson_type:
+        raise Conflict("lesson_type_mismatch", f"this make-up is for a {gives} lesson", lesson_type=gives)
+    return use_credit(c, meta, today)
+
+
 def void_credit(c: Credit, meta: Meta, today: date) -> list[Event]:
     _check_valid(c, today)
     return [CreditVoided.next(c, meta)]

@@ -166,6 +166,22 @@ def add_room(room_id: UUID, meta: Meta, *, branch_id: UUID, name: str, capacity:
     return [RoomAdded.make(meta, room_id, 1, branch_id=branch_id, name=name, capacity=capacity)]
 
 
+def check_room(room: Room, branch_id: UUID, capacity: int) -> None:
+    """A lesson's room is one of its branch's, and holds the lesson's capacity (DOMAIN §7.2)."""
+    if room.branch_id != branch_id:
+        raise Invalid("room_not_in_branch", "the room belongs to another branch", room_id=str(room.id))
+    if room.capacity is not None and capacity > room.capacity:
+        raise Conflict("lesson_full", f"the room holds {room.capacity}; a lesson for {capacity} would overflow it",
+                       room_capacity=room.capacity, capacity=capacity)
+
+
+def check_instructor(instructor: Instructor, lesson_type: str) -> None:
+    """A lesson's instructor teaches its lesson type (DOMAIN §7.1)."""
+    if not instructor.teaches(lesson_type):
+        raise Conflict("instructor_not_qualified", f"{instructor.name} does not teach {lesson_type}",
+                       instructor_id=str(instructor.id), lesson_type=lesson_type)
+
+
 def add_instructor(instructor_id: UUID, meta: Meta, *, name: str, lesson_types: Sequence[str]) -> list[Event]:
     return [InstructorAdded.make(meta, instructor_id, 1, name=name, lesson_types=tuple(dict.fromkeys(lesson_types)))]
 

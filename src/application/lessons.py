@@ -19,7 +19,6 @@ from classledger.aggregates import registration as rg
 from classledger.aggregates import schedule as sc
 from classledger.aggregates.client import Client, writable
 from classledger.aggregates.course import Course, Group, GroupLesson
-from classledger.aggregates.errors import Conflict, Invalid
 from classledger.aggregates.lesson import BookedLesson, Booking, ClientLessons, Lesson
 from classledger.aggregates.recurrence import WEEKDAYS, Repeat, Weekday, parse_hhmm
 from classledger.aggregates.registration import Credit, Registration
@@ -130,8 +129,7 @@ def schedule_lessons(ctx: Ctx, a: ScheduleLessons) -> dict[str, Any]:
     tenant = ctx.tenant
     tenant.branch(a.branch_id)
     tenant.lesson_type(a.lesson_type)
-    if a.group_id is not None and a.client_ids:
-        raise Invalid("group_or_clients", "a lesson is planned for a group or for named clients, not both")
+    ls.check_audience(a.group_id, a.client_ids)
     at = parse_hhmm(a.time)
     room = _room(ctx, a.room_id, a.branch_id, a.capacity)
     instructor = _instructor(ctx, a.instructor_id, a.lesson_type)
@@ -161,7 +159,7 @@ def schedule_lessons(ctx: Ctx, a: ScheduleLessons) -> dict[str, Any]:
     ctx.emit(events)
     if group is not None:
         refs = tuple(GroupLesson(lesson_id=s.lesson_id, starts_at=s.starts_at) for s in slots)
-        ctx.emit([co.GroupLessonsScheduled.next(group, ctx.meta, lessons=refs)])
+        ctx.emit(co.lessons_scheduled(group, ctx.meta, refs))
     for b in bookings:
         booked = [BookedLesson(lesson_id=s.lesson_id, starts_at=s.starts_at, group_id=a.group_id) for s in slots]
         ctx.emit(ls.client_booked(ctx.find(ClientLessons, ls.client_lessons_id(b.client_id)), ctx.meta,
@@ -174,11 +172,7 @@ def _room(ctx: Ctx, room_id: UUID | None, branch_id: UUID, capacity: int) -> Roo
     if room_id is None:
         return None
     room = ctx.get(Room, room_id)
-    if room.branch_id != branch_id:
-        raise Invalid("room_not_in_branch", "the room belongs to another branch", room_id=str(room_id))
-    if room.capacity is not None and capacity > room.capacity:
-        raise Conflict("lesson_full", f"the room holds {room.capacity}; a lesson for {capacity} would overflow it",
-                       room_capacity=room.capacity, capacity=capacity)
+    sc.check_room(room, branch_id, capacity)
     return room
 
 
@@ -186,9 +180,7 @@ def _instructor(ctx: Ctx, instructor_id: UUID | None, lesson_type: str) -> Instr
     if instructor_id is None:
         return None
     instructor = ctx.get(Instructor, instructor_id)
-    if not instructor.teaches(lesson_type):
-        raise Conflict("instructor_not_qualified", f"{instructor.name} does not teach {lesson_type}",
-                       instructor_id=str(instructor_id), lesson_type=lesson_type)
+    sc.check_instructor(instructor, lesson_type)
     return instructor
 
 
@@ -196,10 +188,7 @@ def _group(ctx: Ctx, group_id: UUID | None, lesson_type: str) -> Group | None:
     if group_id is None:
         return None
     group = ctx.get(Group, group_id)
-    course = ctx.get(Course, group.course_id)
-    if course.lesson_type != lesson_type:
-        raise Invalid("lesson_type_mismatch", f"the group's course gives {course.lesson_type} lessons",
-                      lesson_type=course.lesson_type)
+    co.check_gives(ctx.get(Course, group.course_id), lesson_type)
     return group
 
 
@@ -247,16 +236,9 @@ def book_lesson(ctx: Ctx, a: BookLesson) -> dict[str, Any]:
 
 def _use_makeup(ctx: Ctx, credit_id: UUID, client_id: UUID, lesson: Lesson) -> None:
     credit = ctx.get(Credit, credit_id)
-    if credit.client_id != client_id:
-        raise Conflict("credit_of_another_client", "the credit belongs to another client")
-    if credit.kind != "makeup":
-        raise Conflict("not_a_makeup", "only a make-up credit books a lesson", kind=credit.kind)
-    registration = ctx.get(Registration, credit.registration_id)
-    course = ctx.get(Course, registration.course_id)
-    if course.lesson_type != lesson.lesson_type:
-        raise Conflict("lesson_type_mismatch", f"this make-up is for a {course.lesson_type} lesson",
-                       lesson_type=course.lesson_type)
-    ctx.emit(rg.use_credit(credit, ctx.meta, ctx.today))
+    course = ctx.get(Course, ctx.get(Registration, credit.registration_id).course_id)
+    ctx.emit(rg.use_makeup(credit, ctx.meta, ctx.today, client_id=client_id, gives=course.lesson_type,
+                           lesson_type=lesson.lesson_type))
 
 
 class UnbookLesson(LessonArgs):

@@ -13,17 +13,39 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from classledger.aggregates.base import Meta, project
+from classledger.aggregates.course import (
+    Course,
+    Group,
+    GroupLesson,
+    check_gives,
+    create_course,
+    create_group,
+    lessons_scheduled,
+)
 from classledger.aggregates.errors import Conflict, Forbidden, Invalid
 from classledger.aggregates.lesson import (
     Booking,
     Lesson,
     book,
+    check_audience,
     check_capacity,
     plan_dates,
     schedule,
 )
 from classledger.aggregates.recurrence import Repeat
-from classledger.aggregates.schedule import BranchHours, Room, Slot, add_room, reserve, set_hours
+from classledger.aggregates.registration import Credit, CreditGranted, use_makeup
+from classledger.aggregates.schedule import (
+    BranchHours,
+    Instructor,
+    Room,
+    Slot,
+    add_instructor,
+    add_room,
+    check_instructor,
+    check_room,
+    reserve,
+    set_hours,
+)
 
 T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 ZONE = ZoneInfo("Europe/Bratislava")
@@ -136,3 +158,74 @@ def test_bookings_never_exceed_capacity(capacity: int, attempts: int) -> None:
         with contextlib.suppress(Conflict):
             one = book(one, META, Booking(client_id=uuid.uuid4()), may_act_in_past=False)[0].apply(one)
     assert len(one.bookings) == min(capacity, attempts)
+
+
+def test_a_lessons_room_is_of_its_branch_and_holds_its_capacity() -> None:  # DOMAIN §7.2
+
+    r = room()
+    check_room(r, r.branch_id, 12)
+    with pytest.raises(Invalid) as bad:
+        check_room(r, uuid.uuid4(), 5)
+    assert (bad.value.code, bad.value.details["room_id"]) == ("room_not_in_branch", str(r.id))
+    with pytest.raises(Conflict) as full:
+        check_room(r, r.branch_id, 13)
+    assert (full.value.code, full.value.details) == ("lesson_full", {"room_capacity": 12, "capacity": 13})
+
+
+def test_a_lessons_instructor_teaches_its_type() -> None:  # DOMAIN §7.1
+
+    teacher: Instructor = project(None, add_instructor(uuid.uuid4(), META, name="Eva", lesson_types=["piano"]))
+    check_instructor(teacher, "piano")
+    with pytest.raises(Conflict) as e:
+        check_instructor(teacher, "violin")
+    assert (e.value.code, e.value.details["lesson_type"]) == ("instructor_not_qualified", "violin")
+
+
+def test_a_lesson_is_for_a_group_or_for_named_clients() -> None:  # DOMAIN §7.2
+
+    check_audience(uuid.uuid4(), [])
+    check_audience(None, [uuid.uuid4()])
+    with pytest.raises(Invalid) as e:
+        check_audience(uuid.uuid4(), [uuid.uuid4()])
+    assert e.value.code == "group_or_clients"
+
+
+def test_a_groups_lessons_are_of_its_courses_type_and_the_group_keeps_them() -> None:  # DOMAIN §7.3
+
+    course: Course = project(None, create_course(uuid.uuid4(), META, "Piano", "piano"))
+    check_gives(course, "piano")
+    with pytest.raises(Invalid) as e:
+        check_gives(course, "violin")
+    assert (e.value.code, e.value.details) == ("lesson_type_mismatch", {"lesson_type": "piano"})
+    group: Group = project(None, create_group(uuid.uuid4(), META, course_id=course.id, branch_id=uuid.uuid4(),
+                                              name="Tue", capacity=6, starts_on=date(2026, 9, 1),
+                                              ends_on=date(2027, 6, 30), schedule=()))
+    later, sooner = (GroupLesson(lesson_id=uuid.uuid4(), starts_at=T0 + timedelta(days=d)) for d in (7, 0))
+    group = project(group, lessons_scheduled(group, META, [later, sooner]))
+    assert [g.lesson_id for g in group.lessons] == [sooner.lesson_id, later.lesson_id]
+
+
+def test_a_makeup_credit_books_a_lesson_of_its_type_for_its_own_client() -> None:  # DOMAIN §3.3
+
+    client = uuid.uuid4()
+
+    def credit(kind: str) -> Credit:
+        granted = CreditGranted.make(META, uuid.uuid4(), 1, registration_id=uuid.uuid4(), client_id=client,
+                                     kind=kind, expires_on=date(2026, 12, 31))
+        return granted.apply(None)  # type: ignore[no-any-return]
+
+    makeup = credit("makeup")
+    (used,) = use_makeup(makeup, META, date(2026, 9, 2), client_id=client, gives="piano", lesson_type="piano")
+    assert project(makeup, [used]).used
+    for c, kwargs, code in (
+        (makeup, {"client_id": uuid.uuid4(), "gives": "piano", "lesson_type": "piano"}, "credit_of_another_client"),
+        (credit("coupon"), {"client_id": client, "gives": "piano", "lesson_type": "piano"}, "not_a_makeup"),
+        (makeup, {"client_id": client, "gives": "piano", "lesson_type": "violin"}, "lesson_type_mismatch"),
+    ):
+        with pytest.raises(Conflict) as e:
+            use_makeup(c, META, date(2026, 9, 2), **kwargs)  # type: ignore[arg-type]
+        assert e.value.code == code
+    with pytest.raises(Conflict) as spent:
+        use_makeup(project(makeup, [used]), META, date(2026, 9, 2), client_id=client, gives="piano",
+                   lesson_type="piano")
+    assert spent.value.code == "credit_used"

@@ -231,7 +231,7 @@ def main() -> None:
                      f"{ratios[0]:.2f}-{ratios[-1]:.2f}"))
         tenant_ratios = [r / w for r, w in zip(tenant_rates, tenant_raws, strict=True)]
         figures += [
-            replace(against(f"replay all projections, {total:,} events, {tenants} tenants", engine, rep, "events/s", raw,
+            replace(against(f"replay all projections, {total:,} events, {tenants} tenant(s)", engine, rep, "events/s", raw,
                             "raw read events/s", (">=", TARGET[engine])), ratio=statistics.median(ratios)),
             alone(f"replay all projections, {total:,} events: peak memory", engine, max(peaks), "MB", ("<=", PEAK_MB)),
             replace(against(f"replay all projections, one tenant of {tenant_total:,} events", engine,

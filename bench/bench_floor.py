@@ -38,6 +38,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -186,6 +187,14 @@ def continued(i: int, x: Any, y: Any) -> Any:
         return uuid.uuid5(uuid.NAMESPACE_OID, f"{i}:{y}")
     if isinstance(y, list | tuple) and isinstance(x, list | tuple) and len(x) == len(y):
         return type(y)(continued(i, a, b) for a, b in zip(x, y, strict=True))
+    if isinstance(y, dict) and isinstance(x, dict) and x.keys() == y.keys():
+        return {k: continued(i, x[k], v) for k, v in y.items()}
+    if isinstance(y, str) and isinstance(x, str) and y[:1] in ("[", "{") and x[:1] == y[:1]:
+        # Rows sent as one JSON text (PostgreSQL's multi-row writes): continued value by value.
+        try:
+            return orjson.dumps(continued(i, orjson.loads(x), orjson.loads(y))).decode()
+        except orjson.JSONDecodeError:
+            pass
     if isinstance(y, str):
         fresh = uuid.uuid5(uuid.NAMESPACE_OID, f"{i}:{y}")
         return str(fresh) if DASHED.match(y) else fresh.hex if HEX32.match(y) else f"{y}:{i}"

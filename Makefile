@@ -51,15 +51,16 @@ check: lint types contracts test  ## what CI runs: lint, types, contracts, test
 
 BENCH_EVENTS ?= 1000000
 BENCH_RUNS   ?= 3
+BENCH_CLIENTS ?= 2000
 BENCH_ARGS   ?=
 bench: venv  ## benchmarks, ratios against this machine's raw limits, ending with one table (BENCH_EVENTS=200000 for a quicker replay run)
 	bash scripts/with-postgres.sh sh -c 'export CLASSLEDGER_BENCH_POSTGRES_URL=$$CLASSLEDGER_TEST_POSTGRES_URL; \
-	  $(BIN)/python bench/suite.py --runs $(BENCH_RUNS) --events $(BENCH_EVENTS) $(BENCH_ARGS)'
+	  $(BIN)/python bench/suite.py --runs $(BENCH_RUNS) --events $(BENCH_EVENTS) --clients $(BENCH_CLIENTS) $(BENCH_ARGS)'
 
 bench-compare: venv  ## the benches of this checkout on REF's code and on this one, alternately, side by side (REF=f8513e7)
 	@test -n "$(REF)" || { echo "make bench-compare REF=<git ref> [B=<git ref>] [BENCH_ARGS='--only bench_import']"; exit 2; }
 	bash scripts/with-postgres.sh sh -c 'export CLASSLEDGER_BENCH_POSTGRES_URL=$$CLASSLEDGER_TEST_POSTGRES_URL; \
-	  $(BIN)/python bench/compare.py $(REF) $(or $(B),.) --rounds $(BENCH_RUNS) --events $(BENCH_EVENTS) $(BENCH_ARGS)'
+	  $(BIN)/python bench/compare.py $(REF) $(or $(B),.) --rounds $(BENCH_RUNS) --events $(BENCH_EVENTS) --clients $(BENCH_CLIENTS) $(BENCH_ARGS)'
 
 pg-start:  ## start the private PostgreSQL cluster and print its URL
 	bash scripts/pg-cluster.sh start

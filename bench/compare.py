@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.report import DATABASES, met, number, target
 from bench.results import Figure, medians, read
-from bench.suite import NAMES, command
+from bench.suite import ACTIVITY_CLIENTS, NAMES, command
 
 THIS = "."
 
@@ -112,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("b", nargs="?", default=THIS, help="the version after (default: this checkout)")
     parser.add_argument("--rounds", type=int, default=3, help="A, B pairs per bench, medians taken (default 3)")
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the replay store (default 1,000,000)")
+    parser.add_argument("--clients", type=int, default=ACTIVITY_CLIENTS,
+                        help=f"clients of the activity bench's school (default {ACTIVITY_CLIENTS:,})")
     parser.add_argument("--only", nargs="+", choices=NAMES, help="these benches only")
     args = parser.parse_args(argv)
     names = [n for n in NAMES if not args.only or n in args.only]
@@ -129,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     for side, version in zip("AB", versions, strict=True):
                         print(f"\n== {name}, {side} ({version.label}), round {r + 1} of {args.rounds}", flush=True)
                         out = tmp / "results" / side / f"{name}-{r}.json"
-                        cmd = [version.python, *command(name, runs=1, events=args.events, out=out)[1:]]
+                        cmd = [version.python, *command(name, runs=1, events=args.events, out=out, clients=args.clients)[1:]]
                         subprocess.run(cmd, env=version.env, check=True)
                         runs[side].append(read(out))
             a, b = versions

@@ -28,7 +28,14 @@ DATABASES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 def number(value: float | None, unit: str = "") -> str:
     if value is None:
         return ""
-    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    if (value == int(value) and abs(value) >= 10) or abs(value) >= 100:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 10:
+        text = f"{value:.1f}"
+    elif 0 < abs(value) < 0.01:
+        text = f"{value:.1g}"  # a share of a share: its first digit, not 0.00
+    else:
+        text = f"{value:.2f}"
     return f"{text} {unit}".strip()
 
 

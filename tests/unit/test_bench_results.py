@@ -14,7 +14,7 @@ from rich.console import Console
 
 from bench.bench_http import http_figures
 from bench.compare import Version, side_by_side
-from bench.report import gather, table
+from bench.report import gather, number, table
 from bench.results import Figure, against, alone, medians, read, write
 from bench.suite import BENCHES, command
 
@@ -93,6 +93,14 @@ def test_the_table_has_a_row_per_figure_with_its_floor_target_and_verdict() -> N
                                                    "502 raw commits/s", "0.48", "≥ 0.50", "NO"]
     assert cells(text, "replay peak memory") == ["replay peak memory", "SQLite", "337 MB", "≤ 500 MB", "yes"]
     assert cells(text, "refused plan") == ["refused plan", "SQLite", "1.40 ms", "0.35 ms raw commit", "4.00"]
+
+
+def test_counts_show_whole_and_tiny_ratios_keep_their_first_digit() -> None:
+    assert number(40.0, "events") == "40 events"
+    assert number(40 / 82_177) == "0.0005"
+    assert number(12.34, "ms") == "12.3 ms"
+    assert number(0.5) == "0.50"
+    assert number(125_877.0) == "125,877"
 
 
 def test_the_comparison_sets_both_versions_side_by_side() -> None:

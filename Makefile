@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo serve test test-sqlite lint types contracts check bench \
+.PHONY: help venv demo serve test test-sqlite lint types contracts check bench bench-compare \
         pg-start pg-stop pg-status clean
 
 help:  ## list the targets
@@ -40,9 +40,9 @@ test-sqlite: venv  ## every test, SQLite only
 lint: venv  ## ruff check
 	$(BIN)/ruff check src tests scripts bench
 
-types: venv  ## mypy --strict (src/ is the package classledger, seen through build/typing)
+types: venv  ## mypy --strict (src/ is the package classledger, seen through build/typing), and bench/
 	mkdir -p build/typing && ln -sfn ../../src build/typing/classledger
-	$(BIN)/mypy -p classledger
+	$(BIN)/mypy -p classledger -p bench
 
 contracts: venv  ## import-linter: the layering of docs/architecture.md
 	$(BIN)/lint-imports
@@ -50,11 +50,17 @@ contracts: venv  ## import-linter: the layering of docs/architecture.md
 check: lint types contracts test  ## what CI runs: lint, types, contracts, test
 
 BENCH_EVENTS ?= 1000000
-bench: venv  ## benchmarks, ratios against this machine's raw limits (BENCH_EVENTS=200000 for a quicker replay run)
+BENCH_RUNS   ?= 3
+BENCH_CLIENTS ?= 2000
+BENCH_ARGS   ?=
+bench: venv  ## benchmarks, ratios against this machine's raw limits, ending with one table (BENCH_EVENTS=200000 for a quicker replay run)
 	bash scripts/with-postgres.sh sh -c 'export CLASSLEDGER_BENCH_POSTGRES_URL=$$CLASSLEDGER_TEST_POSTGRES_URL; \
-	  $(BIN)/python bench/bench_import.py && $(BIN)/python bench/bench_books.py && $(BIN)/python bench/bench_floor.py && \
-	  $(BIN)/python bench/bench_activity.py 10000 && $(BIN)/python bench/bench_visits.py && $(BIN)/python bench/bench_schedule.py && $(BIN)/python bench/bench_http.py && \
-	  $(BIN)/python bench/bench_replay.py --events $(BENCH_EVENTS)'
+	  $(BIN)/python bench/suite.py --runs $(BENCH_RUNS) --events $(BENCH_EVENTS) --clients $(BENCH_CLIENTS) $(BENCH_ARGS)'
+
+bench-compare: venv  ## the benches of this checkout on REF's code and on this one, alternately, side by side (REF=f8513e7)
+	@test -n "$(REF)" || { echo "make bench-compare REF=<git ref> [B=<git ref>] [BENCH_ARGS='--only bench_import']"; exit 2; }
+	bash scripts/with-postgres.sh sh -c 'export CLASSLEDGER_BENCH_POSTGRES_URL=$$CLASSLEDGER_TEST_POSTGRES_URL; \
+	  $(BIN)/python bench/compare.py $(REF) $(or $(B),.) --rounds $(BENCH_RUNS) --events $(BENCH_EVENTS) --clients $(BENCH_CLIENTS) $(BENCH_ARGS)'
 
 pg-start:  ## start the private PostgreSQL cluster and print its URL
 	bash scripts/pg-cluster.sh start

@@ -9,6 +9,7 @@ rate (read + orjson-decode every stored event) measured in the same run.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import tempfile
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import drop, engines, raw_read_rate
+from bench.results import Figure, add_json_option, against, alone, write
 from classledger.demo import demo_tenant_id, generate
 from classledger.instants import us
 from classledger.projections.activity import ActivityTimeline
@@ -26,23 +28,29 @@ from classledger.projections.activity_model import month_bounds
 from classledger.projections.activity_months import replay_month
 from classledger.system import System, now
 
-CLIENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+CLIENTS = 10_000
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("clients", type=int, nargs="?", default=CLIENTS, help=f"clients of the big tenant (default {CLIENTS:,})")
+    add_json_option(parser)
+    a = parser.parse_args()
+    clients = a.clients
+    figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, url in engines(Path(tmp)).items():
             system = System.open(url)
             try:
                 t0 = time.perf_counter()
-                big = generate(system, clients=CLIENTS, seed=1)
-                generate(system, clients=CLIENTS // 10, seed=2)
+                big = generate(system, clients=clients, seed=1)
+                generate(system, clients=clients // 10, seed=2)
                 build_s = time.perf_counter() - t0
                 tid = demo_tenant_id(1)
                 view = system.view(ActivityTimeline)
                 raw, total_events = raw_read_rate(system.store)
                 tenant_events = system.store.recorder.count_events(tid)
-                print(f"\n== {name}: {CLIENTS} clients, {tenant_events} events of the tenant, {total_events} in the store "
+                print(f"\n== {name}: {clients} clients, {tenant_events} events of the tenant, {total_events} in the store "
                       f"(built in {build_s:.0f} s, {big['commands_per_second']} commands/s); raw read {raw:,.0f} events/s")
                 print(f"{'month':8} {'peak':>5} {'report ms':>10} {'replay ms':>10} {'read':>6} {'month evts':>10} {'tenant evts':>11}")
                 as_of = us(now())
@@ -69,9 +77,16 @@ def main() -> None:
                     in_month = len(system.store.recorder.read_rows(0, 10**7, tenant_id=tid, at_from_us=lo, at_to_us=hi))
                     print(f"{month:8} {rep['peak']:5d} {statistics.median(times):10.1f} {replay_ms:10.1f} {replayed.events_read:6d} {in_month:10d} {tenant_events:11d}")
                 print(f"live report: median {statistics.median(latencies):.1f} ms, worst {max(latencies):.1f} ms over 12 months")
+                assert replayed is not None
+                figures += [
+                    alone(f"live monthly report, {clients:,} clients (worst month)", name, max(latencies), "ms"),
+                    against("month replay: events read, of the tenant's", name, replayed.events_read, "events",
+                            tenant_events, "tenant events"),
+                ]
             finally:
                 system.close()
                 drop(url)
+    write(a.json, figures)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import drop, engine_names, fresh_database, median_ms, raw_insert_rate, server_rate
+from bench.results import Figure, add_json_option, against, alone, write
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.instants import us
@@ -30,6 +31,7 @@ from classledger.system import System
 
 PAYMENTS = 400
 HISTORY = 10_000
+TARGET = 0.5  # one writer's payments/s against the raw commit rate (docs/performance.md, the storage floor)
 
 
 def setup(system: System) -> tuple[Principal, str, str]:
@@ -73,8 +75,10 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
+    add_json_option(parser)
     a = parser.parse_args()
     n, threads, runs = a.processes, a.threads, a.runs
+    figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{'database':9} {'raw inserts/s':>13} {'payments/s':>10} {'ratio':>6} {f'{n}x{threads} server/s':>15} {'ratio':>6}"
               f"   as-of balance, {HISTORY} transactions (ms): {'now':>5} {'middle':>7}")
@@ -113,6 +117,12 @@ def main() -> None:
             raw, rate, many = statistics.median(raws), statistics.median(rates), statistics.median(multi)
             print(f"{name:9} {raw:13.0f} {rate:10.0f} {rate / raw:6.2f} {many:15.0f} {many / raw:6.2f}"
                   f"   {'':>40}{now_ms:5.1f} {mid_ms:7.1f}", flush=True)
+            figures += [
+                against("payments, one writer", name, rate, "payments/s", raw, "raw commits/s", (">=", TARGET)),
+                against(f"payments, {n}x{threads} server", name, many, "payments/s", raw, "raw commits/s"),
+                alone(f"as-of balance, {HISTORY:,} transactions", name, now_ms, "ms"),
+            ]
+    write(a.json, figures)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import drop, engine_names, fresh_database, raw_insert_rate
+from bench.results import Figure, add_json_option, against, alone, write
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
 from classledger.system import System
@@ -46,6 +47,9 @@ WORKERS = (1, 2)
 PER_CLIENT = 400  # requests of the single client; more clients share it (at least 40 each)
 SECONDS = 8.0  # at most this long per case
 TICK = os.sysconf("SC_CLK_TCK")
+SCALING = 2.0  # payments/s at the most clients against one client, at least
+P99_MS = 50.0  # at the most clients, at most
+CPU_MS = 1.5  # server CPU per payment, at most
 
 
 def setup(url: str, clients: int) -> tuple[str, list[tuple[str, str]]]:
@@ -240,7 +244,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, nargs="*", default=list(WORKERS))
     parser.add_argument("--clients", type=int, nargs="*", default=list(CLIENTS))
+    add_json_option(parser)
     a = parser.parse_args()
+    figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in engine_names():
             raws, directs = [], []
@@ -265,10 +271,36 @@ def main() -> None:
                   f"(medians of {a.runs})")
             print(f"  {'workers':>7} {'clients':>7} {'payments/s':>10} {'/raw':>5} {'p50 ms':>7} {'p99 ms':>7}"
                   f" {'server CPU ms/payment':>21} {'/direct':>7}")
+            medians = {}
             for (workers, clients), runs in sorted(cases.items()):
-                rate, p50, p99, cpu = (statistics.median(r[i] for r in runs) for i in range(4))
+                rate, p50, p99, cpu = medians[workers, clients] = tuple(statistics.median(r[i] for r in runs) for i in range(4))
                 print(f"  {workers:7} {clients:7} {rate:10.0f} {rate / raw:5.2f} {p50:7.1f} {p99:7.1f}"
                       f" {cpu:21.2f} {cpu / direct:7.2f}", flush=True)
+            figures += http_figures(name, medians, direct)
+    write(a.json, figures)
+
+
+def http_figures(name: str, medians: dict[tuple[int, int], tuple[float, ...]], direct: float) -> list[Figure]:
+    """The targets of a rush: throughput from one client to the most, p99 at the most,
+    a second worker never worse than one, server CPU per payment (beside a direct payment's)."""
+    workers = sorted({w for w, _ in medians})
+    clients = sorted({c for _, c in medians})
+    least, most = clients[0], clients[-1]
+    figures = []
+    for w in workers:
+        if most != least:
+            figures.append(against(f"HTTP {most} clients vs {least}, {w} worker(s)", name, medians[w, most][0], "payments/s",
+                                   medians[w, least][0], f"payments/s at {least}", (">=", SCALING)))
+        figures.append(alone(f"HTTP p99 at {most} clients, {w} worker(s)", name, medians[w, most][2], "ms",
+                             ("<=", P99_MS)))
+    for w in workers[1:]:
+        for c in clients:
+            figures.append(against(f"HTTP {w} workers vs {workers[0]}, {c} client(s)", name, medians[w, c][0], "payments/s",
+                                   medians[workers[0], c][0], f"payments/s, {workers[0]} worker(s)", (">=", 1.0)))
+    for (w, c), (_rate, _p50, _p99, cpu) in sorted(medians.items()):
+        figures.append(Figure(f"HTTP server CPU per payment, {w} worker(s), {c} client(s)", name, cpu, "ms",
+                              direct, "ms direct", cpu / direct, "<=", CPU_MS, "figure"))
+    return figures
 
 
 if __name__ == "__main__":

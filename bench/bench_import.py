@@ -19,6 +19,7 @@ PostgreSQL (docs/performance.md).
 
 from __future__ import annotations
 
+import argparse
 import sqlite3
 import statistics
 import sys
@@ -34,6 +35,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import PAYLOAD, drop, engine_names, fresh_database, raw_insert_rate
+from bench.results import Figure, add_json_option, against, write
 from classledger.application.importer import Importer
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
@@ -43,6 +45,7 @@ CLIENTS = 500
 PAYMENTS = 1500
 RAW_ROWS = 1000
 RUNS = 3
+TARGET = {"sqlite": 0.8, "postgres": 0.5}  # import lines/s against the raw commit rate
 
 
 def driver_commit_rate(url: str, n: int = RAW_ROWS) -> float:
@@ -114,12 +117,17 @@ def one_run(url: str) -> tuple[float, float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=RUNS)
+    add_json_option(parser)
+    a = parser.parse_args()
+    figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{'database':9} {'driver commits/s':>16} {'raw commits/s':>13} {'import lines/s':>14} "
               f"{'/driver':>7} {'/raw':>5}")
         for name in engine_names():
             results = []
-            for _ in range(RUNS):
+            for _ in range(a.runs):
                 url = fresh_database(name, Path(tmp))
                 try:
                     results.append(one_run(url))
@@ -129,6 +137,10 @@ def main() -> None:
             raw = statistics.median(r[1] for r in results)
             imp = statistics.median(r[2] for r in results)
             print(f"{name:9} {driver:16.0f} {raw:13.0f} {imp:14.0f} {imp / driver:7.2f} {imp / raw:5.2f}", flush=True)
+            figures.append(against("import vs raw commit", name, imp, "lines/s", raw, "raw commits/s",
+                                   (">=", TARGET[name])))
+            figures.append(against("import vs driver commit", name, imp, "lines/s", driver, "driver commits/s"))
+    write(a.json, figures)
 
 
 if __name__ == "__main__":

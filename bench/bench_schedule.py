@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import drop, engine_names, fresh_database, median_ms, raw_insert_rate
+from bench.results import Figure, add_json_option, against, write
 from classledger.aggregates.errors import Conflict
 from classledger.application.principal import Principal
 from classledger.application.tenants import system_principal
@@ -90,7 +91,9 @@ def measure(url: str, runs: int) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=15)
+    add_json_option(ap)
     args = ap.parse_args()
+    figures: list[Figure] = []
     print("database    raw commit ms   plan 40 dates ms (× raw)   refused plan ms (× raw)   (2,000 lessons booked)")
     with tempfile.TemporaryDirectory() as tmp:
         for name in engine_names():
@@ -102,6 +105,9 @@ def main() -> None:
             raw = m["raw_commit_ms"]
             print(f"{name:<11} {raw:>13.2f}   {m['plan_ms']:>16.1f} ({m['plan_ms'] / raw:>5.1f}×)   "
                   f"{m['refused_ms']:>15.1f} ({m['refused_ms'] / raw:>5.1f}×)")
+            figures += [against("plan 40 weekly dates, 2,000 booked", name, m["plan_ms"], "ms", raw, "ms raw commit"),
+                        against("refused plan, 2,000 booked", name, m["refused_ms"], "ms", raw, "ms raw commit")]
+    write(args.json, figures)
 
 
 if __name__ == "__main__":

@@ -280,8 +280,8 @@ def report(engine: str, name: str, target: float, runs: list[dict[str, Any]]) ->
     real = statistics.median(r["real"] for r in runs)
     print(f"{engine:9} {name:8} {runs[0]['statements']:10d} {raw:13.0f} {alone:11.0f} {alone / raw:6.2f}"
           f" {real:7.0f} {real / raw:6.2f} {real / alone:9.0%}   1/{round(1 / target)}", flush=True)
-    # The SQL alone bounds what the real command can reach: the command's target holds for it first.
-    return [against(f"{name}: its SQL alone", engine, alone, "commands/s", raw, "raw commits/s", (">=", target))]
+    # The SQL alone bounds what the real command can reach (printed beside the raw commit, not judged).
+    return [against(f"{name}: its SQL alone", engine, alone, "commands/s", raw, "raw commits/s")]
 
 
 if __name__ == "__main__":

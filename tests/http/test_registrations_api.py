@@ -1,4 +1,4 @@
-"""Issue 3 over HTTP: courses, groups, registrations, credits, and activity on the card,
+"""Over HTTP: courses, groups, registrations, credits, and activity on the card,
 the client list and the reports (API §3, DOMAIN §3, §5)."""
 
 from __future__ import annotations

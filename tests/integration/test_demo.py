@@ -28,7 +28,7 @@ def test_the_demo_generates_a_year_the_system_accepts(system: System) -> None:
 
 
 def test_the_demo_sells_passes_takes_payments_and_records_visits(system: System) -> None:
-    """Issue 5: a year of sales, payments and visits, every line accepted, the books balanced."""
+    """The demo: a year of sales, payments and visits, every line accepted, the books balanced."""
     from classledger.projections.books import Books
 
     generate(system, clients=60, seed=5)

@@ -1,4 +1,4 @@
-"""Issue 6 §1: a projection whose code changed (version bump) is rebuilt from the first
+"""A projection whose code changed (version bump) is rebuilt from the first
 event on start, apart from the others, which keep serving."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Old projection versions' tables are dropped on the operator's word, and only those.
 
-A version bump builds the new tables beside the old ones (issue 6: no downtime), so the
+A version bump builds the new tables beside the old ones (no downtime), so the
 old ones stay until every process runs the new code; ``replay.py --prune-old`` then drops
 them. Tables of the current version, of newer versions (a rolling deploy's next code)
 and of anything not a projection are left alone."""

@@ -112,6 +112,16 @@ def _named_id(raw_args: Any) -> UUID | None:
     return None
 
 
+def log_key(idempotency_key: str | None, given_id: UUID | None) -> str | None:
+    """The command-log key a request is recorded under (API §6): its idempotency key, else
+    its create ``id``; None when it has neither (then its record is never looked up)."""
+    if idempotency_key:
+        return f"key:{idempotency_key}"
+    if given_id is not None:
+        return f"id:{given_id}"
+    return None
+
+
 def request_hash(command: str, args: Args) -> str:
     canonical = orjson.dumps(
         {"command": command, "args": args.model_dump(mode="json")}, option=orjson.OPT_SORT_KEYS
@@ -336,10 +346,9 @@ class ClassLedger(Application[UUID]):
                 )
         digest = request_hash(command, args) if request is None else request.digest
         given_id = getattr(args, "id", None)
-        if idempotency_key:
-            key, durable = f"key:{idempotency_key}", True
-        elif given_id is not None:
-            key, durable = f"id:{given_id}", True
+        logged = log_key(idempotency_key, given_id)
+        if logged is not None:
+            key, durable = logged, True
         else:
             # Zero-padded so this process's keys sort in the order they are made: each
             # lands at the right edge of the command log's key order, one page per commit.
@@ -408,11 +417,8 @@ class ClassLedger(Application[UUID]):
         digest = request_hash(command, args)
         request = Request(spec, args, digest)
         given_id = getattr(args, "id", None)
-        if idempotency_key:
-            key = f"key:{idempotency_key}"
-        elif given_id is not None:
-            key = f"id:{given_id}"
-        else:
+        key = log_key(idempotency_key, given_id)
+        if key is None:
             return None, request
         known = self._answer_from_log(principal.tenant_id, key, digest, batch)
         if known is None and given_id is not None:

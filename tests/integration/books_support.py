@@ -32,6 +32,10 @@ class School:
     def clock(self) -> datetime:
         return self.school.clock
 
+    @clock.setter
+    def clock(self, at: datetime) -> None:
+        self.school.clock = at
+
     def run(self, command: str, args: dict, who: Principal | None = None) -> dict:
         return self.school.run(command, args, who)
 

@@ -144,8 +144,10 @@ class Importer:
                 break
             outcomes: list[tuple[int, Refused | None, bool]] = []  # (line, refusal, replayed)
             with self.app.write_batch() as batch:
-                if batch is not None:  # the lines' command-log rows, in one statement
-                    batch.read_ahead(self.tenant_id, [k for _, line in ahead if (k := _log_key(line))])
+                if batch is not None:  # what the lines will look up, in a statement each
+                    requests = [_request_of(line) for _, line in ahead]
+                    self.app.read_ahead(self.tenant_id, [k for k, _ in requests if k is not None],
+                                        [i for _, i in requests if i is not None], batch)
                 deadline = time.monotonic() + batch_seconds
                 while ahead:
                     number, line = ahead.popleft()
@@ -208,18 +210,18 @@ def _parsed(raw: bytes) -> dict[str, Any] | Refused:
         return e
 
 
-def _log_key(line: dict[str, Any] | Refused) -> str | None:
-    """The command-log key the line's command will look up, as far as the raw line tells
-    (a key it misses is looked up when the line runs)."""
+def _request_of(line: dict[str, Any] | Refused) -> tuple[str | None, UUID | None]:
+    """The command-log key and the create id the line's command will look up, as far as
+    the raw line tells (what it misses is looked up when the line runs)."""
     if isinstance(line, Refused):
-        return None
+        return None, None
     key = line.get("idempotency_key")
     raw_id = line.get("args", {}).get("id")
     try:
         given_id = UUID(raw_id) if isinstance(raw_id, str) else None
     except ValueError:
         given_id = None
-    return log_key(key if isinstance(key, str) else None, given_id)
+    return log_key(key if isinstance(key, str) else None, given_id), given_id
 
 
 def read_lines(path: str) -> Iterator[bytes]:

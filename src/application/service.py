@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -296,6 +296,21 @@ class ClassLedger(Application[UUID]):
             )), batch)
         except Exception:  # the refusal is the answer; failing to log it must not turn it into a 500
             logging.getLogger(__name__).exception("could not record the refusal of %s", command)
+
+    def read_ahead(self, tenant_id: UUID, keys: Iterable[str], ids: Iterable[UUID], batch: Batch) -> None:
+        """What the next commands of ``batch`` will look up, read now in a statement each
+        (an import knows its next lines): the command-log rows of their ``keys``, and which
+        of the ``ids`` they create are free, cached as absent (a create checks its id)."""
+        batch.read_ahead(tenant_id, keys)
+        self.refresh(batch)
+        unknown = [i for i in dict.fromkeys(ids) if not self.cache.lookup(i)[0]]
+        if not unknown:
+            return
+        ticket = self.cache.ticket()
+        taken = batch.existing_ids(unknown)
+        for aggregate_id in unknown:
+            if aggregate_id not in taken:
+                self.cache.loaded(ticket, aggregate_id, None)
 
     def _write(self, write: Write, batch: Batch | None) -> Written:
         return self.writer.write(write) if batch is None else batch.write(write)

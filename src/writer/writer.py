@@ -282,6 +282,10 @@ class Batch:
             return self._records[(tenant_id, key)]
         return self._store.get_command_record(tenant_id, key, self._w)
 
+    def existing_ids(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these aggregates have events, one statement for all."""
+        return self._store.existing_ids(ids, self._w)
+
     def changed_ids(self, after: int, upto: int) -> list[tuple[UUID, int]]:
         return self._store.changed_ids(after, upto, self._w)
 

@@ -160,6 +160,32 @@ def test_a_batch_looks_up_its_lines_keys_in_the_command_log_at_once(
     assert Importer(system.app, tid).run(lines, batch_lines=8).replayed == 31
 
 
+def test_a_batch_finds_which_ids_its_lines_create_are_free_at_once(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create checks that its id is free (API §2): the ids a batch's lines create are
+    looked up together before its first line runs, not loaded one by one; an id created
+    earlier in the same batch is still taken for a later line with other arguments."""
+    tid, branch = tenant(system)
+    lines, ids = a_term(branch, 12, 0)
+    taken = orjson.loads(lines[3])
+    lines.append(line(T0 + timedelta(hours=2), "register_client", {**taken["args"], "name": "Iná"}))
+    recorder = system.store.recorder
+    loaded: list[str] = []
+    real = recorder.select_events_in
+
+    def select_events_in(w: Any, originator_id: Any, **kwargs: Any) -> Any:
+        loaded.append(str(originator_id))
+        return real(w, originator_id, **kwargs)
+
+    monkeypatch.setattr(recorder, "select_events_in", select_events_in)
+    summary = Importer(system.app, tid).run(lines, batch_seconds=60)
+    assert (summary.applied, summary.rejected) == (12, 1)
+    assert summary.errors[0]["error"]["code"] == "duplicate_id"
+    assert not set(loaded) & set(ids)
+    assert all(isinstance(system.app.get(uuid.UUID(cid)), Client) for cid in ids)
+
+
 def test_a_line_whose_write_fails_leaves_no_chain_link_and_is_answered_from_the_record(
     system: System, monkeypatch: pytest.MonkeyPatch
 ) -> None:

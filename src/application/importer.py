@@ -21,7 +21,9 @@ re-run applies it (its keys and ids are not in the record yet).
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +35,7 @@ import orjson
 from classledger.aggregates.errors import Invalid, NotFound, Refused
 from classledger.aggregates.tenant import Tenant, check_not_ahead
 from classledger.application.principal import Principal
-from classledger.application.service import ClassLedger
+from classledger.application.service import ClassLedger, log_key
 from classledger.application.tenants import staff_id_for
 from classledger.roles import rank
 from classledger.writer import Batch
@@ -134,21 +136,28 @@ class Importer:
         summary = ImportSummary()
         principals: dict[str, Principal] = {}
         numbered = ((n, raw) for n, raw in enumerate(lines, start=1) if raw.strip())
+        ahead: deque[tuple[int, dict[str, Any] | Refused]] = deque()  # parsed, not yet run
         stopped = False
         while not stopped:
+            ahead.extend((n, _parsed(raw)) for n, raw in itertools.islice(numbered, batch_lines - len(ahead)))
+            if not ahead:
+                break
             outcomes: list[tuple[int, Refused | None, bool]] = []  # (line, refusal, replayed)
             with self.app.write_batch() as batch:
+                if batch is not None:  # what the lines will look up, in a statement each
+                    requests = [_request_of(line) for _, line in ahead]
+                    self.app.read_ahead(self.tenant_id, [k for k, _ in requests if k is not None],
+                                        [i for _, i in requests if i is not None], batch)
                 deadline = time.monotonic() + batch_seconds
-                for number, raw in numbered:
-                    refused, replayed = self._apply(raw, principals, batch)
+                while ahead:
+                    number, line = ahead.popleft()
+                    refused, replayed = self._apply(line, principals, batch)
                     outcomes.append((number, refused, replayed))
                     if refused is not None and stop_on_error:
                         stopped = True
                         break
-                    if len(outcomes) >= batch_lines or time.monotonic() >= deadline:
+                    if time.monotonic() >= deadline:
                         break
-            if not outcomes:
-                break
             for number, refused, replayed in outcomes:  # committed: now they count
                 if refused is not None:
                     summary.rejected += 1
@@ -161,12 +170,15 @@ class Importer:
                 progress(len(outcomes))
         return summary
 
-    def _apply(self, raw: bytes, principals: dict[str, Principal], batch: Batch | None) -> tuple[Refused | None, bool]:
-        """One line: (its refusal or None, whether it was already recorded). A refused
-        command is a row of the staff action log (DOMAIN §9.1), whichever check refused
-        it; a line that names no known staff member or is not a command at all is not."""
+    def _apply(
+        self, line: dict[str, Any] | Refused, principals: dict[str, Principal], batch: Batch | None
+    ) -> tuple[Refused | None, bool]:
+        """One parsed line: (its refusal or None, whether it was already recorded). A
+        refused command is a row of the staff action log (DOMAIN §9.1), whichever check
+        refused it; a line that names no known staff member or is not a command at all is not."""
+        if isinstance(line, Refused):
+            return line, False
         try:
-            line = parse_line(raw)
             actor = line["actor"]
             if actor not in principals:
                 principals[actor] = self.principal(actor, batch)
@@ -189,6 +201,27 @@ class Importer:
         except Refused as e:
             return e, False
         return None, False
+
+
+def _parsed(raw: bytes) -> dict[str, Any] | Refused:
+    try:
+        return parse_line(raw)
+    except Refused as e:
+        return e
+
+
+def _request_of(line: dict[str, Any] | Refused) -> tuple[str | None, UUID | None]:
+    """The command-log key and the create id the line's command will look up, as far as
+    the raw line tells (what it misses is looked up when the line runs)."""
+    if isinstance(line, Refused):
+        return None, None
+    key = line.get("idempotency_key")
+    raw_id = line.get("args", {}).get("id")
+    try:
+        given_id = UUID(raw_id) if isinstance(raw_id, str) else None
+    except ValueError:
+        given_id = None
+    return log_key(key if isinstance(key, str) else None, given_id), given_id
 
 
 def read_lines(path: str) -> Iterator[bytes]:

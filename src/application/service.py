@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -109,6 +109,16 @@ def _named_id(raw_args: Any) -> UUID | None:
                 return UUID(str(raw_args[name]))
             except ValueError:
                 continue
+    return None
+
+
+def log_key(idempotency_key: str | None, given_id: UUID | None) -> str | None:
+    """The command-log key a request is recorded under (API §6): its idempotency key, else
+    its create ``id``; None when it has neither (then its record is never looked up)."""
+    if idempotency_key:
+        return f"key:{idempotency_key}"
+    if given_id is not None:
+        return f"id:{given_id}"
     return None
 
 
@@ -287,6 +297,21 @@ class ClassLedger(Application[UUID]):
         except Exception:  # the refusal is the answer; failing to log it must not turn it into a 500
             logging.getLogger(__name__).exception("could not record the refusal of %s", command)
 
+    def read_ahead(self, tenant_id: UUID, keys: Iterable[str], ids: Iterable[UUID], batch: Batch) -> None:
+        """What the next commands of ``batch`` will look up, read now in a statement each
+        (an import knows its next lines): the command-log rows of their ``keys``, and which
+        of the ``ids`` they create are free, cached as absent (a create checks its id)."""
+        batch.read_ahead(tenant_id, keys)
+        self.refresh(batch)
+        unknown = [i for i in dict.fromkeys(ids) if not self.cache.lookup(i)[0]]
+        if not unknown:
+            return
+        ticket = self.cache.ticket()
+        taken = batch.existing_ids(unknown)
+        for aggregate_id in unknown:
+            if aggregate_id not in taken:
+                self.cache.loaded(ticket, aggregate_id, None)
+
     def _write(self, write: Write, batch: Batch | None) -> Written:
         return self.writer.write(write) if batch is None else batch.write(write)
 
@@ -336,10 +361,9 @@ class ClassLedger(Application[UUID]):
                 )
         digest = request_hash(command, args) if request is None else request.digest
         given_id = getattr(args, "id", None)
-        if idempotency_key:
-            key, durable = f"key:{idempotency_key}", True
-        elif given_id is not None:
-            key, durable = f"id:{given_id}", True
+        logged = log_key(idempotency_key, given_id)
+        if logged is not None:
+            key, durable = logged, True
         else:
             # Zero-padded so this process's keys sort in the order they are made: each
             # lands at the right edge of the command log's key order, one page per commit.
@@ -408,11 +432,8 @@ class ClassLedger(Application[UUID]):
         digest = request_hash(command, args)
         request = Request(spec, args, digest)
         given_id = getattr(args, "id", None)
-        if idempotency_key:
-            key = f"key:{idempotency_key}"
-        elif given_id is not None:
-            key = f"id:{given_id}"
-        else:
+        key = log_key(idempotency_key, given_id)
+        if key is None:
             return None, request
         known = self._answer_from_log(principal.tenant_id, key, digest, batch)
         if known is None and given_id is not None:

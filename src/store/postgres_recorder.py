@@ -161,28 +161,34 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
             ):
                 col.append(value)
         schema = Identifier(self.datastore.schema)
+        keys: list[tuple[Composed, tuple[Any, ...]]] = []  # the clients' data keys' statements
         for s in stored_events:
             if isinstance(s, TenantStoredEvent) and s.new_key is not None:
-                curs.execute(SQL("INSERT INTO {s}.client_keys (client_id, tenant_id, key) VALUES (%s, %s, %s)").format(
-                    s=schema), (str(s.originator_id), str(s.tenant_id), s.new_key))
+                keys.append((SQL("INSERT INTO {s}.client_keys (client_id, tenant_id, key) VALUES (%s, %s, %s)").format(
+                    s=schema), (str(s.originator_id), str(s.tenant_id), s.new_key)))
             if isinstance(s, TenantStoredEvent) and s.shreds is not None:
-                curs.execute(SQL("DELETE FROM {s}.client_keys WHERE client_id = %s").format(s=schema), (str(s.shreds),))
-                curs.execute(SQL("DELETE FROM {s}.{t} WHERE originator_id = %s").format(
-                    s=schema, t=Identifier(SNAPSHOTS_TABLE)), (_uuid(s.shreds),))
-                curs.execute(SQL("UPDATE {s}.{t} SET reason = NULL WHERE tenant_id = %s AND aggregate_ids LIKE %s "
+                keys.append((SQL("DELETE FROM {s}.client_keys WHERE client_id = %s").format(s=schema), (str(s.shreds),)))
+                keys.append((SQL("DELETE FROM {s}.{t} WHERE originator_id = %s").format(
+                    s=schema, t=Identifier(SNAPSHOTS_TABLE)), (_uuid(s.shreds),)))
+                keys.append((SQL("UPDATE {s}.{t} SET reason = NULL WHERE tenant_id = %s AND aggregate_ids LIKE %s "
                                  "AND reason IS NOT NULL").format(s=schema, t=Identifier(staff_actions.TABLE)),
-                             (s.tenant_id, f'%"{_uuid(s.shreds)}"%'))
+                             (s.tenant_id, f'%"{_uuid(s.shreds)}"%')))
         log = (record.tenant_id, record.key, record.request_hash, record.response, record.at_us) if record else None
-        if stored_events and log:
-            curs.execute(self.insert_rows_and_log_statement, (*cols, *log))
-        elif stored_events:
-            curs.execute(self.insert_rows_statement, cols)
-        elif log:
-            curs.execute(self.insert_log_statement, log)
-            return []
-        else:
-            return []
-        return sorted(r[0] for r in curs.fetchall())
+        # The data keys' statements go with the events in one round trip (pipeline mode);
+        # if one fails, those after it are skipped and the error is raised here.
+        with curs.connection.pipeline() if keys else contextlib.nullcontext():
+            for statement, params in keys:
+                curs.execute(statement, params)
+            if stored_events and log:
+                curs.execute(self.insert_rows_and_log_statement, (*cols, *log))
+            elif stored_events:
+                curs.execute(self.insert_rows_statement, cols)
+            elif log:
+                curs.execute(self.insert_log_statement, log)
+                return []
+            else:
+                return []
+            return sorted(r[0] for r in curs.fetchall())
 
     @property
     def _events(self) -> str:

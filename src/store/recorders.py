@@ -43,6 +43,7 @@ from classledger.store.tx import Tx
 
 EVENTS_TABLE = "events"
 SNAPSHOTS_TABLE = "stored_snapshots"  # the library's snapshot store (aggregate_recorder "snapshots")
+KEYS_PER_STATEMENT = 256  # keys or ids looked up in one statement (get_command_records, existing_ids)
 
 
 @dataclass(frozen=True)
@@ -429,6 +430,30 @@ class EventRecorder(ABC):
         if not rows:
             return None
         return CommandRecord(tenant_id, key, rows[0][0], bytes(rows[0][1]), rows[0][2])
+
+    def get_command_records(
+        self, tenant_id: UUID, keys: Sequence[str], within: WriteTx | None = None
+    ) -> dict[str, CommandRecord]:
+        """The command log's rows for those keys that are recorded, by key: one statement
+        for many lookups (an import reads ahead the keys of the lines it is about to run)."""
+        found: dict[str, CommandRecord] = {}
+        for start in range(0, len(keys), KEYS_PER_STATEMENT):
+            chunk = keys[start:start + KEYS_PER_STATEMENT]
+            sql = (f"SELECT key, request_hash, response, at_us FROM {self._command_log} "
+                   f"WHERE tenant_id = ? AND key IN ({', '.join('?' * len(chunk))})")
+            for key, request_hash, response, at_us in self._rows(sql, (self._param(tenant_id), *chunk), within):
+                found[key] = CommandRecord(tenant_id, key, request_hash, bytes(response), at_us)
+        return found
+
+    def existing_ids(self, ids: Sequence[UUID], within: WriteTx | None = None) -> set[UUID]:
+        """Which of these aggregates have events: one statement for many ids."""
+        found: set[UUID] = set()
+        for start in range(0, len(ids), KEYS_PER_STATEMENT):
+            chunk = ids[start:start + KEYS_PER_STATEMENT]
+            sql = (f"SELECT DISTINCT originator_id FROM {self._events} "
+                   f"WHERE originator_id IN ({', '.join('?' * len(chunk))})")
+            found.update(_uuid(r[0]) for r in self._rows(sql, [self._originator_param(i) for i in chunk], within))
+        return found
 
     def staff_actions(
         self,

@@ -224,11 +224,16 @@ class Batch:
         self._landed = landed
         self.rows: list[EventRow] = []
         self.snapshots: list[Any] = []
+        # Command-log lookups answered ahead (``read_ahead``): a key's row, or None when it
+        # was not recorded. A key the batch writes is dropped from it and read again.
+        self._records: dict[tuple[UUID, str], CommandRecord | None] = {}
 
     def write(self, write: Write) -> Written:
         """One command's rows in their own savepoint (the savepoint kept once they are in);
         raises, the command rolled back alone, when they cannot be written."""
         store, w = self._store, self._w
+        if write.record is not None:
+            self._records.pop((write.record.tenant_id, write.record.key), None)
         try:
             ids = store.append(w, write.events, write.record, write.action)
             store.keep(w, "line")
@@ -260,8 +265,26 @@ class Batch:
         """The library's recorder read (an ``EventStore`` can be built over the batch)."""
         return self._store.select_events_in(self._w, originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
 
+    def read_ahead(self, tenant_id: UUID, keys: Iterable[str]) -> None:
+        """Look up these command-log keys now, in one statement, for the commands about to
+        be written in the batch (an import knows its next lines' keys): their
+        ``command_record`` is then answered without a round trip. Nobody else writes while
+        the batch is open, so what is read stays true until the batch writes the key."""
+        wanted = [k for k in dict.fromkeys(keys) if (tenant_id, k) not in self._records]
+        if not wanted:
+            return
+        found = self._store.get_command_records(tenant_id, wanted, self._w)
+        for key in wanted:
+            self._records[(tenant_id, key)] = found.get(key)
+
     def command_record(self, tenant_id: UUID, key: str) -> CommandRecord | None:
+        if (tenant_id, key) in self._records:
+            return self._records[(tenant_id, key)]
         return self._store.get_command_record(tenant_id, key, self._w)
+
+    def existing_ids(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these aggregates have events, one statement for all."""
+        return self._store.existing_ids(ids, self._w)
 
     def changed_ids(self, after: int, upto: int) -> list[tuple[UUID, int]]:
         return self._store.changed_ids(after, upto, self._w)

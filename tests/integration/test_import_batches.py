@@ -121,6 +121,71 @@ def test_lines_of_one_batch_see_each_other(system: System) -> None:
     assert len(system.app.history(uuid.UUID(cid))) == 1
 
 
+def test_a_batch_looks_up_its_lines_keys_in_the_command_log_at_once(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """API §6 with the command log read ahead: the keys and create ids of a batch's lines
+    are looked up together before its first line runs, not one line at a time; a re-run is
+    answered from that read (every line ``replayed``), and a key written earlier in the
+    same batch is read again, not taken from the read ahead (a line sent twice in one
+    batch is replayed, not applied twice)."""
+    tid, branch = tenant(system)
+    lines, _ = a_term(branch, 10, 20)
+    lines.insert(15, lines[14])  # a payment sent twice in a row, in one batch
+    recorder = system.store.recorder
+    one_by_one: list[str] = []
+    at_once: list[list[str]] = []
+    real_one, real_many = recorder.get_command_record, recorder.get_command_records
+
+    def one(tenant_id: uuid.UUID, key: str, within: Any = None) -> Any:
+        one_by_one.append(key)
+        return real_one(tenant_id, key, within)
+
+    def many(tenant_id: uuid.UUID, keys: Any, within: Any = None) -> Any:
+        at_once.append(list(keys))
+        return real_many(tenant_id, keys, within)
+
+    monkeypatch.setattr(recorder, "get_command_record", one)
+    monkeypatch.setattr(recorder, "get_command_records", many)
+    first = Importer(system.app, tid).run(lines, batch_seconds=60)
+    assert (first.applied, first.replayed, first.rejected) == (30, 1, 0)
+    twice = "key:" + orjson.loads(lines[14])["idempotency_key"]
+    assert one_by_one == [twice]  # the only key the batch had written before a line asked
+    assert len(at_once) == 1
+    assert len(at_once[0]) == 30  # 31 lines, 30 distinct keys
+    one_by_one.clear()
+    again = Importer(system.app, tid).run(lines, batch_seconds=60)
+    assert (again.applied, again.replayed, again.rejected) == (0, 31, 0)
+    assert one_by_one == []
+    assert Importer(system.app, tid).run(lines, batch_lines=8).replayed == 31
+
+
+def test_a_batch_finds_which_ids_its_lines_create_are_free_at_once(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create checks that its id is free (API §2): the ids a batch's lines create are
+    looked up together before its first line runs, not loaded one by one; an id created
+    earlier in the same batch is still taken for a later line with other arguments."""
+    tid, branch = tenant(system)
+    lines, ids = a_term(branch, 12, 0)
+    taken = orjson.loads(lines[3])
+    lines.append(line(T0 + timedelta(hours=2), "register_client", {**taken["args"], "name": "Iná"}))
+    recorder = system.store.recorder
+    loaded: list[str] = []
+    real = recorder.select_events_in
+
+    def select_events_in(w: Any, originator_id: Any, **kwargs: Any) -> Any:
+        loaded.append(str(originator_id))
+        return real(w, originator_id, **kwargs)
+
+    monkeypatch.setattr(recorder, "select_events_in", select_events_in)
+    summary = Importer(system.app, tid).run(lines, batch_seconds=60)
+    assert (summary.applied, summary.rejected) == (12, 1)
+    assert summary.errors[0]["error"]["code"] == "duplicate_id"
+    assert not set(loaded) & set(ids)
+    assert all(isinstance(system.app.get(uuid.UUID(cid)), Client) for cid in ids)
+
+
 def test_a_line_whose_write_fails_leaves_no_chain_link_and_is_answered_from_the_record(
     system: System, monkeypatch: pytest.MonkeyPatch
 ) -> None:

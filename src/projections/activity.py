@@ -56,6 +56,7 @@ class ActivityTimeline(PagedProjection[TableState]):
         "CREATE INDEX IF NOT EXISTS {t_intervals}_by_client ON {t_intervals} (tenant_id, client_id)",
         "CREATE INDEX IF NOT EXISTS {t_intervals}_by_start ON {t_intervals} (tenant_id, start_us)",
     ]
+    applies_through = frozenset({"{t_intervals}_by_client", "{t_intervals}_by_start"})
 
 
     @handles(*HANDLED)

@@ -11,7 +11,10 @@ one statement); every caller writes each key once per flush.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -33,6 +36,9 @@ def insert_many(
     ``ON CONFLICT ...`` clause."""
     if not rows:
         return
+    key = _conflict_key(head, tail)
+    if key is not None and len(rows) > 1:
+        rows = sorted(rows, key=key)
     if dialect == "postgresql":
         columns = ", ".join(f"(e->>{n})::{t}" for n, t in enumerate(types))
         for i in range(0, len(rows), PG_CHUNK):
@@ -43,6 +49,27 @@ def insert_many(
     for i in range(0, len(rows), CHUNK):
         part = rows[i : i + CHUNK]
         tx.execute(f"{head} VALUES {', '.join([one] * len(part))} {tail}", [v for r in part for v in r])
+
+
+_COLUMNS = re.compile(r"\(([^()]*)\)\s*$")
+_CONFLICT = re.compile(r"ON CONFLICT\s*\(([^()]*)\)")
+
+
+@cache
+def _conflict_key(head: str, tail: str) -> Callable[[Sequence[Any]], Any] | None:
+    """The rows' order for an insert whose ``tail`` names its key (``ON CONFLICT (a, b)``):
+    by that key, so a page's rows go into the key's B-tree in order instead of all over it
+    (a client's trail rows, a visit land anywhere in event order), which costs the database
+    a fraction of the work. The sort is stable: rows of one key keep their order, and with
+    it which one the conflict clause keeps. ``None``: no key named, the order is kept."""
+    conflict, columns = _CONFLICT.search(tail), _COLUMNS.search(head)
+    if conflict is None or columns is None:
+        return None
+    names = [c.strip() for c in columns.group(1).split(",")]
+    key = [c.strip() for c in conflict.group(1).split(",")]
+    if not set(key) <= set(names):
+        return None
+    return itemgetter(*(names.index(c) for c in key))
 
 
 def delete_keys(tx: Tx, dialect: str, table: str, key: str, keys: Sequence[tuple[str, str]]) -> None:

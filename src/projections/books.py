@@ -60,6 +60,7 @@ class Books(QueuedProjection):
         "CREATE INDEX IF NOT EXISTS {t_postings}_by_client ON {t_postings} (tenant_id, client_id, at_us, city_key, amount) "
         "WHERE client_id IS NOT NULL",
     ]
+    applies_through = frozenset({"{t_transactions}_by_id"})
 
     @handles(TenantCreated)
     def _tenant(self, tx: Tx, ev: EventRecord) -> None:

@@ -24,6 +24,7 @@ from classledger.store.recorders import hyphenated
 
 BULK_PAGE = 20_000  # events per transaction of a rebuild: large, and memory stays flat
 SQLITE_CACHE_KB = 65_536  # the page cache of a rebuild's SQLite connection (KiB)
+SQLITE_CHECKPOINT_PAGES = 16_384  # database pages a rebuild's SQLite connection logs between checkpoints
 ANALYZE_AFTER = (1, 4, 16)  # pages of a rebuild after which PostgreSQL gathers the tables' statistics
 
 
@@ -177,6 +178,9 @@ class BulkWriter:
                 # A page's rows land all over the tables' B-trees (a client's trail, a pass):
                 # SQLite's default 2 MB page cache would write and read the same pages again.
                 tx.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+                # Each checkpoint copies the log into the database and syncs it: after every
+                # page by default (a page logs far more than the default 4 MB).
+                tx.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
             held = self.runner.lock_positions(tx)
             moved: list[tracking.Move] = []
             for p in self.runner.projections:

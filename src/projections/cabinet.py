@@ -38,6 +38,7 @@ class Cabinet(QueuedProjection):
         "CREATE INDEX IF NOT EXISTS {t_links}_by_client ON {t_links} (tenant_id, client_id)",
         "CREATE INDEX IF NOT EXISTS {t_visits}_by_client ON {t_visits} (tenant_id, client_id, day)",
     ]
+    applies_through = frozenset({"{t_links}_by_client"})
 
     @handles(CabinetLinkIssued)
     def _issued(self, tx: Tx, ev: EventRecord) -> None:

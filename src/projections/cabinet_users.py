@@ -93,6 +93,7 @@ class CabinetUsers(QueuedProjection):
         "CREATE INDEX IF NOT EXISTS {t_transfers}_by_client ON {t_transfers} (tenant_id, client_id, at_us)",
         "CREATE INDEX IF NOT EXISTS {t_makeups}_by_client ON {t_makeups} (tenant_id, client_id, granted_us)",
     ]
+    applies_through = frozenset({"{t_invitations}_by_user", "{t_logins}_by_user"})
 
     erasure_tables = ("identities", "links")  # what ``ClientErased`` empties (System.scrub)
 

@@ -17,6 +17,7 @@ while the old ones keep serving (``classledger replay`` switches them).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from abc import abstractmethod
@@ -73,6 +74,7 @@ def decode(row: EventRow, keys: KeyRing | None = None) -> EventRecord:
 
 
 Handler = Callable[[Any, Tx, EventRecord], None]
+_INDEX_NAME = re.compile(r"INDEX IF NOT EXISTS (\S+) ON")
 
 
 def event_name(event: type[Any]) -> str:
@@ -111,6 +113,11 @@ class Projection:
     version: ClassVar[int] = 1
     tables: ClassVar[dict[str, str]] = {}
     indexes: ClassVar[list[str]] = []
+    # The indexes (by their name as ``indexes`` writes it, e.g. ``{t_links}_by_client``)
+    # the handlers read through, or that enforce a rule, while events are applied. A
+    # scratch copy is built with only these; the others would only be kept up to date
+    # row by row in event order, so they are created once it is filled (``index_ddl``).
+    applies_through: ClassVar[frozenset[str]] = frozenset()
     # Roughly how much work an event costs it, relative to the others: a rebuild with
     # worker processes balances its groups of projections by this (``workers.partition``).
     weight: ClassVar[int] = 1
@@ -156,11 +163,24 @@ class Projection:
         return {"t_" + k: self.t(k) for k in self.tables}
 
     def ddl(self) -> list[str]:
+        """Its tables and indexes; a scratch copy's without the indexes ``index_ddl`` adds."""
         names = self._names()
         clustered = " WITHOUT ROWID" if self.db.dialect == "sqlite" else ""
         out = [ddl.format(t=self.t(k), clustered=clustered, **names) for k, ddl in self.tables.items()]
-        out += [ix.format(**names) for ix in self.indexes]
+        out += [ix.format(**names) for ix in self.indexes if not self._deferred(ix)]
         return out
+
+    def index_ddl(self) -> list[str]:
+        """The indexes a scratch copy is built without (none for the live tables): created
+        once its rows are in, before it takes the live tables' place."""
+        names = self._names()
+        return [ix.format(**names) for ix in self.indexes if self._deferred(ix)]
+
+    def _deferred(self, index: str) -> bool:
+        if not self.suffix:
+            return False
+        m = _INDEX_NAME.search(index)
+        return m is None or m.group(1) not in self.applies_through
 
     def drop(self, tx: Tx) -> None:
         for k in self.tables:

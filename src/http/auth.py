@@ -1,9 +1,9 @@
 """``Authorization: Bearer KEY`` → the staff member behind the key (API §3, DOMAIN §1.4).
 
 Only the key's hash is stored (``hash_key``); the ``StaffKeys`` read model finds the
-tenant by it, and the tenant's record, current in every process, says whether the key
-still holds and whose it is: a key revoked a moment ago in another process is refused
-here at once. Every role may read; what each may write is decided by the pipeline
+tenant by it (once per key: ``StaffKeyLookup``), and the tenant's record, current in
+every process, says whether the key still holds and whose it is: a key revoked a moment
+ago in another process is refused here at once. Every role may read; what each may write is decided by the pipeline
 (``Principal.require``), not here. Wrong keys count against the caller's address
 (``throttle``).
 """
@@ -44,40 +44,73 @@ def _presented(request: Request) -> str | None:
     return match.group(1) if match is not None else None
 
 
-async def authenticate(system: System, request: Request) -> Principal:
-    throttle = throttle_of(request)
-    throttle.check(request)
+def presented_digest(request: Request) -> str:
+    """The hash of the request's staff key, once the caller's address may still try one
+    (429 otherwise) and a key is there at all (401 otherwise): what a request alone says
+    about its key, before any lookup."""
+    throttle_of(request).check(request)
     key = _presented(request)
     if key is None:
         raise _unauthenticated("send the staff key as Authorization: Bearer KEY")
-    principal = await run_in_threadpool(_lookup, system, hash_key(key))
+    return hash_key(key)
+
+
+def refused(request: Request) -> ApiError:
+    """A key that holds no more (or never did): counted against the caller's address."""
+    throttle_of(request).failed(request)
+    return _unauthenticated("this key is not valid")
+
+
+async def authenticate(keys: StaffKeyLookup, request: Request) -> Principal:
+    digest = presented_digest(request)
+    principal = await run_in_threadpool(keys.principal, digest)
     if principal is None:
-        throttle.failed(request)
-        raise _unauthenticated("this key is not valid")
+        raise refused(request)
     return principal
 
 
-def _lookup(system: System, digest: str) -> Principal | None:
-    keys = system.view(StaffKeys)
-    row = keys.lookup(digest)
-    if row is None:
-        # The key may have been issued a moment ago by another process (the CLI) whose
-        # event this process has not projected yet: catch up once before saying no.
-        system.runner.catch_up()
+class StaffKeyLookup:
+    """A key's hash → the staff member behind it, as the tenant's record says now.
+
+    Which tenant issued a key never changes, so it is remembered once the read model has
+    told it (for up to ``remembered`` keys); whether the key still holds is asked of the
+    tenant's record on every request: current in every process (one query to learn whether
+    anything was written since), so a key revoked a moment ago elsewhere is refused at once.
+    """
+
+    def __init__(self, system: System, remembered: int = 10_000) -> None:
+        self.system = system
+        self.remembered = remembered
+        self._tenant_of: dict[str, UUID] = {}
+
+    def principal(self, digest: str) -> Principal | None:
+        tenant_id = self._tenant_of.get(digest) or self._issuer(digest)
+        if tenant_id is None:
+            return None
+        tenant = self.system.app.find(Tenant, tenant_id, tenant_id)
+        if tenant is None:
+            return None
+        # Each of the tenant's keys compared in constant time (a handful): no timing says how
+        # close a presented key's hash came to a stored one.
+        held = next((k for h, k in tenant.keys.items() if hmac.compare_digest(h, digest)), None)
+        if held is None or held.revoked:
+            return None
+        return Principal(tenant_id, held.staff_id, held.staff_name, held.role, held.city)
+
+    def _issuer(self, digest: str) -> UUID | None:
+        keys = self.system.view(StaffKeys)
         row = keys.lookup(digest)
-    if row is None:
-        return None
-    # The read model may not have seen a revocation made a moment ago in another process;
-    # the tenant's record (one query to learn whether anything was written since) has.
-    tenant = system.app.find(Tenant, row.tenant_id, row.tenant_id)
-    if tenant is None:
-        return None
-    # Each of the tenant's keys compared in constant time (a handful): no timing says how
-    # close a presented key's hash came to a stored one.
-    held = next((k for h, k in tenant.keys.items() if hmac.compare_digest(h, digest)), None)
-    if held is None or held.revoked:
-        return None
-    return Principal(row.tenant_id, held.staff_id, held.staff_name, held.role, held.city)
+        if row is None:
+            # The key may have been issued a moment ago by another process (the CLI) whose
+            # event this process has not projected yet: catch up once before saying no.
+            self.system.runner.catch_up()
+            row = keys.lookup(digest)
+        if row is None:
+            return None
+        if len(self._tenant_of) >= self.remembered:
+            self._tenant_of.clear()  # a bound, not a policy: the read model tells them again
+        self._tenant_of[digest] = row.tenant_id
+        return row.tenant_id
 
 
 async def authenticate_cabinet_user(system: System, request: Request) -> Principal:

@@ -16,7 +16,7 @@ from starlette.requests import Request
 
 from classledger import views
 from classledger.application.principal import Principal
-from classledger.http.auth import authenticate
+from classledger.http.auth import StaffKeyLookup, authenticate
 from classledger.http.health import check_current, reading
 from classledger.http.instants import instant_us
 from classledger.http.offload import run_in_threadpool
@@ -28,9 +28,10 @@ class Handlers:
     def __init__(self, system: System, body_limit: int) -> None:
         self.system = system
         self.body_limit = body_limit
+        self.keys = StaffKeyLookup(system)
 
     async def principal(self, request: Request) -> Principal:
-        principal = await authenticate(self.system, request)
+        principal = await authenticate(self.keys, request)
         reading(request, principal.tenant_id)
         return principal
 

@@ -1,10 +1,10 @@
 """The HTTP layer's hop off the event loop: the pipeline and the read models are
 synchronous (and block on the database), so every route runs them on a worker thread.
 
-One plain thread pool, entered through the loop's own executor hook: a payment makes two
-such hops (the key's lookup, then the command), and starlette's ``run_in_threadpool``
-(anyio's worker threads, capacity limiter and cancel scopes) cost more CPU per hop than
-the rest of the HTTP path together. Same contract: the call runs in a copy of the
+One plain thread pool, entered through the loop's own executor hook: starlette's
+``run_in_threadpool`` (anyio's worker threads, capacity limiter and cancel scopes) cost
+more CPU per hop than the rest of the HTTP path together, and a write makes one hop (its
+key's lookup and its command together, ``writes``). Same contract: the call runs in a copy of the
 caller's context, and a request cancelled meanwhile does not stop a call already running.
 """
 

@@ -2,13 +2,15 @@
 
 ``--workers N`` runs N worker processes, each with its own System on the same database
 (``CLASSLEDGER_DATABASE_URL``): the command path is Python and holds the GIL, so a
-second core needs a second process. The processes meet at the database: on SQLite
+second core needs a second process. On SQLite the workers still share one writer, and
+the log says so at start. The processes meet at the database: on SQLite
 their writers queue on a file lock (store/writer_lock.py), on PostgreSQL on the events
 table's lock; each one's aggregate cache evicts what the others wrote (application/cache.py).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 import uvicorn
@@ -25,6 +27,15 @@ _UVICORN = {"log_level": "info", "access_log": False, "server_header": False, "h
             "h11_max_incomplete_event_size": MAX_HEADER_BYTES, "timeout_keep_alive": KEEP_ALIVE}
 
 
+log = logging.getLogger("classledger.http")
+
+SQLITE_WORKERS = (
+    "serving with %d workers on SQLite: their writes take turns on the database's one writer lock, "
+    "so writes go no faster than with --workers 1, and under many concurrent writers somewhat slower "
+    "(docs/performance.md); the extra workers serve reads"
+)
+
+
 def app_from_environment() -> Starlette:
     """What each worker process of ``serve --workers N`` serves: its own System (under the
     audit key of the environment, as the supervisor that checked it)."""
@@ -35,6 +46,8 @@ def app_from_environment() -> Starlette:
 
 def serve(system: System, host: str = "127.0.0.1", port: int = 8000, *, body_limit: int = BODY_LIMIT,
           workers: int = 1) -> None:
+    if workers > 1 and system.store.dialect == "sqlite":
+        log.warning(SQLITE_WORKERS, workers)
     if workers > 1:
         # This process only supervises; the workers open the database themselves.
         system.close()

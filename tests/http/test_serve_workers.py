@@ -40,4 +40,5 @@ def test_serve_with_two_workers_answers_from_both_processes(tmp_path: Path) -> N
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     assert err.count("Started server process") == 2, err
+    assert "serving with 2 workers on SQLite" in err, err  # what the operator is told of it
     assert "Traceback" not in err, err

@@ -93,9 +93,9 @@ class Books(QueuedProjection):
 
     @handles(TransactionCancelled)
     def _cancelled(self, tx: Tx, ev: EventRecord) -> None:
-        self._queue.flush(tx, self.db.dialect)  # the transaction may be queued still
-        tx.execute(f"UPDATE {self.t('transactions')} SET status = 'cancelled', cancelled_by = ? WHERE tenant_id = ? AND tx_id = ?",
-                   (ev.data["reversal_id"], str(ev.tenant_id), str(ev.aggregate_id)))
+        # ``_sql`` sends the queue first: the transaction may be queued still.
+        self._sql(tx, f"UPDATE {self.t('transactions')} SET status = 'cancelled', cancelled_by = ? "
+                  "WHERE tenant_id = ? AND tx_id = ?", (ev.data["reversal_id"], str(ev.tenant_id), str(ev.aggregate_id)))
 
     # ---- queries ----------------------------------------------------------------------
 

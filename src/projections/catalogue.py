@@ -136,7 +136,8 @@ class Catalogue(QueuedProjection):
 
     def _entry(self, tx: Tx, ev: EventRecord, kind: Kind, key: str, data: dict[str, Any]) -> None:
         self.finish_page(tx)  # what the page holds goes first (events' order)
-        tx.execute(
+        self._sql(
+            tx,
             f"INSERT INTO {self.t('entries')} (tenant_id, kind, key, seq, data) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (tenant_id, kind, key) DO UPDATE SET data = excluded.data",
             (str(ev.tenant_id), kind, key, ev.id, orjson.dumps(data).decode()),

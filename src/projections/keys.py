@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from classledger.aggregates.tenant import StaffKeyIssued, StaffKeyRevoked
-from classledger.projections.runtime import EventRecord, Projection, handles
+from classledger.projections.runtime import EventRecord, QueuedProjection, handles
 from classledger.store.database import Tx
 
 
@@ -19,7 +19,7 @@ class KeyRow:
     city: str | None
 
 
-class StaffKeys(Projection):
+class StaffKeys(QueuedProjection):
     name = "keys"
     version = 1
     tables = {
@@ -33,16 +33,16 @@ class StaffKeys(Projection):
     @handles(StaffKeyIssued)
     def _issued(self, tx: Tx, ev: EventRecord) -> None:
         s = ev.data["staff"]
-        tx.execute(
-            f"INSERT INTO {self.t('keys')} (key_hash, tenant_id, staff_id, staff_name, role, city) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key_hash) DO NOTHING",
+        self._queue.add(
+            f"INSERT INTO {self.t('keys')} (key_hash, tenant_id, staff_id, staff_name, role, city)", ("text",) * 6,
             (s["key_hash"], str(ev.tenant_id), s["staff_id"], s["staff_name"], s["role"], s["city"]),
+            "ON CONFLICT (key_hash) DO NOTHING",
         )
 
     @handles(StaffKeyRevoked)
     def _revoked(self, tx: Tx, ev: EventRecord) -> None:
         # New with the event it handles: no table built before it has one to miss.
-        tx.execute(f"UPDATE {self.t('keys')} SET revoked = 1 WHERE key_hash = ?", (ev.data["key_hash"],))
+        self._sql(tx, f"UPDATE {self.t('keys')} SET revoked = 1 WHERE key_hash = ?", (ev.data["key_hash"],))
 
     def lookup(self, key_hash: str) -> KeyRow | None:
         with self.db.read() as tx:

@@ -25,16 +25,18 @@ from classledger.aggregates.lesson import (
 )
 from classledger.aggregates.schedule import InstructorAdded, RoomAdded
 from classledger.instants import iso, parse_us
-from classledger.projections.runtime import EventRecord, Projection, handles
+from classledger.projections.runtime import EventRecord, QueuedProjection, handles
 from classledger.store.database import Tx
 
 _LESSON = ("lesson_id", "series_id", "branch_id", "room_id", "instructor_id", "group_id", "lesson_type", "day",
            "time", "duration_min", "starts_us", "ends_us", "capacity", "booked", "cancelled")
+_LESSON_TYPES = ("text",) * 9 + ("text", "integer", "bigint", "bigint", "integer", "integer", "integer")
+_BOOKING_TYPES = ("text",) * 7 + ("bigint", "bigint", "text", "text")
 
 
 
 
-class Timetable(Projection):
+class Timetable(QueuedProjection):
     name = "lessons"
     version = 1
     tables = {
@@ -67,73 +69,79 @@ class Timetable(Projection):
     @handles(RoomAdded)
     def _room(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
-        tx.execute(f"INSERT INTO {self.t('rooms')} (tenant_id, room_id, branch_id, name, capacity) "
-                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, room_id) DO NOTHING",
-                   (str(ev.tenant_id), str(ev.aggregate_id), d["branch_id"], d["name"], d.get("capacity")))
+        self._queue.add(f"INSERT INTO {self.t('rooms')} (tenant_id, room_id, branch_id, name, capacity)",
+                        ("text", "text", "text", "text", "integer"),
+                        (str(ev.tenant_id), str(ev.aggregate_id), d["branch_id"], d["name"], d.get("capacity")),
+                        "ON CONFLICT (tenant_id, room_id) DO NOTHING")
 
     @handles(InstructorAdded)
     def _instructor(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
-        tx.execute(f"INSERT INTO {self.t('instructors')} (tenant_id, instructor_id, name, lesson_types) "
-                   "VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, instructor_id) DO NOTHING",
-                   (str(ev.tenant_id), str(ev.aggregate_id), d["name"], orjson.dumps(d.get("lesson_types", [])).decode()))
+        self._queue.add(f"INSERT INTO {self.t('instructors')} (tenant_id, instructor_id, name, lesson_types)",
+                        ("text", "text", "text", "text"),
+                        (str(ev.tenant_id), str(ev.aggregate_id), d["name"],
+                         orjson.dumps(d.get("lesson_types", [])).decode()),
+                        "ON CONFLICT (tenant_id, instructor_id) DO NOTHING")
 
     @handles(LessonScheduled)
     def _scheduled(self, tx: Tx, ev: EventRecord) -> None:
         d = ev.data
         t, lesson = str(ev.tenant_id), str(ev.aggregate_id)
         bookings = d.get("bookings", [])
-        tx.execute(
-            f"INSERT INTO {self.t('lessons')} (tenant_id, {', '.join(_LESSON)}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, lesson_id) DO NOTHING",
+        self._queue.add(
+            f"INSERT INTO {self.t('lessons')} (tenant_id, {', '.join(_LESSON)})", _LESSON_TYPES,
             (t, lesson, d["series_id"], d["branch_id"], d.get("room_id"), d.get("instructor_id"), d.get("group_id"),
              d["lesson_type"], d["day"], d["time"][:5], d["duration_min"], parse_us(d["starts_at"]), parse_us(d["ends_at"]),
              d["capacity"], len(bookings), 0),
+            "ON CONFLICT (tenant_id, lesson_id) DO NOTHING",
         )
         for b in bookings:
-            self._book(tx, t, lesson, b, ev.at_us)
+            self._book(t, lesson, b, ev.at_us)
 
-    def _book(self, tx: Tx, tenant: str, lesson: str, b: dict[str, Any], at_us: int) -> None:
-        tx.execute(
+    def _book(self, tenant: str, lesson: str, b: dict[str, Any], at_us: int) -> None:
+        # A booking again after an unbooking: the unbooking's update was sent before this
+        # is queued (``_sql``), so one statement never holds the same booking twice.
+        self._queue.add(
             f"INSERT INTO {self.t('bookings')} (tenant_id, lesson_id, client_id, state, why, registration_id, "
-            "credit_id, booked_us, unbooked_us, mark, visit_id) VALUES (?, ?, ?, 'booked', NULL, ?, ?, ?, NULL, NULL, NULL) "
+            "credit_id, booked_us, unbooked_us, mark, visit_id)", _BOOKING_TYPES,
+            (tenant, lesson, b["client_id"], "booked", None, b.get("registration_id"), b.get("credit_id"), at_us,
+             None, None, None),
             "ON CONFLICT (tenant_id, lesson_id, client_id) DO UPDATE SET state = 'booked', why = NULL, "
             "registration_id = excluded.registration_id, credit_id = excluded.credit_id, booked_us = excluded.booked_us, "
             "unbooked_us = NULL",
-            (tenant, lesson, b["client_id"], b.get("registration_id"), b.get("credit_id"), at_us),
         )
 
     @handles(LessonBooked)
     def _booked(self, tx: Tx, ev: EventRecord) -> None:
         t, lesson = str(ev.tenant_id), str(ev.aggregate_id)
-        self._book(tx, t, lesson, ev.data["booking"], ev.at_us)
-        tx.execute(f"UPDATE {self.t('lessons')} SET booked = booked + 1 WHERE tenant_id = ? AND lesson_id = ?",
+        self._book(t, lesson, ev.data["booking"], ev.at_us)
+        self._sql(tx, f"UPDATE {self.t('lessons')} SET booked = booked + 1 WHERE tenant_id = ? AND lesson_id = ?",
                    (t, lesson))
 
     @handles(LessonUnbooked)
     def _unbooked(self, tx: Tx, ev: EventRecord) -> None:
         t, lesson = str(ev.tenant_id), str(ev.aggregate_id)
-        tx.execute(f"UPDATE {self.t('bookings')} SET state = 'unbooked', why = ?, unbooked_us = ? "
+        self._sql(tx, f"UPDATE {self.t('bookings')} SET state = 'unbooked', why = ?, unbooked_us = ? "
                    "WHERE tenant_id = ? AND lesson_id = ? AND client_id = ?",
                    (ev.data["why"], ev.at_us, t, lesson, ev.data["client_id"]))
-        tx.execute(f"UPDATE {self.t('lessons')} SET booked = booked - 1 WHERE tenant_id = ? AND lesson_id = ?",
+        self._sql(tx, f"UPDATE {self.t('lessons')} SET booked = booked - 1 WHERE tenant_id = ? AND lesson_id = ?",
                    (t, lesson))
 
     @handles(LessonCancelled)
     def _cancelled(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"UPDATE {self.t('lessons')} SET cancelled = 1 WHERE tenant_id = ? AND lesson_id = ?",
+        self._sql(tx, f"UPDATE {self.t('lessons')} SET cancelled = 1 WHERE tenant_id = ? AND lesson_id = ?",
                    (str(ev.tenant_id), str(ev.aggregate_id)))
 
     @handles(LessonAttendanceMarked)
     def _marked(self, tx: Tx, ev: EventRecord) -> None:
         m = ev.data["mark"]
-        tx.execute(f"UPDATE {self.t('bookings')} SET mark = ?, visit_id = ? "
+        self._sql(tx, f"UPDATE {self.t('bookings')} SET mark = ?, visit_id = ? "
                    "WHERE tenant_id = ? AND lesson_id = ? AND client_id = ?",
                    (m["status"], m["visit_id"], str(ev.tenant_id), str(ev.aggregate_id), m["client_id"]))
 
     @handles(LessonAttendanceUnmarked)
     def _unmarked(self, tx: Tx, ev: EventRecord) -> None:
-        tx.execute(f"UPDATE {self.t('bookings')} SET mark = NULL, visit_id = NULL "
+        self._sql(tx, f"UPDATE {self.t('bookings')} SET mark = NULL, visit_id = NULL "
                    "WHERE tenant_id = ? AND lesson_id = ? AND client_id = ? AND visit_id = ?",
                    (str(ev.tenant_id), str(ev.aggregate_id), ev.data["client_id"], ev.data["visit_id"]))
 

@@ -135,3 +135,18 @@ class School:
         """A payment received from ``client``: its transaction's id."""
         return str(self.run("receive_payment", {"client_id": client, "amount": amount, "method": method,
                                                 "branch_id": branch, **extra}, who=who)["id"])
+
+
+class OnSchool:
+    """A test's own school class built on ``School`` (held as ``self.school``): its clock
+    is the builder's, read and moved through it."""
+
+    school: School
+
+    @property
+    def clock(self) -> datetime:
+        return self.school.clock
+
+    @clock.setter
+    def clock(self, at: datetime) -> None:
+        self.school.clock = at

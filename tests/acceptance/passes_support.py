@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from classledger.application.principal import Principal
@@ -11,10 +11,10 @@ from classledger.instants import us
 from classledger.projections.books import Books
 from classledger.projections.passes import PassBook
 from classledger.system import System
-from tests.builders import T0, School, system_run
+from tests.builders import T0, OnSchool, School, system_run
 
 
-class PassSchool:
+class PassSchool(OnSchool):
     """Built on the tests' one builder (tests/builders.py); the names below are its records."""
 
     def __init__(self, system: System, *, no_show_consumes: bool = False) -> None:
@@ -29,14 +29,6 @@ class PassSchool:
         self.school.lesson_type("individual", "Individual", "30.00")
         self.client = self.new_client("Eva")
         self.group10 = self.template("Group 10", "120.00", 10, 60, "group")
-
-    @property
-    def clock(self) -> datetime:
-        return self.school.clock
-
-    @clock.setter
-    def clock(self, at: datetime) -> None:
-        self.school.clock = at
 
     def run(self, command: str, args: dict[str, Any], who: Principal | None = None) -> dict[str, Any]:
         return self.school.run(command, args, who)

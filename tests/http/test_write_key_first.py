@@ -13,7 +13,7 @@ JSON = {"Content-Type": "application/json"}
 BAD = {"Authorization": "Bearer not-a-key", **JSON}
 
 
-def test_a_wrong_key_is_401_whatever_the_body(api: Api) -> None:
+def test_a_wrong_key_is_401_whatever_the_body(api: Api) -> None:  # API §3
     before = api.events()
     big = b'{"name": "' + b"x" * LIMIT + b'"}'
     for path, content, extra in [
@@ -30,7 +30,7 @@ def test_a_wrong_key_is_401_whatever_the_body(api: Api) -> None:
     assert api.events() == before
 
 
-def test_a_good_key_then_meets_the_request_s_faults(api: Api) -> None:
+def test_a_good_key_then_meets_the_request_s_faults(api: Api) -> None:  # API §3
     assert_error(api.raw("/v1/clients", b"{not json", **JSON), 400)
     assert_error(api.raw("/v1/clients", b"[1, 2]", **JSON), 422, "body_not_object")
     assert_error(api.raw("/v1/commands", b'{"command": "no_such_command"}', **JSON), 404, "unknown_command")

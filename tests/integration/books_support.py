@@ -9,11 +9,11 @@ from classledger.application.principal import Principal
 from classledger.instants import us
 from classledger.projections.books import Books
 from classledger.system import System
-from tests.builders import T0, system_run
+from tests.builders import T0, OnSchool, system_run
 from tests.builders import School as Builder
 
 
-class School:
+class School(OnSchool):
     """Built on the tests' one builder (tests/builders.py): the set-up at ``T0``, then five
     minutes between commands."""
 
@@ -27,14 +27,6 @@ class School:
         self.ke = self.school.branch("Košice", "Košice", at=T0)
         self.kosice_director = self.school.principal("director", "Ivan", "Košice")
         self.client = self.school.client("Eva", self.ba, at=T0)
-
-    @property
-    def clock(self) -> datetime:
-        return self.school.clock
-
-    @clock.setter
-    def clock(self, at: datetime) -> None:
-        self.school.clock = at
 
     def run(self, command: str, args: dict, who: Principal | None = None) -> dict:
         return self.school.run(command, args, who)

@@ -19,15 +19,15 @@ from classledger.application.readback import history_items
 from classledger.projections.lessons import Timetable
 from classledger.projections.trail import ClientTrail
 from classledger.system import System
+from tests.builders import OnSchool, system_run
 from tests.builders import School as Builder
-from tests.builders import system_run
 from tests.concurrency import run_in_threads
 
 T0 = datetime(2026, 8, 20, 8, 0, tzinfo=UTC)
 SCHOOL_YEAR = {"every": "week", "interval": 1, "weekdays": ["tue"], "until": "2027-06-29"}
 
 
-class School:
+class School(OnSchool):
     def __init__(self, system: System) -> None:
         self.school = Builder(system, uuid.uuid4(), T0, system_run(system))
         self.school.create_tenant("Tanečná škola", tiers=[["S", 100]])
@@ -41,14 +41,6 @@ class School:
         self.room = self.run("add_room", {"branch_id": self.branch, "name": "Sála A", "capacity": 20}, by=self.director)["id"]
         self.teacher = self.run("add_instructor", {"name": "Mária", "lesson_types": ["dance"]}, by=self.director)["id"]
         self.course = self.run("create_course", {"name": "Balet", "lesson_type": "dance"})["id"]
-
-    @property
-    def clock(self) -> datetime:
-        return self.school.clock
-
-    @clock.setter
-    def clock(self, at: datetime) -> None:
-        self.school.clock = at
 
     def run(self, command: str, args: dict[str, Any], *, by: Principal | None = None) -> dict[str, Any]:
         return self.school.run(command, args, by)

@@ -35,7 +35,7 @@ def test_the_forms() -> None:
         us(datetime(2026, 1, 1))  # noqa: DTZ001
 
 
-def test_a_day_is_its_local_midnight_and_a_range_end_includes_it() -> None:
+def test_a_day_is_its_local_midnight_and_a_range_end_includes_it() -> None:  # DOMAIN §1.2
     assert day_start(date(2026, 1, 10), ZONE) == us(datetime(2026, 1, 9, 23, tzinfo=UTC))
     assert bound_us(date(2026, 1, 10), ZONE) == day_start(date(2026, 1, 10), ZONE)
     assert bound_us(date(2026, 1, 10), ZONE, end=True) == day_start(date(2026, 1, 11), ZONE)
@@ -47,7 +47,7 @@ def test_a_day_is_its_local_midnight_and_a_range_end_includes_it() -> None:
         bound_us(date.min, ZoneInfo("Asia/Tokyo"))
 
 
-def test_a_day_without_a_midnight_starts_when_the_clocks_resume() -> None:
+def test_a_day_without_a_midnight_starts_when_the_clocks_resume() -> None:  # DOMAIN §1.2
     """Santiago skipped 00:00 on 2022-09-11 (clocks went 00:00 → 01:00)."""
     zone = ZoneInfo("America/Santiago")
     start = day_start(date(2022, 9, 11), zone)

@@ -13,7 +13,7 @@ from classledger.aggregates.tenant import check_key_authority
 from classledger.application.principal import Principal
 
 
-def test_the_writers_ladder() -> None:
+def test_the_writers_ladder() -> None:  # DOMAIN §1.4
     assert set(get_args(roles.Role)) == set(roles.ROLES) == set(roles.LADDER) | set(roles.READERS)
     assert [roles.rank(r) for r in roles.LADDER] == [1, 2, 3]
     assert roles.rank("system") > roles.rank("regional_director")
@@ -26,7 +26,7 @@ def test_the_writers_ladder() -> None:
 
 
 @pytest.mark.parametrize("role", roles.ROLES)
-def test_the_principal_reads_the_ladder(role: str) -> None:
+def test_the_principal_reads_the_ladder(role: str) -> None:  # DOMAIN §1.4
     p = Principal(uuid.uuid4(), uuid.uuid4(), "Eva", role)
     for need in roles.LADDER:
         assert p.at_least(need) == (roles.rank(role) >= roles.rank(need))
@@ -37,7 +37,7 @@ def test_the_principal_reads_the_ladder(role: str) -> None:
                 p.require(need)
 
 
-def test_among_keys_the_readers_stand_with_admin() -> None:
+def test_among_keys_the_readers_stand_with_admin() -> None:  # DOMAIN §1.4
     assert [roles.key_rank(r) for r in roles.ROLES] == [1, 2, 3, 1, 1]
     check_key_authority("director", None, "accountant", None)
     with pytest.raises(Forbidden, match="regional_director"):

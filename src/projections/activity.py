@@ -39,7 +39,7 @@ from classledger.store.database import Tx
 class ActivityTimeline(PagedProjection[TableState]):
     name = "activity"
     version = 3  # 2: passes make clients eligible (DOMAIN §5.1 (c)); 3: month_state rows are deltas
-    weight = 4
+    weight = 3
     stageable = True  # handlers only read; month_state and changes are written by the flush
     tables = {
         "tenants": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, info TEXT NOT NULL)",

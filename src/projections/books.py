@@ -37,6 +37,7 @@ class Books(QueuedProjection):
     # time order, appended at the right edge, on SQLite as the table itself (clustered);
     # the balance index holds only the postings that have a client.
     version = 3
+    weight = 4
     tables = {
         "tenants": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT PRIMARY KEY, currency TEXT NOT NULL)",
         "cities": "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, city_key TEXT NOT NULL, city TEXT NOT NULL, PRIMARY KEY (tenant_id, city_key))",

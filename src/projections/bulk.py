@@ -17,6 +17,7 @@ import orjson
 
 from classledger.projections import feed, tracking
 from classledger.projections.runtime import EventRecord, Projection, Runner
+from classledger.projections.stored import StoredEvents
 from classledger.store.codec import event_class, open_state, type_name, upcast
 from classledger.store.database import Tx
 from classledger.store.personal import KeyRing, declares_personal
@@ -108,7 +109,8 @@ def bulk_catch_up(
     positions = runner.positions()
     start = min((positions.get(p.key, 0) for p in runner.projections), default=head)
     reader = BulkReader(runner, page=page, tenant_id=tenant_id)
-    return feed.run(reader, BulkWriter(runner), start=start, head=head, progress=progress)
+    writer = BulkWriter(runner, page=page, tenant_id=tenant_id)
+    return feed.run(reader, writer, start=start, head=head, progress=progress)
 
 
 class BulkReader:
@@ -122,7 +124,8 @@ class BulkReader:
         self.tenant_id = tenant_id
         self.unwanted: list[str] = []
         self.skip = self.unwanted if tenant_id is None else []
-        self.decode = _decoder({t for p in runner.projections for t in p.handlers}, self.unwanted,
+        # A set-based projection reads the events table itself: its events need no decoding.
+        self.decode = _decoder({t for p in runner.projections if not p.set_based for t in p.handlers}, self.unwanted,
                                runner.store.mapper.keyring)
         self.skipped = False  # some page left unwanted topics unread
 
@@ -148,15 +151,31 @@ class BulkReader:
 
 class BulkWriter:
     """Applies a page with prefetching, staged outside the write lock where it can be, in a
-    non-durable transaction (a rebuild's pages are repeated after a crash anyway)."""
+    non-durable transaction (a rebuild's pages are repeated after a crash anyway). A
+    ``set_based`` projection applies the page's range of stored events by statements
+    (``Projection.apply_stored``) instead."""
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: Runner, *, page: int = BULK_PAGE, tenant_id: UUID | None = None) -> None:
         self.runner = runner
         self.db = runner.db
-        self.stage = [p for p in runner.projections if p.stageable] if self.db.dialect == "sqlite" else []
+        self.page = page
+        self.stage = ([p for p in runner.projections if p.stageable and not p.set_based]
+                      if self.db.dialect == "sqlite" else [])
+        self.set_based = [p for p in runner.projections if p.set_based]
+        self.stored = StoredEvents(self.db.dialect, runner.store.recorder.events_table,
+                                   str(tenant_id) if tenant_id is not None else None)
         self.pages = 0
 
     def advance(self, to: int) -> None:
+        """Move every projection to ``to``: the reader found nothing more that the decoded
+        projections handle, but the set-based ones read every event, so they are brought
+        there a page of ids at a time first."""
+        if self.set_based:
+            positions = self.runner.positions()
+            at = min(positions.get(p.key, 0) for p in self.set_based)
+            while at < to:
+                at = min(at + self.page, to)
+                self.write(feed.Batch([], 0, at, 0))
         self.runner.advance(to)
 
     def write(self, batch: feed.Batch) -> None:
@@ -190,7 +209,9 @@ class BulkWriter:
                     if ahead is not None:
                         p.discard_page()
                     continue  # another process got here first
-                if ahead is not None and ahead[0] == pos:
+                if p.set_based:
+                    applied = p.apply_stored(tx, self.stored, pos, last)
+                elif ahead is not None and ahead[0] == pos:
                     applied = ahead[1]  # staged on exactly these rows: write it
                 else:
                     if ahead is not None:

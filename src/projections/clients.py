@@ -126,7 +126,6 @@ class ClientDirectory(PagedProjection["_ClientPage"]):
     name = "clients"
     version = 3
     erasure_tables = ("clients", "tags")  # what ``ClientErased`` empties (System.scrub)
-    weight = 3
     stageable = True  # handlers only read; every write waits for the page's flush
     tables = {
         "tenants": (

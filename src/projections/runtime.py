@@ -33,6 +33,7 @@ from classledger.availability import unavailable
 from classledger.projections import failures, feed, tracking
 from classledger.projections.batch import PendingInserts
 from classledger.projections.failures import FAILURES_DDL, Failure
+from classledger.projections.stored import StoredEvents
 from classledger.store.codec import open_state, type_name, upcast
 from classledger.store.database import Database, Store, Tx, check_identifier
 from classledger.store.personal import KeyRing
@@ -125,6 +126,9 @@ class Projection:
     # rebuild on SQLite may then apply a page in a read transaction and hold the database's
     # single write lock only for the flush (``bulk.bulk_catch_up``).
     stageable: ClassVar[bool] = False
+    # A rebuild applies it by statements over the stored events (``apply_stored``), none of
+    # its events decoded: every row it writes comes from stored columns and clear fields.
+    set_based: ClassVar[bool] = False
     # By the stored event's type name (``event_name``): what the runner dispatches on.
     handlers: ClassVar[dict[str, Handler]]
     # The event class each of those names stands for.
@@ -191,6 +195,11 @@ class Projection:
 
     def discard_page(self) -> None:
         """Forget a page applied but not flushed (a staged page whose position moved meanwhile)."""
+
+    def apply_stored(self, tx: Tx, events: StoredEvents, after: int, last: int) -> int:
+        """What the handlers do for the stored events after ``after`` up to ``last``, done by
+        statements over ``events`` (a ``set_based`` projection's rebuild); the events applied."""
+        raise NotImplementedError(f"{self.name} is not set-based")
 
     def prefetch(self, tx: Tx, records: Sequence[EventRecord]) -> None:
         """Read in bulk the rows ``records`` (this projection's events of a page) will need

@@ -73,6 +73,7 @@ from classledger.aggregates.registration import (
 from classledger.projections.batch import CHUNK, in_keys
 from classledger.projections.paging import decode_cursor, sql_page
 from classledger.projections.runtime import EventRecord, QueuedProjection, event_names, handles
+from classledger.projections.stored import StoredEvents
 from classledger.store.database import Database, Tx
 
 # The client aggregate's own events.
@@ -96,6 +97,9 @@ OWNED_EVENTS = (
 # client's own list of booked lessons (DOMAIN §7.2: bookings and their cancellations).
 NAMING_EVENTS = (CabinetClientLinked, CabinetClientUnlinked, ClientLessonsBooked, ClientLessonsUnbooked)
 _OWNING, _OWNED = event_names(*OWNING_EVENTS), event_names(*OWNED_EVENTS)
+# Owning events whose owner is their ``client_id`` (the others: a sale's holders, a journal
+# transaction's client if it has one).
+_OWNED_BY_CLIENT_ID = tuple(e for e in OWNING_EVENTS if e not in (PassSold, TransactionPosted))
 
 
 def _owners(ev: EventRecord) -> list[str]:
@@ -113,6 +117,10 @@ class ClientTrail(QueuedProjection):
     version = 1
     # Handlers only read (an owner not seen in this page); every row waits for the page's end.
     stageable = True
+    weight = 6  # a rebuild's heaviest: one or two rows per event, though none is decoded
+    # Every row comes from stored ids and clear fields: a rebuild writes it by statements
+    # over the events table (``apply_stored``), no event decoded.
+    set_based = True
     tables = {
         "owners": (
             "CREATE TABLE IF NOT EXISTS {t} (tenant_id TEXT NOT NULL, aggregate_id TEXT NOT NULL, "
@@ -195,6 +203,51 @@ class ClientTrail(QueuedProjection):
                             ("text", "text", "bigint", "text", "integer"),
                             (str(ev.tenant_id), c, ev.id, str(ev.aggregate_id), ev.version),
                             "ON CONFLICT (tenant_id, client_id, seq) DO NOTHING")
+
+    def apply_stored(self, tx: Tx, events: StoredEvents, after: int, last: int) -> int:
+        """What the handlers do for the events after ``after`` up to ``last``, in two
+        statements over the stored events: the owners the page's owning events name (the
+        first one of an aggregate wins), then every trail row, each kept once."""
+        e, tenant, agg = events, events.id_text("tenant_id"), events.id_text("originator_id")
+        if_sold, sold = e.topic(PassSold)
+        if_posted, posted = e.topic(TransactionPosted)
+        where, params = e.where(OWNING_EVENTS, after, last)
+        self._sql(
+            tx,
+            f"INSERT INTO {self.t('owners')} (tenant_id, aggregate_id, client_ids) SELECT tenant, agg, clients FROM ("
+            f"SELECT e.notification_id AS n, {tenant} AS tenant, {agg} AS agg, CASE "
+            f"WHEN {if_sold} THEN {e.distinct_list('client_ids')} "
+            f"WHEN {if_posted} THEN CASE WHEN {e.field('transaction', 'client_id')} <> '' "
+            f"THEN '[\"' || {e.field('transaction', 'client_id')} || '\"]' END "
+            f"ELSE '[\"' || {e.field('client_id')} || '\"]' END AS clients FROM {e.table} AS e {where}"
+            ") AS owning WHERE clients IS NOT NULL AND clients <> '[]' ORDER BY n "
+            "ON CONFLICT (tenant_id, aggregate_id) DO NOTHING",
+            [*sold, *posted, *params],
+        )
+        row = f"e.notification_id AS seq, {agg} AS aggregate_id, e.originator_version AS version"
+        parts: list[tuple[str, list[Any]]] = []
+        for classes, client, join in (
+            (CLIENT_EVENTS, agg, ""),
+            (NAMING_EVENTS + _OWNED_BY_CLIENT_ID, e.field("client_id"), ""),
+            ((TransactionPosted,), e.field("transaction", "client_id"), ""),
+            ((PassSold,), "x.value", f", {e.elements('client_ids')}"),
+            (OWNED_EVENTS, "x.value", f" JOIN {self.t('owners')} AS o ON o.tenant_id = {tenant} "
+                                      f"AND o.aggregate_id = {agg}, {e.text_elements('o.client_ids')}"),
+        ):
+            where, params = e.where(classes, after, last)
+            parts.append((f"SELECT {tenant} AS tenant_id, {client} AS client_id, {row} FROM {e.table} AS e{join} {where}",
+                          params))
+        self._sql(
+            tx,
+            f"INSERT INTO {self.t('events')} (tenant_id, client_id, seq, aggregate_id, version) "
+            f"SELECT tenant_id, client_id, seq, aggregate_id, version FROM ({' UNION ALL '.join(p for p, _ in parts)}) AS r "
+            "WHERE client_id IS NOT NULL AND client_id <> '' ORDER BY tenant_id, client_id, seq "
+            "ON CONFLICT (tenant_id, client_id, seq) DO NOTHING",
+            [v for _, ps in parts for v in ps],
+        )
+        where, params = e.where(self.events.values(), after, last)
+        (applied,) = tx.one(f"SELECT COUNT(*) FROM {e.table} AS e {where}", params) or (0,)
+        return int(applied)
 
     # ---- reads ------------------------------------------------------------------------
 

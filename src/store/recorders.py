@@ -264,6 +264,11 @@ class EventRecorder(ABC):
         """The events table's name as SQL (schema-qualified on PostgreSQL)."""
 
     @property
+    def events_table(self) -> str:
+        """The events table's name as SQL, for statements that read it in bulk (a rebuild's)."""
+        return self._events
+
+    @property
     @abstractmethod
     def _command_log(self) -> str:
         """The command log's name as SQL."""

@@ -106,3 +106,31 @@ def test_small_pages_rebuild_exactly_what_the_live_runner_built(school: System) 
         (changed,) = tx.one(f"SELECT COUNT(*) FROM {live[0].t('passes')} WHERE remaining < lessons_total") or (0,)
     assert changed > 0  # the figures were updated after the sale, across pages
     assert cancelled >= 0
+
+
+def test_the_trail_is_rebuilt_from_the_stored_events_without_decoding_them(
+    school: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DOMAIN §9.2: the client trail, rebuilt by statements over the stored events, equals
+    the trail the live runner wrote event by event, the owners included; built beside a
+    projection whose own events end early (the staff keys), it still reaches the head."""
+    store = school.store
+    live = projections.select(store.db, ["keys", "trail"])
+    Runner(store, live).catch_up()
+    decoded: list[str] = []
+    real = bulk._decoder
+
+    def watching(wanted: Any, unwanted: list[str], keys: Any = None) -> Any:
+        decoded.extend(wanted)
+        return real(wanted, unwanted, keys)
+
+    monkeypatch.setattr(bulk, "_decoder", watching)
+    scratch, _, _ = replay.build_scratch(store, ["keys", "trail"], fresh=True, page=50, workers=1)
+    assert set(decoded) == set(live[0].handlers)  # the staff keys' events only
+    head = store.recorder.max_notification_id()
+    positions = Runner(store, scratch).positions()
+    assert {positions[s.key] for s in scratch} == {head}
+    with store.db.read() as tx:
+        for s, lv in zip(scratch, live, strict=True):
+            for table in lv.tables:
+                assert dump(tx, s, table) == dump(tx, lv, table), (lv.name, table)

@@ -217,10 +217,11 @@ class ClientTrail(QueuedProjection):
             f"INSERT INTO {self.t('owners')} (tenant_id, aggregate_id, client_ids) SELECT tenant, agg, clients FROM ("
             f"SELECT e.notification_id AS n, {tenant} AS tenant, {agg} AS agg, CASE "
             f"WHEN {if_sold} THEN {e.distinct_list('client_ids')} "
-            f"WHEN {if_posted} THEN CASE WHEN {e.field('transaction', 'client_id')} <> '' "
-            f"THEN '[\"' || {e.field('transaction', 'client_id')} || '\"]' END "
+            f"WHEN {if_posted} THEN '[\"' || NULLIF({e.field('transaction', 'client_id')}, '') || '\"]' "
             f"ELSE '[\"' || {e.field('client_id')} || '\"]' END AS clients FROM {e.table} AS e {where}"
-            ") AS owning WHERE clients IS NOT NULL AND clients <> '[]' ORDER BY n "
+            # In key order, the table's B-tree is filled left to right; an aggregate's first
+            # owning event still comes first, and wins.
+            ") AS owning WHERE clients IS NOT NULL AND clients <> '[]' ORDER BY tenant, agg, n "
             "ON CONFLICT (tenant_id, aggregate_id) DO NOTHING",
             [*sold, *posted, *params],
         )

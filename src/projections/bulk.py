@@ -120,9 +120,9 @@ def bulk_catch_up(
 def _no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector paused while a rebuild runs. A page is tens of thousands
     of decoded events (a dict each, nested), and every few hundred objects made set off a
-    collection that walks the young ones, every few of those the older ones too: a third
-    of a rebuild's CPU went there, for no garbage (decoded events and queued rows hold no
-    cycles; they are freed by reference counting when the page ends). Resumed after."""
+    collection that walks the young ones, every few of those the older ones too: about a
+    quarter of a rebuild's CPU went there, for no garbage (decoded events and queued rows
+    hold no cycles; they are freed by reference counting when the page ends). Resumed after."""
     was = gc.isenabled()
     gc.disable()
     try:

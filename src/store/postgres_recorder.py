@@ -72,10 +72,8 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
         # Statements kept as text, composed once: psycopg would compose a ``Composed`` again on
         # every execute. The events go in as one VALUES row each (rows are inserted, and
         # numbered, in the order given), one statement text per number of events.
-        self._insert_rows: dict[tuple[int, bool], str] = {}
+        self._insert_rows: dict[tuple[int, bool, int], str] = {}
         self._insert_log = SQL("INSERT INTO {s}.command_log VALUES (%s,%s,%s,%s,%s)").format(s=schema).as_string()
-        self._insert_key = SQL("INSERT INTO {s}.client_keys (client_id, tenant_id, key) VALUES (%s, %s, %s)").format(
-            s=schema).as_string()
         self._delete_key = SQL("DELETE FROM {s}.client_keys WHERE client_id = %s").format(s=schema).as_string()
         self._delete_snapshots = SQL("DELETE FROM {s}.{t} WHERE originator_id = %s").format(
             s=schema, t=Identifier(SNAPSHOTS_TABLE)).as_string()
@@ -160,23 +158,25 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
             )
             heads[tenant_id] = chain
             values += (oid, s.originator_version, s.topic, s.state, tenant_id, at_us, chain)
-        keys: list[tuple[str, tuple[Any, ...]]] = []  # the clients' data keys' statements
+        # A client's new data key goes in with the events (the same statement); what an
+        # erasure deletes goes before them, in the same round trip (pipeline mode): if one
+        # fails, those after it are skipped and the error is raised here.
+        new_keys: list[Any] = []
+        erasing: list[tuple[str, tuple[Any, ...]]] = []
         for s in stored_events:
             if isinstance(s, TenantStoredEvent) and s.new_key is not None:
-                keys.append((self._insert_key, (str(s.originator_id), str(s.tenant_id), s.new_key)))
+                new_keys += (str(s.originator_id), str(s.tenant_id), s.new_key)
             if isinstance(s, TenantStoredEvent) and s.shreds is not None:
-                keys.append((self._delete_key, (str(s.shreds),)))
-                keys.append((self._delete_snapshots, (_uuid(s.shreds),)))
-                keys.append((self._forget_reasons, (s.tenant_id, f'%"{_uuid(s.shreds)}"%')))
+                erasing.append((self._delete_key, (str(s.shreds),)))
+                erasing.append((self._delete_snapshots, (_uuid(s.shreds),)))
+                erasing.append((self._forget_reasons, (s.tenant_id, f'%"{_uuid(s.shreds)}"%')))
         log = (record.tenant_id, record.key, record.request_hash, record.response, record.at_us) if record else None
-        # The data keys' statements go with the events in one round trip (pipeline mode);
-        # if one fails, those after it are skipped and the error is raised here.
-        with curs.connection.pipeline() if keys else contextlib.nullcontext():
-            for statement, params in keys:
+        with curs.connection.pipeline() if erasing else contextlib.nullcontext():
+            for statement, params in erasing:
                 curs.execute(statement, params)
             if stored_events:
-                statement = self._rows_statement(len(stored_events), log is not None)
-                curs.execute(statement, (*values, *log) if log else values, prepare=True)
+                statement = self._rows_statement(len(stored_events), log is not None, len(new_keys) // 3)
+                curs.execute(statement, (*values, *(log or ()), *new_keys), prepare=True)
             elif log:
                 curs.execute(self._insert_log, log, prepare=True)
                 return []
@@ -184,16 +184,19 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 return []
             return sorted(r[0] for r in curs.fetchall())
 
-    def _rows_statement(self, n: int, log: bool) -> str:
-        """The insert of ``n`` events (their notification ids returned), and with ``log``
-        the command's log row in the same statement (a data-modifying CTE)."""
-        statement = self._insert_rows.get((n, log))
+    def _rows_statement(self, n: int, log: bool, keys: int) -> str:
+        """The insert of ``n`` events (their notification ids returned), and in the same
+        statement (data-modifying CTEs) the command's log row with ``log`` and ``keys``
+        clients' new data keys."""
+        statement = self._insert_rows.get((n, log, keys))
         if statement is None:
             rows = (f"INSERT INTO {self._events} (originator_id, originator_version, topic, state, tenant_id, "
                     f"at_us, chain) VALUES {', '.join(['(%s,%s,%s,%s,%s,%s,%s)'] * n)} RETURNING notification_id")
-            statement = (f"WITH ev AS ({rows}), lg AS (INSERT INTO {self._command_log} VALUES (%s,%s,%s,%s,%s)) "
-                         "SELECT notification_id FROM ev") if log else rows
-            self._insert_rows[(n, log)] = statement
+            also = ([f"lg AS (INSERT INTO {self._command_log} VALUES (%s,%s,%s,%s,%s))"] if log else []) + (
+                [f"ks AS (INSERT INTO {self._client_keys} (client_id, tenant_id, key) VALUES "
+                 f"{', '.join(['(%s,%s,%s)'] * keys)})"] if keys else [])
+            statement = f"WITH ev AS ({rows}), {', '.join(also)} SELECT notification_id FROM ev" if also else rows
+            self._insert_rows[(n, log, keys)] = statement
         return statement
 
     @property

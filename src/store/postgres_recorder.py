@@ -119,25 +119,39 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 if savepoint is not None:
                     self._mark(w, savepoint)
                 yield w
-                curs.execute("COMMIT")
+                self._commit(w)
             except BaseException:
                 with contextlib.suppress(Exception):
                     curs.execute("ROLLBACK")
                 raise
+
+    def flush_actions(self, w: WriteTx) -> None:
+        """Held: the staff action rows go with the statements that end their part of the
+        transaction, in the same message (``_keep``, ``_commit``)."""
+
+    def _commit(self, w: WriteTx) -> None:
+        # The staff action rows still held and the COMMIT: one simple-protocol message. If
+        # a row fails, the COMMIT is skipped and the transaction is rolled back whole.
+        self._send_with(w, "COMMIT")
+
+    def _send_with(self, w: WriteTx, *statements: str) -> None:
+        """The held staff action rows, then ``statements``, in one message."""
+        held = _Held()
+        if w.actions:
+            staff_actions.insert(held, self._staff_actions, w.actions, self._param)
+        held.statements += statements
+        if held.params:
+            ClientCursor(w.cur.connection).execute("; ".join(held.statements), held.params)
+        else:
+            w.cur.execute("; ".join(held.statements))
+        w.actions = []
 
     def _keep(self, w: WriteTx, name: str) -> None:
         # Three statements, one round trip: nothing here returns rows, so they go as one
         # simple-protocol message, the row's values bound on this side (a client-side
         # binding cursor: no pipeline to open and sync). If the row fails, the statements
         # after it are skipped and the savepoint stays, for the command to be rolled back to.
-        held = _Held()
-        if w.actions:
-            staff_actions.insert(held, self._staff_actions, w.actions, self._param)
-        held.statements += (f"RELEASE SAVEPOINT {name}", f"SAVEPOINT {name}")
-        if held.params:
-            ClientCursor(w.cur.connection).execute("; ".join(held.statements), held.params)
-        else:
-            w.cur.execute("; ".join(held.statements))
+        self._send_with(w, f"RELEASE SAVEPOINT {name}", f"SAVEPOINT {name}")
 
     def _insert(self, w: WriteTx, stored_events: Sequence[LibStoredEvent], record: CommandRecord | None) -> list[int]:
         curs, heads = w.cur, w.heads

@@ -228,11 +228,23 @@ def _strings(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...
             yield from _strings(item, (*path, str(i)))
 
 
+def _holds_unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        return _bad_character(value, _PARAGRAPH_CONTROLS) is not None
+    if isinstance(value, Mapping):
+        return any(_holds_unstorable(str(k)) or _holds_unstorable(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_unstorable(item) for item in value)
+    return False
+
+
 def unstorable_text(raw: Any) -> list[dict[str, Any]]:
     """Every string in a command's raw arguments (keys included) that no database may be
     given: one with a NUL or another control character other than a line break or a tab,
     or a lone surrogate. Checked before any field's own type, so no field can forget it."""
     errors: list[dict[str, Any]] = []
+    if not _holds_unstorable(raw):  # the usual case: one scan of each string, no paths built
+        return errors
     for path, text in _strings(raw, ()):
         ch = _bad_character(text, _PARAGRAPH_CONTROLS)
         if ch is not None:

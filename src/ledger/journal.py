@@ -16,7 +16,15 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from classledger.ledger.accounts import AccountError, as_receivable, city_key, parse_account
 from classledger.ledger.currency import is_currency
@@ -94,7 +102,15 @@ class JournalTransaction(BaseModel):
     city: str | None = None  # the human city name, as the branch spells it (§6.6)
     memo: str | None = None
 
-    @model_validator(mode="after")
+    @model_validator(mode="wrap")
+    @classmethod
+    def _checked(cls, data: Any, handler: ModelWrapValidatorHandler[JournalTransaction]) -> JournalTransaction:
+        # A transaction handed in as it is (a field of an event, of an aggregate's state) was
+        # checked when it was built; pydantic would otherwise check it again at every step.
+        if type(data) is cls:
+            return data
+        return handler(data)._check()
+
     def _check(self) -> JournalTransaction:
         if self.at.tzinfo is None or self.at.utcoffset() is None:
             raise ValueError("a transaction's instant needs a UTC offset (DOMAIN §6.5: balances as of instants)")

@@ -19,6 +19,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.persistence import StoredEvent as LibStoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg import ClientCursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
@@ -68,19 +69,16 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
             ).format(s=schema),
             *staff_actions.postgres_ddl(self.datastore.schema),
         ]
-        self.insert_rows_statement = SQL(
-            "INSERT INTO {t} (originator_id, originator_version, topic, state, tenant_id, "
-            "at_us, chain) SELECT o, v, tp, st, tn, a, ch FROM unnest("
-            "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[], %s::bigint[], "
-            "%s::bytea[]) WITH ORDINALITY AS u(o, v, tp, st, tn, a, ch, n) ORDER BY n "
-            "RETURNING notification_id"
-        ).format(t=self.t)
-        self.insert_log_statement = SQL("INSERT INTO {s}.command_log VALUES (%s,%s,%s,%s,%s)").format(s=schema)
-        # The events and the command's log row in one statement (a data-modifying CTE).
-        self.insert_rows_and_log_statement = SQL(
-            "WITH ev AS ({rows}), lg AS (INSERT INTO {s}.command_log VALUES (%s,%s,%s,%s,%s)) "
-            "SELECT notification_id FROM ev"
-        ).format(rows=self.insert_rows_statement, s=schema)
+        # Statements kept as text, composed once: psycopg would compose a ``Composed`` again on
+        # every execute. The events go in as one VALUES row each (rows are inserted, and
+        # numbered, in the order given), one statement text per number of events.
+        self._insert_rows: dict[tuple[int, bool, int], str] = {}
+        self._insert_log = SQL("INSERT INTO {s}.command_log VALUES (%s,%s,%s,%s,%s)").format(s=schema).as_string()
+        self._delete_key = SQL("DELETE FROM {s}.client_keys WHERE client_id = %s").format(s=schema).as_string()
+        self._delete_snapshots = SQL("DELETE FROM {s}.{t} WHERE originator_id = %s").format(
+            s=schema, t=Identifier(SNAPSHOTS_TABLE)).as_string()
+        self._forget_reasons = SQL("UPDATE {s}.{t} SET reason = NULL WHERE tenant_id = %s AND aggregate_ids LIKE %s "
+                                   "AND reason IS NOT NULL").format(s=schema, t=Identifier(staff_actions.TABLE)).as_string()
         self.select_events_statement = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {t} "
             "WHERE originator_id = %s"
@@ -121,20 +119,39 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 if savepoint is not None:
                     self._mark(w, savepoint)
                 yield w
-                curs.execute("COMMIT")
+                self._commit(w)
             except BaseException:
                 with contextlib.suppress(Exception):
                     curs.execute("ROLLBACK")
                 raise
 
+    def flush_actions(self, w: WriteTx) -> None:
+        """Held: the staff action rows go with the statements that end their part of the
+        transaction, in the same message (``_keep``, ``_commit``)."""
+
+    def _commit(self, w: WriteTx) -> None:
+        # The staff action rows still held and the COMMIT: one simple-protocol message. If
+        # a row fails, the COMMIT is skipped and the transaction is rolled back whole.
+        self._send_with(w, "COMMIT")
+
+    def _send_with(self, w: WriteTx, *statements: str) -> None:
+        """The held staff action rows, then ``statements``, in one message."""
+        held = _Held()
+        if w.actions:
+            staff_actions.insert(held, self._staff_actions, w.actions, self._param)
+        held.statements += statements
+        if held.params:
+            ClientCursor(w.cur.connection).execute("; ".join(held.statements), held.params)
+        else:
+            w.cur.execute("; ".join(held.statements))
+        w.actions = []
+
     def _keep(self, w: WriteTx, name: str) -> None:
-        # Three statements, one round trip (pipeline mode): nothing here returns rows. If
-        # the row fails, the statements after it are skipped and the savepoint stays, for
-        # the command to be rolled back to.
-        with w.cur.connection.pipeline():
-            self.flush_actions(w)
-            w.cur.execute(f"RELEASE SAVEPOINT {name}")
-            w.cur.execute(f"SAVEPOINT {name}")
+        # Three statements, one round trip: nothing here returns rows, so they go as one
+        # simple-protocol message, the row's values bound on this side (a client-side
+        # binding cursor: no pipeline to open and sync). If the row fails, the statements
+        # after it are skipped and the savepoint stays, for the command to be rolled back to.
+        self._send_with(w, f"RELEASE SAVEPOINT {name}", f"SAVEPOINT {name}")
 
     def _insert(self, w: WriteTx, stored_events: Sequence[LibStoredEvent], record: CommandRecord | None) -> list[int]:
         curs, heads = w.cur, w.heads
@@ -146,7 +163,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 )
                 row = curs.fetchone()
                 heads[tenant_id] = bytes(row[0]) if row else hashchain.GENESIS
-        cols: list[list[Any]] = [[] for _ in range(7)]
+        values: list[Any] = []  # seven per event, in the order they are inserted
         for s in stored_events:
             tenant_id, at_us = tenant_of(s)
             oid = _uuid(s.originator_id)
@@ -154,41 +171,47 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
                 heads[tenant_id], tenant_id, oid, s.originator_version, s.topic, at_us, s.state, self.chain_key
             )
             heads[tenant_id] = chain
-            for col, value in zip(
-                cols,
-                (oid, s.originator_version, s.topic, s.state, tenant_id, at_us, chain),
-                strict=True,
-            ):
-                col.append(value)
-        schema = Identifier(self.datastore.schema)
-        keys: list[tuple[Composed, tuple[Any, ...]]] = []  # the clients' data keys' statements
+            values += (oid, s.originator_version, s.topic, s.state, tenant_id, at_us, chain)
+        # A client's new data key goes in with the events (the same statement); what an
+        # erasure deletes goes before them, in the same round trip (pipeline mode): if one
+        # fails, those after it are skipped and the error is raised here.
+        new_keys: list[Any] = []
+        erasing: list[tuple[str, tuple[Any, ...]]] = []
         for s in stored_events:
             if isinstance(s, TenantStoredEvent) and s.new_key is not None:
-                keys.append((SQL("INSERT INTO {s}.client_keys (client_id, tenant_id, key) VALUES (%s, %s, %s)").format(
-                    s=schema), (str(s.originator_id), str(s.tenant_id), s.new_key)))
+                new_keys += (str(s.originator_id), str(s.tenant_id), s.new_key)
             if isinstance(s, TenantStoredEvent) and s.shreds is not None:
-                keys.append((SQL("DELETE FROM {s}.client_keys WHERE client_id = %s").format(s=schema), (str(s.shreds),)))
-                keys.append((SQL("DELETE FROM {s}.{t} WHERE originator_id = %s").format(
-                    s=schema, t=Identifier(SNAPSHOTS_TABLE)), (_uuid(s.shreds),)))
-                keys.append((SQL("UPDATE {s}.{t} SET reason = NULL WHERE tenant_id = %s AND aggregate_ids LIKE %s "
-                                 "AND reason IS NOT NULL").format(s=schema, t=Identifier(staff_actions.TABLE)),
-                             (s.tenant_id, f'%"{_uuid(s.shreds)}"%')))
+                erasing.append((self._delete_key, (str(s.shreds),)))
+                erasing.append((self._delete_snapshots, (_uuid(s.shreds),)))
+                erasing.append((self._forget_reasons, (s.tenant_id, f'%"{_uuid(s.shreds)}"%')))
         log = (record.tenant_id, record.key, record.request_hash, record.response, record.at_us) if record else None
-        # The data keys' statements go with the events in one round trip (pipeline mode);
-        # if one fails, those after it are skipped and the error is raised here.
-        with curs.connection.pipeline() if keys else contextlib.nullcontext():
-            for statement, params in keys:
+        with curs.connection.pipeline() if erasing else contextlib.nullcontext():
+            for statement, params in erasing:
                 curs.execute(statement, params)
-            if stored_events and log:
-                curs.execute(self.insert_rows_and_log_statement, (*cols, *log))
-            elif stored_events:
-                curs.execute(self.insert_rows_statement, cols)
+            if stored_events:
+                statement = self._rows_statement(len(stored_events), log is not None, len(new_keys) // 3)
+                curs.execute(statement, (*values, *(log or ()), *new_keys), prepare=True)
             elif log:
-                curs.execute(self.insert_log_statement, log)
+                curs.execute(self._insert_log, log, prepare=True)
                 return []
             else:
                 return []
             return sorted(r[0] for r in curs.fetchall())
+
+    def _rows_statement(self, n: int, log: bool, keys: int) -> str:
+        """The insert of ``n`` events (their notification ids returned), and in the same
+        statement (data-modifying CTEs) the command's log row with ``log`` and ``keys``
+        clients' new data keys."""
+        statement = self._insert_rows.get((n, log, keys))
+        if statement is None:
+            rows = (f"INSERT INTO {self._events} (originator_id, originator_version, topic, state, tenant_id, "
+                    f"at_us, chain) VALUES {', '.join(['(%s,%s,%s,%s,%s,%s,%s)'] * n)} RETURNING notification_id")
+            also = ([f"lg AS (INSERT INTO {self._command_log} VALUES (%s,%s,%s,%s,%s))"] if log else []) + (
+                [f"ks AS (INSERT INTO {self._client_keys} (client_id, tenant_id, key) VALUES "
+                 f"{', '.join(['(%s,%s,%s)'] * keys)})"] if keys else [])
+            statement = f"WITH ev AS ({rows}), {', '.join(also)} SELECT notification_id FROM ev" if also else rows
+            self._insert_rows[(n, log, keys)] = statement
+        return statement
 
     @property
     def _events(self) -> str:
@@ -240,3 +263,27 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
             curs = conn.cursor(row_factory=tuple_row)
             curs.execute(pg_sql(sql), params, prepare=True)
             return curs.fetchall()
+
+
+class _Held:
+    """A ``Tx`` that only holds the statements it is given (``?`` placeholders made
+    psycopg's, their values in order), for the caller to send with its own in one message."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.params: list[Any] = []
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        for row in rows:
+            self.statements.append(pg_sql(sql))
+            self.params.extend(row)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.executemany(sql, [params])
+        return []
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        raise NotImplementedError("held statements return no rows")
+
+    def update(self, sql: str, params: Sequence[Any] = ()) -> int:
+        raise NotImplementedError("held statements are sent later")

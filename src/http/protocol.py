@@ -72,6 +72,46 @@ class Refused(Exception):
         self.status = status
 
 
+class OneWrite:
+    """The transport as a response sees it: the response's head is held until its body
+    follows, and both go out in one write (one segment on the wire, not two, with
+    ``TCP_NODELAY``). The body follows within the same turn of the event loop (the app
+    sends both without waiting); whatever is still held at the end of that turn (a
+    response with no body, a body not ready yet) is written then. An interim
+    ``100 Continue`` is never held; closing writes what is held first."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+        self._first = True
+
+    def write(self, data: bytes) -> None:
+        if self._first and not data.startswith(b"HTTP/1.1 100 "):
+            self._first = False
+            self._held = data
+            self._loop.call_soon(self.flush)
+            return
+        if self._held is not None:
+            data, self._held = self._held + data, None
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class JsonHttpToolsProtocol(HttpToolsProtocol):
     header_timeout: float = HEADER_TIMEOUT
     body_timeout: float = BODY_TIMEOUT
@@ -163,7 +203,10 @@ class JsonHttpToolsProtocol(HttpToolsProtocol):
         if coding is not None and coding.strip().lower() != b"chunked":
             raise Refused(501, "Only Transfer-Encoding: chunked is supported")
         self._phase = "body"
+        before = self.cycle
         super().on_headers_complete()
+        if self.cycle is not before:
+            self.cycle.transport = OneWrite(self.transport, self.loop)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         self._phase = "idle"

@@ -168,3 +168,27 @@ def test_a_prompt_client_keeps_its_connection_alive(server: tuple[int, Api]) -> 
                 data += s.recv(65536)
             assert data.startswith(b"HTTP/1.1 200")
             time.sleep(0.3)  # idle between requests: that is keep-alive's business, not a read timeout
+
+
+def test_a_head_request_and_a_waiting_body_are_answered_on_a_kept_alive_connection(server: tuple[int, Api]) -> None:
+    """HEAD gets its head alone; a client that asks ``Expect: 100-continue`` hears
+    ``100 Continue`` before it sends its body, then the write's answer (API §3)."""
+    port, api = server
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while not data.endswith(b"\r\n\r\n"):
+            data += s.recv(65536)
+        assert data.startswith(b"HTTP/1.1 200")
+        body = orjson.dumps({"name": "Trpezlivá Klientka", "branch_id": api.branch})
+        s.sendall((f"POST /v1/clients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api.keys['admin']}\r\n"
+                   f"Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n").encode())
+        data = b""
+        while not data.endswith(b"\r\n\r\n"):
+            data += s.recv(65536)
+        assert data == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(body)
+        data = b""
+        while not data.endswith(b"}"):
+            data += s.recv(65536)
+        assert data.startswith(b"HTTP/1.1 201")

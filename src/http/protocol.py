@@ -134,10 +134,11 @@ class JsonHttpToolsProtocol(HttpToolsProtocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as e:
-            refused = e.__context__
-            if not isinstance(refused, Refused):
-                raise
-            self._refuse(refused.status, f"the request is not valid HTTP/1.1: {refused}")
+            # Refused by a check here, or a request line uvicorn could not take apart (a
+            # target llhttp let through that httptools' URL parser does not): 400.
+            cause = e.__context__
+            status = cause.status if isinstance(cause, Refused) else 400
+            self._refuse(status, f"the request is not valid HTTP/1.1: {cause or e}")
             return
         except httptools.HttpParserUpgrade:
             if self._should_upgrade():

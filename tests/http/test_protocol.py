@@ -79,6 +79,8 @@ def error_of(status: int, headers: dict[str, str], body: bytes) -> dict[str, obj
     b"GET /he althz HTTP/1.1\r\nHost: x\r\n\r\n",
     b"GET /healthz HTTP/1.1\r\n\r\n",  # HTTP/1.1 without Host
     b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",  # two hosts
+    b"GET /\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n",  # not ASCII
+    b"GET http://x:99999999/healthz HTTP/1.1\r\nHost: x\r\n\r\n",  # no port that big
     b"POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc",
 ])
 def test_a_request_that_is_not_http_gets_the_json_error_body(server: tuple[int, Api], request_bytes: bytes) -> None:

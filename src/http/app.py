@@ -26,6 +26,7 @@ from classledger.http.family_cabinet import FamilyCabinet
 from classledger.http.health import DATABASE_HANDLERS, mark_read
 from classledger.http.inputs import BODY_LIMIT
 from classledger.http.openapi import openapi
+from classledger.http.paths import PathRouter
 from classledger.http.readback import Readback
 from classledger.http.reads import ClientReads
 from classledger.http.routes import CABINET_ROUTES, READS, WRITES, runnable
@@ -61,11 +62,11 @@ def create_app(system: System, *, body_limit: int = BODY_LIMIT) -> Starlette:
         endpoints.setdefault(r.path, {})["GET"] = _read(r.name, _bound(r.endpoint, api))
     # One Route per path, dispatching on the method: with one Route per method, starlette
     # would answer a wrong method with the Allow header of whichever route came first.
-    return Starlette(
-        routes=[*(Route(path, _by_method(methods), methods=list(methods)) for path, methods in endpoints.items()),
-                docs_assets_mount()],
-        exception_handlers={**HANDLERS, **DATABASE_HANDLERS},
-    )
+    routes = [*(Route(path, _by_method(methods), methods=list(methods)) for path, methods in endpoints.items()),
+              docs_assets_mount()]
+    app = Starlette(routes=routes, exception_handlers={**HANDLERS, **DATABASE_HANDLERS})
+    app.router = PathRouter(routes)  # the same table, its fixed paths found by lookup (paths.py)
+    return app
 
 
 def _bound(endpoint: Callable[[H, Request], Awaitable[Response]], handlers: H) -> Endpoint:

@@ -18,13 +18,14 @@ from starlette.applications import Starlette
 
 from classledger.http.app import create_app
 from classledger.http.inputs import BODY_LIMIT
-from classledger.http.protocol import KEEP_ALIVE, MAX_HEADER_BYTES, JsonH11Protocol
+from classledger.http.protocol import KEEP_ALIVE, JsonHttpToolsProtocol
 from classledger.system import System
 
-# The h11 protocol with JSON protocol errors and read timeouts (protocol.py), on every worker,
-# on uvloop's event loop (a third less server CPU per request than asyncio's: docs/performance.md).
-_UVICORN = {"log_level": "info", "access_log": False, "server_header": False, "http": JsonH11Protocol, "loop": "uvloop",
-            "h11_max_incomplete_event_size": MAX_HEADER_BYTES, "timeout_keep_alive": KEEP_ALIVE}
+# The httptools protocol with JSON protocol errors, the head's limit and read timeouts
+# (protocol.py), on every worker, on uvloop's event loop (each cuts the server's CPU per
+# request against h11 and asyncio's loop: docs/performance.md).
+_UVICORN = {"log_level": "info", "access_log": False, "server_header": False, "http": JsonHttpToolsProtocol,
+            "loop": "uvloop", "timeout_keep_alive": KEEP_ALIVE}
 
 
 log = logging.getLogger("classledger.http")

@@ -17,13 +17,13 @@ import pytest
 import uvicorn
 
 from classledger.http.app import create_app
-from classledger.http.protocol import MAX_HEADER_BYTES, JsonH11Protocol
+from classledger.http.protocol import MAX_HEADER_BYTES, JsonHttpToolsProtocol
 from classledger.http.serve import _UVICORN
 from classledger.system import System
 from tests.http.support import Api
 
 
-class QuickProtocol(JsonH11Protocol):
+class QuickProtocol(JsonHttpToolsProtocol):
     header_timeout = 0.5
     body_timeout = 0.5
 
@@ -78,6 +78,10 @@ def error_of(status: int, headers: dict[str, str], body: bytes) -> dict[str, obj
     b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n",
     b"GET /he althz HTTP/1.1\r\nHost: x\r\n\r\n",
     b"GET /healthz HTTP/1.1\r\n\r\n",  # HTTP/1.1 without Host
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",  # two hosts
+    b"GET /\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n",  # not ASCII
+    b"GET http://x:99999999/healthz HTTP/1.1\r\nHost: x\r\n\r\n",  # no port that big
+    b"POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc",
 ])
 def test_a_request_that_is_not_http_gets_the_json_error_body(server: tuple[int, Api], request_bytes: bytes) -> None:
     status, headers, body = exchange(server[0], request_bytes)
@@ -93,6 +97,41 @@ def test_headers_past_the_limit_get_431_in_json(server: tuple[int, Api]) -> None
     error = error_of(status, headers, body)
     assert error["code"] == "headers_too_large"
     assert error["details"] == {"limit": MAX_HEADER_BYTES}
+
+
+def test_headers_past_the_limit_over_several_reads_get_431(server: tuple[int, Api]) -> None:
+    """The limit holds for a head that arrives in pieces, none of them large."""
+    pieces = [b"GET /healthz HTTP/1.1\r\nHost: x\r\n"] + [b"X-H%d: %s\r\n" % (i, b"a" * 1000) for i in range(20)]
+    status, headers, body = exchange(server[0], *pieces, b"\r\n", pause=0.01)
+    assert status == 431
+    assert error_of(status, headers, body)["code"] == "headers_too_large"
+
+
+@pytest.mark.parametrize("coding", [b"gzip", b"gzip, chunked"])
+def test_a_transfer_coding_other_than_chunked_is_501_in_json(server: tuple[int, Api], coding: bytes) -> None:
+    request = b"POST /v1/commands HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding + b"\r\n\r\n0\r\n\r\n"
+    status, headers, body = exchange(server[0], request)
+    assert status == 501
+    assert error_of(status, headers, body)["code"] == "not_implemented"
+    assert headers["connection"] == "close"
+
+
+def test_pipelined_requests_are_answered_in_order(server: tuple[int, Api]) -> None:
+    """Two requests sent at once on a kept-alive connection, the second one's head split
+    across reads: both answered, in order, and the connection stays open."""
+    port = server[0]
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nowhere HTTP/1.1\r\nHo")
+        time.sleep(0.1)
+        s.sendall(b"st: x\r\n\r\n")
+        data = b""
+        while data.count(b"HTTP/1.1 ") < 2 or not data.endswith(b"}"):
+            data += s.recv(65536)
+        first, second = data.split(b"HTTP/1.1 ")[1:]
+        assert first.startswith(b"200")
+        assert second.startswith(b"404")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
 
 
 def test_a_client_that_sends_nothing_or_dribbles_its_headers_is_cut_off(server: tuple[int, Api]) -> None:
@@ -131,3 +170,27 @@ def test_a_prompt_client_keeps_its_connection_alive(server: tuple[int, Api]) -> 
                 data += s.recv(65536)
             assert data.startswith(b"HTTP/1.1 200")
             time.sleep(0.3)  # idle between requests: that is keep-alive's business, not a read timeout
+
+
+def test_a_head_request_and_a_waiting_body_are_answered_on_a_kept_alive_connection(server: tuple[int, Api]) -> None:
+    """HEAD gets its head alone; a client that asks ``Expect: 100-continue`` hears
+    ``100 Continue`` before it sends its body, then the write's answer (API §3)."""
+    port, api = server
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while not data.endswith(b"\r\n\r\n"):
+            data += s.recv(65536)
+        assert data.startswith(b"HTTP/1.1 200")
+        body = orjson.dumps({"name": "Trpezlivá Klientka", "branch_id": api.branch})
+        s.sendall((f"POST /v1/clients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api.keys['admin']}\r\n"
+                   f"Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n").encode())
+        data = b""
+        while not data.endswith(b"\r\n\r\n"):
+            data += s.recv(65536)
+        assert data == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(body)
+        data = b""
+        while not data.endswith(b"}"):
+            data += s.recv(65536)
+        assert data.startswith(b"HTTP/1.1 201")

@@ -1,9 +1,11 @@
 """Writing many projection rows in few statements (the rebuild's and a page's flush).
 
 SQLite: one multi-row ``INSERT ... VALUES (...), (...)`` per chunk of rows. PostgreSQL:
-one ``INSERT ... SELECT (e->>0)::type, ... FROM jsonb_array_elements(?)`` per chunk: the
-rows travel as one JSON text made by orjson (pure-Python psycopg parses a statement's
-placeholders and escapes array elements in Python, both far slower). Deletes by key:
+``PG_COPY_MIN`` rows or more (a rebuild's page) go by ``COPY``, which the server reads as
+a bulk load (an insert with a conflict clause: see ``_copied``; an update: ``COPY`` into
+a temporary table, then one ``UPDATE ... FROM`` it). Fewer rows (a live page's) go as
+one ``INSERT ... SELECT (e->>0)::type, ... FROM jsonb_array_elements(?)`` per chunk, the
+rows one JSON text made by orjson: one round trip, no savepoint or table. Deletes by key:
 ``IN (...)`` on SQLite, ``IN (SELECT jsonb_array_elements_text(?))`` on PostgreSQL.
 Rows of one upsert must have distinct keys (PostgreSQL refuses to update a row twice in
 one statement); every caller writes each key once per flush.
@@ -190,7 +192,9 @@ def update_many(
     the values are added to the columns (counters), not set.
 
     SQLite: one prepared statement run for every row (no round trips to save). PostgreSQL:
-    one ``UPDATE ... FROM jsonb_array_elements(?)`` per chunk, the rows one orjson text."""
+    one ``UPDATE ... FROM`` a temporary table filled by ``COPY`` (``PG_COPY_MIN`` rows or
+    more), else one ``UPDATE ... FROM jsonb_array_elements(?)`` per chunk, the rows one
+    orjson text."""
     if not rows:
         return
     if dialect == "postgresql":

@@ -137,8 +137,6 @@ def build_scratch(
     if fresh:
         reset_scratch(store, scratch)
     runner = Runner(store, scratch)  # the tables and position rows exist before any worker starts
-    if store.dialect == "postgresql":
-        _hold_autovacuum(store, scratch)
     positions = runner.positions()
     resumed = {p.name: pos for p in scratch if (pos := positions.get(p.key, 0))}
     if workers is None:
@@ -181,8 +179,6 @@ def rebuild(
             for table in lv.tables:
                 if tenant_id is None:
                     _swap_in(tx, store.db.dialect, s.t(table), lv.t(table))
-                    if store.dialect == "postgresql":
-                        tx.execute(f"ALTER TABLE {lv.t(table)} RESET (autovacuum_enabled)")  # live: the server's care
                     continue
                 tx.execute(f"DELETE FROM {lv.t(table)} {where_tenant}", params)
                 tx.execute(f"INSERT INTO {lv.t(table)} SELECT * FROM {s.t(table)} {where_tenant}", params)
@@ -195,17 +191,6 @@ def rebuild(
             s.drop(tx)
             tracking.forget(tx, s.key)
     return RebuildSummary([p.name for p in live], read, time.perf_counter() - t0, resumed)
-
-
-def _hold_autovacuum(store: Store, scratch: Sequence[Projection]) -> None:
-    """Keep PostgreSQL's autovacuum off the scratch tables while they are built: it would
-    vacuum and analyze each again as it grows (CPU the build shares), and the switch's
-    rename would wait for it. The build gathers the statistics it needs itself
-    (``bulk._analyze``); the switch hands the tables back to autovacuum."""
-    with store.db.write() as tx:
-        for p in scratch:
-            for table in p.tables:
-                tx.execute(f"ALTER TABLE {p.t(table)} SET (autovacuum_enabled = off)")
 
 
 def add_indexes(store: Store, scratch: Sequence[Projection]) -> None:

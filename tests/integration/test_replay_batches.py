@@ -121,22 +121,3 @@ def test_a_rebuild_by_copy_builds_what_the_live_runner_built(school: System, mon
         for s, lv in zip(scratch, live, strict=True):
             for table in lv.tables:
                 assert dump(tx, s, table) == dump(tx, lv, table), (lv.name, table)
-
-
-def test_autovacuum_leaves_the_scratch_tables_to_the_build(school: System) -> None:
-    """PostgreSQL: while a rebuild fills its scratch tables autovacuum stays off them (the
-    build gathers its own statistics); the tables switched in are the server's again."""
-    store = school.store
-    if store.dialect != "postgresql":
-        pytest.skip("autovacuum is PostgreSQL's")
-    scratch, _, _ = replay.build_scratch(store, BATCHED, fresh=True, workers=1)
-
-    def options(tables: list[str]) -> set[Any]:
-        rows = store.db.query("SELECT relname, reloptions FROM pg_class WHERE relname = ANY(?)", (tables,))
-        assert len(rows) == len(tables)
-        return {tuple(r[1] or ()) for r in rows}
-
-    assert options([p.t(t) for p in scratch for t in p.tables]) == {("autovacuum_enabled=off",)}
-    replay.rebuild(store, BATCHED, workers=1)
-    live = projections.select(store.db, BATCHED)
-    assert options([p.t(t) for p in live for t in p.tables]) == {()}

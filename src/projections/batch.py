@@ -1,9 +1,11 @@
 """Writing many projection rows in few statements (the rebuild's and a page's flush).
 
 SQLite: one multi-row ``INSERT ... VALUES (...), (...)`` per chunk of rows. PostgreSQL:
-one ``INSERT ... SELECT (e->>0)::type, ... FROM jsonb_array_elements(?)`` per chunk: the
-rows travel as one JSON text made by orjson (pure-Python psycopg parses a statement's
-placeholders and escapes array elements in Python, both far slower). Deletes by key:
+``PG_COPY_MIN`` rows or more (a rebuild's page) go by ``COPY``, which the server reads as
+a bulk load (an insert with a conflict clause: see ``_copied``; an update: ``COPY`` into
+a temporary table, then one ``UPDATE ... FROM`` it). Fewer rows (a live page's) go as
+one ``INSERT ... SELECT (e->>0)::type, ... FROM jsonb_array_elements(?)`` per chunk, the
+rows one JSON text made by orjson: one round trip, no savepoint or table. Deletes by key:
 ``IN (...)`` on SQLite, ``IN (SELECT jsonb_array_elements_text(?))`` on PostgreSQL.
 Rows of one upsert must have distinct keys (PostgreSQL refuses to update a row twice in
 one statement); every caller writes each key once per flush.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from functools import cache
+from itertools import count
 from operator import itemgetter
 from typing import Any
 
@@ -27,6 +30,7 @@ def _json(value: Any) -> str:
 
 CHUNK = 400  # rows per SQLite statement: 26 columns x 400 stays far below its parameter limit
 PG_CHUNK = 20_000
+PG_COPY_MIN = 1_000  # rows from which a PostgreSQL insert goes by COPY (fewer: one JSON text, one round trip)
 
 
 def insert_many(
@@ -40,6 +44,12 @@ def insert_many(
     if key is not None and len(rows) > 1:
         rows = sorted(rows, key=key)
     if dialect == "postgresql":
+        if len(rows) >= PG_COPY_MIN:
+            if not _copied(tx, head, tail, rows):
+                names = _target(head)[1]
+                stage = _stage(tx, names, types, rows)
+                tx.execute(f"{head} SELECT {', '.join(names)} FROM {stage} {tail}")
+            return
         columns = ", ".join(f"(e->>{n})::{t}" for n, t in enumerate(types))
         for i in range(0, len(rows), PG_CHUNK):
             part = rows[i : i + PG_CHUNK]
@@ -49,6 +59,49 @@ def insert_many(
     for i in range(0, len(rows), CHUNK):
         part = rows[i : i + CHUNK]
         tx.execute(f"{head} VALUES {', '.join([one] * len(part))} {tail}", [v for r in part for v in r])
+
+
+def _copied(tx: Tx, head: str, tail: str, rows: Sequence[Sequence[Any]]) -> bool:
+    """Load the rows into the table with ``COPY`` (``Tx.copy_rows``); ``False``: they must
+    go through the statement with its conflict clause.
+
+    A conflict clause only acts on a row whose key is taken; where none is, a plain load
+    writes the same rows. So the rows are loaded plainly, inside a savepoint, and only when
+    a key turns out to be taken (the load is then undone) do they go through the statement
+    with its clause; a statement that met a taken key once goes that way from then on."""
+    if (head, tail) in _CONFLICTED:
+        return False
+    table, columns = _target(head)
+    if tx.copy_rows(table, columns, rows, or_conflict=bool(tail)):
+        return True
+    _CONFLICTED.add((head, tail))
+    return False
+
+
+def _stage(tx: Tx, names: Sequence[str], types: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A temporary table of ``names`` (of ``types``) holding ``rows``, loaded with ``COPY``
+    and dropped at the commit; its name. A statement reading it with no condition reads
+    the rows in the order loaded (a temporary table is never scanned in parallel or from
+    the middle), so a conflict clause keeps the row it would keep from a JSON array."""
+    stage = f"batch_stage_{next(_STAGES)}"
+    tx.execute(f"CREATE TEMPORARY TABLE {stage} ({', '.join(f'{n} {t}' for n, t in zip(names, types, strict=True))}) "
+               "ON COMMIT DROP")
+    tx.copy_rows(stage, names, rows)
+    return stage
+
+
+_STAGES = count()
+_CONFLICTED: set[tuple[str, str]] = set()  # statements (head, tail) whose rows met a taken key
+_TARGET = re.compile(r"^\s*INSERT\s+INTO\s+([a-z_][a-z0-9_]*)\s*\(([^()]*)\)\s*$")
+
+
+@cache
+def _target(head: str) -> tuple[str, tuple[str, ...]]:
+    """The table and columns of ``INSERT INTO t (a, b)``."""
+    m = _TARGET.match(head)
+    if m is None:
+        raise ValueError(f"not an insert head: {head!r}")
+    return m.group(1), tuple(c.strip() for c in m.group(2).split(","))
 
 
 _COLUMNS = re.compile(r"\(([^()]*)\)\s*$")
@@ -139,16 +192,22 @@ def update_many(
     the values are added to the columns (counters), not set.
 
     SQLite: one prepared statement run for every row (no round trips to save). PostgreSQL:
-    one ``UPDATE ... FROM jsonb_array_elements(?)`` per chunk, the rows one orjson text."""
+    one ``UPDATE ... FROM`` a temporary table filled by ``COPY`` (``PG_COPY_MIN`` rows or
+    more), else one ``UPDATE ... FROM jsonb_array_elements(?)`` per chunk, the rows one
+    orjson text."""
     if not rows:
         return
     if dialect == "postgresql":
         fields = [*keys, *columns]
-        values = ", ".join(f"(e->>{n})::{t} AS {name}" for n, (name, t) in enumerate(fields))
         sets = ", ".join(f"{name} = {table}.{name} + v.{name}" if add else f"{name} = v.{name}" for name, _ in columns)
         match = " AND ".join(f"{table}.{name} = v.{name}" for name, _ in keys)
         if only_changed:
             match += " AND (" + " OR ".join(f"{table}.{name} IS DISTINCT FROM v.{name}" for name, _ in columns) + ")"
+        if len(rows) >= PG_COPY_MIN:
+            stage = _stage(tx, [name for name, _ in fields], [t for _, t in fields], rows)
+            tx.execute(f"UPDATE {table} SET {sets} FROM {stage} AS v WHERE {match}")
+            return
+        values = ", ".join(f"(e->>{n})::{t} AS {name}" for n, (name, t) in enumerate(fields))
         for i in range(0, len(rows), PG_CHUNK):
             part = rows[i : i + PG_CHUNK]
             tx.execute(f"UPDATE {table} SET {sets} FROM (SELECT {values} FROM jsonb_array_elements(?::jsonb) AS e) AS v "

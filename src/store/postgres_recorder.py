@@ -251,6 +251,16 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
     def _param(self, value: UUID) -> Any:
         return value
 
+    def _one_tenant(self, after: int, tenant: Any, upto: int | None) -> tuple[str, list[Any], str]:
+        # From the tenant's next event (found through the (tenant_id, notification_id)
+        # index): from ``after`` alone the planner walks the primary key and filters the
+        # tenant, through every other tenant's events in between, all of the earlier
+        # tenants' when a store's schools came in one after another (2.8 s for the first
+        # page of the last of eight schools against 0.06 s).
+        where, params, order = super()._one_tenant(after, tenant, upto)
+        start = f"notification_id >= (SELECT MIN(notification_id) FROM {self._events} WHERE tenant_id = ? AND notification_id > ?)"
+        return f"{start} AND {where}", [tenant, after, *params], order
+
     def _rows(self, sql: str, params: Sequence[Any], within: WriteTx | None = None) -> list[tuple[Any, ...]]:
         if within is not None:  # an open write transaction: read what it wrote
             within.cur.execute(pg_sql(sql), params, prepare=True)

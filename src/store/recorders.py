@@ -331,20 +331,31 @@ class EventRecorder(ABC):
         eventsourcing stores the originator as 32 hex digits, hyphenated in SQL)."""
         sql = (
             f"SELECT notification_id, {self._text('originator_id')}, originator_version, topic, state, "
-            f"{self._text('tenant_id')}, at_us FROM {self._events} WHERE notification_id > ?"
+            f"{self._text('tenant_id')}, at_us FROM {self._events} WHERE "
         )
-        params: list[Any] = [after]
+        order = " ORDER BY notification_id LIMIT ?"
         if tenant_id is not None:
-            sql += " AND tenant_id = ?"
-            params.append(self._param(tenant_id))
-        if upto is not None:
-            sql += " AND notification_id <= ?"
-            params.append(upto)
+            where, params, order = self._one_tenant(after, self._param(tenant_id), upto)
+            sql += where
+        else:
+            sql += "notification_id > ?"
+            params = [after]
+            if upto is not None:
+                sql += " AND notification_id <= ?"
+                params.append(upto)
         if skip_topics:
             # Events no reader wants are left in the database, not fetched and thrown away.
             sql += f" AND topic NOT IN ({', '.join('?' * len(skip_topics))})"
             params.extend(skip_topics)
-        return cast(list[tuple[int, str, int, str, bytes, str, int]], self._rows(sql + " ORDER BY notification_id LIMIT ?", (*params, limit)))
+        return cast(list[tuple[int, str, int, str, bytes, str, int]], self._rows(sql + order, (*params, limit)))
+
+    def _one_tenant(self, after: int, tenant: Any, upto: int | None) -> tuple[str, list[Any], str]:
+        """The condition and its parameters of one tenant's events after ``after`` (up to
+        ``upto``), and their order (ending in ``LIMIT ?``)."""
+        where, params = "notification_id > ? AND tenant_id = ?", [after, tenant]
+        if upto is not None:
+            where, params = where + " AND notification_id <= ?", [*params, upto]
+        return where, params, " ORDER BY notification_id LIMIT ?"
 
     def _text(self, column: str) -> str:
         """A UUID column selected as text."""

@@ -16,13 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 import orjson
 from psycopg.sql import SQL, Composed, Identifier
 
-from classledger.store.tx import Tx
+
+class Statements(Protocol):
+    """Where the rows go: a transaction, or a holder of statements sent later with others."""
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
 
 TABLE = "staff_actions"
 _COLUMNS = (
@@ -76,7 +81,7 @@ def postgres_ddl(schema: str) -> list[Composed]:
 
 
 def insert(
-    tx: Tx, table: str, actions: Sequence[tuple[ActionRecord, Sequence[int]]], param: Callable[[UUID], Any]
+    tx: Statements, table: str, actions: Sequence[tuple[ActionRecord, Sequence[int]]], param: Callable[[UUID], Any]
 ) -> None:
     """The rows of commands that were written (each with its events' notification ids),
     in one statement, inside their transaction."""

@@ -276,7 +276,7 @@ class PostgresEventRecorder(EventRecorder, PostgresApplicationRecorder):
 
 
 class _Held:
-    """A ``Tx`` that only holds the statements it is given (``?`` placeholders made
+    """Statements held instead of sent (``staff_actions.Statements``; ``?`` placeholders made
     psycopg's, their values in order), for the caller to send with its own in one message."""
 
     def __init__(self) -> None:
@@ -287,13 +287,3 @@ class _Held:
         for row in rows:
             self.statements.append(pg_sql(sql))
             self.params.extend(row)
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self.executemany(sql, [params])
-        return []
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        raise NotImplementedError("held statements return no rows")
-
-    def update(self, sql: str, params: Sequence[Any] = ()) -> int:
-        raise NotImplementedError("held statements are sent later")
